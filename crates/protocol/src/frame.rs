@@ -1,0 +1,61 @@
+//! Reply values, independent of the protocol version the client speaks.
+
+use bytes::Bytes;
+use std::borrow::Cow;
+
+/// One reply. Commands build frames; the connection encodes them as RESP2 or RESP3.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Frame {
+    /// `+text`.
+    Simple(Cow<'static, str>),
+    /// `-text`: the text carries its own prefix word (`ERR ...`, `WRONGTYPE ...`).
+    Error(Cow<'static, str>),
+    Integer(i64),
+    Bulk(Bytes),
+    /// A missing bulk string: `$-1` in RESP2, `_` in RESP3.
+    Null,
+    /// A missing array: `*-1` in RESP2, `_` in RESP3.
+    NullArray,
+    Array(Vec<Frame>),
+    /// RESP3 map; RESP2 flattens it into an array of key, value, key, value...
+    Map(Vec<(Frame, Frame)>),
+    /// RESP3 set; an array in RESP2.
+    Set(Vec<Frame>),
+    /// RESP3 double; a bulk string in RESP2.
+    Double(f64),
+    /// RESP3 boolean; the integer 1 or 0 in RESP2.
+    Boolean(bool),
+    /// RESP3 verbatim string (`=len\r\ntxt:...`); a bulk string in RESP2.
+    Verbatim(Bytes),
+    /// RESP3 out-of-band push; an array in RESP2.
+    Push(Vec<Frame>),
+}
+
+impl Frame {
+    pub const OK: Frame = Frame::Simple(Cow::Borrowed("OK"));
+
+    pub fn ok() -> Frame {
+        Frame::OK
+    }
+
+    /// An error reply from a static text such as `"ERR syntax error"`.
+    pub fn error(text: &'static str) -> Frame {
+        Frame::Error(Cow::Borrowed(text))
+    }
+
+    pub fn error_owned(text: String) -> Frame {
+        Frame::Error(Cow::Owned(text))
+    }
+
+    pub fn bulk(data: impl Into<Bytes>) -> Frame {
+        Frame::Bulk(data.into())
+    }
+
+    pub fn simple(text: &'static str) -> Frame {
+        Frame::Simple(Cow::Borrowed(text))
+    }
+
+    pub fn is_error(&self) -> bool {
+        matches!(self, Frame::Error(_))
+    }
+}

@@ -1,0 +1,10 @@
+//! RESP2/RESP3 codec: request parsing and reply encoding, with no I/O so it can be fuzzed and
+//! benchmarked alone.
+
+pub mod encode;
+pub mod frame;
+pub mod parse;
+
+pub use encode::{encode, format_double, format_i64};
+pub use frame::Frame;
+pub use parse::{ParseError, Parser};
