@@ -49,21 +49,68 @@ pub fn encode(frame: &Frame, resp3: bool, out: &mut Vec<u8>) {
     }
 }
 
-/// Formats a double the way Redis replies with one (`%.17g`, `inf`, `-inf`, `nan`).
+/// Formats a double exactly as C's `printf("%.17g")` does, which is how Redis 7.0 replies with
+/// one: 17 significant digits, trailing zeros dropped, exponent form (`1e+20`, `1e-05`) when the
+/// exponent is below -4 or above 16. Infinities are `inf` and `-inf`; NaN is `nan`, or `-nan`
+/// when its sign bit is set, as glibc prints it.
 pub fn format_double(value: f64) -> String {
     if value.is_nan() {
-        "nan".to_string()
-    } else if value.is_infinite() {
-        if value > 0.0 { "inf" } else { "-inf" }.to_string()
-    } else {
-        // The shortest representation that round-trips, as Redis 7 does with its own fpconv.
-        let text = format!("{value}");
-        if text.contains('e') || text.len() <= 17 + 2 {
-            text
+        return if value.is_sign_negative() {
+            "-nan"
         } else {
-            format!("{value:e}")
+            "nan"
         }
+        .to_string();
     }
+    if value.is_infinite() {
+        return if value > 0.0 { "inf" } else { "-inf" }.to_string();
+    }
+    const PRECISION: i32 = 17;
+    // Rust's `{:.16e}` rounds exactly (ties to even, like glibc) to 17 significant digits and
+    // gives the exponent after rounding, which is the one `%g` bases its choice on.
+    let scientific = format!("{:.*e}", (PRECISION - 1) as usize, value);
+    let (mantissa, exponent) = scientific.split_once('e').unwrap_or((&scientific, "0"));
+    let exponent: i32 = exponent.parse().unwrap_or(0);
+    let (sign, mantissa) = match mantissa.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", mantissa),
+    };
+    let mut digits: Vec<u8> = mantissa.bytes().filter(u8::is_ascii_digit).collect();
+    while digits.len() > 1 && digits.last() == Some(&b'0') {
+        digits.pop();
+    }
+    let mut out = String::with_capacity(24);
+    out.push_str(sign);
+    let digits = String::from_utf8(digits).unwrap_or_default();
+    if !(-4..PRECISION).contains(&exponent) {
+        out.push_str(&digits[..1]);
+        if digits.len() > 1 {
+            out.push('.');
+            out.push_str(&digits[1..]);
+        }
+        out.push('e');
+        out.push(if exponent < 0 { '-' } else { '+' });
+        let magnitude = exponent.unsigned_abs();
+        if magnitude < 10 {
+            out.push('0');
+        }
+        out.push_str(&magnitude.to_string());
+    } else if exponent >= 0 {
+        let integer_digits = exponent as usize + 1;
+        if digits.len() <= integer_digits {
+            out.push_str(&digits);
+            out.extend(std::iter::repeat_n('0', integer_digits - digits.len()));
+        } else {
+            out.push_str(&digits[..integer_digits]);
+            out.push('.');
+            out.push_str(&digits[integer_digits..]);
+        }
+    } else {
+        out.push_str("0.");
+        out.extend(std::iter::repeat_n('0', (-exponent - 1) as usize));
+        out.push_str(&digits);
+    }
+    out
 }
 
 fn line(out: &mut Vec<u8>, prefix: u8, body: &[u8]) {
@@ -113,4 +160,102 @@ pub fn format_i64(value: i64, buffer: &mut [u8; 20]) -> &[u8] {
         buffer[start] = b'-';
     }
     &buffer[start..]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn format_double_matches_printf_17g() {
+        let cases: &[(f64, &str)] = &[
+            (1.1, "1.1000000000000001"),
+            (3.0, "3"),
+            (1e20, "1e+20"),
+            (0.1, "0.10000000000000001"),
+            (0.3, "0.29999999999999999"),
+            (0.0, "0"),
+            (-0.0, "-0"),
+            (0.5, "0.5"),
+            (-2.5, "-2.5"),
+            (100.0, "100"),
+            (123456789.0, "123456789"),
+            (1.0 / 3.0, "0.33333333333333331"),
+            (2.71, "2.71"),
+            (123.456, "123.456"),
+            (1e15, "1000000000000000"),
+            (1e16, "10000000000000000"),
+            (1e17, "1e+17"),
+            (12345678901234567.0, "12345678901234568"),
+            (9007199254740993.0, "9007199254740992"),
+            (1e-4, "0.0001"),
+            (1.5e-4, "0.00014999999999999999"),
+            (1e-5, "1.0000000000000001e-05"),
+            (-1e300, "-1.0000000000000001e+300"),
+            (f64::MAX, "1.7976931348623157e+308"),
+            (f64::MIN_POSITIVE, "2.2250738585072014e-308"),
+            (5e-324, "4.9406564584124654e-324"),
+            (f64::INFINITY, "inf"),
+            (f64::NEG_INFINITY, "-inf"),
+            (f64::NAN, "nan"),
+            (-f64::NAN, "-nan"),
+        ];
+        for &(value, expected) in cases {
+            assert_eq!(format_double(value), expected, "{value:e}");
+        }
+    }
+
+    #[test]
+    fn double_frames_use_17g() {
+        let mut out = Vec::new();
+        encode(&Frame::Double(1.1), false, &mut out);
+        encode(&Frame::Double(3.0), true, &mut out);
+        assert_eq!(out, b"$18\r\n1.1000000000000001\r\n,3\r\n");
+    }
+
+    /// Compares with the C library's own `%.17g` on random bit patterns.
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    mod against_libc {
+        use super::super::format_double;
+        use proptest::prelude::*;
+        use std::ffi::{c_char, c_int, CStr};
+
+        extern "C" {
+            fn snprintf(buffer: *mut c_char, size: usize, format: *const c_char, ...) -> c_int;
+        }
+
+        fn printf_17g(value: f64) -> String {
+            let mut buffer = [0 as c_char; 64];
+            // SAFETY: the buffer is large enough for any `%.17g` output and snprintf is told
+            // its size; the format takes exactly one double.
+            unsafe {
+                snprintf(buffer.as_mut_ptr(), buffer.len(), c"%.17g".as_ptr(), value);
+                CStr::from_ptr(buffer.as_ptr())
+                    .to_string_lossy()
+                    .into_owned()
+            }
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(20_000))]
+
+            #[test]
+            fn random_bits(bits in any::<u64>()) {
+                let value = f64::from_bits(bits);
+                prop_assert_eq!(format_double(value), printf_17g(value));
+            }
+
+            #[test]
+            fn ordinary_values(value in -1e25f64..1e25, scale in -30i32..30) {
+                let value = value * 10f64.powi(scale);
+                prop_assert_eq!(format_double(value), printf_17g(value));
+            }
+
+            #[test]
+            fn short_decimals(mantissa in -100_000i64..100_000, scale in -25i32..25) {
+                let value = mantissa as f64 * 10f64.powi(scale);
+                prop_assert_eq!(format_double(value), printf_17g(value));
+            }
+        }
+    }
 }

@@ -1,1 +1,109 @@
-pub fn run() -> i32 { 0 }
+//! damselfly's server: configuration, one pinned glommio executor per shard, connections, routing and the
+//! transaction scheduler. See docs/architecture.md.
+
+mod clients;
+mod commands;
+mod config;
+mod connection;
+mod executor;
+mod listener;
+mod locks;
+mod logging;
+mod memory;
+mod messages;
+mod pipeline;
+mod router;
+mod shard;
+mod shared;
+mod signals;
+mod transaction;
+
+use clap::Parser;
+use config::{Args, Config};
+use glommio::channels::channel_mesh::MeshBuilder;
+use glommio::{CpuSet, LocalExecutorPoolBuilder, PoolPlacement};
+use shared::Shared;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+/// The Redis version we are compatible with, as reported by INFO and HELLO.
+pub const REDIS_VERSION: &str = "7.0.15";
+
+/// Capacity of each shard-to-shard channel: at or above the messages one shard can have in flight to another.
+const MESH_CAPACITY: usize = 4096;
+
+/// Parses the command line, starts every shard and serves until shutdown. Returns the process exit code.
+pub fn run() -> i32 {
+    let args = Args::parse();
+    let config = match Config::load(args) {
+        Ok(config) => config,
+        Err(err) => {
+            eprintln!("{err}");
+            return 1;
+        }
+    };
+    if let Err(err) = logging::init(&config) {
+        eprintln!("{err}");
+        return 1;
+    }
+    match serve(config) {
+        Ok(()) => 0,
+        Err(err) => {
+            tracing::error!("{err}");
+            eprintln!("{err}");
+            1
+        }
+    }
+}
+
+fn serve(config: Config) -> Result<(), String> {
+    let cpus = allowed_cpus()?;
+    let shards = config.threads.unwrap_or(cpus.len());
+    let listener_fds = listener::bind_all(&config.bind, config.port, shards)?;
+    let placement = (0..shards)
+        .map(|shard| {
+            let cpu = cpus[shard % cpus.len()];
+            CpuSet::online().map(|set| set.filter(|location| location.cpu == cpu)).map_err(|err| err.to_string())
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let port = config.port;
+    let shared = Arc::new(Shared::new(config, shards));
+    signals::install(shared.clone()).map_err(|err| format!("cannot install signal handlers: {err}"))?;
+    tracing::info!(
+        "damselfly {} (Redis {REDIS_VERSION} compatible) starting: {shards} shard(s) on CPUs {:?}, port {port}",
+        env!("CARGO_PKG_VERSION"),
+        (0..shards).map(|s| cpus[s % cpus.len()]).collect::<Vec<_>>()
+    );
+    let mesh = MeshBuilder::full(shards, MESH_CAPACITY);
+    let pool = LocalExecutorPoolBuilder::new(PoolPlacement::Custom(placement))
+        .name("shard")
+        .io_memory(1 << 20)
+        .preempt_timer(Duration::from_millis(2))
+        .on_all_shards(move || {
+            let shared = shared.clone();
+            let fds = listener_fds.clone();
+            async move { executor::executor_main(mesh, shared, fds).await }
+        })
+        .map_err(|err| format!("cannot start the executors: {err} (is RLIMIT_MEMLOCK too low? try `ulimit -l unlimited`)"))?;
+    tracing::info!("Ready to accept connections tcp");
+    for result in pool.join_all() {
+        if let Err(err) = result {
+            return Err(format!("an executor failed: {err}"));
+        }
+    }
+    Ok(())
+}
+
+/// The CPUs this process may run on (its affinity mask, so `taskset` is honoured).
+fn allowed_cpus() -> Result<Vec<usize>, String> {
+    let cores = core_affinity::get_core_ids().ok_or("cannot read the CPU affinity mask")?;
+    let mut cpus: Vec<usize> = cores.into_iter().map(|core| core.id).collect();
+    cpus.sort_unstable();
+    if cpus.is_empty() {
+        return Err("the CPU affinity mask is empty".to_string());
+    }
+    Ok(cpus)
+}

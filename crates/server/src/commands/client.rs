@@ -1,0 +1,197 @@
+//! CLIENT ID / SETNAME / GETNAME / LIST / INFO / KILL / NO-EVICT / REPLY-free subset.
+
+use super::{bulk_str, unknown_subcommand, wrong_arity};
+use crate::clients::ClientInfo;
+use crate::connection::Connection;
+use crate::messages::{Job, Output};
+use bytes::Bytes;
+use damselfly_protocol::Frame;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+pub async fn run(conn: &mut Connection, args: &[Bytes]) -> Frame {
+    let sub = args[1].to_ascii_lowercase();
+    match (sub.as_slice(), args.len()) {
+        (b"id", 2) => Frame::Integer(conn.id as i64),
+        (b"getname", 2) => {
+            let name = conn.info.borrow().name.clone();
+            if name.is_empty() {
+                Frame::Null
+            } else {
+                bulk_str(&name)
+            }
+        }
+        (b"setname", 3) => match set_name(conn, &args[2]) {
+            Ok(()) => Frame::OK,
+            Err(error) => error,
+        },
+        (b"info", 2) => Frame::Verbatim(Bytes::from(format!("{}\n", conn.info.borrow().describe()))),
+        (b"list", _) => list(conn, &args[2..]).await,
+        (b"kill", n) if n >= 3 => kill(conn, &args[2..]).await,
+        (b"no-evict" | b"no-touch", 3) => Frame::OK,
+        (b"help", 2) => Frame::Array(
+            ["CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "ID", "GETNAME", "SETNAME <name>", "INFO", "LIST [TYPE normal] [ID id ...]", "KILL <ip:port> | KILL <filter> <value> ...", "HELP"]
+                .iter()
+                .map(|line| Frame::simple(line))
+                .collect(),
+        ),
+        (b"id" | b"getname" | b"setname" | b"info" | b"help" | b"kill", _) => {
+            wrong_arity(&format!("client|{}", String::from_utf8_lossy(&sub)))
+        }
+        _ => unknown_subcommand(args),
+    }
+}
+
+pub fn set_name(conn: &mut Connection, name: &[u8]) -> Result<(), Frame> {
+    if name.iter().any(|&b| b <= b' ' || b > b'~') {
+        return Err(Frame::error("ERR Client names cannot contain spaces, newlines or special characters."));
+    }
+    conn.info.borrow_mut().name = String::from_utf8_lossy(name).into_owned();
+    Ok(())
+}
+
+async fn list(conn: &Connection, options: &[Bytes]) -> Frame {
+    let mut ids: Option<Vec<u64>> = None;
+    let mut options = options.iter();
+    while let Some(option) = options.next() {
+        if option.eq_ignore_ascii_case(b"type") {
+            match options.next() {
+                Some(kind) if kind.eq_ignore_ascii_case(b"normal") => {}
+                Some(kind) if [&b"master"[..], b"replica", b"slave", b"pubsub"].iter().any(|k| kind.eq_ignore_ascii_case(k)) => {
+                    ids = Some(Vec::new());
+                }
+                Some(kind) => {
+                    return Frame::error_owned(format!("ERR Unknown client type '{}'", String::from_utf8_lossy(kind)))
+                }
+                None => return Frame::error("ERR syntax error"),
+            }
+        } else if option.eq_ignore_ascii_case(b"id") {
+            let mut wanted = Vec::new();
+            for id in options.by_ref() {
+                match super::parse_i64(id) {
+                    Some(id) if id > 0 => wanted.push(id as u64),
+                    _ => return Frame::error("ERR Invalid client ID"),
+                }
+            }
+            if wanted.is_empty() {
+                return Frame::error("ERR syntax error");
+            }
+            ids = Some(wanted);
+        } else {
+            return Frame::error("ERR syntax error");
+        }
+    }
+    let ids = Arc::new(ids);
+    let outputs = conn
+        .ctx
+        .run_everywhere(|_| {
+            let ids = ids.clone();
+            let job: Job = Box::new(move |shard| {
+                let lines: Vec<String> = shard
+                    .clients
+                    .iter()
+                    .map(|info| info.borrow())
+                    .filter(|info| ids.as_ref().as_ref().is_none_or(|ids| ids.contains(&info.id)))
+                    .map(|info| info.describe())
+                    .collect();
+                Output::Text(lines.join("\n"))
+            });
+            job
+        })
+        .await;
+    let mut lines: Vec<String> = outputs
+        .into_iter()
+        .filter_map(|output| match output {
+            Output::Text(text) if !text.is_empty() => Some(text),
+            _ => None,
+        })
+        .collect();
+    lines.sort_by_key(|line| line.split_whitespace().next().and_then(|f| f[3..].parse::<u64>().ok()).unwrap_or(0));
+    let mut text = lines.join("\n");
+    text.push('\n');
+    Frame::Verbatim(Bytes::from(text))
+}
+
+/// The filters of CLIENT KILL, all of which must match.
+#[derive(Default, Clone)]
+struct KillFilter {
+    id: Option<u64>,
+    addr: Option<String>,
+    laddr: Option<String>,
+    skip: Option<u64>,
+    none_match: bool,
+}
+
+impl KillFilter {
+    fn matches(&self, info: &ClientInfo) -> bool {
+        !self.none_match
+            && self.id.is_none_or(|id| info.id == id)
+            && self.addr.as_ref().is_none_or(|a| *a == info.addr.to_string())
+            && self.laddr.as_ref().is_none_or(|a| *a == info.laddr.to_string())
+            && self.skip != Some(info.id)
+    }
+}
+
+async fn kill(conn: &Connection, options: &[Bytes]) -> Frame {
+    let old_style = options.len() == 1;
+    let mut filter = KillFilter { skip: Some(conn.id), ..KillFilter::default() };
+    if old_style {
+        let addr = String::from_utf8_lossy(&options[0]).into_owned();
+        filter.addr = Some(addr);
+        filter.skip = None;
+    } else {
+        if options.len() % 2 != 0 {
+            return Frame::error("ERR syntax error");
+        }
+        for pair in options.chunks(2) {
+            let value = String::from_utf8_lossy(&pair[1]).into_owned();
+            match pair[0].to_ascii_lowercase().as_slice() {
+                b"id" => match value.parse::<u64>() {
+                    Ok(id) if id > 0 => filter.id = Some(id),
+                    _ => return Frame::error("ERR client-id should be greater than 0"),
+                },
+                b"addr" => filter.addr = Some(value),
+                b"laddr" => filter.laddr = Some(value),
+                b"skipme" => match value.to_ascii_lowercase().as_str() {
+                    "yes" => filter.skip = Some(conn.id),
+                    "no" => filter.skip = None,
+                    _ => return Frame::error("ERR syntax error"),
+                },
+                b"type" => match value.to_ascii_lowercase().as_str() {
+                    "normal" => {}
+                    "master" | "replica" | "slave" | "pubsub" => filter.none_match = true,
+                    _ => return Frame::error_owned(format!("ERR Unknown client type '{value}'")),
+                },
+                b"user" => {
+                    if value != "default" {
+                        filter.none_match = true;
+                    }
+                }
+                _ => return Frame::error("ERR syntax error"),
+            }
+        }
+    }
+    if let Some(addr) = filter.addr.as_ref().or(filter.laddr.as_ref()) {
+        if addr.parse::<SocketAddr>().is_err() && old_style {
+            return Frame::error("ERR No such client");
+        }
+    }
+    let outputs = conn
+        .ctx
+        .run_everywhere(|_| {
+            let filter = filter.clone();
+            let job: Job = Box::new(move |shard| Output::Integer(shard.clients.kill(&|info| filter.matches(info))));
+            job
+        })
+        .await;
+    let killed: i64 = outputs.into_iter().map(|o| if let Output::Integer(n) = o { n } else { 0 }).sum();
+    if old_style {
+        if killed == 0 {
+            Frame::error("ERR No such client")
+        } else {
+            Frame::OK
+        }
+    } else {
+        Frame::Integer(killed)
+    }
+}

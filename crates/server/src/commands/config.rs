@@ -1,0 +1,117 @@
+//! CONFIG GET / SET / RESETSTAT / REWRITE.
+
+use super::{bulk_str, unknown_subcommand, wrong_arity};
+use crate::config::{parse_memory, parse_yes_no};
+use crate::connection::Connection;
+use bytes::Bytes;
+use damselfly_protocol::Frame;
+use damselfly_storage::glob_match;
+
+pub fn run(conn: &mut Connection, args: &[Bytes]) -> Frame {
+    let sub = args[1].to_ascii_lowercase();
+    match sub.as_slice() {
+        b"get" if args.len() >= 3 => get(conn, &args[2..]),
+        b"set" if args.len() >= 4 && args.len() % 2 == 0 => set(conn, &args[2..]),
+        b"resetstat" if args.len() == 2 => Frame::OK,
+        b"rewrite" if args.len() == 2 => Frame::error("ERR The server is running without a config file"),
+        b"get" | b"set" | b"resetstat" | b"rewrite" => wrong_arity(&format!("config|{}", String::from_utf8_lossy(&sub))),
+        b"help" => Frame::Array(
+            ["CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "GET <pattern>", "SET <directive> <value>", "RESETSTAT", "REWRITE", "HELP"]
+                .iter()
+                .map(|line| Frame::simple(line))
+                .collect(),
+        ),
+        _ => unknown_subcommand(args),
+    }
+}
+
+/// Every parameter CONFIG GET knows, with its current value.
+fn parameters(conn: &Connection) -> Vec<(&'static str, String)> {
+    let shared = &conn.ctx.shared;
+    let config = &shared.config;
+    let runtime = shared.runtime();
+    let yes_no = |value: bool| if value { "yes" } else { "no" }.to_string();
+    vec![
+        ("port", config.port.to_string()),
+        ("bind", config.bind.join(" ")),
+        ("requirepass", runtime.requirepass.clone().unwrap_or_default()),
+        ("databases", config.databases.to_string()),
+        ("maxmemory", runtime.maxmemory.to_string()),
+        ("maxmemory-policy", "noeviction".to_string()),
+        ("save", runtime.save.clone()),
+        ("appendonly", "no".to_string()),
+        ("dir", config.dir.clone()),
+        ("dbfilename", config.dbfilename.clone()),
+        ("loglevel", runtime.loglevel.clone()),
+        ("logfile", config.logfile.clone().unwrap_or_default()),
+        ("protected-mode", yes_no(runtime.protected_mode)),
+        ("timeout", runtime.timeout.to_string()),
+        ("tcp-keepalive", "300".to_string()),
+        ("hz", "10".to_string()),
+        ("maxclients", "10000".to_string()),
+        ("threads", shared.shards.to_string()),
+        ("io-threads", "1".to_string()),
+        ("proto-max-bulk-len", (512u64 * 1024 * 1024).to_string()),
+        ("client-query-buffer-limit", (1u64 << 30).to_string()),
+    ]
+}
+
+fn get(conn: &Connection, patterns: &[Bytes]) -> Frame {
+    let mut pairs = Vec::new();
+    for (name, value) in parameters(conn) {
+        if patterns.iter().any(|pattern| glob_match(pattern, name.as_bytes(), true)) {
+            pairs.push((bulk_str(name), bulk_str(&value)));
+        }
+    }
+    Frame::Map(pairs)
+}
+
+fn set(conn: &Connection, pairs: &[Bytes]) -> Frame {
+    let mut changes: Vec<Box<dyn FnOnce(&mut crate::shared::RuntimeConfig)>> = Vec::new();
+    for pair in pairs.chunks(2) {
+        let name = String::from_utf8_lossy(&pair[0]).to_ascii_lowercase();
+        let value = String::from_utf8_lossy(&pair[1]).into_owned();
+        let failed = |reason: &str| {
+            Frame::error_owned(format!("ERR CONFIG SET failed (possibly related to argument '{name}') - {reason}"))
+        };
+        match name.as_str() {
+            "requirepass" => changes.push(Box::new(move |c| c.requirepass = (!value.is_empty()).then_some(value))),
+            "maxmemory" => match parse_memory(&value) {
+                Ok(bytes) => changes.push(Box::new(move |c| c.maxmemory = bytes)),
+                Err(_) => return failed("argument couldn't be parsed into an integer"),
+            },
+            "protected-mode" => match parse_yes_no(&value) {
+                Ok(flag) => changes.push(Box::new(move |c| c.protected_mode = flag)),
+                Err(_) => return failed("argument must be 'yes' or 'no'"),
+            },
+            "loglevel" if ["debug", "verbose", "notice", "warning"].contains(&value.as_str()) => {
+                changes.push(Box::new(move |c| c.loglevel = value))
+            }
+            "loglevel" => return failed("argument(s) must be one of the following: debug, verbose, notice, warning, nothing"),
+            "save" => changes.push(Box::new(move |c| c.save = value)),
+            "timeout" => match value.parse::<u64>() {
+                Ok(seconds) => changes.push(Box::new(move |c| c.timeout = seconds)),
+                Err(_) => return failed("argument couldn't be parsed into an integer"),
+            },
+            "appendonly" if value.eq_ignore_ascii_case("no") => {}
+            "appendonly" => return failed("appendonly is not supported"),
+            "maxmemory-policy" if value.eq_ignore_ascii_case("noeviction") => {}
+            "maxmemory-policy" => return failed("only noeviction is supported"),
+            "port" | "bind" | "databases" | "dir" | "dbfilename" | "logfile" | "threads" | "io-threads" => {
+                return failed("can't set immutable config")
+            }
+            _ => {
+                return Frame::error_owned(format!(
+                    "ERR Unknown option or number of arguments for CONFIG SET - '{}'",
+                    String::from_utf8_lossy(&pair[0])
+                ))
+            }
+        }
+    }
+    conn.ctx.shared.update_runtime(|runtime| {
+        for change in changes {
+            change(runtime);
+        }
+    });
+    Frame::OK
+}

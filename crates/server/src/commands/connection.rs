@@ -1,0 +1,142 @@
+//! PING, SELECT, HELLO, AUTH, RESET, TIME, SHUTDOWN.
+
+use super::{bulk_str, not_an_integer, parse_i64, wrong_arity};
+use crate::connection::Connection;
+use bytes::Bytes;
+use damselfly_protocol::Frame;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+pub fn ping(_conn: &Connection, args: &[Bytes]) -> Frame {
+    match args.len() {
+        1 => Frame::simple("PONG"),
+        2 => Frame::Bulk(args[1].clone()),
+        _ => wrong_arity("ping"),
+    }
+}
+
+pub fn select(conn: &mut Connection, args: &[Bytes]) -> Frame {
+    let Some(index) = parse_i64(&args[1]) else {
+        return not_an_integer();
+    };
+    if index < 0 || index as usize >= conn.ctx.shared.config.databases {
+        return Frame::error("ERR DB index is out of range");
+    }
+    conn.db = index as usize;
+    conn.info.borrow_mut().db = conn.db;
+    Frame::OK
+}
+
+fn password_matches(conn: &Connection, user: Option<&[u8]>, password: &[u8]) -> bool {
+    let user_ok = user.is_none_or(|user| user == b"default");
+    match conn.ctx.shared.runtime().requirepass {
+        Some(expected) => user_ok && expected.as_bytes() == password,
+        None => user_ok,
+    }
+}
+
+pub fn auth(conn: &mut Connection, args: &[Bytes]) -> Frame {
+    let (user, password) = match args.len() {
+        2 => (None, &args[1]),
+        3 => (Some(&args[1][..]), &args[2]),
+        _ => return Frame::error("ERR syntax error"),
+    };
+    if user.is_none() && conn.ctx.shared.runtime().requirepass.is_none() {
+        return Frame::error("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?");
+    }
+    if password_matches(conn, user, password) {
+        conn.authenticated = true;
+        Frame::OK
+    } else {
+        Frame::error("WRONGPASS invalid username-password pair or user is disabled.")
+    }
+}
+
+pub fn hello(conn: &mut Connection, args: &[Bytes]) -> Frame {
+    let mut version = if conn.resp3 { 3 } else { 2 };
+    let mut rest = args[1..].iter();
+    if let Some(requested) = rest.next() {
+        match parse_i64(requested) {
+            Some(v @ 2..=3) => version = v,
+            Some(_) => return Frame::error("NOPROTO unsupported protocol version"),
+            None => return Frame::error("ERR Protocol version is not an integer or out of range"),
+        }
+    }
+    let mut name = None;
+    while let Some(option) = rest.next() {
+        if option.eq_ignore_ascii_case(b"auth") {
+            let (Some(user), Some(password)) = (rest.next(), rest.next()) else {
+                return Frame::error_owned(format!(
+                    "ERR Syntax error in HELLO option '{}'",
+                    String::from_utf8_lossy(option)
+                ));
+            };
+            if !password_matches(conn, Some(user), password) {
+                return Frame::error("WRONGPASS invalid username-password pair or user is disabled.");
+            }
+            conn.authenticated = true;
+        } else if option.eq_ignore_ascii_case(b"setname") {
+            let Some(value) = rest.next() else {
+                return Frame::error_owned(format!(
+                    "ERR Syntax error in HELLO option '{}'",
+                    String::from_utf8_lossy(option)
+                ));
+            };
+            name = Some(value.clone());
+        } else {
+            return Frame::error_owned(format!("ERR Syntax error in HELLO option '{}'", String::from_utf8_lossy(option)));
+        }
+    }
+    if !conn.authenticated {
+        return Frame::error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time");
+    }
+    if let Some(name) = name {
+        if let Err(error) = super::client::set_name(conn, &name) {
+            return error;
+        }
+    }
+    conn.resp3 = version == 3;
+    conn.info.borrow_mut().resp = version as u8;
+    Frame::Map(vec![
+        (bulk_str("server"), bulk_str("redis")),
+        (bulk_str("version"), bulk_str(crate::REDIS_VERSION)),
+        (bulk_str("proto"), Frame::Integer(version)),
+        (bulk_str("id"), Frame::Integer(conn.id as i64)),
+        (bulk_str("mode"), bulk_str("standalone")),
+        (bulk_str("role"), bulk_str("master")),
+        (bulk_str("modules"), Frame::Array(Vec::new())),
+    ])
+}
+
+pub fn reset(conn: &mut Connection) -> Frame {
+    conn.db = 0;
+    conn.resp3 = false;
+    conn.authenticated = conn.ctx.shared.runtime().requirepass.is_none();
+    let mut info = conn.info.borrow_mut();
+    info.db = 0;
+    info.resp = 2;
+    info.name.clear();
+    Frame::simple("RESET")
+}
+
+pub fn time() -> Frame {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    Frame::Array(vec![bulk_str(&now.as_secs().to_string()), bulk_str(&now.subsec_micros().to_string())])
+}
+
+/// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]: there is no persistence yet, so every form stops at once.
+pub fn shutdown(conn: &mut Connection, args: &[Bytes]) -> Frame {
+    for option in &args[1..] {
+        let known = [&b"nosave"[..], b"save", b"now", b"force", b"abort"];
+        if !known.iter().any(|k| option.eq_ignore_ascii_case(k)) {
+            return Frame::error("ERR syntax error");
+        }
+        if option.eq_ignore_ascii_case(b"abort") {
+            return Frame::error("ERR No shutdown in progress.");
+        }
+    }
+    if !conn.authenticated {
+        return Frame::error("NOAUTH Authentication required.");
+    }
+    tracing::info!("User requested shutdown...");
+    crate::signals::shutdown_now(&conn.ctx.shared);
+}

@@ -1,0 +1,184 @@
+//! INFO, with Redis's section and field names.
+
+use crate::connection::Connection;
+use crate::memory;
+use crate::messages::{Job, Output};
+use crate::shard::Shard;
+use bytes::Bytes;
+use damselfly_protocol::Frame;
+use damselfly_storage::Stats;
+use std::fmt::Write;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// What one shard contributes to INFO.
+#[derive(Debug, Default)]
+pub struct ShardInfo {
+    /// Per db: (keys, keys with a TTL).
+    pub keyspace: Vec<(usize, usize)>,
+    pub stats: Stats,
+    pub commands_processed: u64,
+    pub connected_clients: usize,
+    pub connections_received: u64,
+}
+
+impl ShardInfo {
+    fn collect(shard: &Shard) -> ShardInfo {
+        ShardInfo {
+            keyspace: shard.dbs.iter().map(|db| (db.len(), db.expires_len())).collect(),
+            stats: shard.stats.clone(),
+            commands_processed: shard.commands_processed,
+            connected_clients: shard.clients.len(),
+            connections_received: shard.clients.total_received,
+        }
+    }
+
+    fn add(&mut self, other: &ShardInfo) {
+        if self.keyspace.len() < other.keyspace.len() {
+            self.keyspace.resize(other.keyspace.len(), (0, 0));
+        }
+        for (mine, theirs) in self.keyspace.iter_mut().zip(&other.keyspace) {
+            mine.0 += theirs.0;
+            mine.1 += theirs.1;
+        }
+        self.stats.keyspace_hits += other.stats.keyspace_hits;
+        self.stats.keyspace_misses += other.stats.keyspace_misses;
+        self.stats.expired_keys += other.stats.expired_keys;
+        self.commands_processed += other.commands_processed;
+        self.connected_clients += other.connected_clients;
+        self.connections_received += other.connections_received;
+    }
+}
+
+const SECTIONS: &[&str] = &["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "keyspace"];
+
+pub async fn run(conn: &Connection, args: &[Bytes]) -> Frame {
+    let requested: Vec<String> = args[1..].iter().map(|a| String::from_utf8_lossy(a).to_ascii_lowercase()).collect();
+    let wanted = |section: &str| {
+        requested.is_empty()
+            || requested.iter().any(|r| r == section || r == "all" || r == "everything" || (r == "default"))
+    };
+    let outputs = conn.ctx.run_everywhere(|_| -> Job { Box::new(|shard| Output::Info(Box::new(ShardInfo::collect(shard)))) }).await;
+    let mut total = ShardInfo::default();
+    for output in &outputs {
+        if let Output::Info(info) = output {
+            total.add(info);
+        }
+    }
+    let mut text = String::new();
+    for section in SECTIONS.iter().filter(|s| wanted(s)) {
+        if !text.is_empty() {
+            text.push_str("\r\n");
+        }
+        match *section {
+            "server" => server(conn, &mut text),
+            "clients" => clients(&total, &mut text),
+            "memory" => memory_section(conn, &mut text),
+            "persistence" => persistence(&mut text),
+            "stats" => stats(&total, &mut text),
+            "replication" => replication(conn, &mut text),
+            "cpu" => cpu(&mut text),
+            _ => keyspace(&total, &mut text),
+        }
+    }
+    Frame::Verbatim(Bytes::from(text))
+}
+
+fn server(conn: &Connection, out: &mut String) {
+    let shared = &conn.ctx.shared;
+    let uptime = shared.started.elapsed().as_secs();
+    let now_us = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros()).unwrap_or(0);
+    let executable = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default();
+    let config_file = shared.config.config_file.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
+    let _ = write!(
+        out,
+        "# Server\r\nredis_version:{}\r\ndamselfly_version:{}\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\nredis_build_id:0\r\nredis_mode:standalone\r\nos:{} {}\r\narch_bits:64\r\nmonotonic_clock:POSIX clock_gettime\r\nmultiplexing_api:io_uring\r\nprocess_id:{}\r\nprocess_supervised:no\r\nrun_id:{}\r\ntcp_port:{}\r\nserver_time_usec:{}\r\nuptime_in_seconds:{}\r\nuptime_in_days:{}\r\nhz:10\r\nconfigured_hz:10\r\nexecutable:{}\r\nconfig_file:{}\r\nthreads:{}\r\n",
+        crate::REDIS_VERSION,
+        env!("CARGO_PKG_VERSION"),
+        std::env::consts::OS,
+        std::env::consts::ARCH,
+        std::process::id(),
+        shared.run_id,
+        shared.config.port,
+        now_us,
+        uptime,
+        uptime / 86400,
+        executable,
+        config_file,
+        shared.shards,
+    );
+}
+
+fn clients(total: &ShardInfo, out: &mut String) {
+    let _ = write!(
+        out,
+        "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:10000\r\nclient_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:0\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n",
+        total.connected_clients
+    );
+}
+
+fn memory_section(conn: &Connection, out: &mut String) {
+    let used = memory::allocated_bytes();
+    let rss = memory::resident_bytes();
+    let maxmemory = conn.ctx.shared.runtime().maxmemory;
+    let _ = write!(
+        out,
+        "# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{}\r\nused_memory_peak_human:{}\r\nused_memory_dataset:{used}\r\nallocator_allocated:{used}\r\nallocator_resident:{}\r\ntotal_system_memory:{}\r\nmaxmemory:{maxmemory}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:noeviction\r\nmem_fragmentation_ratio:{:.2}\r\nmem_allocator:jemalloc-5.3.0\r\n",
+        human(used),
+        human(rss),
+        memory::peak_bytes(),
+        human(memory::peak_bytes()),
+        memory::allocator_resident_bytes(),
+        memory::total_system_memory(),
+        human(maxmemory),
+        if used > 0 { rss as f64 / used as f64 } else { 0.0 },
+    );
+}
+
+fn persistence(out: &mut String) {
+    out.push_str("# Persistence\r\nloading:0\r\nasync_loading:0\r\nrdb_changes_since_last_save:0\r\nrdb_bgsave_in_progress:0\r\nrdb_last_save_time:0\r\nrdb_last_bgsave_status:ok\r\naof_enabled:0\r\naof_rewrite_in_progress:0\r\n");
+}
+
+fn stats(total: &ShardInfo, out: &mut String) {
+    let _ = write!(
+        out,
+        "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\nrejected_connections:0\r\nexpired_keys:{}\r\nevicted_keys:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:0\r\npubsub_patterns:0\r\nsync_full:0\r\nsync_partial_ok:0\r\nsync_partial_err:0\r\n",
+        total.connections_received,
+        total.commands_processed,
+        total.stats.expired_keys,
+        total.stats.keyspace_hits,
+        total.stats.keyspace_misses,
+    );
+}
+
+fn replication(conn: &Connection, out: &mut String) {
+    let _ = write!(
+        out,
+        "# Replication\r\nrole:master\r\nconnected_slaves:0\r\nmaster_failover_state:no-failover\r\nmaster_replid:{}\r\nmaster_replid2:0000000000000000000000000000000000000000\r\nmaster_repl_offset:0\r\nsecond_repl_offset:-1\r\nrepl_backlog_active:0\r\nrepl_backlog_size:1048576\r\nrepl_backlog_first_byte_offset:0\r\nrepl_backlog_histlen:0\r\n",
+        conn.ctx.shared.run_id
+    );
+}
+
+fn cpu(out: &mut String) {
+    let (user, system) = memory::cpu_seconds();
+    let _ = write!(out, "# CPU\r\nused_cpu_sys:{system:.6}\r\nused_cpu_user:{user:.6}\r\n");
+}
+
+fn keyspace(total: &ShardInfo, out: &mut String) {
+    out.push_str("# Keyspace\r\n");
+    for (db, (keys, expires)) in total.keyspace.iter().enumerate() {
+        if *keys > 0 {
+            let _ = write!(out, "db{db}:keys={keys},expires={expires},avg_ttl=0\r\n");
+        }
+    }
+}
+
+/// Bytes in Redis's human form (1.50M).
+fn human(bytes: u64) -> String {
+    let units = [("G", 1u64 << 30), ("M", 1 << 20), ("K", 1 << 10)];
+    for (suffix, size) in units {
+        if bytes >= size {
+            return format!("{:.2}{suffix}", bytes as f64 / size as f64);
+        }
+    }
+    format!("{bytes}B")
+}

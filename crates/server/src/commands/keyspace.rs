@@ -1,0 +1,138 @@
+//! Keyspace-wide commands that visit every shard: DBSIZE, FLUSHDB, FLUSHALL, KEYS, SCAN, RANDOMKEY.
+
+use super::parse_i64;
+use crate::connection::Connection;
+use crate::messages::{Job, Output};
+use crate::shard::now_ms;
+use bytes::Bytes;
+use damselfly_protocol::Frame;
+use rand::Rng;
+
+/// SCAN cursors keep the shard in their low bits and that shard's own cursor above them.
+const SHARD_BITS: u32 = 10;
+
+pub async fn dbsize(conn: &Connection) -> Frame {
+    let db = conn.db;
+    let outputs = conn
+        .ctx
+        .run_everywhere(|_| -> Job { Box::new(move |shard| Output::Integer(shard.dbs[db].len() as i64)) })
+        .await;
+    Frame::Integer(outputs.into_iter().map(|o| if let Output::Integer(n) = o { n } else { 0 }).sum())
+}
+
+pub async fn flush(conn: &Connection, args: &[Bytes], all: bool) -> Frame {
+    match args.get(1) {
+        None => {}
+        Some(mode) if mode.eq_ignore_ascii_case(b"sync") || mode.eq_ignore_ascii_case(b"async") => {}
+        Some(_) => return Frame::error("ERR syntax error"),
+    }
+    if args.len() > 2 {
+        return Frame::error("ERR syntax error");
+    }
+    let db = conn.db;
+    conn.ctx
+        .run_everywhere(|_| -> Job {
+            Box::new(move |shard| {
+                if all {
+                    shard.dbs.iter_mut().for_each(|d| d.clear());
+                } else {
+                    shard.dbs[db].clear();
+                }
+                Output::Unit
+            })
+        })
+        .await;
+    Frame::OK
+}
+
+pub async fn keys(conn: &Connection, args: &[Bytes]) -> Frame {
+    let db = conn.db;
+    let pattern = args[1].clone();
+    let outputs = conn
+        .ctx
+        .run_everywhere(|_| -> Job {
+            let pattern = pattern.clone();
+            Box::new(move |shard| {
+                let mut keys = Vec::new();
+                shard.dbs[db].keys(&pattern, now_ms(), &mut keys);
+                Output::Keys(keys)
+            })
+        })
+        .await;
+    let mut all = Vec::new();
+    for output in outputs {
+        if let Output::Keys(keys) = output {
+            all.extend(keys.into_iter().map(Frame::Bulk));
+        }
+    }
+    Frame::Array(all)
+}
+
+pub async fn scan(conn: &Connection, args: &[Bytes]) -> Frame {
+    let Some(cursor) = std::str::from_utf8(&args[1]).ok().and_then(|c| c.parse::<u64>().ok()) else {
+        return Frame::error("ERR invalid cursor");
+    };
+    let mut count = 10usize;
+    let mut pattern = None;
+    let mut type_name = None;
+    let mut options = args[2..].iter();
+    while let Some(option) = options.next() {
+        let Some(value) = options.next() else {
+            return Frame::error("ERR syntax error");
+        };
+        if option.eq_ignore_ascii_case(b"count") {
+            match parse_i64(value) {
+                Some(n) if n >= 1 => count = n as usize,
+                Some(_) => return Frame::error("ERR syntax error"),
+                None => return super::not_an_integer(),
+            }
+        } else if option.eq_ignore_ascii_case(b"match") {
+            pattern = Some(value.clone());
+        } else if option.eq_ignore_ascii_case(b"type") {
+            type_name = Some(value.clone());
+        } else {
+            return Frame::error("ERR syntax error");
+        }
+    }
+    let shards = conn.ctx.shards() as u64;
+    let shard = cursor & ((1 << SHARD_BITS) - 1);
+    if shard >= shards {
+        return Frame::Array(vec![Frame::bulk("0"), Frame::Array(Vec::new())]);
+    }
+    let local_cursor = cursor >> SHARD_BITS;
+    let db = conn.db;
+    let job: Job = Box::new(move |s| {
+        let mut keys = Vec::new();
+        let next = s.dbs[db].scan(local_cursor, count, pattern.as_deref(), type_name.as_deref(), now_ms(), &mut keys);
+        Output::Scan { next, keys }
+    });
+    let Output::Scan { next, keys } = conn.ctx.run_on(shard as usize, job).await else {
+        return Frame::error("ERR shard did not answer");
+    };
+    let next_cursor = if next != 0 {
+        (next << SHARD_BITS) | shard
+    } else if shard + 1 < shards {
+        shard + 1
+    } else {
+        0
+    };
+    Frame::Array(vec![
+        Frame::Bulk(Bytes::from(next_cursor.to_string())),
+        Frame::Array(keys.into_iter().map(Frame::Bulk).collect()),
+    ])
+}
+
+pub async fn random_key(conn: &Connection) -> Frame {
+    let shards = conn.ctx.shards();
+    let start = rand::thread_rng().gen_range(0..shards);
+    let db = conn.db;
+    for offset in 0..shards {
+        let job: Job = Box::new(move |s| Output::Keys(s.dbs[db].random_key(now_ms()).into_iter().collect()));
+        if let Output::Keys(mut keys) = conn.ctx.run_on((start + offset) % shards, job).await {
+            if let Some(key) = keys.pop() {
+                return Frame::Bulk(key);
+            }
+        }
+    }
+    Frame::Null
+}

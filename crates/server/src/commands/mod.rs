@@ -1,0 +1,74 @@
+//! Commands the connection runs itself (connection, server and keyspace-wide commands), plus the
+//! command table and the multi-shard key commands.
+
+mod client;
+mod command_docs;
+mod config;
+mod connection;
+mod debug;
+mod info;
+mod keyspace;
+pub mod multikey;
+pub mod table;
+
+pub use info::ShardInfo;
+
+use crate::connection::Connection;
+use bytes::Bytes;
+use damselfly_protocol::Frame;
+use table::CommandSpec;
+
+pub async fn run_server(conn: &mut Connection, spec: &'static CommandSpec, args: Vec<Bytes>) -> Frame {
+    conn.info.borrow_mut().last_command = spec.name.to_string();
+    match spec.name {
+        "ping" => connection::ping(conn, &args),
+        "echo" => Frame::Bulk(args[1].clone()),
+        "quit" => {
+            conn.close_after_reply = true;
+            Frame::OK
+        }
+        "select" => connection::select(conn, &args),
+        "hello" => connection::hello(conn, &args),
+        "auth" => connection::auth(conn, &args),
+        "reset" => connection::reset(conn),
+        "client" => client::run(conn, &args).await,
+        "command" => command_docs::run(&args),
+        "config" => config::run(conn, &args),
+        "info" => info::run(conn, &args).await,
+        "time" => connection::time(),
+        "shutdown" => connection::shutdown(conn, &args),
+        "debug" => debug::run(conn, &args).await,
+        "dbsize" => keyspace::dbsize(conn).await,
+        "flushdb" => keyspace::flush(conn, &args, false).await,
+        "flushall" => keyspace::flush(conn, &args, true).await,
+        "keys" => keyspace::keys(conn, &args).await,
+        "scan" => keyspace::scan(conn, &args).await,
+        "randomkey" => keyspace::random_key(conn).await,
+        _ => crate::pipeline::unknown_command(&args),
+    }
+}
+
+/// `ERR unknown subcommand ...` as Redis words it.
+pub fn unknown_subcommand(args: &[Bytes]) -> Frame {
+    Frame::error_owned(format!(
+        "ERR unknown subcommand '{}'. Try {} HELP.",
+        String::from_utf8_lossy(&args[1]).chars().take(128).collect::<String>(),
+        String::from_utf8_lossy(&args[0]).to_uppercase()
+    ))
+}
+
+pub fn wrong_arity(name: &str) -> Frame {
+    Frame::error_owned(format!("ERR wrong number of arguments for '{name}' command"))
+}
+
+pub fn parse_i64(arg: &[u8]) -> Option<i64> {
+    std::str::from_utf8(arg).ok()?.parse().ok()
+}
+
+pub fn not_an_integer() -> Frame {
+    Frame::error("ERR value is not an integer or out of range")
+}
+
+pub fn bulk_str(text: &str) -> Frame {
+    Frame::Bulk(Bytes::copy_from_slice(text.as_bytes()))
+}

@@ -1,0 +1,189 @@
+//! Commands whose keys live on several shards, run as transactions so no client sees half of one.
+
+use crate::commands::table::CommandSpec;
+use crate::connection::Connection;
+use crate::messages::{Job, LockRequest, Output};
+use crate::router::shard_of;
+use crate::shard::now_ms;
+use crate::transaction::Transaction;
+use bytes::Bytes;
+use damselfly_protocol::Frame;
+use std::collections::BTreeMap;
+
+/// The key arguments of one command grouped by owning shard, with each key's position among the keys.
+struct Split {
+    /// Per shard: (index of the key among all keys, the words that go with it: the key, or key and value).
+    parts: BTreeMap<usize, Vec<(usize, Vec<Bytes>)>>,
+}
+
+fn split(args: &[Bytes], step: usize, shards: usize) -> Split {
+    let mut parts: BTreeMap<usize, Vec<(usize, Vec<Bytes>)>> = BTreeMap::new();
+    for (index, words) in args[1..].chunks(step).enumerate() {
+        parts.entry(shard_of(&words[0], shards)).or_default().push((index, words.to_vec()));
+    }
+    Split { parts }
+}
+
+impl Split {
+    fn locks(&self, db: usize, exclusive: bool) -> BTreeMap<usize, Vec<LockRequest>> {
+        self.parts
+            .iter()
+            .map(|(&shard, items)| {
+                let locks = items.iter().map(|(_, words)| LockRequest { db, key: words[0].clone(), exclusive }).collect();
+                (shard, locks)
+            })
+            .collect()
+    }
+
+    /// One job per shard running `name` over that shard's share of the arguments.
+    fn jobs(&self, name: &'static str, db: usize) -> Vec<(usize, Job)> {
+        self.parts
+            .iter()
+            .map(|(&shard, items)| {
+                let mut args = vec![Bytes::from_static(name.as_bytes())];
+                args.extend(items.iter().flat_map(|(_, words)| words.iter().cloned()));
+                let job: Job = Box::new(move |s| Output::Frame(s.run_command(db, &args)));
+                (shard, job)
+            })
+            .collect()
+    }
+}
+
+pub async fn run(conn: &mut Connection, spec: &'static CommandSpec, args: Vec<Bytes>) -> Frame {
+    let ctx = conn.ctx.clone();
+    let db = conn.db;
+    let shards = ctx.shards();
+    match spec.name {
+        "mget" => {
+            let split = split(&args, 1, shards);
+            let mut tx = Transaction::begin(&ctx, split.locks(db, false)).await;
+            let outputs = tx.hop(split.jobs("mget", db), true).await;
+            let mut values = vec![Frame::Null; args.len() - 1];
+            for ((_, items), output) in split.parts.iter().zip(outputs) {
+                if let Output::Frame(Frame::Array(frames)) = output {
+                    for ((index, _), frame) in items.iter().zip(frames) {
+                        values[*index] = frame;
+                    }
+                }
+            }
+            Frame::Array(values)
+        }
+        "mset" => {
+            if (args.len() - 1) % 2 != 0 {
+                return Frame::error_owned(format!("ERR wrong number of arguments for '{}' command", spec.name));
+            }
+            let split = split(&args, 2, shards);
+            let mut tx = Transaction::begin(&ctx, split.locks(db, true)).await;
+            tx.hop(split.jobs("mset", db), true).await;
+            Frame::OK
+        }
+        "msetnx" => {
+            if (args.len() - 1) % 2 != 0 {
+                return Frame::error_owned(format!("ERR wrong number of arguments for '{}' command", spec.name));
+            }
+            let split = split(&args, 2, shards);
+            let mut tx = Transaction::begin(&ctx, split.locks(db, true)).await;
+            let keys_only = Split {
+                parts: split
+                    .parts
+                    .iter()
+                    .map(|(&shard, items)| (shard, items.iter().map(|(i, w)| (*i, vec![w[0].clone()])).collect()))
+                    .collect(),
+            };
+            let existing = sum_integers(tx.hop(keys_only.jobs("exists", db), false).await);
+            if existing > 0 {
+                tx.finish().await;
+                return Frame::Integer(0);
+            }
+            tx.hop(split.jobs("mset", db), true).await;
+            Frame::Integer(1)
+        }
+        "del" | "unlink" | "exists" | "touch" => {
+            let split = split(&args, 1, shards);
+            let exclusive = spec.is_write();
+            let mut tx = Transaction::begin(&ctx, split.locks(db, exclusive)).await;
+            Frame::Integer(sum_integers(tx.hop(split.jobs(spec.name, db), true).await))
+        }
+        "rename" | "renamenx" | "copy" => move_value(conn, spec.name, args).await,
+        _ => Frame::error("ERR this command cannot span shards: use {hash tags} to keep its keys together"),
+    }
+}
+
+fn sum_integers(outputs: Vec<Output>) -> i64 {
+    outputs
+        .into_iter()
+        .map(|output| match output {
+            Output::Frame(Frame::Integer(n)) => n,
+            _ => 0,
+        })
+        .sum()
+}
+
+/// RENAME, RENAMENX and COPY between two shards: read the source, check the destination, then write the
+/// destination and (for renames) delete the source, all under the transaction's locks.
+async fn move_value(conn: &mut Connection, name: &'static str, args: Vec<Bytes>) -> Frame {
+    let ctx = conn.ctx.clone();
+    let shards = ctx.shards();
+    let source_db = conn.db;
+    let (mut target_db, mut replace) = (conn.db, name == "rename");
+    if name == "copy" {
+        let mut options = args[3..].iter();
+        while let Some(option) = options.next() {
+            if option.eq_ignore_ascii_case(b"replace") {
+                replace = true;
+            } else if option.eq_ignore_ascii_case(b"db") {
+                let Some(index) = options.next().and_then(|v| std::str::from_utf8(v).ok()?.parse::<i64>().ok()) else {
+                    return Frame::error("ERR value is not an integer or out of range");
+                };
+                if index < 0 || index as usize >= ctx.shared.config.databases {
+                    return Frame::error("ERR DB index is out of range");
+                }
+                target_db = index as usize;
+            } else {
+                return Frame::error("ERR syntax error");
+            }
+        }
+    }
+    let (source, target) = (args[1].clone(), args[2].clone());
+    let (source_shard, target_shard) = (shard_of(&source, shards), shard_of(&target, shards));
+    let mut locks = BTreeMap::new();
+    locks.insert(source_shard, vec![LockRequest { db: source_db, key: source.clone(), exclusive: name != "copy" }]);
+    locks.insert(target_shard, vec![LockRequest { db: target_db, key: target.clone(), exclusive: true }]);
+    let mut tx = Transaction::begin(&ctx, locks).await;
+
+    let read_source = source.clone();
+    let read: Job = Box::new(move |s| Output::Entry(s.dbs[source_db].get_entry(&read_source, now_ms())));
+    let check_target = target.clone();
+    let check: Job = Box::new(move |s| Output::Integer(i64::from(s.dbs[target_db].contains(&check_target, now_ms()))));
+    let mut outputs = tx.hop(vec![(source_shard, read), (target_shard, check)], false).await.into_iter();
+    let (Some(Output::Entry(entry)), Some(Output::Integer(target_exists))) = (outputs.next(), outputs.next()) else {
+        tx.finish().await;
+        return Frame::error("ERR shard did not answer");
+    };
+    let Some(entry) = entry else {
+        tx.finish().await;
+        return match name {
+            "copy" => Frame::Integer(0),
+            _ => Frame::error("ERR no such key"),
+        };
+    };
+    if target_exists == 1 && !replace {
+        tx.finish().await;
+        return Frame::Integer(0);
+    }
+    let write: Job = Box::new(move |s| {
+        s.dbs[target_db].put(target, entry);
+        Output::Unit
+    });
+    let mut jobs = vec![(target_shard, write)];
+    if name != "copy" {
+        let delete: Job = Box::new(move |s| Output::Entry(s.dbs[source_db].take(&source, now_ms())));
+        jobs.push((source_shard, delete));
+    }
+    tx.hop(jobs, true).await;
+    tx.finish().await;
+    match name {
+        "rename" => Frame::OK,
+        _ => Frame::Integer(1),
+    }
+}

@@ -1,0 +1,296 @@
+//! Startup configuration: command-line flags (redis-server's names) over an optional redis.conf-style file.
+
+use clap::Parser;
+use std::path::PathBuf;
+
+/// The flags as given on the command line; `None` means "not given here" so a config file value can apply.
+#[derive(Parser, Debug, Default)]
+#[command(name = "damselfly", version, about = "A Redis-compatible, thread-per-core in-memory data store")]
+pub struct Args {
+    /// Optional config file in redis.conf syntax; flags given on the command line override it.
+    pub config_file: Option<PathBuf>,
+    /// TCP port to listen on.
+    #[arg(long)]
+    pub port: Option<u16>,
+    /// Address to listen on (repeatable); default: all interfaces.
+    #[arg(long, num_args = 1..)]
+    pub bind: Vec<String>,
+    /// Number of shards (one pinned executor each); default: every CPU this process may use.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Password clients must give with AUTH.
+    #[arg(long)]
+    pub requirepass: Option<String>,
+    /// Number of logical databases.
+    #[arg(long)]
+    pub databases: Option<usize>,
+    /// debug, verbose, notice or warning.
+    #[arg(long)]
+    pub loglevel: Option<String>,
+    /// Log to this file instead of standard output.
+    #[arg(long)]
+    pub logfile: Option<String>,
+    /// yes or no: refuse non-loopback clients when no password and no bind address is set.
+    #[arg(long)]
+    pub protected_mode: Option<String>,
+    /// Memory limit in bytes (accepts 100mb, 1gb...); reported by INFO and CONFIG GET.
+    #[arg(long)]
+    pub maxmemory: Option<String>,
+    /// Working directory for snapshot files.
+    #[arg(long)]
+    pub dir: Option<String>,
+    /// Snapshot file name.
+    #[arg(long)]
+    pub dbfilename: Option<String>,
+}
+
+/// The effective configuration after merging file and flags.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub port: u16,
+    pub bind: Vec<String>,
+    pub bind_given: bool,
+    pub threads: Option<usize>,
+    pub requirepass: Option<String>,
+    pub databases: usize,
+    pub loglevel: String,
+    pub logfile: Option<String>,
+    pub protected_mode: bool,
+    pub maxmemory: u64,
+    pub dir: String,
+    pub dbfilename: String,
+    pub config_file: Option<PathBuf>,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            port: 6379,
+            bind: vec!["0.0.0.0".to_string()],
+            bind_given: false,
+            threads: None,
+            requirepass: None,
+            databases: 16,
+            loglevel: "notice".to_string(),
+            logfile: None,
+            protected_mode: true,
+            maxmemory: 0,
+            dir: ".".to_string(),
+            dbfilename: "dump.rdb".to_string(),
+            config_file: None,
+        }
+    }
+}
+
+impl Config {
+    /// Builds the configuration: defaults, then the config file, then command-line flags.
+    pub fn load(args: Args) -> Result<Config, String> {
+        let mut config = Config::default();
+        if let Some(path) = &args.config_file {
+            let text = std::fs::read_to_string(path)
+                .map_err(|err| format!("Fatal error, can't open config file '{}': {err}", path.display()))?;
+            for (number, line) in text.lines().enumerate() {
+                config
+                    .apply_file_line(line)
+                    .map_err(|err| format!("*** FATAL CONFIG FILE ERROR *** line {}: '{line}': {err}", number + 1))?;
+            }
+            config.config_file = Some(std::fs::canonicalize(path).unwrap_or_else(|_| path.clone()));
+        }
+        config.apply_args(args)?;
+        Ok(config)
+    }
+
+    fn apply_args(&mut self, args: Args) -> Result<(), String> {
+        if let Some(port) = args.port {
+            self.port = port;
+        }
+        if !args.bind.is_empty() {
+            self.set_bind(args.bind.iter().flat_map(|b| b.split_whitespace()).map(str::to_string).collect());
+        }
+        if args.threads.is_some() {
+            self.threads = args.threads;
+        }
+        if let Some(password) = args.requirepass {
+            self.requirepass = (!password.is_empty()).then_some(password);
+        }
+        if let Some(databases) = args.databases {
+            self.databases = databases;
+        }
+        if let Some(level) = args.loglevel {
+            self.loglevel = level;
+        }
+        if let Some(file) = args.logfile {
+            self.logfile = (!file.is_empty()).then_some(file);
+        }
+        if let Some(value) = args.protected_mode {
+            self.protected_mode = parse_yes_no(&value)?;
+        }
+        if let Some(value) = args.maxmemory {
+            self.maxmemory = parse_memory(&value)?;
+        }
+        if let Some(dir) = args.dir {
+            self.dir = dir;
+        }
+        if let Some(name) = args.dbfilename {
+            self.dbfilename = name;
+        }
+        self.validate()
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        if self.databases == 0 {
+            return Err("databases must be at least 1".to_string());
+        }
+        if self.threads == Some(0) {
+            return Err("--threads must be at least 1".to_string());
+        }
+        if !matches!(self.loglevel.as_str(), "debug" | "verbose" | "notice" | "warning") {
+            return Err(format!("Invalid loglevel '{}'", self.loglevel));
+        }
+        Ok(())
+    }
+
+    fn set_bind(&mut self, addresses: Vec<String>) {
+        self.bind = addresses;
+        self.bind_given = true;
+    }
+
+    /// Applies one redis.conf line such as `port 6380` or `bind 127.0.0.1 ::1`.
+    fn apply_file_line(&mut self, line: &str) -> Result<(), String> {
+        let words = split_config_words(line)?;
+        let Some((name, values)) = words.split_first() else {
+            return Ok(());
+        };
+        let single = || -> Result<&str, String> {
+            match values {
+                [value] => Ok(value.as_str()),
+                _ => Err("wrong number of arguments".to_string()),
+            }
+        };
+        match name.to_ascii_lowercase().as_str() {
+            "port" => self.port = single()?.parse().map_err(|_| "Invalid port".to_string())?,
+            "bind" => self.set_bind(values.to_vec()),
+            "threads" => self.threads = Some(single()?.parse().map_err(|_| "Invalid threads".to_string())?),
+            "requirepass" => {
+                let password = single()?;
+                self.requirepass = (!password.is_empty()).then(|| password.to_string());
+            }
+            "databases" => self.databases = single()?.parse().map_err(|_| "Invalid databases".to_string())?,
+            "loglevel" => self.loglevel = single()?.to_string(),
+            "logfile" => {
+                let file = single()?;
+                self.logfile = (!file.is_empty()).then(|| file.to_string());
+            }
+            "protected-mode" => self.protected_mode = parse_yes_no(single()?)?,
+            "maxmemory" => self.maxmemory = parse_memory(single()?)?,
+            "dir" => self.dir = single()?.to_string(),
+            "dbfilename" => self.dbfilename = single()?.to_string(),
+            other => tracing::warn!("ignoring unsupported config directive '{other}'"),
+        }
+        Ok(())
+    }
+}
+
+/// Splits a config line into words, honouring double and single quotes; comments start with `#`.
+fn split_config_words(line: &str) -> Result<Vec<String>, String> {
+    let line = line.trim();
+    if line.is_empty() || line.starts_with('#') {
+        return Ok(Vec::new());
+    }
+    let mut words = Vec::new();
+    let mut chars = line.chars().peekable();
+    while let Some(&c) = chars.peek() {
+        if c.is_whitespace() {
+            chars.next();
+            continue;
+        }
+        let mut word = String::new();
+        if c == '"' || c == '\'' {
+            chars.next();
+            let mut closed = false;
+            for next in chars.by_ref() {
+                if next == c {
+                    closed = true;
+                    break;
+                }
+                word.push(next);
+            }
+            if !closed {
+                return Err("Unbalanced quotes in configuration line".to_string());
+            }
+        } else {
+            while let Some(&next) = chars.peek() {
+                if next.is_whitespace() {
+                    break;
+                }
+                word.push(next);
+                chars.next();
+            }
+        }
+        words.push(word);
+    }
+    Ok(words)
+}
+
+pub fn parse_yes_no(value: &str) -> Result<bool, String> {
+    match value.to_ascii_lowercase().as_str() {
+        "yes" => Ok(true),
+        "no" => Ok(false),
+        _ => Err("argument must be 'yes' or 'no'".to_string()),
+    }
+}
+
+/// Parses Redis memory units: plain bytes, k/kb, m/mb, g/gb (k = 1000, kb = 1024).
+pub fn parse_memory(value: &str) -> Result<u64, String> {
+    let lower = value.to_ascii_lowercase();
+    let split = lower.find(|c: char| !c.is_ascii_digit()).unwrap_or(lower.len());
+    let (digits, unit) = lower.split_at(split);
+    let number: u64 = digits.parse().map_err(|_| format!("Invalid memory value '{value}'"))?;
+    let multiplier = match unit {
+        "" | "b" => 1,
+        "k" => 1000,
+        "kb" => 1024,
+        "m" => 1000 * 1000,
+        "mb" => 1024 * 1024,
+        "g" => 1000 * 1000 * 1000,
+        "gb" => 1024 * 1024 * 1024,
+        _ => return Err(format!("Invalid memory value '{value}'")),
+    };
+    number.checked_mul(multiplier).ok_or_else(|| format!("Invalid memory value '{value}'"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_values_apply_and_flags_override_them() {
+        let mut config = Config::default();
+        config.apply_file_line("port 7000").unwrap();
+        config.apply_file_line("# a comment").unwrap();
+        config.apply_file_line("bind 127.0.0.1 ::1").unwrap();
+        config.apply_file_line("requirepass \"se cret\"").unwrap();
+        assert_eq!(config.port, 7000);
+        assert_eq!(config.bind, vec!["127.0.0.1", "::1"]);
+        assert_eq!(config.requirepass.as_deref(), Some("se cret"));
+        config.apply_args(Args { port: Some(7001), ..Args::default() }).unwrap();
+        assert_eq!(config.port, 7001);
+    }
+
+    #[test]
+    fn memory_units_follow_redis() {
+        assert_eq!(parse_memory("100").unwrap(), 100);
+        assert_eq!(parse_memory("1kb").unwrap(), 1024);
+        assert_eq!(parse_memory("1k").unwrap(), 1000);
+        assert_eq!(parse_memory("2gb").unwrap(), 2 << 30);
+        assert!(parse_memory("12xb").is_err());
+    }
+
+    #[test]
+    fn bad_lines_are_errors() {
+        let mut config = Config::default();
+        assert!(config.apply_file_line("port abc").is_err());
+        assert!(config.apply_file_line("requirepass \"open").is_err());
+        assert!(config.apply_file_line("protected-mode maybe").is_err());
+    }
+}

@@ -1,0 +1,134 @@
+//! One client connection: read what is available, parse every complete command, run them (local ones
+//! inline, remote ones batched per shard), and write all replies with one syscall.
+
+use crate::clients::{ClientInfo, SharedClientInfo};
+use crate::executor::ExecutorCtx;
+use crate::pipeline;
+use bytes::BytesMut;
+use damselfly_protocol::{encode, Frame, ParseError, Parser};
+use futures::{AsyncReadExt, AsyncWriteExt};
+use glommio::net::TcpStream;
+use std::cell::RefCell;
+use std::os::fd::AsRawFd;
+use std::rc::Rc;
+use std::time::Instant;
+
+const READ_CHUNK: usize = 64 * 1024;
+/// Redis's client-query-buffer-limit.
+const QUERY_BUFFER_LIMIT: usize = 1 << 30;
+
+const DENIED: &str = "DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Set up an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.";
+
+/// Per-connection state that commands read and change.
+pub struct Connection {
+    pub ctx: Rc<ExecutorCtx>,
+    pub info: SharedClientInfo,
+    pub id: u64,
+    pub db: usize,
+    pub resp3: bool,
+    pub authenticated: bool,
+    /// Set by QUIT, SHUTDOWN or a protocol error: close once the pending replies are written.
+    pub close_after_reply: bool,
+}
+
+pub async fn serve(ctx: Rc<ExecutorCtx>, mut stream: TcpStream) {
+    let _ = stream.set_nodelay(true);
+    let (Ok(addr), Ok(laddr)) = (stream.peer_addr(), stream.local_addr()) else {
+        return;
+    };
+    let runtime = ctx.shared.runtime();
+    if runtime.protected_mode
+        && !ctx.shared.config.bind_given
+        && runtime.requirepass.is_none()
+        && !addr.ip().is_loopback()
+    {
+        let mut out = Vec::new();
+        encode(&Frame::error(DENIED), false, &mut out);
+        let _ = stream.write_all(&out).await;
+        return;
+    }
+    let id = ctx.shared.next_client_id();
+    let now = Instant::now();
+    let info = Rc::new(RefCell::new(ClientInfo {
+        id,
+        fd: stream.as_raw_fd(),
+        addr,
+        laddr,
+        name: String::new(),
+        db: 0,
+        resp: 2,
+        created: now,
+        last_interaction: now,
+        last_command: String::new(),
+        shard: ctx.id,
+        killed: false,
+    }));
+    ctx.shard.borrow_mut().clients.add(info.clone());
+    let mut connection = Connection {
+        ctx: ctx.clone(),
+        info,
+        id,
+        db: 0,
+        resp3: false,
+        authenticated: runtime.requirepass.is_none(),
+        close_after_reply: false,
+    };
+    if let Err(err) = connection.run(&mut stream).await {
+        tracing::debug!("client {id} closed: {err}");
+    }
+    ctx.shard.borrow_mut().clients.remove(id);
+}
+
+impl Connection {
+    async fn run(&mut self, stream: &mut TcpStream) -> std::io::Result<()> {
+        let mut chunk = vec![0u8; READ_CHUNK];
+        let mut input = BytesMut::with_capacity(READ_CHUNK);
+        let mut output = Vec::with_capacity(READ_CHUNK);
+        let mut parser = Parser::new();
+        loop {
+            let read = stream.read(&mut chunk).await?;
+            if read == 0 || self.info.borrow().killed {
+                return Ok(());
+            }
+            input.extend_from_slice(&chunk[..read]);
+            if input.len() > QUERY_BUFFER_LIMIT {
+                tracing::warn!("closing client {} that reached max query buffer length", self.id);
+                return Ok(());
+            }
+            parser.set_auth_required(!self.authenticated);
+            let mut commands = Vec::new();
+            let mut protocol_error = None;
+            loop {
+                match parser.next_command(&mut input) {
+                    Ok(Some(command)) => commands.push(command),
+                    Ok(None) => break,
+                    Err(ParseError::Protocol(message)) => {
+                        protocol_error = Some(message);
+                        break;
+                    }
+                }
+            }
+            if let Some(needed) = parser.bytes_needed_hint() {
+                input.reserve(needed);
+            }
+            let replies = pipeline::execute(self, commands).await;
+            for reply in &replies {
+                encode(reply, self.resp3, &mut output);
+            }
+            if let Some(message) = protocol_error {
+                encode(&Frame::error_owned(format!("ERR {message}")), self.resp3, &mut output);
+                self.close_after_reply = true;
+            }
+            if !output.is_empty() {
+                stream.write_all(&output).await?;
+                output.clear();
+            }
+            if self.close_after_reply {
+                return Ok(());
+            }
+            if output.capacity() > 4 * READ_CHUNK {
+                output = Vec::with_capacity(READ_CHUNK);
+            }
+        }
+    }
+}

@@ -1,0 +1,131 @@
+//! One executor: its shard, its listeners, the tasks draining messages from the other shards, and the
+//! active-expiry cycle.
+
+use crate::connection;
+use crate::messages::{Job, Output, ShardMsg};
+use crate::shard::{now_ms, Shard};
+use crate::shared::Shared;
+use futures::channel::oneshot;
+use futures::future::join_all;
+use glommio::channels::channel_mesh::{Full, MeshBuilder, Senders};
+use glommio::net::TcpListener;
+use glommio::{spawn_local, timer};
+use std::cell::RefCell;
+use std::os::fd::{FromRawFd, RawFd};
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Everything a task on this executor needs: the shard it owns and the way to reach the others.
+pub struct ExecutorCtx {
+    pub id: usize,
+    pub shard: RefCell<Shard>,
+    pub senders: Senders<ShardMsg>,
+    pub shared: Arc<Shared>,
+}
+
+impl ExecutorCtx {
+    pub fn shards(&self) -> usize {
+        self.shared.shards
+    }
+
+    /// Delivers a message to a shard: handled in place when it is ours, over the mesh otherwise.
+    pub async fn send(&self, target: usize, message: ShardMsg) {
+        if target == self.id {
+            self.shard.borrow_mut().handle(message);
+        } else if self.senders.send_to(target, message).await.is_err() {
+            tracing::warn!("shard {target} is not accepting messages");
+        }
+    }
+
+    /// Runs a job on one shard, without transactional isolation.
+    pub async fn run_on(&self, target: usize, job: Job) -> Output {
+        if target == self.id {
+            return job(&mut self.shard.borrow_mut());
+        }
+        let (reply, result) = oneshot::channel();
+        self.send(target, ShardMsg::Run { job, reply }).await;
+        result.await.unwrap_or(Output::Unit)
+    }
+
+    /// Runs a job on every shard in parallel and returns the outputs in shard order.
+    pub async fn run_everywhere(&self, make_job: impl Fn(usize) -> Job) -> Vec<Output> {
+        let mut receivers = Vec::with_capacity(self.shards());
+        for target in 0..self.shards() {
+            let (reply, result) = oneshot::channel();
+            self.send(target, ShardMsg::Run { job: make_job(target), reply }).await;
+            receivers.push(result);
+        }
+        let mut outputs = Vec::with_capacity(receivers.len());
+        for receiver in receivers {
+            outputs.push(receiver.await.unwrap_or(Output::Unit));
+        }
+        outputs
+    }
+}
+
+pub async fn executor_main(mesh: MeshBuilder<ShardMsg, Full>, shared: Arc<Shared>, listener_fds: Vec<Vec<RawFd>>) {
+    let (senders, mut receivers) = match mesh.join().await {
+        Ok(joined) => joined,
+        Err(_) => {
+            tracing::error!("could not join the shard mesh");
+            return;
+        }
+    };
+    let id = senders.peer_id();
+    let ctx = Rc::new(ExecutorCtx { id, shard: RefCell::new(Shard::new(id, shared.clone())), senders, shared });
+    for (_, receiver) in receivers.streams() {
+        let ctx = ctx.clone();
+        spawn_local(async move {
+            while let Some(message) = receiver.recv().await {
+                ctx.shard.borrow_mut().handle(message);
+            }
+        })
+        .detach();
+    }
+    spawn_local(expiry_cycle(ctx.clone())).detach();
+    let fds = listener_fds.get(id).cloned().unwrap_or_default();
+    join_all(fds.into_iter().map(|fd| accept_loop(ctx.clone(), fd))).await;
+}
+
+async fn accept_loop(ctx: Rc<ExecutorCtx>, fd: RawFd) {
+    // SAFETY: the fd is a bound, listening socket created for this executor alone in `listener::bind_all`.
+    let listener = unsafe { TcpListener::from_raw_fd(fd) };
+    loop {
+        match listener.accept().await {
+            Ok(stream) => {
+                spawn_local(connection::serve(ctx.clone(), stream)).detach();
+            }
+            Err(err) => {
+                tracing::warn!("accept failed: {err}");
+                timer::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    }
+}
+
+/// Redis's active expiry: ten times a second sample keys with a TTL and delete expired ones, repeating while
+/// more than a quarter of a sample was expired, within a CPU budget per tick.
+async fn expiry_cycle(ctx: Rc<ExecutorCtx>) {
+    const SAMPLE: usize = 20;
+    const BUDGET: Duration = Duration::from_millis(2);
+    loop {
+        timer::sleep(Duration::from_millis(100)).await;
+        let started = Instant::now();
+        let databases = ctx.shard.borrow().dbs.len();
+        for db in 0..databases {
+            loop {
+                let expired = {
+                    let mut shard = ctx.shard.borrow_mut();
+                    let expired = shard.dbs[db].active_expire(now_ms(), SAMPLE);
+                    shard.stats.expired_keys += expired as u64;
+                    expired
+                };
+                if expired * 4 <= SAMPLE || started.elapsed() > BUDGET {
+                    break;
+                }
+                glommio::yield_if_needed().await;
+            }
+        }
+    }
+}

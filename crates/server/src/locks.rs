@@ -1,0 +1,100 @@
+//! Per-shard intent locks: counts of scheduled transactions that will read or write each key.
+
+use crate::messages::LockRequest;
+use ahash::AHashMap;
+use bytes::Bytes;
+
+#[derive(Default, Debug, Clone, Copy)]
+struct Counts {
+    shared: u32,
+    exclusive: u32,
+}
+
+/// Locks per database, then per key; empty maps are removed so `is_empty` is the fast-path check.
+#[derive(Default)]
+pub struct IntentLocks {
+    held: AHashMap<usize, AHashMap<Bytes, Counts>>,
+}
+
+impl IntentLocks {
+    pub fn is_empty(&self) -> bool {
+        self.held.is_empty()
+    }
+
+    /// Whether touching `key` (writing it when `exclusive`) would conflict with a held lock.
+    pub fn conflicts(&self, db: usize, key: &[u8], exclusive: bool) -> bool {
+        if self.held.is_empty() {
+            return false;
+        }
+        match self.held.get(&db).and_then(|keys| keys.get(key)) {
+            None => false,
+            Some(counts) => counts.exclusive > 0 || (exclusive && counts.shared > 0),
+        }
+    }
+
+    pub fn any_conflict(&self, requests: &[LockRequest]) -> bool {
+        requests.iter().any(|r| self.conflicts(r.db, &r.key, r.exclusive))
+    }
+
+    pub fn acquire(&mut self, requests: &[LockRequest]) {
+        for request in requests {
+            let counts = self.held.entry(request.db).or_default().entry(request.key.clone()).or_default();
+            if request.exclusive {
+                counts.exclusive += 1;
+            } else {
+                counts.shared += 1;
+            }
+        }
+    }
+
+    pub fn release(&mut self, requests: &[LockRequest]) {
+        for request in requests {
+            let Some(keys) = self.held.get_mut(&request.db) else {
+                continue;
+            };
+            if let Some(counts) = keys.get_mut(&request.key) {
+                if request.exclusive {
+                    counts.exclusive = counts.exclusive.saturating_sub(1);
+                } else {
+                    counts.shared = counts.shared.saturating_sub(1);
+                }
+                if counts.exclusive == 0 && counts.shared == 0 {
+                    keys.remove(&request.key);
+                }
+            }
+            if keys.is_empty() {
+                self.held.remove(&request.db);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(key: &'static str, exclusive: bool) -> LockRequest {
+        LockRequest { db: 0, key: Bytes::from_static(key.as_bytes()), exclusive }
+    }
+
+    #[test]
+    fn shared_locks_admit_readers_but_not_writers() {
+        let mut locks = IntentLocks::default();
+        locks.acquire(&[request("a", false)]);
+        assert!(!locks.conflicts(0, b"a", false));
+        assert!(locks.conflicts(0, b"a", true));
+        assert!(!locks.conflicts(1, b"a", true));
+        locks.release(&[request("a", false)]);
+        assert!(locks.is_empty());
+    }
+
+    #[test]
+    fn exclusive_locks_block_everyone() {
+        let mut locks = IntentLocks::default();
+        locks.acquire(&[request("a", true)]);
+        assert!(locks.conflicts(0, b"a", false));
+        assert!(locks.any_conflict(&[request("b", true), request("a", false)]));
+        locks.release(&[request("a", true)]);
+        assert!(!locks.conflicts(0, b"a", true));
+    }
+}

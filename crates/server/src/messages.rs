@@ -1,0 +1,63 @@
+//! What travels between shards over the mesh. Every message is handled synchronously by the receiving
+//! shard (no handler ever awaits), and answers through a oneshot channel.
+
+use crate::shard::Shard;
+use bytes::Bytes;
+use damselfly_protocol::Frame;
+use damselfly_storage::Entry;
+use futures::channel::oneshot;
+
+/// Work to run on a shard against its data.
+pub type Job = Box<dyn FnOnce(&mut Shard) -> Output + Send>;
+
+/// A result that a job hands back to the connection that sent it.
+#[derive(Debug)]
+pub enum Output {
+    Frame(Frame),
+    Frames(Vec<Frame>),
+    Entry(Option<Entry>),
+    Integer(i64),
+    Keys(Vec<Bytes>),
+    Scan { next: u64, keys: Vec<Bytes> },
+    Digests(Vec<Option<[u8; 20]>>),
+    Text(String),
+    Info(Box<crate::commands::ShardInfo>),
+    Unit,
+}
+
+/// A key a transaction will touch on one shard, and whether it writes it.
+#[derive(Debug, Clone)]
+pub struct LockRequest {
+    pub db: usize,
+    pub key: Bytes,
+    pub exclusive: bool,
+}
+
+pub enum ShardMsg {
+    /// Single-shard commands of one connection, in order (the fast path: no transaction id).
+    Batch {
+        db: usize,
+        commands: Vec<Vec<Bytes>>,
+        reply: oneshot::Sender<Vec<Frame>>,
+    },
+    /// First hop of a multi-shard transaction: queue it and take its intent locks.
+    Schedule {
+        txid: u64,
+        locks: Vec<LockRequest>,
+        reply: oneshot::Sender<bool>,
+    },
+    /// An execution hop of a scheduled transaction; the concluding hop releases its locks.
+    Execute {
+        txid: u64,
+        conclude: bool,
+        job: Job,
+        reply: oneshot::Sender<Output>,
+    },
+    /// Undo a Schedule that the other participants refused.
+    Abort { txid: u64 },
+    /// Control-plane work that needs no isolation (INFO, DBSIZE, CLIENT LIST...).
+    Run {
+        job: Job,
+        reply: oneshot::Sender<Output>,
+    },
+}

@@ -1,0 +1,164 @@
+//! Runs one read cycle's commands in order: local single-shard commands inline, remote ones gathered into one
+//! batch per shard, multi-shard and server commands after the batches before them have completed.
+
+use crate::commands::{self, table, table::CommandSpec, table::Kind};
+use crate::connection::Connection;
+use crate::messages::ShardMsg;
+use crate::router::shard_of;
+use bytes::Bytes;
+use damselfly_protocol::Frame;
+use futures::channel::oneshot;
+
+enum Plan {
+    /// All keys live in this shard.
+    Single(usize),
+    /// Keys span several shards: a transaction.
+    Multi,
+    Server,
+}
+
+/// Commands gathered for one remote shard, with the reply slots they fill.
+#[derive(Default)]
+struct RemoteBatch {
+    commands: Vec<Vec<Bytes>>,
+    slots: Vec<usize>,
+}
+
+pub async fn execute(conn: &mut Connection, commands: Vec<Vec<Bytes>>) -> Vec<Frame> {
+    let mut replies = Vec::with_capacity(commands.len());
+    let mut batches: Vec<RemoteBatch> = Vec::new();
+    for args in commands {
+        if conn.close_after_reply {
+            break;
+        }
+        let (spec, plan) = match plan(conn, &args) {
+            Ok(planned) => planned,
+            Err(error) => {
+                replies.push(error);
+                continue;
+            }
+        };
+        match plan {
+            Plan::Single(shard) if shard == conn.ctx.id => {
+                let fast = conn.ctx.shard.borrow_mut().try_fast(conn.db, &args);
+                let reply = match fast {
+                    Some(reply) => reply,
+                    None => {
+                        flush(conn, &mut batches, &mut replies).await;
+                        run_queued(conn, args).await
+                    }
+                };
+                replies.push(reply);
+            }
+            Plan::Single(shard) => {
+                if batches.is_empty() {
+                    batches.resize_with(conn.ctx.shards(), RemoteBatch::default);
+                }
+                batches[shard].commands.push(args);
+                batches[shard].slots.push(replies.len());
+                replies.push(Frame::Null);
+            }
+            Plan::Multi => {
+                flush(conn, &mut batches, &mut replies).await;
+                replies.push(commands::multikey::run(conn, spec, args).await);
+            }
+            Plan::Server => {
+                flush(conn, &mut batches, &mut replies).await;
+                replies.push(commands::run_server(conn, spec, args).await);
+            }
+        }
+    }
+    flush(conn, &mut batches, &mut replies).await;
+    replies
+}
+
+fn plan(conn: &Connection, args: &[Bytes]) -> Result<(&'static CommandSpec, Plan), Frame> {
+    let name = &args[0];
+    let Some(spec) = table::lookup(name) else {
+        return Err(unknown_command(args));
+    };
+    if !conn.authenticated && !spec.flags.contains(&"no-auth") {
+        return Err(Frame::error("NOAUTH Authentication required."));
+    }
+    if !spec.arity_ok(args.len()) {
+        return Err(Frame::error_owned(format!("ERR wrong number of arguments for '{}' command", spec.name)));
+    }
+    if spec.kind == Kind::Server {
+        return Ok((spec, Plan::Server));
+    }
+    let shards = conn.ctx.shards();
+    let mut positions = spec.key_positions(args.len());
+    let Some(first) = positions.next() else {
+        return Ok((spec, Plan::Single(conn.ctx.id)));
+    };
+    let shard = shard_of(&args[first], shards);
+    if shards > 1 && positions.any(|position| shard_of(&args[position], shards) != shard) {
+        return Ok((spec, Plan::Multi));
+    }
+    Ok((spec, Plan::Single(shard)))
+}
+
+/// Redis's reply to an unknown command, quoting up to 128 bytes of its arguments.
+pub fn unknown_command(args: &[Bytes]) -> Frame {
+    let name: String = String::from_utf8_lossy(&args[0]).chars().take(128).collect();
+    let mut quoted = String::new();
+    for arg in &args[1..] {
+        if quoted.len() >= 128 {
+            break;
+        }
+        let room = 128 - quoted.len();
+        let text = String::from_utf8_lossy(&arg[..arg.len().min(room)]).into_owned();
+        quoted.push_str(&format!("'{text}' "));
+    }
+    let text = format!("ERR unknown command '{name}', with args beginning with: {quoted}");
+    Frame::error_owned(text.replace(['\r', '\n'], " "))
+}
+
+/// Sends every gathered batch, then waits for all of them and fills their reply slots.
+async fn flush(conn: &Connection, batches: &mut Vec<RemoteBatch>, replies: &mut [Frame]) {
+    if batches.iter().all(|batch| batch.commands.is_empty()) {
+        return;
+    }
+    let mut waiting = Vec::new();
+    for (shard, batch) in batches.iter_mut().enumerate() {
+        if batch.commands.is_empty() {
+            continue;
+        }
+        let (reply, result) = oneshot::channel();
+        let commands = std::mem::take(&mut batch.commands);
+        conn.ctx.send(shard, ShardMsg::Batch { db: conn.db, commands, reply }).await;
+        waiting.push((std::mem::take(&mut batch.slots), result));
+    }
+    for (slots, result) in waiting {
+        let frames = result.await.unwrap_or_default();
+        let mut frames = frames.into_iter();
+        for slot in slots {
+            replies[slot] = frames.next().unwrap_or_else(|| Frame::error("ERR shard did not answer"));
+        }
+    }
+}
+
+/// Runs a local command that met a lock: it waits in the shard's queue behind the transaction holding it.
+async fn run_queued(conn: &Connection, args: Vec<Bytes>) -> Frame {
+    let (reply, result) = oneshot::channel();
+    conn.ctx.send(conn.ctx.id, ShardMsg::Batch { db: conn.db, commands: vec![args], reply }).await;
+    result
+        .await
+        .ok()
+        .and_then(|frames| frames.into_iter().next())
+        .unwrap_or_else(|| Frame::error("ERR shard did not answer"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_command_quotes_arguments_like_redis() {
+        let args = vec![Bytes::from_static(b"foo"), Bytes::from_static(b"a"), Bytes::from_static(b"b")];
+        assert_eq!(
+            unknown_command(&args),
+            Frame::error_owned("ERR unknown command 'foo', with args beginning with: 'a' 'b' ".to_string())
+        );
+    }
+}

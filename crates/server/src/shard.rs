@@ -1,0 +1,206 @@
+//! One shard: its databases, intent locks and ordered transaction queue. Only its own executor touches it.
+//!
+//! Scheduling follows VLL: a multi-shard transaction takes a global id and is queued on every shard it
+//! touches with intent locks on its keys. A transaction whose locks were free when it arrived may run at
+//! once; one that conflicted runs when it reaches the head of the queue. A conflicting arrival with a
+//! smaller id than something already queued is refused (the coordinator aborts and retries with a new
+//! id), so on every shard conflicting transactions run in id order. Single-shard commands take the fast
+//! path (no id) unless a key they touch is locked; then they queue like a transaction.
+
+use crate::clients::ClientRegistry;
+use crate::commands::table;
+use crate::messages::{Job, LockRequest, Output, ShardMsg};
+use crate::shared::Shared;
+use bytes::Bytes;
+use damselfly_protocol::Frame;
+use damselfly_storage::{Db, ExecContext, Stats};
+use futures::channel::oneshot;
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+
+type LocalJob = Box<dyn FnOnce(&mut Shard)>;
+
+struct Waiting {
+    run: LocalJob,
+    conclude: bool,
+}
+
+struct QueuedTx {
+    locks: Vec<LockRequest>,
+    /// Its locks were uncontended when it was scheduled, so it may run before the queue head.
+    free: bool,
+    waiting: VecDeque<Waiting>,
+}
+
+pub struct Shard {
+    pub id: usize,
+    pub dbs: Vec<Db>,
+    pub stats: Stats,
+    pub commands_processed: u64,
+    pub clients: ClientRegistry,
+    pub shared: Arc<Shared>,
+    locks: crate::locks::IntentLocks,
+    queue: BTreeMap<u64, QueuedTx>,
+}
+
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+impl Shard {
+    pub fn new(id: usize, shared: Arc<Shared>) -> Shard {
+        Shard {
+            id,
+            dbs: (0..shared.config.databases).map(|_| Db::new()).collect(),
+            stats: Stats::default(),
+            commands_processed: 0,
+            clients: ClientRegistry::default(),
+            shared,
+            locks: Default::default(),
+            queue: BTreeMap::new(),
+        }
+    }
+
+    /// Runs one command whose keys all live here, ignoring locks (the caller has checked them).
+    pub fn run_command(&mut self, db: usize, args: &[Bytes]) -> Frame {
+        self.commands_processed += 1;
+        let mut ctx = ExecContext { now_ms: now_ms(), stats: &mut self.stats };
+        damselfly_storage::execute(&mut self.dbs, db, args, &mut ctx)
+    }
+
+    /// The fast path: runs the command now unless a scheduled transaction holds a lock on one of its keys.
+    pub fn try_fast(&mut self, db: usize, args: &[Bytes]) -> Option<Frame> {
+        if !self.locks.is_empty() && self.locks.any_conflict(&command_locks(db, args)) {
+            return None;
+        }
+        Some(self.run_command(db, args))
+    }
+
+    /// Runs a connection's batch in order; commands from the first one that meets a lock onwards wait in the
+    /// transaction queue, and the reply is sent when all have run.
+    pub fn run_batch(&mut self, db: usize, commands: Vec<Vec<Bytes>>, reply: oneshot::Sender<Vec<Frame>>) {
+        let mut results = Vec::with_capacity(commands.len());
+        let mut commands = commands.into_iter();
+        for command in commands.by_ref() {
+            match self.try_fast(db, &command) {
+                Some(frame) => results.push(frame),
+                None => {
+                    let rest: Vec<Vec<Bytes>> = std::iter::once(command).chain(commands).collect();
+                    self.defer_batch(db, rest, results, reply);
+                    return;
+                }
+            }
+        }
+        let _ = reply.send(results);
+    }
+
+    fn defer_batch(&mut self, db: usize, rest: Vec<Vec<Bytes>>, mut results: Vec<Frame>, reply: oneshot::Sender<Vec<Frame>>) {
+        let txid = self.shared.next_txid();
+        let locks: Vec<LockRequest> = rest
+            .iter()
+            .flat_map(|command| command_locks(db, command))
+            .map(|lock| LockRequest { exclusive: true, ..lock })
+            .collect();
+        self.locks.acquire(&locks);
+        let run: LocalJob = Box::new(move |shard: &mut Shard| {
+            for command in &rest {
+                results.push(shard.run_command(db, command));
+            }
+            let _ = reply.send(results);
+        });
+        let waiting = VecDeque::from([Waiting { run, conclude: true }]);
+        self.queue.insert(txid, QueuedTx { locks, free: false, waiting });
+        self.drain_runnable();
+    }
+
+    /// Queues a multi-shard transaction; false means "retry with a newer id".
+    pub fn schedule(&mut self, txid: u64, locks: Vec<LockRequest>) -> bool {
+        let conflict = self.locks.any_conflict(&locks);
+        if conflict && self.queue.last_key_value().is_some_and(|(&last, _)| last > txid) {
+            return false;
+        }
+        self.locks.acquire(&locks);
+        self.queue.insert(txid, QueuedTx { locks, free: !conflict, waiting: VecDeque::new() });
+        true
+    }
+
+    /// Runs a hop of transaction `txid` now if it may run, or when it reaches the head of the queue.
+    pub fn execute(&mut self, txid: u64, conclude: bool, run: LocalJob) {
+        let runnable = match self.queue.get(&txid) {
+            None => true,
+            Some(entry) => entry.free || self.queue.first_key_value().is_some_and(|(&head, _)| head == txid),
+        };
+        if runnable {
+            run(self);
+            if conclude {
+                self.finish(txid);
+            }
+        } else if let Some(entry) = self.queue.get_mut(&txid) {
+            entry.waiting.push_back(Waiting { run, conclude });
+        }
+    }
+
+    /// Removes a transaction (concluded or aborted), releases its locks and runs whatever became runnable.
+    pub fn finish(&mut self, txid: u64) {
+        if let Some(entry) = self.queue.remove(&txid) {
+            self.locks.release(&entry.locks);
+        }
+        self.drain_runnable();
+    }
+
+    fn drain_runnable(&mut self) {
+        loop {
+            let Some(mut head) = self.queue.first_entry() else {
+                return;
+            };
+            let Some(waiting) = head.get_mut().waiting.pop_front() else {
+                return;
+            };
+            let txid = *head.key();
+            (waiting.run)(self);
+            if waiting.conclude {
+                if let Some(entry) = self.queue.remove(&txid) {
+                    self.locks.release(&entry.locks);
+                }
+            }
+        }
+    }
+
+    /// Handles one message from another shard; never blocks.
+    pub fn handle(&mut self, message: ShardMsg) {
+        match message {
+            ShardMsg::Batch { db, commands, reply } => self.run_batch(db, commands, reply),
+            ShardMsg::Schedule { txid, locks, reply } => {
+                let _ = reply.send(self.schedule(txid, locks));
+            }
+            ShardMsg::Execute { txid, conclude, job, reply } => {
+                self.execute(txid, conclude, wrap_job(job, reply));
+            }
+            ShardMsg::Abort { txid } => self.finish(txid),
+            ShardMsg::Run { job, reply } => {
+                let _ = reply.send(job(self));
+            }
+        }
+    }
+}
+
+fn wrap_job(job: Job, reply: oneshot::Sender<Output>) -> LocalJob {
+    Box::new(move |shard: &mut Shard| {
+        let _ = reply.send(job(shard));
+    })
+}
+
+/// The intent locks a command needs: its keys, exclusive when it writes.
+pub fn command_locks(db: usize, args: &[Bytes]) -> Vec<LockRequest> {
+    let Some(spec) = args.first().and_then(|name| table::lookup(name)) else {
+        return Vec::new();
+    };
+    let exclusive = spec.is_write();
+    spec.key_positions(args.len())
+        .filter_map(|position| args.get(position))
+        .map(|key| LockRequest { db, key: key.clone(), exclusive })
+        .collect()
+}

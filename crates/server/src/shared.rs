@@ -1,0 +1,88 @@
+//! State every executor can read: the startup configuration, the few settings CONFIG SET may change, and
+//! global counters. Keyspace data is never here.
+
+use crate::config::Config;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::RwLock;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+/// Settings CONFIG SET may change at run time.
+#[derive(Debug, Clone)]
+pub struct RuntimeConfig {
+    pub requirepass: Option<String>,
+    pub maxmemory: u64,
+    pub protected_mode: bool,
+    pub loglevel: String,
+    pub save: String,
+    pub timeout: u64,
+}
+
+pub struct Shared {
+    pub config: Config,
+    pub runtime: RwLock<RuntimeConfig>,
+    pub shards: usize,
+    pub started: Instant,
+    pub run_id: String,
+    pub stopping: AtomicBool,
+    next_client_id: AtomicU64,
+    next_txid: AtomicU64,
+}
+
+impl Shared {
+    pub fn new(config: Config, shards: usize) -> Shared {
+        let runtime = RuntimeConfig {
+            requirepass: config.requirepass.clone(),
+            maxmemory: config.maxmemory,
+            protected_mode: config.protected_mode,
+            loglevel: config.loglevel.clone(),
+            save: String::new(),
+            timeout: 0,
+        };
+        Shared {
+            config,
+            runtime: RwLock::new(runtime),
+            shards,
+            started: Instant::now(),
+            run_id: random_hex_id(),
+            stopping: AtomicBool::new(false),
+            next_client_id: AtomicU64::new(1),
+            next_txid: AtomicU64::new(1),
+        }
+    }
+
+    pub fn next_client_id(&self) -> u64 {
+        self.next_client_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// A new transaction id, larger than every id handed out before.
+    pub fn next_txid(&self) -> u64 {
+        self.next_txid.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub fn runtime(&self) -> RuntimeConfig {
+        match self.runtime.read() {
+            Ok(guard) => guard.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    pub fn update_runtime(&self, change: impl FnOnce(&mut RuntimeConfig)) {
+        match self.runtime.write() {
+            Ok(mut guard) => change(&mut guard),
+            Err(poisoned) => change(&mut poisoned.into_inner()),
+        }
+    }
+}
+
+/// A 40-character hex id like Redis's run_id and replication id.
+pub fn random_hex_id() -> String {
+    use rand::Rng;
+    let mut rng = rand::thread_rng();
+    let seed = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    (0..40)
+        .map(|i| {
+            let nibble = (rng.gen::<u8>() ^ (seed >> (i % 16)) as u8) & 0xf;
+            char::from_digit(u32::from(nibble), 16).unwrap_or('0')
+        })
+        .collect()
+}

@@ -1,0 +1,72 @@
+//! The coordinator side of a multi-shard transaction: schedule on every participant (retrying with a new id
+//! when a shard refuses), run execution hops, and conclude on every shard.
+
+use crate::executor::ExecutorCtx;
+use crate::messages::{Job, LockRequest, Output, ShardMsg};
+use futures::channel::oneshot;
+use rand::Rng;
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+pub struct Transaction<'a> {
+    ctx: &'a ExecutorCtx,
+    txid: u64,
+    /// Participants that have not concluded yet.
+    open: BTreeSet<usize>,
+}
+
+impl<'a> Transaction<'a> {
+    /// Schedules a transaction taking `locks` on each shard; returns once every shard has queued it.
+    pub async fn begin(ctx: &'a ExecutorCtx, locks: BTreeMap<usize, Vec<LockRequest>>) -> Transaction<'a> {
+        let mut attempt = 0u32;
+        loop {
+            let txid = ctx.shared.next_txid();
+            let mut answers = Vec::with_capacity(locks.len());
+            for (&shard, requests) in &locks {
+                let (reply, answer) = oneshot::channel();
+                ctx.send(shard, ShardMsg::Schedule { txid, locks: requests.clone(), reply }).await;
+                answers.push((shard, answer));
+            }
+            let mut accepted = Vec::with_capacity(answers.len());
+            for (shard, answer) in answers {
+                if answer.await.unwrap_or(false) {
+                    accepted.push(shard);
+                }
+            }
+            if accepted.len() == locks.len() {
+                return Transaction { ctx, txid, open: accepted.into_iter().collect() };
+            }
+            for shard in accepted {
+                ctx.send(shard, ShardMsg::Abort { txid }).await;
+            }
+            attempt += 1;
+            let pause = rand::thread_rng().gen_range(0..(20u64 << attempt.min(6)));
+            glommio::timer::sleep(Duration::from_micros(pause)).await;
+        }
+    }
+
+    /// Runs one job per listed shard in parallel; `conclude` releases those shards' locks afterwards.
+    pub async fn hop(&mut self, jobs: Vec<(usize, Job)>, conclude: bool) -> Vec<Output> {
+        let mut answers = Vec::with_capacity(jobs.len());
+        for (shard, job) in jobs {
+            let (reply, answer) = oneshot::channel();
+            self.ctx.send(shard, ShardMsg::Execute { txid: self.txid, conclude, job, reply }).await;
+            if conclude {
+                self.open.remove(&shard);
+            }
+            answers.push(answer);
+        }
+        let mut outputs = Vec::with_capacity(answers.len());
+        for answer in answers {
+            outputs.push(answer.await.unwrap_or(Output::Unit));
+        }
+        outputs
+    }
+
+    /// Concludes on every participant that has not concluded yet, without running anything more.
+    pub async fn finish(mut self) {
+        for shard in std::mem::take(&mut self.open) {
+            self.ctx.send(shard, ShardMsg::Abort { txid: self.txid }).await;
+        }
+    }
+}
