@@ -24,10 +24,7 @@ fn cmd_with(cmd: &str, keys: &[String]) -> Vec<String> {
 
 /// Runs `writers` and `readers` concurrently until every writer finishes.
 /// Readers loop until then; each returns how many checks it made.
-fn race(
-    writers: Vec<Box<dyn FnOnce() + Send>>,
-    readers: Vec<Box<dyn FnMut() + Send>>,
-) -> u64 {
+fn race(writers: Vec<Box<dyn FnOnce() + Send>>, readers: Vec<Box<dyn FnMut() + Send>>) -> u64 {
     let done = Arc::new(AtomicBool::new(false));
     let checks = Arc::new(AtomicU64::new(0));
     let reader_handles: Vec<_> = readers

@@ -48,8 +48,14 @@ fn config_file_is_read_and_flags_override_it() {
             err("WRONGPASS invalid username-password pair or user is disabled."),
         );
         r.check("AUTH filepass", ok());
-        r.check("CONFIG GET port", Reply::bulks(&["port", &s.port.to_string()]));
-        r.check("CONFIG GET requirepass", Reply::bulks(&["requirepass", "filepass"]));
+        r.check(
+            "CONFIG GET port",
+            Reply::bulks(&["port", &s.port.to_string()]),
+        );
+        r.check(
+            "CONFIG GET requirepass",
+            Reply::bulks(&["requirepass", "filepass"]),
+        );
         drop(r);
         drop(s);
 
@@ -79,7 +85,10 @@ fn missing_config_file_fails() {
         Duration::from_secs(20),
     );
     assert!(!status.success(), "started without its config file: {out}");
-    assert!(out.contains("does-not-exist.conf"), "message should name the file: {out}");
+    assert!(
+        out.contains("does-not-exist.conf"),
+        "message should name the file: {out}"
+    );
 }
 
 #[test]
@@ -119,7 +128,10 @@ fn port_in_use_fails_with_a_clear_message() {
     };
     let (status, out) = run_to_exit(&mut cmd, Duration::from_secs(20));
     assert!(!status.success(), "started on a port in use: {out}");
-    assert!(out.contains(&port), "message should name the port {port}: {out}");
+    assert!(
+        out.contains(&port),
+        "message should name the port {port}: {out}"
+    );
     assert!(
         out.to_lowercase().contains("address already in use"),
         "message should say the address is in use: {out}"

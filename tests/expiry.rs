@@ -16,9 +16,11 @@ fn server_ms(r: &mut Raw) -> i64 {
 /// Polls the server clock until it is past `when_ms` (a key whose
 /// PEXPIRETIME is `when_ms` is then logically expired). Touches no key.
 fn wait_server_past(r: &mut Raw, when_ms: i64) {
-    wait_for("server clock to pass the expiry time", Duration::from_secs(10), || {
-        (server_ms(r) > when_ms).then_some(())
-    });
+    wait_for(
+        "server clock to pass the expiry time",
+        Duration::from_secs(10),
+        || (server_ms(r) > when_ms).then_some(()),
+    );
 }
 
 #[test]
@@ -45,9 +47,32 @@ fn lazy_expiry_every_command_sees_the_key_as_missing() {
     with_servers(&[], |s| {
         let mut r = s.raw();
         let names = [
-            "get", "exists", "ttl", "mget", "incr", "append", "setnx", "setnxopt", "rename", "copy",
-            "type", "getrange", "strlen", "expire", "persist", "getdel", "getex", "getset", "xx",
-            "touch", "renamenx", "del", "keys", "incrbyfloat", "setrange", "msetnx",
+            "get",
+            "exists",
+            "ttl",
+            "mget",
+            "incr",
+            "append",
+            "setnx",
+            "setnxopt",
+            "rename",
+            "copy",
+            "type",
+            "getrange",
+            "strlen",
+            "expire",
+            "persist",
+            "getdel",
+            "getex",
+            "getset",
+            "xx",
+            "touch",
+            "renamenx",
+            "del",
+            "keys",
+            "incrbyfloat",
+            "setrange",
+            "msetnx",
         ];
         for n in names {
             r.check_cmd(&["SET", &format!("x:{n}"), "old", "PX", "1000"], ok());
@@ -158,9 +183,11 @@ fn active_expiry_removes_untouched_keys() {
         // (No assertion on the count here: on a loaded machine some keys may
         // already be gone.)
         // Never touch the keys: only DBSIZE and INFO until they are gone.
-        wait_for("active expiry to remove 1000 keys", Duration::from_secs(10), || {
-            (r.run("DBSIZE") == int(10)).then_some(())
-        });
+        wait_for(
+            "active expiry to remove 1000 keys",
+            Duration::from_secs(10),
+            || (r.run("DBSIZE") == int(10)).then_some(()),
+        );
         wait_for("active expiry in db 1", Duration::from_secs(10), || {
             s.info_field("keyspace", "db1").is_none().then_some(())
         });

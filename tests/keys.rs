@@ -75,13 +75,19 @@ fn multi_key_commands_across_shards() {
         del.push("missing".into());
         del.push(half[0].clone());
         r.check_cmd(&del, int(half.len() as i64));
-        r.check_cmd(&with_cmd("EXISTS", &keys), int((SPREAD - half.len()) as i64));
+        r.check_cmd(
+            &with_cmd("EXISTS", &keys),
+            int((SPREAD - half.len()) as i64),
+        );
         let got = r.cmd(&with_cmd("MGET", &keys));
         let expect: Vec<Reply> = (0..SPREAD)
             .map(|i| if i % 2 == 0 { nil() } else { bulk("v") })
             .collect();
         assert_eq!(got, arr(expect));
-        r.check_cmd(&with_cmd("UNLINK", &keys), int((SPREAD - half.len()) as i64));
+        r.check_cmd(
+            &with_cmd("UNLINK", &keys),
+            int((SPREAD - half.len()) as i64),
+        );
         r.check("DBSIZE", int(0));
         r.check("KEYS *", arr(vec![]));
     });
@@ -171,7 +177,10 @@ fn copy() {
         r.check("GET b", bulk("1"));
         r.check("COPY a b REPLACE", int(1));
         r.check("GET b", bulk("2"));
-        r.check("COPY a a", err("ERR source and destination objects are the same"));
+        r.check(
+            "COPY a a",
+            err("ERR source and destination objects are the same"),
+        );
         // TTL is copied; REPLACE drops the destination's own TTL.
         r.check("SET t v PXAT 4000000000000", ok());
         r.check("COPY t t2", int(1));
@@ -331,7 +340,10 @@ fn keys_patterns() {
     with_servers(&[], |s| {
         let mut r = s.raw();
         r.check("KEYS *", arr(vec![]));
-        r.check("MSET hello 1 hallo 1 hxllo 1 h*llo 1 heeello 1 other 1", ok());
+        r.check(
+            "MSET hello 1 hallo 1 hxllo 1 h*llo 1 heeello 1 other 1",
+            ok(),
+        );
         let set = |r: &mut Raw, p: &str| r.cmd(&["KEYS", p]).as_string_set();
         let hs = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<HashSet<_>>();
         assert_eq!(
@@ -386,7 +398,11 @@ fn randomkey() {
             seen.insert(k);
         }
         // Random means more than one distinct key (and from several shards).
-        assert!(seen.len() > 20, "RANDOMKEY returned only {} keys", seen.len());
+        assert!(
+            seen.len() > 20,
+            "RANDOMKEY returned only {} keys",
+            seen.len()
+        );
         r.check("RANDOMKEY x", arity_err("randomkey"));
         r.check("FLUSHDB", ok());
         r.check("RANDOMKEY", nil());

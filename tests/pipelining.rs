@@ -186,10 +186,7 @@ fn mixed_inline_and_multibulk() {
         buf.extend(b"MGET inl:0 inl:1 inl:498 inl:499\r\n");
         let got = send_and_read(&mut r, buf, None, 501);
         assert!(got[..500].iter().all(|g| *g == ok()));
-        assert_eq!(
-            got[500],
-            Reply::bulks(&["0", "1", "498", "499"])
-        );
+        assert_eq!(got[500], Reply::bulks(&["0", "1", "498", "499"]));
     });
 }
 
@@ -197,7 +194,9 @@ fn mixed_inline_and_multibulk() {
 fn large_replies_pipelined() {
     with_servers(&[], |s| {
         let mut r = s.raw();
-        let big: String = (0..100_000).map(|i| (b'a' + (i % 26) as u8) as char).collect();
+        let big: String = (0..100_000)
+            .map(|i| (b'a' + (i % 26) as u8) as char)
+            .collect();
         r.check_cmd(&["SET", "big", &big], ok());
         let mut buf = Vec::new();
         for _ in 0..100 {

@@ -198,7 +198,8 @@ fn unknown_command() {
                 "a".repeat(128)
             ))
         );
-        let many = "foo a b c d e f g h i j k l m n o p q r s t u v w x y z aa bb cc dd ee ff gg hh";
+        let many =
+            "foo a b c d e f g h i j k l m n o p q r s t u v w x y z aa bb cc dd ee ff gg hh";
         r.check(
             many,
             err("ERR unknown command 'foo', with args beginning with: 'a' 'b' 'c' 'd' 'e' 'f' 'g' 'h' 'i' 'j' 'k' 'l' 'm' 'n' 'o' 'p' 'q' 'r' 's' 't' 'u' 'v' 'w' 'x' 'y' 'z' 'aa' 'bb' 'cc' 'dd' 'ee' "),

@@ -64,14 +64,20 @@ fn scan_returns_every_key_and_honours_count() {
         assert_eq!(seen, keys);
         // COUNT 10 over 1000 keys cannot be done in a couple of calls.
         assert!(calls10 >= 20, "COUNT 10 took only {calls10} calls");
-        assert!(calls10 >= calls, "COUNT 10: {calls10} calls, default: {calls}");
+        assert!(
+            calls10 >= calls,
+            "COUNT 10: {calls10} calls, default: {calls}"
+        );
         let (seen, _) = full_scan(&mut r, &["COUNT", "100000"]);
         assert_eq!(seen, keys);
         // Only the selected database is scanned.
         r.check("SELECT 1", ok());
         load(&mut r, ["db1:a".to_string(), "db1:b".to_string()]);
         let (seen, _) = full_scan(&mut r, &["COUNT", "5"]);
-        assert_eq!(seen, HashSet::from(["db1:a".to_string(), "db1:b".to_string()]));
+        assert_eq!(
+            seen,
+            HashSet::from(["db1:a".to_string(), "db1:b".to_string()])
+        );
     });
 }
 

@@ -224,7 +224,11 @@ fn client_id_name_list_info() {
             conns.push(c);
         }
         assert!(ids.iter().all(|&i| i > 0));
-        assert_eq!(ids.iter().collect::<HashSet<_>>().len(), ids.len(), "{ids:?}");
+        assert_eq!(
+            ids.iter().collect::<HashSet<_>>().len(),
+            ids.len(),
+            "{ids:?}"
+        );
         // Ids grow with connection order.
         assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
         let r = &mut conns[0];
@@ -262,7 +266,9 @@ fn client_id_name_list_info() {
             let line = lines
                 .iter()
                 .find(|f| f["id"] == id.to_string())
-                .unwrap_or_else(|| panic!("client {i} (id {id}) missing from CLIENT LIST:\n{list}"));
+                .unwrap_or_else(|| {
+                    panic!("client {i} (id {id}) missing from CLIENT LIST:\n{list}")
+                });
             let expect_name = match i {
                 0 => "conn-zero",
                 3 => "conn-three",
@@ -273,7 +279,10 @@ fn client_id_name_list_info() {
         }
         // The addr in CLIENT LIST is the client's side of the socket.
         let local = conns[4].stream.local_addr().unwrap().to_string();
-        assert!(lines.iter().any(|f| f["addr"] == local), "{local} in\n{list}");
+        assert!(
+            lines.iter().any(|f| f["addr"] == local),
+            "{local} in\n{list}"
+        );
         // CLIENT LIST ID filter.
         let only = conns[1]
             .cmd(&["CLIENT", "LIST", "ID", &ids[3].to_string()])
@@ -350,8 +359,8 @@ fn command_introspection() {
         // COMMAND LIST also names subcommands (config|get ...).
         assert!(list.len() as i64 >= count);
         for c in [
-            "get", "set", "mget", "mset", "del", "exists", "expire", "ttl", "scan", "keys",
-            "ping", "info", "config", "client", "command", "hello", "select", "incr",
+            "get", "set", "mget", "mset", "del", "exists", "expire", "ttl", "scan", "keys", "ping",
+            "info", "config", "client", "command", "hello", "select", "incr",
         ] {
             assert!(list.contains(c), "COMMAND LIST lacks {c}");
         }
@@ -363,11 +372,7 @@ fn command_introspection() {
         assert_eq!(entry[0], bulk("get"));
         assert_eq!(entry[1], int(2)); // arity
         assert_eq!(&entry[3..6], &[int(1), int(1), int(1)]); // first, last, step
-        let flags: Vec<String> = entry[2]
-            .as_array()
-            .iter()
-            .map(|f| f.as_string())
-            .collect();
+        let flags: Vec<String> = entry[2].as_array().iter().map(|f| f.as_string()).collect();
         assert!(flags.contains(&"readonly".to_string()), "{flags:?}");
         let info = r.run("COMMAND INFO set mset nosuchcommand");
         let entries = info.as_array();
@@ -426,13 +431,18 @@ fn config_get_set() {
         r.check("CONFIG GET DataBases", Reply::bulks(&["DataBases", "16"]));
         // CONFIG SET takes effect.
         r.check("CONFIG SET maxmemory 100mb", ok());
-        r.check("CONFIG GET maxmemory", Reply::bulks(&["maxmemory", "104857600"]));
+        r.check(
+            "CONFIG GET maxmemory",
+            Reply::bulks(&["maxmemory", "104857600"]),
+        );
         r.check("CONFIG SET maxmemory 0", ok());
         r.check("CONFIG GET maxmemory", Reply::bulks(&["maxmemory", "0"]));
         let reply = r.run("CONFIG SET nosuchparameter 1");
         match &reply {
             Reply::Error(e) => assert!(
-                e.starts_with("ERR Unknown option or number of arguments for CONFIG SET - 'nosuchparameter'"),
+                e.starts_with(
+                    "ERR Unknown option or number of arguments for CONFIG SET - 'nosuchparameter'"
+                ),
                 "{e}"
             ),
             other => panic!("{other:?}"),
@@ -486,7 +496,14 @@ fn info_sections() {
         let text = r.run("INFO").as_string();
         let sections = parse_info(&text);
         let names: Vec<&str> = sections.iter().map(|(n, _)| n.as_str()).collect();
-        for want in ["Server", "Clients", "Memory", "Stats", "Replication", "Keyspace"] {
+        for want in [
+            "Server",
+            "Clients",
+            "Memory",
+            "Stats",
+            "Replication",
+            "Keyspace",
+        ] {
             assert!(names.contains(&want), "INFO lacks # {want}: {names:?}");
         }
         let field = |sec: &str, name: &str| -> Option<String> {
@@ -503,11 +520,20 @@ fn info_sections() {
         assert_eq!(field("Replication", "role").as_deref(), Some("master"));
         let used: u64 = field("Memory", "used_memory").unwrap().parse().unwrap();
         assert!(used > 0);
-        let clients: u64 = field("Clients", "connected_clients").unwrap().parse().unwrap();
+        let clients: u64 = field("Clients", "connected_clients")
+            .unwrap()
+            .parse()
+            .unwrap();
         assert!(clients >= 1);
         // Single sections, case-insensitive.
-        assert_eq!(s.info_field("replication", "role").as_deref(), Some("master"));
-        assert_eq!(s.info_field("REPLICATION", "role").as_deref(), Some("master"));
+        assert_eq!(
+            s.info_field("replication", "role").as_deref(),
+            Some("master")
+        );
+        assert_eq!(
+            s.info_field("REPLICATION", "role").as_deref(),
+            Some("master")
+        );
         assert!(s
             .info_field("memory", "used_memory")
             .unwrap()

@@ -335,7 +335,10 @@ fn incr_decr() {
         r.check("INCRBY m -1", err(OVERFLOW));
         r.check("INCRBY m 0", int(i64::MIN));
         r.check("SET n 5", ok());
-        r.check("DECRBY n -9223372036854775808", err("ERR decrement would overflow"));
+        r.check(
+            "DECRBY n -9223372036854775808",
+            err("ERR decrement would overflow"),
+        );
         r.check("INCRBY n -9223372036854775808", int(i64::MIN + 5));
 
         // Values that are not integers.

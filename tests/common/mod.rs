@@ -5,6 +5,12 @@
 //! same tests run against a real `redis-server` instead, which is how the
 //! expected replies are validated (Redis 7.0 is the reference).
 //!
+//! Run: `CARGO_TARGET_DIR=/work/target-tests cargo test --release --tests`
+//! Against real Redis: prefix with `DAMSELFLY_TEST_AGAINST_REDIS=1` (the
+//! harness then starts `redis-server --port P --bind 127.0.0.1 --save ''
+//! --appendonly no`, dropping damselfly-only flags such as `--threads`, and
+//! runs each `for_each_thread_count` body once instead of per thread count).
+//!
 //! Not every test binary uses every helper.
 #![allow(dead_code)]
 
@@ -827,14 +833,6 @@ impl Raw {
     pub fn shutdown_write(&mut self) {
         let _ = self.stream.shutdown(Shutdown::Write);
     }
-}
-
-/// Shorthand to build `Vec<String>` command args from mixed pieces.
-#[macro_export]
-macro_rules! args {
-    ($($a:expr),* $(,)?) => {
-        vec![$($a.to_string()),*]
-    };
 }
 
 // Short reply constructors for table-style assertions.

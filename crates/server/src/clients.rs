@@ -67,10 +67,6 @@ impl ClientRegistry {
         self.clients.len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.clients.is_empty()
-    }
-
     pub fn iter(&self) -> impl Iterator<Item = &SharedClientInfo> {
         self.clients.values()
     }

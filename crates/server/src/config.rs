@@ -5,7 +5,11 @@ use std::path::PathBuf;
 
 /// The flags as given on the command line; `None` means "not given here" so a config file value can apply.
 #[derive(Parser, Debug, Default)]
-#[command(name = "damselfly", version, about = "A Redis-compatible, thread-per-core in-memory data store")]
+#[command(
+    name = "damselfly",
+    version,
+    about = "A Redis-compatible, thread-per-core in-memory data store"
+)]
 pub struct Args {
     /// Optional config file in redis.conf syntax; flags given on the command line override it.
     pub config_file: Option<PathBuf>,
@@ -87,12 +91,19 @@ impl Config {
     pub fn load(args: Args) -> Result<Config, String> {
         let mut config = Config::default();
         if let Some(path) = &args.config_file {
-            let text = std::fs::read_to_string(path)
-                .map_err(|err| format!("Fatal error, can't open config file '{}': {err}", path.display()))?;
+            let text = std::fs::read_to_string(path).map_err(|err| {
+                format!(
+                    "Fatal error, can't open config file '{}': {err}",
+                    path.display()
+                )
+            })?;
             for (number, line) in text.lines().enumerate() {
-                config
-                    .apply_file_line(line)
-                    .map_err(|err| format!("*** FATAL CONFIG FILE ERROR *** line {}: '{line}': {err}", number + 1))?;
+                config.apply_file_line(line).map_err(|err| {
+                    format!(
+                        "*** FATAL CONFIG FILE ERROR *** line {}: '{line}': {err}",
+                        number + 1
+                    )
+                })?;
             }
             config.config_file = Some(std::fs::canonicalize(path).unwrap_or_else(|_| path.clone()));
         }
@@ -105,7 +116,13 @@ impl Config {
             self.port = port;
         }
         if !args.bind.is_empty() {
-            self.set_bind(args.bind.iter().flat_map(|b| b.split_whitespace()).map(str::to_string).collect());
+            self.set_bind(
+                args.bind
+                    .iter()
+                    .flat_map(|b| b.split_whitespace())
+                    .map(str::to_string)
+                    .collect(),
+            );
         }
         if args.threads.is_some() {
             self.threads = args.threads;
@@ -144,7 +161,10 @@ impl Config {
         if self.threads == Some(0) {
             return Err("--threads must be at least 1".to_string());
         }
-        if !matches!(self.loglevel.as_str(), "debug" | "verbose" | "notice" | "warning") {
+        if !matches!(
+            self.loglevel.as_str(),
+            "debug" | "verbose" | "notice" | "warning"
+        ) {
             return Err(format!("Invalid loglevel '{}'", self.loglevel));
         }
         Ok(())
@@ -170,12 +190,22 @@ impl Config {
         match name.to_ascii_lowercase().as_str() {
             "port" => self.port = single()?.parse().map_err(|_| "Invalid port".to_string())?,
             "bind" => self.set_bind(values.to_vec()),
-            "threads" => self.threads = Some(single()?.parse().map_err(|_| "Invalid threads".to_string())?),
+            "threads" => {
+                self.threads = Some(
+                    single()?
+                        .parse()
+                        .map_err(|_| "Invalid threads".to_string())?,
+                )
+            }
             "requirepass" => {
                 let password = single()?;
                 self.requirepass = (!password.is_empty()).then(|| password.to_string());
             }
-            "databases" => self.databases = single()?.parse().map_err(|_| "Invalid databases".to_string())?,
+            "databases" => {
+                self.databases = single()?
+                    .parse()
+                    .map_err(|_| "Invalid databases".to_string())?
+            }
             "loglevel" => self.loglevel = single()?.to_string(),
             "logfile" => {
                 let file = single()?;
@@ -243,9 +273,13 @@ pub fn parse_yes_no(value: &str) -> Result<bool, String> {
 /// Parses Redis memory units: plain bytes, k/kb, m/mb, g/gb (k = 1000, kb = 1024).
 pub fn parse_memory(value: &str) -> Result<u64, String> {
     let lower = value.to_ascii_lowercase();
-    let split = lower.find(|c: char| !c.is_ascii_digit()).unwrap_or(lower.len());
+    let split = lower
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(lower.len());
     let (digits, unit) = lower.split_at(split);
-    let number: u64 = digits.parse().map_err(|_| format!("Invalid memory value '{value}'"))?;
+    let number: u64 = digits
+        .parse()
+        .map_err(|_| format!("Invalid memory value '{value}'"))?;
     let multiplier = match unit {
         "" | "b" => 1,
         "k" => 1000,
@@ -256,7 +290,9 @@ pub fn parse_memory(value: &str) -> Result<u64, String> {
         "gb" => 1024 * 1024 * 1024,
         _ => return Err(format!("Invalid memory value '{value}'")),
     };
-    number.checked_mul(multiplier).ok_or_else(|| format!("Invalid memory value '{value}'"))
+    number
+        .checked_mul(multiplier)
+        .ok_or_else(|| format!("Invalid memory value '{value}'"))
 }
 
 #[cfg(test)]
@@ -273,7 +309,12 @@ mod tests {
         assert_eq!(config.port, 7000);
         assert_eq!(config.bind, vec!["127.0.0.1", "::1"]);
         assert_eq!(config.requirepass.as_deref(), Some("se cret"));
-        config.apply_args(Args { port: Some(7001), ..Args::default() }).unwrap();
+        config
+            .apply_args(Args {
+                port: Some(7001),
+                ..Args::default()
+            })
+            .unwrap();
         assert_eq!(config.port, 7001);
     }
 

@@ -92,7 +92,10 @@ impl Connection {
             }
             input.extend_from_slice(&chunk[..read]);
             if input.len() > QUERY_BUFFER_LIMIT {
-                tracing::warn!("closing client {} that reached max query buffer length", self.id);
+                tracing::warn!(
+                    "closing client {} that reached max query buffer length",
+                    self.id
+                );
                 return Ok(());
             }
             parser.set_auth_required(!self.authenticated);
@@ -116,7 +119,11 @@ impl Connection {
                 encode(reply, self.resp3, &mut output);
             }
             if let Some(message) = protocol_error {
-                encode(&Frame::error_owned(format!("ERR {message}")), self.resp3, &mut output);
+                encode(
+                    &Frame::error_owned(format!("ERR {message}")),
+                    self.resp3,
+                    &mut output,
+                );
                 self.close_after_reply = true;
             }
             if !output.is_empty() {

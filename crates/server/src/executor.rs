@@ -5,6 +5,7 @@ use crate::connection;
 use crate::messages::{Job, Output, ShardMsg};
 use crate::shard::{now_ms, Shard};
 use crate::shared::Shared;
+use crate::wakeup::await_remote;
 use futures::channel::oneshot;
 use futures::future::join_all;
 use glommio::channels::channel_mesh::{Full, MeshBuilder, Senders};
@@ -33,7 +34,10 @@ impl ExecutorCtx {
     pub async fn send(&self, target: usize, message: ShardMsg) {
         if target == self.id {
             self.shard.borrow_mut().handle(message);
-        } else if self.senders.send_to(target, message).await.is_err() {
+        } else if await_remote(self.senders.send_to(target, message))
+            .await
+            .is_err()
+        {
             tracing::warn!("shard {target} is not accepting messages");
         }
     }
@@ -45,7 +49,7 @@ impl ExecutorCtx {
         }
         let (reply, result) = oneshot::channel();
         self.send(target, ShardMsg::Run { job, reply }).await;
-        result.await.unwrap_or(Output::Unit)
+        await_remote(result).await.unwrap_or(Output::Unit)
     }
 
     /// Runs a job on every shard in parallel and returns the outputs in shard order.
@@ -53,19 +57,30 @@ impl ExecutorCtx {
         let mut receivers = Vec::with_capacity(self.shards());
         for target in 0..self.shards() {
             let (reply, result) = oneshot::channel();
-            self.send(target, ShardMsg::Run { job: make_job(target), reply }).await;
+            self.send(
+                target,
+                ShardMsg::Run {
+                    job: make_job(target),
+                    reply,
+                },
+            )
+            .await;
             receivers.push(result);
         }
         let mut outputs = Vec::with_capacity(receivers.len());
         for receiver in receivers {
-            outputs.push(receiver.await.unwrap_or(Output::Unit));
+            outputs.push(await_remote(receiver).await.unwrap_or(Output::Unit));
         }
         outputs
     }
 }
 
-pub async fn executor_main(mesh: MeshBuilder<ShardMsg, Full>, shared: Arc<Shared>, listener_fds: Vec<Vec<RawFd>>) {
-    let (senders, mut receivers) = match mesh.join().await {
+pub async fn executor_main(
+    mesh: MeshBuilder<ShardMsg, Full>,
+    shared: Arc<Shared>,
+    listener_fds: Vec<Vec<RawFd>>,
+) {
+    let (senders, mut receivers) = match await_remote(mesh.join()).await {
         Ok(joined) => joined,
         Err(_) => {
             tracing::error!("could not join the shard mesh");
@@ -73,11 +88,16 @@ pub async fn executor_main(mesh: MeshBuilder<ShardMsg, Full>, shared: Arc<Shared
         }
     };
     let id = senders.peer_id();
-    let ctx = Rc::new(ExecutorCtx { id, shard: RefCell::new(Shard::new(id, shared.clone())), senders, shared });
+    let ctx = Rc::new(ExecutorCtx {
+        id,
+        shard: RefCell::new(Shard::new(shared.clone())),
+        senders,
+        shared,
+    });
     for (_, receiver) in receivers.streams() {
         let ctx = ctx.clone();
         spawn_local(async move {
-            while let Some(message) = receiver.recv().await {
+            while let Some(message) = await_remote(receiver.recv()).await {
                 ctx.shard.borrow_mut().handle(message);
             }
         })

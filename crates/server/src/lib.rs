@@ -17,6 +17,7 @@ mod shard;
 mod shared;
 mod signals;
 mod transaction;
+mod wakeup;
 
 use clap::Parser;
 use config::{Args, Config};
@@ -66,12 +67,15 @@ fn serve(config: Config) -> Result<(), String> {
     let placement = (0..shards)
         .map(|shard| {
             let cpu = cpus[shard % cpus.len()];
-            CpuSet::online().map(|set| set.filter(|location| location.cpu == cpu)).map_err(|err| err.to_string())
+            CpuSet::online()
+                .map(|set| set.filter(|location| location.cpu == cpu))
+                .map_err(|err| err.to_string())
         })
         .collect::<Result<Vec<_>, _>>()?;
     let port = config.port;
     let shared = Arc::new(Shared::new(config, shards));
-    signals::install(shared.clone()).map_err(|err| format!("cannot install signal handlers: {err}"))?;
+    signals::install(shared.clone())
+        .map_err(|err| format!("cannot install signal handlers: {err}"))?;
     tracing::info!(
         "damselfly {} (Redis {REDIS_VERSION} compatible) starting: {shards} shard(s) on CPUs {:?}, port {port}",
         env!("CARGO_PKG_VERSION"),

@@ -13,7 +13,11 @@ pub fn bind_all(addresses: &[String], port: u16, shards: usize) -> Result<Vec<Ve
         let address = resolve(address, port)?;
         probe(address)?;
         for fds in per_shard.iter_mut() {
-            fds.push(listen(address, true).map_err(|err| bind_error(address, &err))?.into_raw_fd());
+            fds.push(
+                listen(address, true)
+                    .map_err(|err| bind_error(address, &err))?
+                    .into_raw_fd(),
+            );
         }
     }
     Ok(per_shard)
@@ -26,12 +30,16 @@ fn resolve(address: &str, port: u16) -> Result<SocketAddr, String> {
         "::*" => "::",
         other => other,
     };
-    let ip: IpAddr = host.parse().map_err(|_| format!("Invalid bind address '{address}'"))?;
+    let ip: IpAddr = host
+        .parse()
+        .map_err(|_| format!("Invalid bind address '{address}'"))?;
     Ok(SocketAddr::new(ip, port))
 }
 
 fn probe(address: SocketAddr) -> Result<(), String> {
-    listen(address, false).map(drop).map_err(|err| bind_error(address, &err))
+    listen(address, false)
+        .map(drop)
+        .map_err(|err| bind_error(address, &err))
 }
 
 fn bind_error(address: SocketAddr, err: &std::io::Error) -> String {
@@ -47,7 +55,11 @@ fn bind_error(address: SocketAddr, err: &std::io::Error) -> String {
 }
 
 fn listen(address: SocketAddr, reuse_port: bool) -> std::io::Result<Socket> {
-    let socket = Socket::new(Domain::for_address(address), Type::STREAM, Some(Protocol::TCP))?;
+    let socket = Socket::new(
+        Domain::for_address(address),
+        Type::STREAM,
+        Some(Protocol::TCP),
+    )?;
     if address.is_ipv6() {
         socket.set_only_v6(true)?;
     }

@@ -33,12 +33,19 @@ impl IntentLocks {
     }
 
     pub fn any_conflict(&self, requests: &[LockRequest]) -> bool {
-        requests.iter().any(|r| self.conflicts(r.db, &r.key, r.exclusive))
+        requests
+            .iter()
+            .any(|r| self.conflicts(r.db, &r.key, r.exclusive))
     }
 
     pub fn acquire(&mut self, requests: &[LockRequest]) {
         for request in requests {
-            let counts = self.held.entry(request.db).or_default().entry(request.key.clone()).or_default();
+            let counts = self
+                .held
+                .entry(request.db)
+                .or_default()
+                .entry(request.key.clone())
+                .or_default();
             if request.exclusive {
                 counts.exclusive += 1;
             } else {
@@ -74,7 +81,11 @@ mod tests {
     use super::*;
 
     fn request(key: &'static str, exclusive: bool) -> LockRequest {
-        LockRequest { db: 0, key: Bytes::from_static(key.as_bytes()), exclusive }
+        LockRequest {
+            db: 0,
+            key: Bytes::from_static(key.as_bytes()),
+            exclusive,
+        }
     }
 
     #[test]
@@ -96,5 +107,73 @@ mod tests {
         assert!(locks.any_conflict(&[request("b", true), request("a", false)]));
         locks.release(&[request("a", true)]);
         assert!(!locks.conflicts(0, b"a", true));
+    }
+}
+
+/// The largest transaction id accepted so far for each group of keys (keys hashed into buckets), so a shard can
+/// refuse a transaction that arrives after a younger conflicting one was accepted, even if that one has
+/// already finished and released its locks. Buckets make it bounded and conservative: a collision only costs
+/// a retry.
+pub struct OrderStamps {
+    hasher: ahash::RandomState,
+    /// Per bucket: (largest id that wrote, largest id that read).
+    buckets: Vec<(u64, u64)>,
+}
+
+const STAMP_BUCKETS: usize = 4096;
+
+impl Default for OrderStamps {
+    fn default() -> OrderStamps {
+        OrderStamps {
+            hasher: ahash::RandomState::new(),
+            buckets: vec![(0, 0); STAMP_BUCKETS],
+        }
+    }
+}
+
+impl OrderStamps {
+    fn bucket(&self, request: &LockRequest) -> usize {
+        (self.hasher.hash_one((request.db, &request.key[..])) as usize) % STAMP_BUCKETS
+    }
+
+    /// Whether a younger transaction touching these keys in a conflicting way was already accepted.
+    pub fn younger_conflict(&self, txid: u64, requests: &[LockRequest]) -> bool {
+        requests.iter().any(|request| {
+            let (write, read) = self.buckets[self.bucket(request)];
+            write > txid || (request.exclusive && read > txid)
+        })
+    }
+
+    pub fn stamp(&mut self, txid: u64, requests: &[LockRequest]) {
+        for request in requests {
+            let bucket = self.bucket(request);
+            let (write, read) = &mut self.buckets[bucket];
+            let slot = if request.exclusive { write } else { read };
+            *slot = (*slot).max(txid);
+        }
+    }
+}
+
+#[cfg(test)]
+mod stamp_tests {
+    use super::*;
+
+    fn request(key: &'static str, exclusive: bool) -> LockRequest {
+        LockRequest {
+            db: 0,
+            key: Bytes::from_static(key.as_bytes()),
+            exclusive,
+        }
+    }
+
+    #[test]
+    fn an_older_writer_after_a_younger_reader_or_writer_is_refused() {
+        let mut stamps = OrderStamps::default();
+        stamps.stamp(10, &[request("a", false)]);
+        assert!(stamps.younger_conflict(5, &[request("a", true)]));
+        assert!(!stamps.younger_conflict(5, &[request("a", false)]));
+        assert!(!stamps.younger_conflict(11, &[request("a", true)]));
+        stamps.stamp(20, &[request("a", true)]);
+        assert!(stamps.younger_conflict(15, &[request("a", false)]));
     }
 }

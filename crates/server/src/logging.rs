@@ -11,7 +11,10 @@ pub fn init(config: &Config) -> Result<(), String> {
         _ => "info",
     };
     let filter = EnvFilter::try_from_env("DAMSELFLY_LOG").unwrap_or_else(|_| EnvFilter::new(level));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).with_thread_names(true);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_thread_names(true);
     match &config.logfile {
         Some(path) => {
             let file = std::fs::OpenOptions::new()
@@ -19,7 +22,10 @@ pub fn init(config: &Config) -> Result<(), String> {
                 .append(true)
                 .open(path)
                 .map_err(|err| format!("Can't open the log file: {err}"))?;
-            builder.with_ansi(false).with_writer(std::sync::Mutex::new(file)).init();
+            builder
+                .with_ansi(false)
+                .with_writer(std::sync::Mutex::new(file))
+                .init();
         }
         None => builder.init(),
     }

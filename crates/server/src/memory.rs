@@ -25,7 +25,11 @@ pub fn allocator_resident_bytes() -> u64 {
 pub fn resident_bytes() -> u64 {
     let pages = std::fs::read_to_string("/proc/self/statm")
         .ok()
-        .and_then(|text| text.split_whitespace().nth(1).and_then(|field| field.parse::<u64>().ok()))
+        .and_then(|text| {
+            text.split_whitespace()
+                .nth(1)
+                .and_then(|field| field.parse::<u64>().ok())
+        })
         .unwrap_or(0);
     // SAFETY: sysconf has no preconditions.
     let page_size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) }.max(0) as u64;
@@ -34,7 +38,12 @@ pub fn resident_bytes() -> u64 {
 
 pub fn total_system_memory() -> u64 {
     // SAFETY: sysconf has no preconditions.
-    let (pages, page_size) = unsafe { (libc::sysconf(libc::_SC_PHYS_PAGES), libc::sysconf(libc::_SC_PAGESIZE)) };
+    let (pages, page_size) = unsafe {
+        (
+            libc::sysconf(libc::_SC_PHYS_PAGES),
+            libc::sysconf(libc::_SC_PAGESIZE),
+        )
+    };
     (pages.max(0) as u64) * (page_size.max(0) as u64)
 }
 

@@ -14,7 +14,6 @@ pub type Job = Box<dyn FnOnce(&mut Shard) -> Output + Send>;
 #[derive(Debug)]
 pub enum Output {
     Frame(Frame),
-    Frames(Vec<Frame>),
     Entry(Option<Entry>),
     Integer(i64),
     Keys(Vec<Bytes>),

@@ -5,6 +5,7 @@ use crate::commands::{self, table, table::CommandSpec, table::Kind};
 use crate::connection::Connection;
 use crate::messages::ShardMsg;
 use crate::router::shard_of;
+use crate::wakeup::await_remote;
 use bytes::Bytes;
 use damselfly_protocol::Frame;
 use futures::channel::oneshot;
@@ -38,6 +39,7 @@ pub async fn execute(conn: &mut Connection, commands: Vec<Vec<Bytes>>) -> Vec<Fr
                 continue;
             }
         };
+        conn.ctx.shard.borrow_mut().commands_processed += 1;
         match plan {
             Plan::Single(shard) if shard == conn.ctx.id => {
                 let fast = conn.ctx.shard.borrow_mut().try_fast(conn.db, &args);
@@ -81,7 +83,10 @@ fn plan(conn: &Connection, args: &[Bytes]) -> Result<(&'static CommandSpec, Plan
         return Err(Frame::error("NOAUTH Authentication required."));
     }
     if !spec.arity_ok(args.len()) {
-        return Err(Frame::error_owned(format!("ERR wrong number of arguments for '{}' command", spec.name)));
+        return Err(Frame::error_owned(format!(
+            "ERR wrong number of arguments for '{}' command",
+            spec.name
+        )));
     }
     if spec.kind == Kind::Server {
         return Ok((spec, Plan::Server));
@@ -100,7 +105,10 @@ fn plan(conn: &Connection, args: &[Bytes]) -> Result<(&'static CommandSpec, Plan
 
 /// Redis's reply to an unknown command, quoting up to 128 bytes of its arguments.
 pub fn unknown_command(args: &[Bytes]) -> Frame {
-    let name: String = String::from_utf8_lossy(&args[0]).chars().take(128).collect();
+    let name: String = String::from_utf8_lossy(&args[0])
+        .chars()
+        .take(128)
+        .collect();
     let mut quoted = String::new();
     for arg in &args[1..] {
         if quoted.len() >= 128 {
@@ -115,7 +123,7 @@ pub fn unknown_command(args: &[Bytes]) -> Frame {
 }
 
 /// Sends every gathered batch, then waits for all of them and fills their reply slots.
-async fn flush(conn: &Connection, batches: &mut Vec<RemoteBatch>, replies: &mut [Frame]) {
+async fn flush(conn: &Connection, batches: &mut [RemoteBatch], replies: &mut [Frame]) {
     if batches.iter().all(|batch| batch.commands.is_empty()) {
         return;
     }
@@ -126,14 +134,25 @@ async fn flush(conn: &Connection, batches: &mut Vec<RemoteBatch>, replies: &mut 
         }
         let (reply, result) = oneshot::channel();
         let commands = std::mem::take(&mut batch.commands);
-        conn.ctx.send(shard, ShardMsg::Batch { db: conn.db, commands, reply }).await;
+        conn.ctx
+            .send(
+                shard,
+                ShardMsg::Batch {
+                    db: conn.db,
+                    commands,
+                    reply,
+                },
+            )
+            .await;
         waiting.push((std::mem::take(&mut batch.slots), result));
     }
     for (slots, result) in waiting {
-        let frames = result.await.unwrap_or_default();
+        let frames = await_remote(result).await.unwrap_or_default();
         let mut frames = frames.into_iter();
         for slot in slots {
-            replies[slot] = frames.next().unwrap_or_else(|| Frame::error("ERR shard did not answer"));
+            replies[slot] = frames
+                .next()
+                .unwrap_or_else(|| Frame::error("ERR shard did not answer"));
         }
     }
 }
@@ -141,8 +160,17 @@ async fn flush(conn: &Connection, batches: &mut Vec<RemoteBatch>, replies: &mut 
 /// Runs a local command that met a lock: it waits in the shard's queue behind the transaction holding it.
 async fn run_queued(conn: &Connection, args: Vec<Bytes>) -> Frame {
     let (reply, result) = oneshot::channel();
-    conn.ctx.send(conn.ctx.id, ShardMsg::Batch { db: conn.db, commands: vec![args], reply }).await;
-    result
+    conn.ctx
+        .send(
+            conn.ctx.id,
+            ShardMsg::Batch {
+                db: conn.db,
+                commands: vec![args],
+                reply,
+            },
+        )
+        .await;
+    await_remote(result)
         .await
         .ok()
         .and_then(|frames| frames.into_iter().next())
@@ -155,10 +183,16 @@ mod tests {
 
     #[test]
     fn unknown_command_quotes_arguments_like_redis() {
-        let args = vec![Bytes::from_static(b"foo"), Bytes::from_static(b"a"), Bytes::from_static(b"b")];
+        let args = vec![
+            Bytes::from_static(b"foo"),
+            Bytes::from_static(b"a"),
+            Bytes::from_static(b"b"),
+        ];
         assert_eq!(
             unknown_command(&args),
-            Frame::error_owned("ERR unknown command 'foo', with args beginning with: 'a' 'b' ".to_string())
+            Frame::error_owned(
+                "ERR unknown command 'foo', with args beginning with: 'a' 'b' ".to_string()
+            )
         );
     }
 }

@@ -39,7 +39,10 @@ mod tests {
         // Values from CLUSTER KEYSLOT on Redis.
         assert_eq!(hash_slot(b"foo"), 12182);
         assert_eq!(hash_slot(b"bar"), 5061);
-        assert_eq!(hash_slot(b"{user1000}.following"), hash_slot(b"{user1000}.followers"));
+        assert_eq!(
+            hash_slot(b"{user1000}.following"),
+            hash_slot(b"{user1000}.followers")
+        );
         assert_eq!(hash_slot(b"foo{}{bar}"), hash_slot(b"foo{}{bar}"));
         assert_eq!(hash_tag(b"foo{}{bar}"), b"foo{}{bar}");
         assert_eq!(hash_tag(b"foo{{bar}}zap"), b"{bar");

@@ -3,12 +3,13 @@
 //! Scheduling follows VLL: a multi-shard transaction takes a global id and is queued on every shard it
 //! touches with intent locks on its keys. A transaction whose locks were free when it arrived may run at
 //! once; one that conflicted runs when it reaches the head of the queue. A conflicting arrival with a
-//! smaller id than something already queued is refused (the coordinator aborts and retries with a new
+//! smaller id than one already accepted there (queued or finished, remembered per key bucket) is refused (the coordinator aborts and retries with a new
 //! id), so on every shard conflicting transactions run in id order. Single-shard commands take the fast
 //! path (no id) unless a key they touch is locked; then they queue like a transaction.
 
 use crate::clients::ClientRegistry;
 use crate::commands::table;
+use crate::locks::{IntentLocks, OrderStamps};
 use crate::messages::{Job, LockRequest, Output, ShardMsg};
 use crate::shared::Shared;
 use bytes::Bytes;
@@ -33,13 +34,13 @@ struct QueuedTx {
 }
 
 pub struct Shard {
-    pub id: usize,
     pub dbs: Vec<Db>,
     pub stats: Stats,
     pub commands_processed: u64,
     pub clients: ClientRegistry,
     pub shared: Arc<Shared>,
-    locks: crate::locks::IntentLocks,
+    locks: IntentLocks,
+    stamps: OrderStamps,
     queue: BTreeMap<u64, QueuedTx>,
 }
 
@@ -51,23 +52,25 @@ pub fn now_ms() -> u64 {
 }
 
 impl Shard {
-    pub fn new(id: usize, shared: Arc<Shared>) -> Shard {
+    pub fn new(shared: Arc<Shared>) -> Shard {
         Shard {
-            id,
             dbs: (0..shared.config.databases).map(|_| Db::new()).collect(),
             stats: Stats::default(),
             commands_processed: 0,
             clients: ClientRegistry::default(),
             shared,
-            locks: Default::default(),
+            locks: IntentLocks::default(),
+            stamps: OrderStamps::default(),
             queue: BTreeMap::new(),
         }
     }
 
     /// Runs one command whose keys all live here, ignoring locks (the caller has checked them).
     pub fn run_command(&mut self, db: usize, args: &[Bytes]) -> Frame {
-        self.commands_processed += 1;
-        let mut ctx = ExecContext { now_ms: now_ms(), stats: &mut self.stats };
+        let mut ctx = ExecContext {
+            now_ms: now_ms(),
+            stats: &mut self.stats,
+        };
         damselfly_storage::execute(&mut self.dbs, db, args, &mut ctx)
     }
 
@@ -81,7 +84,12 @@ impl Shard {
 
     /// Runs a connection's batch in order; commands from the first one that meets a lock onwards wait in the
     /// transaction queue, and the reply is sent when all have run.
-    pub fn run_batch(&mut self, db: usize, commands: Vec<Vec<Bytes>>, reply: oneshot::Sender<Vec<Frame>>) {
+    pub fn run_batch(
+        &mut self,
+        db: usize,
+        commands: Vec<Vec<Bytes>>,
+        reply: oneshot::Sender<Vec<Frame>>,
+    ) {
         let mut results = Vec::with_capacity(commands.len());
         let mut commands = commands.into_iter();
         for command in commands.by_ref() {
@@ -97,33 +105,62 @@ impl Shard {
         let _ = reply.send(results);
     }
 
-    fn defer_batch(&mut self, db: usize, rest: Vec<Vec<Bytes>>, mut results: Vec<Frame>, reply: oneshot::Sender<Vec<Frame>>) {
+    fn defer_batch(
+        &mut self,
+        db: usize,
+        rest: Vec<Vec<Bytes>>,
+        mut results: Vec<Frame>,
+        reply: oneshot::Sender<Vec<Frame>>,
+    ) {
         let txid = self.shared.next_txid();
         let locks: Vec<LockRequest> = rest
             .iter()
             .flat_map(|command| command_locks(db, command))
-            .map(|lock| LockRequest { exclusive: true, ..lock })
+            .map(|lock| LockRequest {
+                exclusive: true,
+                ..lock
+            })
             .collect();
         self.locks.acquire(&locks);
+        self.stamps.stamp(txid, &locks);
         let run: LocalJob = Box::new(move |shard: &mut Shard| {
             for command in &rest {
                 results.push(shard.run_command(db, command));
             }
             let _ = reply.send(results);
         });
-        let waiting = VecDeque::from([Waiting { run, conclude: true }]);
-        self.queue.insert(txid, QueuedTx { locks, free: false, waiting });
+        let waiting = VecDeque::from([Waiting {
+            run,
+            conclude: true,
+        }]);
+        self.queue.insert(
+            txid,
+            QueuedTx {
+                locks,
+                free: false,
+                waiting,
+            },
+        );
         self.drain_runnable();
     }
 
-    /// Queues a multi-shard transaction; false means "retry with a newer id".
+    /// Queues a multi-shard transaction; false means "retry with a newer id" because a younger conflicting
+    /// transaction was accepted here already (queued or even finished).
     pub fn schedule(&mut self, txid: u64, locks: Vec<LockRequest>) -> bool {
-        let conflict = self.locks.any_conflict(&locks);
-        if conflict && self.queue.last_key_value().is_some_and(|(&last, _)| last > txid) {
+        if self.stamps.younger_conflict(txid, &locks) {
             return false;
         }
+        let conflict = self.locks.any_conflict(&locks);
         self.locks.acquire(&locks);
-        self.queue.insert(txid, QueuedTx { locks, free: !conflict, waiting: VecDeque::new() });
+        self.stamps.stamp(txid, &locks);
+        self.queue.insert(
+            txid,
+            QueuedTx {
+                locks,
+                free: !conflict,
+                waiting: VecDeque::new(),
+            },
+        );
         true
     }
 
@@ -131,7 +168,13 @@ impl Shard {
     pub fn execute(&mut self, txid: u64, conclude: bool, run: LocalJob) {
         let runnable = match self.queue.get(&txid) {
             None => true,
-            Some(entry) => entry.free || self.queue.first_key_value().is_some_and(|(&head, _)| head == txid),
+            Some(entry) => {
+                entry.free
+                    || self
+                        .queue
+                        .first_key_value()
+                        .is_some_and(|(&head, _)| head == txid)
+            }
         };
         if runnable {
             run(self);
@@ -172,11 +215,20 @@ impl Shard {
     /// Handles one message from another shard; never blocks.
     pub fn handle(&mut self, message: ShardMsg) {
         match message {
-            ShardMsg::Batch { db, commands, reply } => self.run_batch(db, commands, reply),
+            ShardMsg::Batch {
+                db,
+                commands,
+                reply,
+            } => self.run_batch(db, commands, reply),
             ShardMsg::Schedule { txid, locks, reply } => {
                 let _ = reply.send(self.schedule(txid, locks));
             }
-            ShardMsg::Execute { txid, conclude, job, reply } => {
+            ShardMsg::Execute {
+                txid,
+                conclude,
+                job,
+                reply,
+            } => {
                 self.execute(txid, conclude, wrap_job(job, reply));
             }
             ShardMsg::Abort { txid } => self.finish(txid),
@@ -201,6 +253,10 @@ pub fn command_locks(db: usize, args: &[Bytes]) -> Vec<LockRequest> {
     let exclusive = spec.is_write();
     spec.key_positions(args.len())
         .filter_map(|position| args.get(position))
-        .map(|key| LockRequest { db, key: key.clone(), exclusive })
+        .map(|key| LockRequest {
+            db,
+            key: key.clone(),
+            exclusive,
+        })
         .collect()
 }

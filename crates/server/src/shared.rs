@@ -78,7 +78,10 @@ impl Shared {
 pub fn random_hex_id() -> String {
     use rand::Rng;
     let mut rng = rand::thread_rng();
-    let seed = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let seed = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
     (0..40)
         .map(|i| {
             let nibble = (rng.gen::<u8>() ^ (seed >> (i % 16)) as u8) & 0xf;

@@ -9,13 +9,19 @@ use std::sync::Arc;
 /// Starts a thread that turns SIGTERM and SIGINT into a clean shutdown.
 pub fn install(shared: Arc<Shared>) -> std::io::Result<()> {
     let mut signals = Signals::new([SIGTERM, SIGINT])?;
-    std::thread::Builder::new().name("signals".to_string()).spawn(move || {
-        if let Some(signal) = signals.forever().next() {
-            let name = if signal == SIGTERM { "SIGTERM" } else { "SIGINT" };
-            tracing::warn!("Received {name} scheduling shutdown...");
-            shutdown_now(&shared);
-        }
-    })?;
+    std::thread::Builder::new()
+        .name("signals".to_string())
+        .spawn(move || {
+            if let Some(signal) = signals.forever().next() {
+                let name = if signal == SIGTERM {
+                    "SIGTERM"
+                } else {
+                    "SIGINT"
+                };
+                tracing::warn!("Received {name} scheduling shutdown...");
+                shutdown_now(&shared);
+            }
+        })?;
     Ok(())
 }
 

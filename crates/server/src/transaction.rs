@@ -3,6 +3,7 @@
 
 use crate::executor::ExecutorCtx;
 use crate::messages::{Job, LockRequest, Output, ShardMsg};
+use crate::wakeup::await_remote;
 use futures::channel::oneshot;
 use rand::Rng;
 use std::collections::{BTreeMap, BTreeSet};
@@ -17,24 +18,39 @@ pub struct Transaction<'a> {
 
 impl<'a> Transaction<'a> {
     /// Schedules a transaction taking `locks` on each shard; returns once every shard has queued it.
-    pub async fn begin(ctx: &'a ExecutorCtx, locks: BTreeMap<usize, Vec<LockRequest>>) -> Transaction<'a> {
+    pub async fn begin(
+        ctx: &'a ExecutorCtx,
+        locks: BTreeMap<usize, Vec<LockRequest>>,
+    ) -> Transaction<'a> {
         let mut attempt = 0u32;
         loop {
             let txid = ctx.shared.next_txid();
             let mut answers = Vec::with_capacity(locks.len());
             for (&shard, requests) in &locks {
                 let (reply, answer) = oneshot::channel();
-                ctx.send(shard, ShardMsg::Schedule { txid, locks: requests.clone(), reply }).await;
+                ctx.send(
+                    shard,
+                    ShardMsg::Schedule {
+                        txid,
+                        locks: requests.clone(),
+                        reply,
+                    },
+                )
+                .await;
                 answers.push((shard, answer));
             }
             let mut accepted = Vec::with_capacity(answers.len());
             for (shard, answer) in answers {
-                if answer.await.unwrap_or(false) {
+                if await_remote(answer).await.unwrap_or(false) {
                     accepted.push(shard);
                 }
             }
             if accepted.len() == locks.len() {
-                return Transaction { ctx, txid, open: accepted.into_iter().collect() };
+                return Transaction {
+                    ctx,
+                    txid,
+                    open: accepted.into_iter().collect(),
+                };
             }
             for shard in accepted {
                 ctx.send(shard, ShardMsg::Abort { txid }).await;
@@ -50,7 +66,17 @@ impl<'a> Transaction<'a> {
         let mut answers = Vec::with_capacity(jobs.len());
         for (shard, job) in jobs {
             let (reply, answer) = oneshot::channel();
-            self.ctx.send(shard, ShardMsg::Execute { txid: self.txid, conclude, job, reply }).await;
+            self.ctx
+                .send(
+                    shard,
+                    ShardMsg::Execute {
+                        txid: self.txid,
+                        conclude,
+                        job,
+                        reply,
+                    },
+                )
+                .await;
             if conclude {
                 self.open.remove(&shard);
             }
@@ -58,7 +84,7 @@ impl<'a> Transaction<'a> {
         }
         let mut outputs = Vec::with_capacity(answers.len());
         for answer in answers {
-            outputs.push(answer.await.unwrap_or(Output::Unit));
+            outputs.push(await_remote(answer).await.unwrap_or(Output::Unit));
         }
         outputs
     }
@@ -66,7 +92,9 @@ impl<'a> Transaction<'a> {
     /// Concludes on every participant that has not concluded yet, without running anything more.
     pub async fn finish(mut self) {
         for shard in std::mem::take(&mut self.open) {
-            self.ctx.send(shard, ShardMsg::Abort { txid: self.txid }).await;
+            self.ctx
+                .send(shard, ShardMsg::Abort { txid: self.txid })
+                .await;
         }
     }
 }

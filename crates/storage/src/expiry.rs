@@ -11,7 +11,11 @@ impl Db {
     /// (all of them when there are no more than that, random samples otherwise), deletes the
     /// expired ones and returns how many it deleted. These are not added to
     /// `take_expired_count`: the caller counts them.
+    ///
+    /// Each call also advances an incremental index resize in progress, the way Redis's cron
+    /// rehashes a little at a time.
     pub fn active_expire(&mut self, now_ms: u64, max_checks: usize) -> usize {
+        self.migrate(crate::keyspace::CRON_STEP);
         let mut deleted = 0;
         if self.volatile.len() <= max_checks {
             // Walk from the end so that swap_remove only moves already-checked entries.

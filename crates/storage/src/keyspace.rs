@@ -17,6 +17,13 @@ const CHUNK: usize = 1 << CHUNK_BITS;
 const CHUNK_MASK: u32 = (CHUNK as u32) - 1;
 /// Storage is released when a db empties and has at least this many slots.
 const RESET_THRESHOLD: u32 = 64;
+/// Below this capacity the index grows in one go; above it, like Redis, it grows incrementally:
+/// a new table of twice the size takes the inserts while entries move over a few at a time.
+const INCREMENTAL_MIN: usize = if cfg!(test) { 16 } else { 1 << 12 };
+/// Slab positions migrated to the new index per insert during an incremental resize.
+const INSERT_STEP: u32 = 4;
+/// Slab positions migrated per `active_expire` call.
+pub(crate) const CRON_STEP: u32 = 4096;
 
 /// One stored key. 64 bytes.
 #[derive(Debug)]
@@ -50,6 +57,10 @@ pub struct Db {
     pub(crate) slots_len: u32,
     free: Vec<u32>,
     index: HashTable<u32>,
+    /// The previous index while an incremental resize moves its entries into `index`.
+    pub(crate) old_index: Option<HashTable<u32>>,
+    /// Slab position up to which `old_index` has been emptied.
+    migrate_pos: u32,
     hasher: ahash::RandomState,
     /// Slots whose key has a TTL.
     pub(crate) volatile: Vec<u32>,
@@ -81,6 +92,8 @@ impl Db {
             slots_len: 0,
             free: Vec::new(),
             index: HashTable::new(),
+            old_index: None,
+            migrate_pos: 0,
             hasher: ahash::RandomState::new(),
             volatile: Vec::new(),
             len: 0,
@@ -109,6 +122,8 @@ impl Db {
         self.slots_len = 0;
         self.free = Vec::new();
         self.index = HashTable::new();
+        self.old_index = None;
+        self.migrate_pos = 0;
         self.volatile = Vec::new();
         self.len = 0;
         self.heap_bytes = 0;
@@ -164,7 +179,8 @@ impl Db {
             .iter()
             .map(|c| c.capacity() * std::mem::size_of::<Option<Slot>>())
             .sum();
-        slab + self.index.capacity() * (std::mem::size_of::<u32>() + 1)
+        let index = self.index.capacity() + self.old_index.as_ref().map_or(0, |t| t.capacity());
+        slab + index * (std::mem::size_of::<u32>() + 1)
             + self.volatile.capacity() * 4
             + self.free.capacity() * 4
             + self.heap_bytes
@@ -181,11 +197,76 @@ impl Db {
     pub(crate) fn find(&self, key: &[u8]) -> Option<u32> {
         let hash = self.hash(key);
         let chunks = &self.chunks;
-        self.index
-            .find(hash, |&id| {
-                slot_ref(chunks, id).is_some_and(|s| s.key.as_slice() == key)
-            })
-            .copied()
+        let eq = |&id: &u32| slot_ref(chunks, id).is_some_and(|s| s.key.as_slice() == key);
+        match self.index.find(hash, eq) {
+            Some(&id) => Some(id),
+            None => self.old_index.as_ref()?.find(hash, eq).copied(),
+        }
+    }
+
+    /// Makes room for one more index entry, growing incrementally for large tables.
+    fn ensure_index_room(&mut self) {
+        if self.old_index.is_some() {
+            self.migrate(INSERT_STEP);
+        }
+        if self.index.len() < self.index.capacity() || self.index.capacity() < INCREMENTAL_MIN {
+            return;
+        }
+        if self.old_index.is_some() {
+            self.migrate(u32::MAX);
+            if self.index.len() < self.index.capacity() {
+                return;
+            }
+        }
+        let bigger = HashTable::with_capacity(self.index.len() * 2);
+        self.old_index = Some(std::mem::replace(&mut self.index, bigger));
+        self.migrate_pos = 0;
+        self.migrate(INSERT_STEP);
+    }
+
+    /// Moves the index entries of up to `steps` slab positions from the old index to the new.
+    pub(crate) fn migrate(&mut self, mut steps: u32) {
+        let Db {
+            old_index,
+            index,
+            chunks,
+            hasher,
+            migrate_pos,
+            slots_len,
+            ..
+        } = self;
+        let Some(old) = old_index.as_mut() else {
+            return;
+        };
+        while steps > 0 && *migrate_pos < *slots_len && !old.is_empty() {
+            let id = *migrate_pos;
+            *migrate_pos += 1;
+            steps -= 1;
+            let Some(slot) = slot_ref(chunks, id) else {
+                continue;
+            };
+            let hash = hasher.hash_one(slot.key.as_slice());
+            if let Ok(entry) = old.find_entry(hash, |&x| x == id) {
+                entry.remove();
+                index.insert_unique(hash, id, |&other| {
+                    slot_ref(chunks, other).map_or(0, |s| hasher.hash_one(s.key.as_slice()))
+                });
+            }
+        }
+        if *migrate_pos >= *slots_len {
+            // Every slot has been visited, so nothing should remain; move anything left anyway.
+            for id in old.drain() {
+                if let Some(slot) = slot_ref(chunks, id) {
+                    let hash = hasher.hash_one(slot.key.as_slice());
+                    index.insert_unique(hash, id, |&other| {
+                        slot_ref(chunks, other).map_or(0, |s| hasher.hash_one(s.key.as_slice()))
+                    });
+                }
+            }
+        }
+        if old.is_empty() {
+            *old_index = None;
+        }
     }
 
     /// Finds a live key; an expired key is deleted (and counted) instead.
@@ -259,6 +340,7 @@ impl Db {
         let key = SmallBytes::new(key);
         self.heap_bytes += key.heap_bytes() + value.heap_bytes();
         let hash = self.hash(key.as_slice());
+        self.ensure_index_room();
         let id = self.alloc(Slot {
             key,
             value,
@@ -345,8 +427,19 @@ impl Db {
     /// Removes a live slot and returns it.
     pub(crate) fn remove(&mut self, id: u32) -> Slot {
         let hash = self.hash(self.slot(id).key.as_slice());
-        if let Ok(entry) = self.index.find_entry(hash, |&x| x == id) {
-            entry.remove();
+        match self.index.find_entry(hash, |&x| x == id) {
+            Ok(entry) => {
+                entry.remove();
+            }
+            Err(_) => {
+                if let Some(Ok(entry)) = self
+                    .old_index
+                    .as_mut()
+                    .map(|t| t.find_entry(hash, |&x| x == id))
+                {
+                    entry.remove();
+                }
+            }
         }
         let slot = self.chunks[(id >> CHUNK_BITS) as usize][(id & CHUNK_MASK) as usize]
             .take()
@@ -422,7 +515,8 @@ impl Db {
             }
         }
         assert_eq!(live, self.len);
-        assert_eq!(self.index.len(), self.len);
+        let old_len = self.old_index.as_ref().map_or(0, |t| t.len());
+        assert_eq!(self.index.len() + old_len, self.len);
         for (pos, &id) in self.volatile.iter().enumerate() {
             let s = self.slot(id);
             assert_eq!(s.ttl_pos as usize, pos);
@@ -491,5 +585,43 @@ mod tests {
         assert_eq!(db.expires_len(), 0);
         assert_eq!(db.len(), 1);
         db.check_invariants();
+    }
+
+    #[test]
+    fn incremental_resize_keeps_every_key_findable() {
+        let mut db = Db::new();
+        let mut migrating_seen = 0;
+        let mut live = std::collections::BTreeSet::new();
+        for i in 0..20_000u32 {
+            let k = format!("k{i}");
+            db.insert(k.as_bytes(), Value::Int(i.into()), 0, 0);
+            live.insert(i);
+            if i % 3 == 0 {
+                let victim = i / 2;
+                if live.remove(&victim) {
+                    assert!(db.delete(format!("k{victim}").as_bytes()));
+                }
+            }
+            if db.old_index.is_some() {
+                migrating_seen += 1;
+                if i % 97 == 0 {
+                    for &j in live.iter().step_by(37) {
+                        assert!(db.find(format!("k{j}").as_bytes()).is_some(), "k{j}");
+                    }
+                    db.check_invariants();
+                }
+            }
+        }
+        assert!(migrating_seen > 100);
+        db.check_invariants();
+        // The cron step finishes a resize in progress.
+        while db.old_index.is_some() {
+            db.active_expire(0, 20);
+        }
+        db.check_invariants();
+        for &j in &live {
+            assert!(db.find(format!("k{j}").as_bytes()).is_some());
+        }
+        assert_eq!(db.len(), live.len());
     }
 }

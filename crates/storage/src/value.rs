@@ -187,6 +187,13 @@ mod tests {
     use super::*;
 
     #[test]
+    fn entry_is_send() {
+        fn assert_send<T: Send>() {}
+        assert_send::<Entry>();
+        assert_send::<crate::Db>();
+    }
+
+    #[test]
     fn value_is_24_bytes() {
         assert_eq!(std::mem::size_of::<Value>(), 24);
     }

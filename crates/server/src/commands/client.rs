@@ -25,15 +25,26 @@ pub async fn run(conn: &mut Connection, args: &[Bytes]) -> Frame {
             Ok(()) => Frame::OK,
             Err(error) => error,
         },
-        (b"info", 2) => Frame::Verbatim(Bytes::from(format!("{}\n", conn.info.borrow().describe()))),
+        (b"info", 2) => {
+            Frame::Verbatim(Bytes::from(format!("{}\n", conn.info.borrow().describe())))
+        }
         (b"list", _) => list(conn, &args[2..]).await,
         (b"kill", n) if n >= 3 => kill(conn, &args[2..]).await,
         (b"no-evict" | b"no-touch", 3) => Frame::OK,
         (b"help", 2) => Frame::Array(
-            ["CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "ID", "GETNAME", "SETNAME <name>", "INFO", "LIST [TYPE normal] [ID id ...]", "KILL <ip:port> | KILL <filter> <value> ...", "HELP"]
-                .iter()
-                .map(|line| Frame::simple(line))
-                .collect(),
+            [
+                "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "ID",
+                "GETNAME",
+                "SETNAME <name>",
+                "INFO",
+                "LIST [TYPE normal] [ID id ...]",
+                "KILL <ip:port> | KILL <filter> <value> ...",
+                "HELP",
+            ]
+            .iter()
+            .map(|line| Frame::simple(line))
+            .collect(),
         ),
         (b"id" | b"getname" | b"setname" | b"info" | b"help" | b"kill", _) => {
             wrong_arity(&format!("client|{}", String::from_utf8_lossy(&sub)))
@@ -44,7 +55,9 @@ pub async fn run(conn: &mut Connection, args: &[Bytes]) -> Frame {
 
 pub fn set_name(conn: &mut Connection, name: &[u8]) -> Result<(), Frame> {
     if name.iter().any(|&b| b <= b' ' || b > b'~') {
-        return Err(Frame::error("ERR Client names cannot contain spaces, newlines or special characters."));
+        return Err(Frame::error(
+            "ERR Client names cannot contain spaces, newlines or special characters.",
+        ));
     }
     conn.info.borrow_mut().name = String::from_utf8_lossy(name).into_owned();
     Ok(())
@@ -57,11 +70,18 @@ async fn list(conn: &Connection, options: &[Bytes]) -> Frame {
         if option.eq_ignore_ascii_case(b"type") {
             match options.next() {
                 Some(kind) if kind.eq_ignore_ascii_case(b"normal") => {}
-                Some(kind) if [&b"master"[..], b"replica", b"slave", b"pubsub"].iter().any(|k| kind.eq_ignore_ascii_case(k)) => {
+                Some(kind)
+                    if [&b"master"[..], b"replica", b"slave", b"pubsub"]
+                        .iter()
+                        .any(|k| kind.eq_ignore_ascii_case(k)) =>
+                {
                     ids = Some(Vec::new());
                 }
                 Some(kind) => {
-                    return Frame::error_owned(format!("ERR Unknown client type '{}'", String::from_utf8_lossy(kind)))
+                    return Frame::error_owned(format!(
+                        "ERR Unknown client type '{}'",
+                        String::from_utf8_lossy(kind)
+                    ))
                 }
                 None => return Frame::error("ERR syntax error"),
             }
@@ -91,7 +111,11 @@ async fn list(conn: &Connection, options: &[Bytes]) -> Frame {
                     .clients
                     .iter()
                     .map(|info| info.borrow())
-                    .filter(|info| ids.as_ref().as_ref().is_none_or(|ids| ids.contains(&info.id)))
+                    .filter(|info| {
+                        ids.as_ref()
+                            .as_ref()
+                            .is_none_or(|ids| ids.contains(&info.id))
+                    })
                     .map(|info| info.describe())
                     .collect();
                 Output::Text(lines.join("\n"))
@@ -106,7 +130,12 @@ async fn list(conn: &Connection, options: &[Bytes]) -> Frame {
             _ => None,
         })
         .collect();
-    lines.sort_by_key(|line| line.split_whitespace().next().and_then(|f| f[3..].parse::<u64>().ok()).unwrap_or(0));
+    lines.sort_by_key(|line| {
+        line.split_whitespace()
+            .next()
+            .and_then(|f| f[3..].parse::<u64>().ok())
+            .unwrap_or(0)
+    });
     let mut text = lines.join("\n");
     text.push('\n');
     Frame::Verbatim(Bytes::from(text))
@@ -126,21 +155,30 @@ impl KillFilter {
     fn matches(&self, info: &ClientInfo) -> bool {
         !self.none_match
             && self.id.is_none_or(|id| info.id == id)
-            && self.addr.as_ref().is_none_or(|a| *a == info.addr.to_string())
-            && self.laddr.as_ref().is_none_or(|a| *a == info.laddr.to_string())
+            && self
+                .addr
+                .as_ref()
+                .is_none_or(|a| *a == info.addr.to_string())
+            && self
+                .laddr
+                .as_ref()
+                .is_none_or(|a| *a == info.laddr.to_string())
             && self.skip != Some(info.id)
     }
 }
 
 async fn kill(conn: &Connection, options: &[Bytes]) -> Frame {
     let old_style = options.len() == 1;
-    let mut filter = KillFilter { skip: Some(conn.id), ..KillFilter::default() };
+    let mut filter = KillFilter {
+        skip: Some(conn.id),
+        ..KillFilter::default()
+    };
     if old_style {
         let addr = String::from_utf8_lossy(&options[0]).into_owned();
         filter.addr = Some(addr);
         filter.skip = None;
     } else {
-        if options.len() % 2 != 0 {
+        if !options.len().is_multiple_of(2) {
             return Frame::error("ERR syntax error");
         }
         for pair in options.chunks(2) {
@@ -180,11 +218,16 @@ async fn kill(conn: &Connection, options: &[Bytes]) -> Frame {
         .ctx
         .run_everywhere(|_| {
             let filter = filter.clone();
-            let job: Job = Box::new(move |shard| Output::Integer(shard.clients.kill(&|info| filter.matches(info))));
+            let job: Job = Box::new(move |shard| {
+                Output::Integer(shard.clients.kill(&|info| filter.matches(info)))
+            });
             job
         })
         .await;
-    let killed: i64 = outputs.into_iter().map(|o| if let Output::Integer(n) = o { n } else { 0 }).sum();
+    let killed: i64 = outputs
+        .into_iter()
+        .map(|o| if let Output::Integer(n) = o { n } else { 0 })
+        .sum();
     if old_style {
         if killed == 0 {
             Frame::error("ERR No such client")

@@ -17,23 +17,45 @@ pub fn run(args: &[Bytes]) -> Frame {
             if args.len() == 2 {
                 return Frame::Array(COMMANDS.iter().map(info).collect());
             }
-            Frame::Array(args[2..].iter().map(|name| table::lookup(name).map_or(Frame::NullArray, info)).collect())
+            Frame::Array(
+                args[2..]
+                    .iter()
+                    .map(|name| table::lookup(name).map_or(Frame::Null, info))
+                    .collect(),
+            )
         }
         b"docs" => {
             let specs: Vec<&CommandSpec> = if args.len() == 2 {
                 COMMANDS.iter().collect()
             } else {
-                args[2..].iter().filter_map(|name| table::lookup(name)).collect()
+                args[2..]
+                    .iter()
+                    .filter_map(|name| table::lookup(name))
+                    .collect()
             };
-            Frame::Map(specs.into_iter().map(|spec| (bulk_str(spec.name), docs(spec))).collect())
+            Frame::Map(
+                specs
+                    .into_iter()
+                    .map(|spec| (bulk_str(spec.name), docs(spec)))
+                    .collect(),
+            )
         }
         b"getkeys" if args.len() >= 3 => getkeys(&args[2..]),
         b"count" | b"getkeys" => wrong_arity(&format!("command|{}", String::from_utf8_lossy(&sub))),
         b"help" => Frame::Array(
-            ["COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "(no subcommand)", "COUNT", "DOCS [<command-name> ...]", "GETKEYS <full-command>", "INFO [<command-name> ...]", "LIST", "HELP"]
-                .iter()
-                .map(|line| Frame::simple(line))
-                .collect(),
+            [
+                "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "(no subcommand)",
+                "COUNT",
+                "DOCS [<command-name> ...]",
+                "GETKEYS <full-command>",
+                "INFO [<command-name> ...]",
+                "LIST",
+                "HELP",
+            ]
+            .iter()
+            .map(|line| Frame::simple(line))
+            .collect(),
         ),
         _ => unknown_subcommand(args),
     }
@@ -70,7 +92,10 @@ fn getkeys(command: &[Bytes]) -> Frame {
     if !spec.arity_ok(command.len()) {
         return Frame::error("ERR Invalid number of arguments specified for command");
     }
-    let keys: Vec<Frame> = spec.key_positions(command.len()).map(|i| Frame::Bulk(command[i].clone())).collect();
+    let keys: Vec<Frame> = spec
+        .key_positions(command.len())
+        .map(|i| Frame::Bulk(command[i].clone()))
+        .collect();
     if keys.is_empty() {
         return Frame::error("ERR The command has no key arguments");
     }

@@ -11,15 +11,26 @@ pub fn run(conn: &mut Connection, args: &[Bytes]) -> Frame {
     let sub = args[1].to_ascii_lowercase();
     match sub.as_slice() {
         b"get" if args.len() >= 3 => get(conn, &args[2..]),
-        b"set" if args.len() >= 4 && args.len() % 2 == 0 => set(conn, &args[2..]),
+        b"set" if args.len() >= 4 && args.len().is_multiple_of(2) => set(conn, &args[2..]),
         b"resetstat" if args.len() == 2 => Frame::OK,
-        b"rewrite" if args.len() == 2 => Frame::error("ERR The server is running without a config file"),
-        b"get" | b"set" | b"resetstat" | b"rewrite" => wrong_arity(&format!("config|{}", String::from_utf8_lossy(&sub))),
+        b"rewrite" if args.len() == 2 => {
+            Frame::error("ERR The server is running without a config file")
+        }
+        b"get" | b"set" | b"resetstat" | b"rewrite" => {
+            wrong_arity(&format!("config|{}", String::from_utf8_lossy(&sub)))
+        }
         b"help" => Frame::Array(
-            ["CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "GET <pattern>", "SET <directive> <value>", "RESETSTAT", "REWRITE", "HELP"]
-                .iter()
-                .map(|line| Frame::simple(line))
-                .collect(),
+            [
+                "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "GET <pattern>",
+                "SET <directive> <value>",
+                "RESETSTAT",
+                "REWRITE",
+                "HELP",
+            ]
+            .iter()
+            .map(|line| Frame::simple(line))
+            .collect(),
         ),
         _ => unknown_subcommand(args),
     }
@@ -34,7 +45,10 @@ fn parameters(conn: &Connection) -> Vec<(&'static str, String)> {
     vec![
         ("port", config.port.to_string()),
         ("bind", config.bind.join(" ")),
-        ("requirepass", runtime.requirepass.clone().unwrap_or_default()),
+        (
+            "requirepass",
+            runtime.requirepass.clone().unwrap_or_default(),
+        ),
         ("databases", config.databases.to_string()),
         ("maxmemory", runtime.maxmemory.to_string()),
         ("maxmemory-policy", "noeviction".to_string()),
@@ -59,20 +73,34 @@ fn parameters(conn: &Connection) -> Vec<(&'static str, String)> {
 fn get(conn: &Connection, patterns: &[Bytes]) -> Frame {
     let mut pairs = Vec::new();
     for (name, value) in parameters(conn) {
-        if patterns.iter().any(|pattern| glob_match(pattern, name.as_bytes(), true)) {
-            pairs.push((bulk_str(name), bulk_str(&value)));
+        // A pattern without glob characters is echoed as the client spelled it, as Redis does.
+        let matched = patterns
+            .iter()
+            .find(|pattern| glob_match(pattern, name.as_bytes(), true));
+        if let Some(pattern) = matched {
+            let shown = if pattern.iter().any(|b| b"*?[".contains(b)) {
+                bulk_str(name)
+            } else {
+                Frame::Bulk(Bytes::clone(pattern))
+            };
+            pairs.push((shown, bulk_str(&value)));
         }
     }
     Frame::Map(pairs)
 }
 
+/// One validated CONFIG SET assignment, applied only once every pair has been validated.
+type Change = Box<dyn FnOnce(&mut crate::shared::RuntimeConfig)>;
+
 fn set(conn: &Connection, pairs: &[Bytes]) -> Frame {
-    let mut changes: Vec<Box<dyn FnOnce(&mut crate::shared::RuntimeConfig)>> = Vec::new();
+    let mut changes: Vec<Change> = Vec::new();
     for pair in pairs.chunks(2) {
         let name = String::from_utf8_lossy(&pair[0]).to_ascii_lowercase();
         let value = String::from_utf8_lossy(&pair[1]).into_owned();
         let failed = |reason: &str| {
-            Frame::error_owned(format!("ERR CONFIG SET failed (possibly related to argument '{name}') - {reason}"))
+            Frame::error_owned(format!(
+                "ERR CONFIG SET failed (possibly related to argument '{name}') - {reason}"
+            ))
         };
         match name.as_str() {
             "requirepass" => changes.push(Box::new(move |c| c.requirepass = (!value.is_empty()).then_some(value))),

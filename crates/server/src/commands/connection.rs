@@ -18,6 +18,11 @@ pub fn select(conn: &mut Connection, args: &[Bytes]) -> Frame {
     let Some(index) = parse_i64(&args[1]) else {
         return not_an_integer();
     };
+    if i32::try_from(index).is_err() {
+        return Frame::error(
+            "ERR value is out of range, value must between -2147483648 and 2147483647",
+        );
+    }
     if index < 0 || index as usize >= conn.ctx.shared.config.databases {
         return Frame::error("ERR DB index is out of range");
     }
@@ -71,7 +76,9 @@ pub fn hello(conn: &mut Connection, args: &[Bytes]) -> Frame {
                 ));
             };
             if !password_matches(conn, Some(user), password) {
-                return Frame::error("WRONGPASS invalid username-password pair or user is disabled.");
+                return Frame::error(
+                    "WRONGPASS invalid username-password pair or user is disabled.",
+                );
             }
             conn.authenticated = true;
         } else if option.eq_ignore_ascii_case(b"setname") {
@@ -83,11 +90,14 @@ pub fn hello(conn: &mut Connection, args: &[Bytes]) -> Frame {
             };
             name = Some(value.clone());
         } else {
-            return Frame::error_owned(format!("ERR Syntax error in HELLO option '{}'", String::from_utf8_lossy(option)));
+            return Frame::error_owned(format!(
+                "ERR Syntax error in HELLO option '{}'",
+                String::from_utf8_lossy(option)
+            ));
         }
     }
     if !conn.authenticated {
-        return Frame::error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time");
+        return Frame::error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time");
     }
     if let Some(name) = name {
         if let Err(error) = super::client::set_name(conn, &name) {
@@ -119,8 +129,13 @@ pub fn reset(conn: &mut Connection) -> Frame {
 }
 
 pub fn time() -> Frame {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-    Frame::Array(vec![bulk_str(&now.as_secs().to_string()), bulk_str(&now.subsec_micros().to_string())])
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    Frame::Array(vec![
+        bulk_str(&now.as_secs().to_string()),
+        bulk_str(&now.subsec_micros().to_string()),
+    ])
 }
 
 /// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]: there is no persistence yet, so every form stops at once.

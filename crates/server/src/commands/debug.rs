@@ -17,7 +17,10 @@ pub async fn run(conn: &mut Connection, args: &[Bytes]) -> Frame {
         b"digest-value" => digest_values(conn, &args[2..]).await,
         b"populate" if (3..=5).contains(&args.len()) => populate(conn, &args[2..]).await,
         b"sleep" if args.len() == 3 => {
-            let Some(seconds) = std::str::from_utf8(&args[2]).ok().and_then(|s| s.parse::<f64>().ok()) else {
+            let Some(seconds) = std::str::from_utf8(&args[2])
+                .ok()
+                .and_then(|s| s.parse::<f64>().ok())
+            else {
                 return Frame::error("ERR value is not a valid float");
             };
             // DEBUG SLEEP blocks the server, as in Redis: here, this connection's executor.
@@ -26,17 +29,31 @@ pub async fn run(conn: &mut Connection, args: &[Bytes]) -> Frame {
         }
         b"digest" | b"populate" | b"sleep" => wrong_arity("debug"),
         b"help" => Frame::Array(
-            ["DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "DIGEST", "DIGEST-VALUE <key> [<key> ...]", "POPULATE <count> [<prefix>] [<size>]", "SLEEP <seconds>", "HELP"]
-                .iter()
-                .map(|line| Frame::simple(line))
-                .collect(),
+            [
+                "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "DIGEST",
+                "DIGEST-VALUE <key> [<key> ...]",
+                "POPULATE <count> [<prefix>] [<size>]",
+                "SLEEP <seconds>",
+                "HELP",
+            ]
+            .iter()
+            .map(|line| Frame::simple(line))
+            .collect(),
         ),
         _ => unknown_subcommand(args),
     }
 }
 
+/// Digests are status replies in Redis.
 fn hex(digest: &[u8; 20]) -> Frame {
-    Frame::Bulk(Bytes::from(digest.iter().map(|b| format!("{b:02x}")).collect::<String>()))
+    Frame::Simple(
+        digest
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+            .into(),
+    )
 }
 
 /// Redis's dataset digest: for each non-empty db in order, mix in its index, then xor in every key's digest.
@@ -44,20 +61,32 @@ async fn digest(conn: &Connection) -> Frame {
     let outputs = conn
         .ctx
         .run_everywhere(|_| -> Job {
-            Box::new(|shard| Output::Digests(shard.dbs.iter_mut().map(|db| db.digest(now_ms())).collect()))
+            Box::new(|shard| {
+                Output::Digests(shard.dbs.iter_mut().map(|db| db.digest(now_ms())).collect())
+            })
         })
         .await;
     let per_shard: Vec<Vec<Option<[u8; 20]>>> = outputs
         .into_iter()
-        .filter_map(|o| if let Output::Digests(d) = o { Some(d) } else { None })
+        .filter_map(|o| {
+            if let Output::Digests(d) = o {
+                Some(d)
+            } else {
+                None
+            }
+        })
         .collect();
     let mut result = [0u8; 20];
     for db in 0..conn.ctx.shared.config.databases {
-        let parts: Vec<[u8; 20]> = per_shard.iter().filter_map(|shard| shard.get(db).copied().flatten()).collect();
+        let parts: Vec<[u8; 20]> = per_shard
+            .iter()
+            .filter_map(|shard| shard.get(db).copied().flatten())
+            .collect();
         if parts.is_empty() {
             continue;
         }
-        mix_digest(&mut result, &(db as i32).to_le_bytes());
+        // Redis mixes in htonl(db index).
+        mix_digest(&mut result, &(db as i32).to_be_bytes());
         for part in parts {
             for (byte, other) in result.iter_mut().zip(part) {
                 *byte ^= other;
@@ -73,7 +102,9 @@ async fn digest_values(conn: &Connection, keys: &[Bytes]) -> Frame {
     for key in keys {
         let key = key.clone();
         let shard = shard_of(&key, conn.ctx.shards());
-        let job: Job = Box::new(move |s| Output::Digests(vec![Some(digest_value(&mut s.dbs[db], &key, now_ms()))]));
+        let job: Job = Box::new(move |s| {
+            Output::Digests(vec![Some(digest_value(&mut s.dbs[db], &key, now_ms()))])
+        });
         match conn.ctx.run_on(shard, job).await {
             Output::Digests(d) => values.push(hex(&d[0].unwrap_or([0; 20]))),
             _ => values.push(hex(&[0; 20])),
@@ -86,7 +117,10 @@ async fn populate(conn: &Connection, args: &[Bytes]) -> Frame {
     let Some(count) = parse_i64(&args[0]).filter(|n| *n >= 0) else {
         return Frame::error("ERR value is out of range, must be positive");
     };
-    let prefix = args.get(1).cloned().unwrap_or_else(|| Bytes::from_static(b"key"));
+    let prefix = args
+        .get(1)
+        .cloned()
+        .unwrap_or_else(|| Bytes::from_static(b"key"));
     let size = match args.get(2).map(|a| parse_i64(a)) {
         None => 0,
         Some(Some(size)) if size >= 0 => size as usize,
@@ -99,7 +133,9 @@ async fn populate(conn: &Connection, args: &[Bytes]) -> Frame {
             let prefix = prefix.clone();
             Box::new(move |shard| {
                 let owns = |key: &[u8]| shard_of(key, shards) == target;
-                Output::Integer(shard.dbs[db].populate(&prefix, 0..count as u64, size, &owns) as i64)
+                Output::Integer(
+                    shard.dbs[db].populate(&prefix, 0..count as u64, size, &owns) as i64,
+                )
             })
         })
         .await;

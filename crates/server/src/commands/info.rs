@@ -22,9 +22,16 @@ pub struct ShardInfo {
 }
 
 impl ShardInfo {
-    fn collect(shard: &Shard) -> ShardInfo {
+    fn collect(shard: &mut Shard) -> ShardInfo {
+        // Keys that lazy expiry removed outside `execute` (KEYS, SCAN, cross-shard RENAME...) are counted here.
+        let lazily_expired: u64 = shard.dbs.iter_mut().map(|db| db.take_expired_count()).sum();
+        shard.stats.expired_keys += lazily_expired;
         ShardInfo {
-            keyspace: shard.dbs.iter().map(|db| (db.len(), db.expires_len())).collect(),
+            keyspace: shard
+                .dbs
+                .iter()
+                .map(|db| (db.len(), db.expires_len()))
+                .collect(),
             stats: shard.stats.clone(),
             commands_processed: shard.commands_processed,
             connected_clients: shard.clients.len(),
@@ -49,15 +56,34 @@ impl ShardInfo {
     }
 }
 
-const SECTIONS: &[&str] = &["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "keyspace"];
+const SECTIONS: &[&str] = &[
+    "server",
+    "clients",
+    "memory",
+    "persistence",
+    "stats",
+    "replication",
+    "cpu",
+    "keyspace",
+];
 
 pub async fn run(conn: &Connection, args: &[Bytes]) -> Frame {
-    let requested: Vec<String> = args[1..].iter().map(|a| String::from_utf8_lossy(a).to_ascii_lowercase()).collect();
+    let requested: Vec<String> = args[1..]
+        .iter()
+        .map(|a| String::from_utf8_lossy(a).to_ascii_lowercase())
+        .collect();
     let wanted = |section: &str| {
         requested.is_empty()
-            || requested.iter().any(|r| r == section || r == "all" || r == "everything" || (r == "default"))
+            || requested
+                .iter()
+                .any(|r| r == section || r == "all" || r == "everything" || (r == "default"))
     };
-    let outputs = conn.ctx.run_everywhere(|_| -> Job { Box::new(|shard| Output::Info(Box::new(ShardInfo::collect(shard)))) }).await;
+    let outputs = conn
+        .ctx
+        .run_everywhere(|_| -> Job {
+            Box::new(|shard| Output::Info(Box::new(ShardInfo::collect(shard))))
+        })
+        .await;
     let mut total = ShardInfo::default();
     for output in &outputs {
         if let Output::Info(info) = output {
@@ -86,9 +112,19 @@ pub async fn run(conn: &Connection, args: &[Bytes]) -> Frame {
 fn server(conn: &Connection, out: &mut String) {
     let shared = &conn.ctx.shared;
     let uptime = shared.started.elapsed().as_secs();
-    let now_us = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros()).unwrap_or(0);
-    let executable = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default();
-    let config_file = shared.config.config_file.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
+    let now_us = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_micros())
+        .unwrap_or(0);
+    let executable = std::env::current_exe()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    let config_file = shared
+        .config
+        .config_file
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
     let _ = write!(
         out,
         "# Server\r\nredis_version:{}\r\ndamselfly_version:{}\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\nredis_build_id:0\r\nredis_mode:standalone\r\nos:{} {}\r\narch_bits:64\r\nmonotonic_clock:POSIX clock_gettime\r\nmultiplexing_api:io_uring\r\nprocess_id:{}\r\nprocess_supervised:no\r\nrun_id:{}\r\ntcp_port:{}\r\nserver_time_usec:{}\r\nuptime_in_seconds:{}\r\nuptime_in_days:{}\r\nhz:10\r\nconfigured_hz:10\r\nexecutable:{}\r\nconfig_file:{}\r\nthreads:{}\r\n",
@@ -160,7 +196,10 @@ fn replication(conn: &Connection, out: &mut String) {
 
 fn cpu(out: &mut String) {
     let (user, system) = memory::cpu_seconds();
-    let _ = write!(out, "# CPU\r\nused_cpu_sys:{system:.6}\r\nused_cpu_user:{user:.6}\r\n");
+    let _ = write!(
+        out,
+        "# CPU\r\nused_cpu_sys:{system:.6}\r\nused_cpu_user:{user:.6}\r\n"
+    );
 }
 
 fn keyspace(total: &ShardInfo, out: &mut String) {

@@ -15,15 +15,23 @@ pub async fn dbsize(conn: &Connection) -> Frame {
     let db = conn.db;
     let outputs = conn
         .ctx
-        .run_everywhere(|_| -> Job { Box::new(move |shard| Output::Integer(shard.dbs[db].len() as i64)) })
+        .run_everywhere(|_| -> Job {
+            Box::new(move |shard| Output::Integer(shard.dbs[db].len() as i64))
+        })
         .await;
-    Frame::Integer(outputs.into_iter().map(|o| if let Output::Integer(n) = o { n } else { 0 }).sum())
+    Frame::Integer(
+        outputs
+            .into_iter()
+            .map(|o| if let Output::Integer(n) = o { n } else { 0 })
+            .sum(),
+    )
 }
 
 pub async fn flush(conn: &Connection, args: &[Bytes], all: bool) -> Frame {
     match args.get(1) {
         None => {}
-        Some(mode) if mode.eq_ignore_ascii_case(b"sync") || mode.eq_ignore_ascii_case(b"async") => {}
+        Some(mode) if mode.eq_ignore_ascii_case(b"sync") || mode.eq_ignore_ascii_case(b"async") => {
+        }
         Some(_) => return Frame::error("ERR syntax error"),
     }
     if args.len() > 2 {
@@ -69,7 +77,10 @@ pub async fn keys(conn: &Connection, args: &[Bytes]) -> Frame {
 }
 
 pub async fn scan(conn: &Connection, args: &[Bytes]) -> Frame {
-    let Some(cursor) = std::str::from_utf8(&args[1]).ok().and_then(|c| c.parse::<u64>().ok()) else {
+    let Some(cursor) = std::str::from_utf8(&args[1])
+        .ok()
+        .and_then(|c| c.parse::<u64>().ok())
+    else {
         return Frame::error("ERR invalid cursor");
     };
     let mut count = 10usize;
@@ -95,29 +106,49 @@ pub async fn scan(conn: &Connection, args: &[Bytes]) -> Frame {
         }
     }
     let shards = conn.ctx.shards() as u64;
-    let shard = cursor & ((1 << SHARD_BITS) - 1);
-    if shard >= shards {
-        return Frame::Array(vec![Frame::bulk("0"), Frame::Array(Vec::new())]);
-    }
-    let local_cursor = cursor >> SHARD_BITS;
+    let mut shard = cursor & ((1 << SHARD_BITS) - 1);
+    let mut local_cursor = cursor >> SHARD_BITS;
+    let mut found = Vec::new();
     let db = conn.db;
-    let job: Job = Box::new(move |s| {
-        let mut keys = Vec::new();
-        let next = s.dbs[db].scan(local_cursor, count, pattern.as_deref(), type_name.as_deref(), now_ms(), &mut keys);
-        Output::Scan { next, keys }
-    });
-    let Output::Scan { next, keys } = conn.ctx.run_on(shard as usize, job).await else {
-        return Frame::error("ERR shard did not answer");
-    };
-    let next_cursor = if next != 0 {
-        (next << SHARD_BITS) | shard
-    } else if shard + 1 < shards {
-        shard + 1
-    } else {
-        0
-    };
+    // Visit shards in order until COUNT keys are gathered or the last shard is done, so an empty
+    // keyspace answers cursor 0 at once, as Redis does.
+    while shard < shards {
+        let (pattern, type_name, wanted) = (
+            pattern.clone(),
+            type_name.clone(),
+            count.saturating_sub(found.len()),
+        );
+        let job: Job = Box::new(move |s| {
+            let mut keys = Vec::new();
+            let next = s.dbs[db].scan(
+                local_cursor,
+                wanted.max(1),
+                pattern.as_deref(),
+                type_name.as_deref(),
+                now_ms(),
+                &mut keys,
+            );
+            Output::Scan { next, keys }
+        });
+        let Output::Scan { next, keys } = conn.ctx.run_on(shard as usize, job).await else {
+            return Frame::error("ERR shard did not answer");
+        };
+        found.extend(keys);
+        if next != 0 {
+            return scan_reply((next << SHARD_BITS) | shard, found);
+        }
+        shard += 1;
+        local_cursor = 0;
+        if found.len() >= count {
+            break;
+        }
+    }
+    scan_reply(if shard < shards { shard } else { 0 }, found)
+}
+
+fn scan_reply(cursor: u64, keys: Vec<Bytes>) -> Frame {
     Frame::Array(vec![
-        Frame::Bulk(Bytes::from(next_cursor.to_string())),
+        Frame::Bulk(Bytes::from(cursor.to_string())),
         Frame::Array(keys.into_iter().map(Frame::Bulk).collect()),
     ])
 }
@@ -127,7 +158,8 @@ pub async fn random_key(conn: &Connection) -> Frame {
     let start = rand::thread_rng().gen_range(0..shards);
     let db = conn.db;
     for offset in 0..shards {
-        let job: Job = Box::new(move |s| Output::Keys(s.dbs[db].random_key(now_ms()).into_iter().collect()));
+        let job: Job =
+            Box::new(move |s| Output::Keys(s.dbs[db].random_key(now_ms()).into_iter().collect()));
         if let Output::Keys(mut keys) = conn.ctx.run_on((start + offset) % shards, job).await {
             if let Some(key) = keys.pop() {
                 return Frame::Bulk(key);

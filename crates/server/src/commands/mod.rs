@@ -18,7 +18,11 @@ use bytes::Bytes;
 use damselfly_protocol::Frame;
 use table::CommandSpec;
 
-pub async fn run_server(conn: &mut Connection, spec: &'static CommandSpec, args: Vec<Bytes>) -> Frame {
+pub async fn run_server(
+    conn: &mut Connection,
+    spec: &'static CommandSpec,
+    args: Vec<Bytes>,
+) -> Frame {
     conn.info.borrow_mut().last_command = spec.name.to_string();
     match spec.name {
         "ping" => connection::ping(conn, &args),
@@ -52,13 +56,18 @@ pub async fn run_server(conn: &mut Connection, spec: &'static CommandSpec, args:
 pub fn unknown_subcommand(args: &[Bytes]) -> Frame {
     Frame::error_owned(format!(
         "ERR unknown subcommand '{}'. Try {} HELP.",
-        String::from_utf8_lossy(&args[1]).chars().take(128).collect::<String>(),
+        String::from_utf8_lossy(&args[1])
+            .chars()
+            .take(128)
+            .collect::<String>(),
         String::from_utf8_lossy(&args[0]).to_uppercase()
     ))
 }
 
 pub fn wrong_arity(name: &str) -> Frame {
-    Frame::error_owned(format!("ERR wrong number of arguments for '{name}' command"))
+    Frame::error_owned(format!(
+        "ERR wrong number of arguments for '{name}' command"
+    ))
 }
 
 pub fn parse_i64(arg: &[u8]) -> Option<i64> {

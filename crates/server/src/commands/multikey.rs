@@ -19,7 +19,10 @@ struct Split {
 fn split(args: &[Bytes], step: usize, shards: usize) -> Split {
     let mut parts: BTreeMap<usize, Vec<(usize, Vec<Bytes>)>> = BTreeMap::new();
     for (index, words) in args[1..].chunks(step).enumerate() {
-        parts.entry(shard_of(&words[0], shards)).or_default().push((index, words.to_vec()));
+        parts
+            .entry(shard_of(&words[0], shards))
+            .or_default()
+            .push((index, words.to_vec()));
     }
     Split { parts }
 }
@@ -29,7 +32,14 @@ impl Split {
         self.parts
             .iter()
             .map(|(&shard, items)| {
-                let locks = items.iter().map(|(_, words)| LockRequest { db, key: words[0].clone(), exclusive }).collect();
+                let locks = items
+                    .iter()
+                    .map(|(_, words)| LockRequest {
+                        db,
+                        key: words[0].clone(),
+                        exclusive,
+                    })
+                    .collect();
                 (shard, locks)
             })
             .collect()
@@ -69,8 +79,11 @@ pub async fn run(conn: &mut Connection, spec: &'static CommandSpec, args: Vec<By
             Frame::Array(values)
         }
         "mset" => {
-            if (args.len() - 1) % 2 != 0 {
-                return Frame::error_owned(format!("ERR wrong number of arguments for '{}' command", spec.name));
+            if !(args.len() - 1).is_multiple_of(2) {
+                return Frame::error_owned(format!(
+                    "ERR wrong number of arguments for '{}' command",
+                    spec.name
+                ));
             }
             let split = split(&args, 2, shards);
             let mut tx = Transaction::begin(&ctx, split.locks(db, true)).await;
@@ -78,8 +91,11 @@ pub async fn run(conn: &mut Connection, spec: &'static CommandSpec, args: Vec<By
             Frame::OK
         }
         "msetnx" => {
-            if (args.len() - 1) % 2 != 0 {
-                return Frame::error_owned(format!("ERR wrong number of arguments for '{}' command", spec.name));
+            if !(args.len() - 1).is_multiple_of(2) {
+                return Frame::error_owned(format!(
+                    "ERR wrong number of arguments for '{}' command",
+                    spec.name
+                ));
             }
             let split = split(&args, 2, shards);
             let mut tx = Transaction::begin(&ctx, split.locks(db, true)).await;
@@ -87,7 +103,15 @@ pub async fn run(conn: &mut Connection, spec: &'static CommandSpec, args: Vec<By
                 parts: split
                     .parts
                     .iter()
-                    .map(|(&shard, items)| (shard, items.iter().map(|(i, w)| (*i, vec![w[0].clone()])).collect()))
+                    .map(|(&shard, items)| {
+                        (
+                            shard,
+                            items
+                                .iter()
+                                .map(|(i, w)| (*i, vec![w[0].clone()]))
+                                .collect(),
+                        )
+                    })
                     .collect(),
             };
             let existing = sum_integers(tx.hop(keys_only.jobs("exists", db), false).await);
@@ -105,7 +129,9 @@ pub async fn run(conn: &mut Connection, spec: &'static CommandSpec, args: Vec<By
             Frame::Integer(sum_integers(tx.hop(split.jobs(spec.name, db), true).await))
         }
         "rename" | "renamenx" | "copy" => move_value(conn, spec.name, args).await,
-        _ => Frame::error("ERR this command cannot span shards: use {hash tags} to keep its keys together"),
+        _ => Frame::error(
+            "ERR this command cannot span shards: use {hash tags} to keep its keys together",
+        ),
     }
 }
 
@@ -132,7 +158,10 @@ async fn move_value(conn: &mut Connection, name: &'static str, args: Vec<Bytes>)
             if option.eq_ignore_ascii_case(b"replace") {
                 replace = true;
             } else if option.eq_ignore_ascii_case(b"db") {
-                let Some(index) = options.next().and_then(|v| std::str::from_utf8(v).ok()?.parse::<i64>().ok()) else {
+                let Some(index) = options
+                    .next()
+                    .and_then(|v| std::str::from_utf8(v).ok()?.parse::<i64>().ok())
+                else {
                     return Frame::error("ERR value is not an integer or out of range");
                 };
                 if index < 0 || index as usize >= ctx.shared.config.databases {
@@ -147,16 +176,40 @@ async fn move_value(conn: &mut Connection, name: &'static str, args: Vec<Bytes>)
     let (source, target) = (args[1].clone(), args[2].clone());
     let (source_shard, target_shard) = (shard_of(&source, shards), shard_of(&target, shards));
     let mut locks = BTreeMap::new();
-    locks.insert(source_shard, vec![LockRequest { db: source_db, key: source.clone(), exclusive: name != "copy" }]);
-    locks.insert(target_shard, vec![LockRequest { db: target_db, key: target.clone(), exclusive: true }]);
+    locks.insert(
+        source_shard,
+        vec![LockRequest {
+            db: source_db,
+            key: source.clone(),
+            exclusive: name != "copy",
+        }],
+    );
+    locks.insert(
+        target_shard,
+        vec![LockRequest {
+            db: target_db,
+            key: target.clone(),
+            exclusive: true,
+        }],
+    );
     let mut tx = Transaction::begin(&ctx, locks).await;
 
     let read_source = source.clone();
-    let read: Job = Box::new(move |s| Output::Entry(s.dbs[source_db].get_entry(&read_source, now_ms())));
+    let read: Job =
+        Box::new(move |s| Output::Entry(s.dbs[source_db].get_entry(&read_source, now_ms())));
     let check_target = target.clone();
-    let check: Job = Box::new(move |s| Output::Integer(i64::from(s.dbs[target_db].contains(&check_target, now_ms()))));
-    let mut outputs = tx.hop(vec![(source_shard, read), (target_shard, check)], false).await.into_iter();
-    let (Some(Output::Entry(entry)), Some(Output::Integer(target_exists))) = (outputs.next(), outputs.next()) else {
+    let check: Job = Box::new(move |s| {
+        Output::Integer(i64::from(
+            s.dbs[target_db].contains(&check_target, now_ms()),
+        ))
+    });
+    let mut outputs = tx
+        .hop(vec![(source_shard, read), (target_shard, check)], false)
+        .await
+        .into_iter();
+    let (Some(Output::Entry(entry)), Some(Output::Integer(target_exists))) =
+        (outputs.next(), outputs.next())
+    else {
         tx.finish().await;
         return Frame::error("ERR shard did not answer");
     };
@@ -177,7 +230,8 @@ async fn move_value(conn: &mut Connection, name: &'static str, args: Vec<Bytes>)
     });
     let mut jobs = vec![(target_shard, write)];
     if name != "copy" {
-        let delete: Job = Box::new(move |s| Output::Entry(s.dbs[source_db].take(&source, now_ms())));
+        let delete: Job =
+            Box::new(move |s| Output::Entry(s.dbs[source_db].take(&source, now_ms())));
         jobs.push((source_shard, delete));
     }
     tx.hop(jobs, true).await;

@@ -50,7 +50,11 @@ impl CommandSpec {
             self.last_key.min(argc as i32 - 1)
         };
         let step = self.step.max(1) as usize;
-        let end = if first == 0 || last < first as i32 { first } else { last as usize + 1 };
+        let end = if first == 0 || last < first as i32 {
+            first
+        } else {
+            last as usize + 1
+        };
         (first..end).step_by(step)
     }
 }
@@ -142,7 +146,12 @@ pub static COMMANDS: &[CommandSpec] = &[
 /// Looks a command up by name, case-insensitively, without allocating for names up to 32 bytes.
 pub fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {
     static INDEX: OnceLock<AHashMap<&'static [u8], &'static CommandSpec>> = OnceLock::new();
-    let index = INDEX.get_or_init(|| COMMANDS.iter().map(|spec| (spec.name.as_bytes(), spec)).collect());
+    let index = INDEX.get_or_init(|| {
+        COMMANDS
+            .iter()
+            .map(|spec| (spec.name.as_bytes(), spec))
+            .collect()
+    });
     let mut lower = [0u8; 32];
     if name.len() > lower.len() {
         return None;

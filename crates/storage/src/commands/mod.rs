@@ -7,7 +7,9 @@ mod object;
 mod strings;
 
 #[cfg(test)]
-mod tests;
+mod difftest;
+#[cfg(test)]
+pub(crate) mod tests;
 
 use crate::keyspace::Db;
 use crate::num::string2ll;

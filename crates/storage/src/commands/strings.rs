@@ -153,13 +153,23 @@ fn set_generic(
             Err(e) => return e,
         }
     }
-    let found = c.lookup_write(key).is_some();
-    if (o.nx && found) || (o.xx && !found) {
+    let found = c.lookup_write(key);
+    if (o.nx && found.is_some()) || (o.xx && found.is_none()) {
         return got.unwrap_or(abort);
     }
     let now = c.now();
     let db = c.db();
-    let id = db.set_key(key, Value::from_arg(val), o.keepttl, now);
+    let value = Value::from_arg(val);
+    let id = match found {
+        Some(id) => {
+            db.replace_value(id, value);
+            if !o.keepttl {
+                db.set_expire(id, 0);
+            }
+            id
+        }
+        None => db.insert(key, value, 0, now),
+    };
     if let Some(ms) = expire {
         db.set_expire(id, ms);
     }
@@ -280,7 +290,7 @@ pub fn mget(c: &mut Call) -> Frame {
 }
 
 fn mset_generic(c: &mut Call, nx: bool) -> Frame {
-    if c.args.len() % 2 == 0 {
+    if c.args.len().is_multiple_of(2) {
         return c.wrong_args();
     }
     if nx {

@@ -771,3 +771,183 @@ fn lazy_expiry_on_every_access_path() {
         assert_eq!(t.stats.expired_keys, 1, "{cmd}");
     }
 }
+
+fn dataset_digest(t: &mut T) -> String {
+    let mut fin = [0u8; 20];
+    for (j, db) in t.dbs.iter_mut().enumerate() {
+        if let Some(d) = db.digest(0) {
+            crate::mix_digest(&mut fin, &(j as u32).to_be_bytes());
+            for (a, b) in fin.iter_mut().zip(d.iter()) {
+                *a ^= b;
+            }
+        }
+    }
+    fin.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn hex(d: &[u8]) -> String {
+    d.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Digests observed with DEBUG DIGEST on redis-server 7.0.15.
+#[test]
+fn digest_matches_redis() {
+    let mut t = T::new();
+    // DEBUG POPULATE 1000
+    assert_eq!(
+        t.dbs[0].populate(b"key", 0..1000, 0, &|_: &[u8]| true),
+        1000
+    );
+    assert_eq!(
+        dataset_digest(&mut t),
+        "de87cf36afa8c921f610de73147c3c9363f314a3"
+    );
+    // DEBUG POPULATE 100 pre 5; DEBUG POPULATE 50 pre 12
+    let mut t = T::new();
+    assert_eq!(t.dbs[0].populate(b"pre", 0..100, 5, &|_: &[u8]| true), 100);
+    assert_eq!(t.dbs[0].populate(b"pre", 0..50, 12, &|_: &[u8]| true), 0);
+    assert_eq!(
+        dataset_digest(&mut t),
+        "76375e26177d15b07c9a0fd5c067b3bbaa266a61"
+    );
+    // A mixed dataset over three dbs, with TTLs and every string encoding.
+    let mut t = T::new();
+    t.run("SET a 1");
+    t.run("SET b hello");
+    t.run("SET c world");
+    t.run("PEXPIREAT c 99999999999999");
+    t.run("APPEND d 12");
+    t.run("APPEND d 34");
+    t.run(&format!("SET e {}", "x".repeat(60)));
+    t.db = 2;
+    t.run("SET a 1");
+    t.run("INCRBYFLOAT f 1.5");
+    t.db = 15;
+    t.run("SET z -123 EX 1000");
+    assert_eq!(
+        dataset_digest(&mut t),
+        "29b0efea745903337c19633f7cc5cc41ef015182"
+    );
+    let now = t.now;
+    assert_eq!(
+        hex(&crate::digest_value(&mut t.dbs[2], b"a", now)),
+        "b4fc66738120fba0b5aa500ab5c2bf89cea1c5da"
+    );
+    assert_eq!(
+        hex(&crate::digest_value(&mut t.dbs[2], b"f", now)),
+        "ced3b82c10166d0ab45ab07e697ae0c47a45f4e8"
+    );
+    assert_eq!(crate::digest_value(&mut t.dbs[2], b"nokey", now), [0u8; 20]);
+}
+
+mod no_panics {
+    use super::T;
+    use proptest::prelude::*;
+
+    const NAMES: &[&str] = &[
+        "get",
+        "set",
+        "setnx",
+        "setex",
+        "psetex",
+        "getset",
+        "getdel",
+        "getex",
+        "mget",
+        "mset",
+        "msetnx",
+        "incr",
+        "decr",
+        "incrby",
+        "decrby",
+        "incrbyfloat",
+        "append",
+        "strlen",
+        "getrange",
+        "substr",
+        "setrange",
+        "del",
+        "unlink",
+        "exists",
+        "touch",
+        "type",
+        "rename",
+        "renamenx",
+        "copy",
+        "move",
+        "expire",
+        "pexpire",
+        "expireat",
+        "pexpireat",
+        "ttl",
+        "pttl",
+        "expiretime",
+        "pexpiretime",
+        "persist",
+        "object",
+    ];
+
+    fn arg() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            prop::sample::select(vec![
+                "k",
+                "k2",
+                "0",
+                "1",
+                "-1",
+                "ex",
+                "px",
+                "exat",
+                "pxat",
+                "nx",
+                "xx",
+                "gt",
+                "lt",
+                "get",
+                "keepttl",
+                "persist",
+                "db",
+                "replace",
+                "encoding",
+                "refcount",
+                "help",
+                "idletime",
+                "freq",
+                "9223372036854775807",
+                "-9223372036854775808",
+                "1e4932",
+                "0x1p-16445",
+                "inf",
+                "536870000",
+                "1.5",
+                "",
+            ])
+            .prop_map(|s| s.as_bytes().to_vec()),
+            prop::collection::vec(any::<u8>(), 0..12),
+        ]
+    }
+
+    fn command() -> impl Strategy<Value = Vec<Vec<u8>>> {
+        (
+            prop::sample::select(NAMES.to_vec()),
+            prop::collection::vec(arg(), 0..7),
+        )
+            .prop_map(|(name, mut rest)| {
+                rest.insert(0, name.as_bytes().to_vec());
+                rest
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+        #[test]
+        fn random_commands_never_panic(cmds in prop::collection::vec(command(), 1..30), step in 0u64..5000) {
+            let mut t = T::new();
+            for cmd in cmds {
+                let args: Vec<&[u8]> = cmd.iter().map(|a| a.as_slice()).collect();
+                let _ = t.raw(&args);
+                t.now += step;
+            }
+        }
+    }
+}
