@@ -43,8 +43,14 @@ impl Frame {
         Frame::Error(Cow::Borrowed(text))
     }
 
+    /// An error reply built at run time; CR and LF become spaces (as Redis does) so text quoted from a client
+    /// can never break the reply stream.
     pub fn error_owned(text: String) -> Frame {
-        Frame::Error(Cow::Owned(text))
+        if text.contains(['\r', '\n']) {
+            Frame::Error(Cow::Owned(text.replace(['\r', '\n'], " ")))
+        } else {
+            Frame::Error(Cow::Owned(text))
+        }
     }
 
     pub fn bulk(data: impl Into<Bytes>) -> Frame {

@@ -18,7 +18,7 @@ pub struct ClientInfo {
     pub resp: u8,
     pub created: Instant,
     pub last_interaction: Instant,
-    pub last_command: String,
+    pub last_command: &'static str,
     pub shard: usize,
     pub killed: bool,
 }
@@ -37,7 +37,7 @@ impl ClientInfo {
             now.duration_since(self.created).as_secs(),
             now.duration_since(self.last_interaction).as_secs(),
             self.db,
-            if self.last_command.is_empty() { "NULL" } else { &self.last_command },
+            if self.last_command.is_empty() { "NULL" } else { self.last_command },
             self.resp,
             self.shard,
         )

@@ -3,6 +3,9 @@
 use clap::Parser;
 use std::path::PathBuf;
 
+/// SCAN cursors keep the shard index in 10 bits.
+pub const MAX_THREADS: usize = 1024;
+
 /// The flags as given on the command line; `None` means "not given here" so a config file value can apply.
 #[derive(Parser, Debug, Default)]
 #[command(
@@ -158,8 +161,11 @@ impl Config {
         if self.databases == 0 {
             return Err("databases must be at least 1".to_string());
         }
-        if self.threads == Some(0) {
-            return Err("--threads must be at least 1".to_string());
+        if self
+            .threads
+            .is_some_and(|threads| threads == 0 || threads > MAX_THREADS)
+        {
+            return Err(format!("--threads must be between 1 and {MAX_THREADS}"));
         }
         if !matches!(
             self.loglevel.as_str(),

@@ -59,7 +59,7 @@ pub async fn serve(ctx: Rc<ExecutorCtx>, mut stream: TcpStream) {
         resp: 2,
         created: now,
         last_interaction: now,
-        last_command: String::new(),
+        last_command: "",
         shard: ctx.id,
         killed: false,
     }));
@@ -85,25 +85,38 @@ impl Connection {
         let mut input = BytesMut::with_capacity(READ_CHUNK);
         let mut output = Vec::with_capacity(READ_CHUNK);
         let mut parser = Parser::new();
+        // Set when unparsed input is left after a command that had to run alone (see below).
+        let mut more_buffered = false;
         loop {
-            let read = stream.read(&mut chunk).await?;
-            if read == 0 || self.info.borrow().killed {
-                return Ok(());
+            if !more_buffered {
+                let read = stream.read(&mut chunk).await?;
+                if read == 0 || self.info.borrow().killed {
+                    return Ok(());
+                }
+                input.extend_from_slice(&chunk[..read]);
+                if input.len() > QUERY_BUFFER_LIMIT {
+                    tracing::warn!(
+                        "closing client {} that reached max query buffer length",
+                        self.id
+                    );
+                    return Ok(());
+                }
+                self.info.borrow_mut().last_interaction = Instant::now();
             }
-            input.extend_from_slice(&chunk[..read]);
-            if input.len() > QUERY_BUFFER_LIMIT {
-                tracing::warn!(
-                    "closing client {} that reached max query buffer length",
-                    self.id
-                );
-                return Ok(());
-            }
-            parser.set_auth_required(!self.authenticated);
+            // An unauthenticated client gets Redis's stricter limits, decided per command: after one
+            // command the rest is parsed only once it has run (it may have been AUTH).
+            let one_at_a_time = !self.authenticated;
+            parser.set_auth_required(one_at_a_time);
             let mut commands = Vec::new();
             let mut protocol_error = None;
             loop {
                 match parser.next_command(&mut input) {
-                    Ok(Some(command)) => commands.push(command),
+                    Ok(Some(command)) => {
+                        commands.push(command);
+                        if one_at_a_time {
+                            break;
+                        }
+                    }
                     Ok(None) => break,
                     Err(ParseError::Protocol(message)) => {
                         protocol_error = Some(message);
@@ -111,6 +124,7 @@ impl Connection {
                     }
                 }
             }
+            more_buffered = one_at_a_time && !commands.is_empty() && !input.is_empty();
             if let Some(needed) = parser.bytes_needed_hint() {
                 input.reserve(needed);
             }
@@ -126,14 +140,14 @@ impl Connection {
                 );
                 self.close_after_reply = true;
             }
-            if !output.is_empty() {
+            if !output.is_empty() && (!more_buffered || self.close_after_reply) {
                 stream.write_all(&output).await?;
                 output.clear();
             }
             if self.close_after_reply {
                 return Ok(());
             }
-            if output.capacity() > 4 * READ_CHUNK {
+            if output.is_empty() && output.capacity() > 4 * READ_CHUNK {
                 output = Vec::with_capacity(READ_CHUNK);
             }
         }

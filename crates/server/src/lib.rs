@@ -33,7 +33,8 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 /// The Redis version we are compatible with, as reported by INFO and HELLO.
 pub const REDIS_VERSION: &str = "7.0.15";
 
-/// Capacity of each shard-to-shard channel: at or above the messages one shard can have in flight to another.
+/// Capacity of each shard-to-shard channel. Each connection has at most one batch or transaction hop in flight
+/// per shard, so senders only wait when thousands of connections on one shard target another at once.
 const MESH_CAPACITY: usize = 4096;
 
 /// Parses the command line, starts every shard and serves until shutdown. Returns the process exit code.
@@ -74,8 +75,7 @@ fn serve(config: Config) -> Result<(), String> {
         .collect::<Result<Vec<_>, _>>()?;
     let port = config.port;
     let shared = Arc::new(Shared::new(config, shards));
-    signals::install(shared.clone())
-        .map_err(|err| format!("cannot install signal handlers: {err}"))?;
+    signals::install().map_err(|err| format!("cannot install signal handlers: {err}"))?;
     tracing::info!(
         "damselfly {} (Redis {REDIS_VERSION} compatible) starting: {shards} shard(s) on CPUs {:?}, port {port}",
         env!("CARGO_PKG_VERSION"),

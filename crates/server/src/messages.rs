@@ -32,6 +32,17 @@ pub struct LockRequest {
     pub exclusive: bool,
 }
 
+/// Adds up the integer replies of a fan-out (DEL counts, DBSIZE, CLIENT KILL ...).
+pub fn sum_integers(outputs: Vec<Output>) -> i64 {
+    outputs
+        .into_iter()
+        .map(|output| match output {
+            Output::Integer(n) | Output::Frame(Frame::Integer(n)) => n,
+            _ => 0,
+        })
+        .sum()
+}
+
 pub enum ShardMsg {
     /// Single-shard commands of one connection, in order (the fast path: no transaction id).
     Batch {
@@ -52,8 +63,9 @@ pub enum ShardMsg {
         job: Job,
         reply: oneshot::Sender<Output>,
     },
-    /// Undo a Schedule that the other participants refused.
-    Abort { txid: u64 },
+    /// Conclude a transaction on a shard without running anything more: undoes a Schedule that another
+    /// participant refused, or releases a participant whose part is over.
+    Release { txid: u64 },
     /// Control-plane work that needs no isolation (INFO, DBSIZE, CLIENT LIST...).
     Run {
         job: Job,

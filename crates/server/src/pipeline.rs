@@ -40,6 +40,7 @@ pub async fn execute(conn: &mut Connection, commands: Vec<Vec<Bytes>>) -> Vec<Fr
             }
         };
         conn.ctx.shard.borrow_mut().commands_processed += 1;
+        conn.info.borrow_mut().last_command = spec.name;
         match plan {
             Plan::Single(shard) if shard == conn.ctx.id => {
                 let fast = conn.ctx.shard.borrow_mut().try_fast(conn.db, &args);
@@ -79,14 +80,12 @@ fn plan(conn: &Connection, args: &[Bytes]) -> Result<(&'static CommandSpec, Plan
     let Some(spec) = table::lookup(name) else {
         return Err(unknown_command(args));
     };
+    // Redis 7.0's order: existence, arity, then authentication.
+    if !spec.arity_ok(args.len()) {
+        return Err(commands::wrong_arity(spec.name));
+    }
     if !conn.authenticated && !spec.flags.contains(&"no-auth") {
         return Err(Frame::error("NOAUTH Authentication required."));
-    }
-    if !spec.arity_ok(args.len()) {
-        return Err(Frame::error_owned(format!(
-            "ERR wrong number of arguments for '{}' command",
-            spec.name
-        )));
     }
     if spec.kind == Kind::Server {
         return Ok((spec, Plan::Server));
@@ -119,7 +118,7 @@ pub fn unknown_command(args: &[Bytes]) -> Frame {
         quoted.push_str(&format!("'{text}' "));
     }
     let text = format!("ERR unknown command '{name}', with args beginning with: {quoted}");
-    Frame::error_owned(text.replace(['\r', '\n'], " "))
+    Frame::error_owned(text)
 }
 
 /// Sends every gathered batch, then waits for all of them and fills their reply slots.

@@ -231,7 +231,7 @@ impl Shard {
             } => {
                 self.execute(txid, conclude, wrap_job(job, reply));
             }
-            ShardMsg::Abort { txid } => self.finish(txid),
+            ShardMsg::Release { txid } => self.finish(txid),
             ShardMsg::Run { job, reply } => {
                 let _ = reply.send(job(self));
             }
@@ -251,12 +251,36 @@ pub fn command_locks(db: usize, args: &[Bytes]) -> Vec<LockRequest> {
         return Vec::new();
     };
     let exclusive = spec.is_write();
-    spec.key_positions(args.len())
+    let mut locks: Vec<LockRequest> = spec
+        .key_positions(args.len())
         .filter_map(|position| args.get(position))
         .map(|key| LockRequest {
             db,
             key: key.clone(),
             exclusive,
         })
-        .collect()
+        .collect();
+    locks.extend(other_db_lock(spec.name, args));
+    locks
+}
+
+/// MOVE and COPY ... DB n also write a key in another database, which must be locked there.
+fn other_db_lock(name: &str, args: &[Bytes]) -> Option<LockRequest> {
+    let (target_db, key) = match name {
+        "move" => (args.get(2)?, args.get(1)?),
+        "copy" => {
+            let position = args
+                .iter()
+                .skip(3)
+                .position(|arg| arg.eq_ignore_ascii_case(b"db"))?;
+            (args.get(3 + position + 1)?, args.get(2)?)
+        }
+        _ => return None,
+    };
+    let db = usize::try_from(damselfly_storage::string2ll(target_db)?).ok()?;
+    Some(LockRequest {
+        db,
+        key: key.clone(),
+        exclusive: true,
+    })
 }

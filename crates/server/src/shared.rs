@@ -2,7 +2,7 @@
 //! global counters. Keyspace data is never here.
 
 use crate::config::Config;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::RwLock;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -23,7 +23,6 @@ pub struct Shared {
     pub shards: usize,
     pub started: Instant,
     pub run_id: String,
-    pub stopping: AtomicBool,
     next_client_id: AtomicU64,
     next_txid: AtomicU64,
 }
@@ -44,7 +43,6 @@ impl Shared {
             shards,
             started: Instant::now(),
             run_id: random_hex_id(),
-            stopping: AtomicBool::new(false),
             next_client_id: AtomicU64::new(1),
             next_txid: AtomicU64::new(1),
         }

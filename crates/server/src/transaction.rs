@@ -7,21 +7,22 @@ use crate::wakeup::await_remote;
 use futures::channel::oneshot;
 use rand::Rng;
 use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
 use std::time::Duration;
 
-pub struct Transaction<'a> {
-    ctx: &'a ExecutorCtx,
+pub struct Transaction {
+    ctx: Rc<ExecutorCtx>,
     txid: u64,
     /// Participants that have not concluded yet.
     open: BTreeSet<usize>,
 }
 
-impl<'a> Transaction<'a> {
+impl Transaction {
     /// Schedules a transaction taking `locks` on each shard; returns once every shard has queued it.
     pub async fn begin(
-        ctx: &'a ExecutorCtx,
+        ctx: &Rc<ExecutorCtx>,
         locks: BTreeMap<usize, Vec<LockRequest>>,
-    ) -> Transaction<'a> {
+    ) -> Transaction {
         let mut attempt = 0u32;
         loop {
             let txid = ctx.shared.next_txid();
@@ -47,13 +48,13 @@ impl<'a> Transaction<'a> {
             }
             if accepted.len() == locks.len() {
                 return Transaction {
-                    ctx,
+                    ctx: ctx.clone(),
                     txid,
                     open: accepted.into_iter().collect(),
                 };
             }
             for shard in accepted {
-                ctx.send(shard, ShardMsg::Abort { txid }).await;
+                ctx.send(shard, ShardMsg::Release { txid }).await;
             }
             attempt += 1;
             let pause = rand::thread_rng().gen_range(0..(20u64 << attempt.min(6)));
@@ -93,8 +94,26 @@ impl<'a> Transaction<'a> {
     pub async fn finish(mut self) {
         for shard in std::mem::take(&mut self.open) {
             self.ctx
-                .send(shard, ShardMsg::Abort { txid: self.txid })
+                .send(shard, ShardMsg::Release { txid: self.txid })
                 .await;
         }
+    }
+}
+
+impl Drop for Transaction {
+    /// A transaction abandoned midway (its connection task cancelled) must still release its locks, or every
+    /// later command on those keys would wait forever.
+    fn drop(&mut self) {
+        let open = std::mem::take(&mut self.open);
+        if open.is_empty() {
+            return;
+        }
+        let (ctx, txid) = (self.ctx.clone(), self.txid);
+        glommio::spawn_local(async move {
+            for shard in open {
+                ctx.send(shard, ShardMsg::Release { txid }).await;
+            }
+        })
+        .detach();
     }
 }

@@ -18,6 +18,7 @@ pub use compact::SmallBytes;
 pub use digest::{digest_value, mix_digest, xor_digest};
 pub use glob::glob_match;
 pub use keyspace::Db;
+pub use num::string2ll;
 pub use value::{Entry, Value};
 
 /// Keyspace counters reported by INFO stats.

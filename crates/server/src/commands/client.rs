@@ -3,7 +3,7 @@
 use super::{bulk_str, unknown_subcommand, wrong_arity};
 use crate::clients::ClientInfo;
 use crate::connection::Connection;
-use crate::messages::{Job, Output};
+use crate::messages::{sum_integers, Job, Output};
 use bytes::Bytes;
 use damselfly_protocol::Frame;
 use std::net::SocketAddr;
@@ -126,14 +126,15 @@ async fn list(conn: &Connection, options: &[Bytes]) -> Frame {
     let mut lines: Vec<String> = outputs
         .into_iter()
         .filter_map(|output| match output {
-            Output::Text(text) if !text.is_empty() => Some(text),
+            Output::Text(text) => Some(text),
             _ => None,
         })
+        .flat_map(|block| block.lines().map(str::to_string).collect::<Vec<_>>())
         .collect();
     lines.sort_by_key(|line| {
-        line.split_whitespace()
-            .next()
-            .and_then(|f| f[3..].parse::<u64>().ok())
+        line.strip_prefix("id=")
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|id| id.parse::<u64>().ok())
             .unwrap_or(0)
     });
     let mut text = lines.join("\n");
@@ -224,10 +225,7 @@ async fn kill(conn: &Connection, options: &[Bytes]) -> Frame {
             job
         })
         .await;
-    let killed: i64 = outputs
-        .into_iter()
-        .map(|o| if let Output::Integer(n) = o { n } else { 0 })
-        .sum();
+    let killed = sum_integers(outputs);
     if old_style {
         if killed == 0 {
             Frame::error("ERR No such client")

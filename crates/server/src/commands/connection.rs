@@ -153,5 +153,5 @@ pub fn shutdown(conn: &mut Connection, args: &[Bytes]) -> Frame {
         return Frame::error("NOAUTH Authentication required.");
     }
     tracing::info!("User requested shutdown...");
-    crate::signals::shutdown_now(&conn.ctx.shared);
+    crate::signals::shutdown_now();
 }

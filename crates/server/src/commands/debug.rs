@@ -10,6 +10,9 @@ use damselfly_protocol::Frame;
 use damselfly_storage::{digest_value, mix_digest};
 use std::time::Duration;
 
+/// Values are bulk strings, so no larger than proto-max-bulk-len.
+const MAX_VALUE_SIZE: i64 = 512 * 1024 * 1024;
+
 pub async fn run(conn: &mut Connection, args: &[Bytes]) -> Frame {
     let sub = args[1].to_ascii_lowercase();
     match sub.as_slice() {
@@ -17,14 +20,15 @@ pub async fn run(conn: &mut Connection, args: &[Bytes]) -> Frame {
         b"digest-value" => digest_values(conn, &args[2..]).await,
         b"populate" if (3..=5).contains(&args.len()) => populate(conn, &args[2..]).await,
         b"sleep" if args.len() == 3 => {
-            let Some(seconds) = std::str::from_utf8(&args[2])
+            let Some(pause) = std::str::from_utf8(&args[2])
                 .ok()
                 .and_then(|s| s.parse::<f64>().ok())
+                .and_then(|seconds| Duration::try_from_secs_f64(seconds.max(0.0)).ok())
             else {
                 return Frame::error("ERR value is not a valid float");
             };
             // DEBUG SLEEP blocks the server, as in Redis: here, this connection's executor.
-            std::thread::sleep(Duration::from_secs_f64(seconds.max(0.0)));
+            std::thread::sleep(pause);
             Frame::OK
         }
         b"digest" | b"populate" | b"sleep" => wrong_arity("debug"),
@@ -123,7 +127,7 @@ async fn populate(conn: &Connection, args: &[Bytes]) -> Frame {
         .unwrap_or_else(|| Bytes::from_static(b"key"));
     let size = match args.get(2).map(|a| parse_i64(a)) {
         None => 0,
-        Some(Some(size)) if size >= 0 => size as usize,
+        Some(Some(size)) if (0..=MAX_VALUE_SIZE).contains(&size) => size as usize,
         Some(_) => return Frame::error("ERR value is out of range, must be positive"),
     };
     let db = conn.db;

@@ -2,7 +2,7 @@
 
 use super::parse_i64;
 use crate::connection::Connection;
-use crate::messages::{Job, Output};
+use crate::messages::{sum_integers, Job, Output};
 use crate::shard::now_ms;
 use bytes::Bytes;
 use damselfly_protocol::Frame;
@@ -19,12 +19,7 @@ pub async fn dbsize(conn: &Connection) -> Frame {
             Box::new(move |shard| Output::Integer(shard.dbs[db].len() as i64))
         })
         .await;
-    Frame::Integer(
-        outputs
-            .into_iter()
-            .map(|o| if let Output::Integer(n) = o { n } else { 0 })
-            .sum(),
-    )
+    Frame::Integer(sum_integers(outputs))
 }
 
 pub async fn flush(conn: &Connection, args: &[Bytes], all: bool) -> Frame {

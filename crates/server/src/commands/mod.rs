@@ -23,7 +23,6 @@ pub async fn run_server(
     spec: &'static CommandSpec,
     args: Vec<Bytes>,
 ) -> Frame {
-    conn.info.borrow_mut().last_command = spec.name.to_string();
     match spec.name {
         "ping" => connection::ping(conn, &args),
         "echo" => Frame::Bulk(args[1].clone()),
@@ -70,8 +69,9 @@ pub fn wrong_arity(name: &str) -> Frame {
     ))
 }
 
+/// Parses an integer argument with Redis's strict rules (no `+`, no leading zeros, no spaces).
 pub fn parse_i64(arg: &[u8]) -> Option<i64> {
-    std::str::from_utf8(arg).ok()?.parse().ok()
+    damselfly_storage::string2ll(arg)
 }
 
 pub fn not_an_integer() -> Frame {

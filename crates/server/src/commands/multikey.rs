@@ -1,8 +1,9 @@
 //! Commands whose keys live on several shards, run as transactions so no client sees half of one.
 
 use crate::commands::table::CommandSpec;
+use crate::commands::wrong_arity;
 use crate::connection::Connection;
-use crate::messages::{Job, LockRequest, Output};
+use crate::messages::{sum_integers, Job, LockRequest, Output};
 use crate::router::shard_of;
 use crate::shard::now_ms;
 use crate::transaction::Transaction;
@@ -80,10 +81,7 @@ pub async fn run(conn: &mut Connection, spec: &'static CommandSpec, args: Vec<By
         }
         "mset" => {
             if !(args.len() - 1).is_multiple_of(2) {
-                return Frame::error_owned(format!(
-                    "ERR wrong number of arguments for '{}' command",
-                    spec.name
-                ));
+                return wrong_arity(spec.name);
             }
             let split = split(&args, 2, shards);
             let mut tx = Transaction::begin(&ctx, split.locks(db, true)).await;
@@ -92,10 +90,7 @@ pub async fn run(conn: &mut Connection, spec: &'static CommandSpec, args: Vec<By
         }
         "msetnx" => {
             if !(args.len() - 1).is_multiple_of(2) {
-                return Frame::error_owned(format!(
-                    "ERR wrong number of arguments for '{}' command",
-                    spec.name
-                ));
+                return wrong_arity(spec.name);
             }
             let split = split(&args, 2, shards);
             let mut tx = Transaction::begin(&ctx, split.locks(db, true)).await;
@@ -135,16 +130,6 @@ pub async fn run(conn: &mut Connection, spec: &'static CommandSpec, args: Vec<By
     }
 }
 
-fn sum_integers(outputs: Vec<Output>) -> i64 {
-    outputs
-        .into_iter()
-        .map(|output| match output {
-            Output::Frame(Frame::Integer(n)) => n,
-            _ => 0,
-        })
-        .sum()
-}
-
 /// RENAME, RENAMENX and COPY between two shards: read the source, check the destination, then write the
 /// destination and (for renames) delete the source, all under the transaction's locks.
 async fn move_value(conn: &mut Connection, name: &'static str, args: Vec<Bytes>) -> Frame {
@@ -158,10 +143,10 @@ async fn move_value(conn: &mut Connection, name: &'static str, args: Vec<Bytes>)
             if option.eq_ignore_ascii_case(b"replace") {
                 replace = true;
             } else if option.eq_ignore_ascii_case(b"db") {
-                let Some(index) = options
-                    .next()
-                    .and_then(|v| std::str::from_utf8(v).ok()?.parse::<i64>().ok())
-                else {
+                let Some(value) = options.next() else {
+                    return Frame::error("ERR syntax error");
+                };
+                let Some(index) = crate::commands::parse_i64(value) else {
                     return Frame::error("ERR value is not an integer or out of range");
                 };
                 if index < 0 || index as usize >= ctx.shared.config.databases {

@@ -116,7 +116,7 @@ pub(crate) fn opt_is(arg: &[u8], name: &str) -> bool {
 
 /// Text for an error message built from client bytes, with newlines blanked as Redis does.
 pub(crate) fn error_text(arg: &[u8]) -> String {
-    String::from_utf8_lossy(cstr(arg)).replace(['\r', '\n'], " ")
+    String::from_utf8_lossy(cstr(arg)).into_owned()
 }
 
 /// getLongLongFromObjectOrReply.
