@@ -164,3 +164,64 @@ fn sigint_exits_cleanly() {
         assert!(status.success(), "exit status after SIGINT: {status}");
     });
 }
+
+/// `--threads` defaults to the CPUs of the affinity mask, and shards are pinned inside it: under
+/// `taskset -c 1` there is one shard and it runs on CPU 1.
+#[test]
+fn threads_follow_the_affinity_mask() {
+    if skip_against_redis("threads_follow_the_affinity_mask") || !have_binary("taskset") {
+        return;
+    }
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new("taskset")
+        .args([
+            "-c",
+            "1",
+            env!("CARGO_BIN_EXE_damselfly"),
+            "--bind",
+            "127.0.0.1",
+            "--port",
+        ])
+        .arg(port.to_string())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start damselfly under taskset");
+    let deadline = std::time::Instant::now() + STARTUP_DEADLINE;
+    let info = loop {
+        let reply = redis::Client::open(format!("redis://127.0.0.1:{port}/"))
+            .and_then(|client| client.get_connection())
+            .and_then(|mut conn| redis::cmd("INFO").arg("server").query::<String>(&mut conn));
+        match reply {
+            Ok(info) => break info,
+            Err(_) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(10))
+            }
+            Err(err) => panic!("damselfly under taskset never answered: {err}"),
+        }
+    };
+    assert!(info.contains("threads:1\r\n"), "{info}");
+    let tasks = std::fs::read_dir(format!("/proc/{}/task", child.id())).unwrap();
+    let shard_cpus: Vec<String> = tasks
+        .filter_map(|task| {
+            let dir = task.ok()?.path();
+            let name = std::fs::read_to_string(dir.join("comm")).ok()?;
+            let status = std::fs::read_to_string(dir.join("status")).ok()?;
+            let cpus = status
+                .lines()
+                .find(|l| l.starts_with("Cpus_allowed_list:"))?
+                .to_string();
+            name.starts_with("shard").then_some(cpus)
+        })
+        .collect();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(!shard_cpus.is_empty());
+    for cpus in shard_cpus {
+        assert_eq!(cpus.split_whitespace().last(), Some("1"), "{cpus}");
+    }
+}
