@@ -28,6 +28,7 @@ struct RemoteBatch {
 pub async fn execute(conn: &mut Connection, commands: Vec<Vec<Bytes>>) -> Vec<Frame> {
     let mut replies = Vec::with_capacity(commands.len());
     let mut batches: Vec<RemoteBatch> = Vec::new();
+    conn.ctx.shard.borrow_mut().tick();
     for args in commands {
         if conn.close_after_reply {
             break;
@@ -64,10 +65,12 @@ pub async fn execute(conn: &mut Connection, commands: Vec<Vec<Bytes>>) -> Vec<Fr
             Plan::Multi => {
                 flush(conn, &mut batches, &mut replies).await;
                 replies.push(commands::multikey::run(conn, spec, args).await);
+                conn.ctx.shard.borrow_mut().tick();
             }
             Plan::Server => {
                 flush(conn, &mut batches, &mut replies).await;
                 replies.push(commands::run_server(conn, spec, args).await);
+                conn.ctx.shard.borrow_mut().tick();
             }
         }
     }

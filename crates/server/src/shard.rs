@@ -34,6 +34,8 @@ struct QueuedTx {
 }
 
 pub struct Shard {
+    /// The time commands see, read once per read cycle or message rather than per command.
+    clock_ms: u64,
     pub dbs: Vec<Db>,
     pub stats: Stats,
     pub commands_processed: u64,
@@ -54,6 +56,7 @@ pub fn now_ms() -> u64 {
 impl Shard {
     pub fn new(shared: Arc<Shared>) -> Shard {
         Shard {
+            clock_ms: now_ms(),
             dbs: (0..shared.config.databases).map(|_| Db::new()).collect(),
             stats: Stats::default(),
             commands_processed: 0,
@@ -65,10 +68,15 @@ impl Shard {
         }
     }
 
+    /// Reads the clock for the commands about to run (a read cycle's batch, or one message).
+    pub fn tick(&mut self) {
+        self.clock_ms = now_ms();
+    }
+
     /// Runs one command whose keys all live here, ignoring locks (the caller has checked them).
     pub fn run_command(&mut self, db: usize, args: &[Bytes]) -> Frame {
         let mut ctx = ExecContext {
-            now_ms: now_ms(),
+            now_ms: self.clock_ms,
             stats: &mut self.stats,
         };
         damselfly_storage::execute(&mut self.dbs, db, args, &mut ctx)
@@ -214,6 +222,7 @@ impl Shard {
 
     /// Handles one message from another shard; never blocks.
     pub fn handle(&mut self, message: ShardMsg) {
+        self.tick();
         match message {
             ShardMsg::Batch {
                 db,
