@@ -4,11 +4,13 @@
 use crate::clients::{ClientInfo, SharedClientInfo};
 use crate::executor::ExecutorCtx;
 use crate::pipeline;
+use crate::shared::RuntimeConfig;
 use bytes::BytesMut;
 use damselfly_protocol::{encode, Frame, ParseError, Parser};
 use futures::{AsyncReadExt, AsyncWriteExt};
 use glommio::net::TcpStream;
 use std::cell::RefCell;
+use std::net::IpAddr;
 use std::os::fd::AsRawFd;
 use std::rc::Rc;
 use std::time::Instant;
@@ -31,17 +33,24 @@ pub struct Connection {
     pub close_after_reply: bool,
 }
 
+/// Redis's protected mode: with no password and no explicit bind address, only loopback clients may connect.
+fn protected_mode_denies(runtime: &RuntimeConfig, bind_given: bool, peer: IpAddr) -> bool {
+    let loopback = match peer {
+        IpAddr::V6(v6) => v6
+            .to_ipv4_mapped()
+            .map_or(v6.is_loopback(), |v4| v4.is_loopback()),
+        IpAddr::V4(v4) => v4.is_loopback(),
+    };
+    runtime.protected_mode && !bind_given && runtime.requirepass.is_none() && !loopback
+}
+
 pub async fn serve(ctx: Rc<ExecutorCtx>, mut stream: TcpStream) {
     let _ = stream.set_nodelay(true);
     let (Ok(addr), Ok(laddr)) = (stream.peer_addr(), stream.local_addr()) else {
         return;
     };
     let runtime = ctx.shared.runtime();
-    if runtime.protected_mode
-        && !ctx.shared.config.bind_given
-        && runtime.requirepass.is_none()
-        && !addr.ip().is_loopback()
-    {
+    if protected_mode_denies(&runtime, ctx.shared.config.bind_given, addr.ip()) {
         let mut out = Vec::new();
         encode(&Frame::error(DENIED), false, &mut out);
         let _ = stream.write_all(&out).await;
@@ -151,5 +160,50 @@ impl Connection {
                 output = Vec::with_capacity(READ_CHUNK);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn runtime(protected_mode: bool, password: Option<&str>) -> RuntimeConfig {
+        RuntimeConfig {
+            requirepass: password.map(str::to_string),
+            maxmemory: 0,
+            protected_mode,
+            loglevel: "notice".to_string(),
+            save: String::new(),
+            timeout: 0,
+        }
+    }
+
+    #[test]
+    fn protected_mode_refuses_only_remote_clients_of_an_open_default_server() {
+        let remote: IpAddr = "192.0.2.7".parse().unwrap();
+        let mapped_loopback: IpAddr = "::ffff:127.0.0.1".parse().unwrap();
+        assert!(protected_mode_denies(&runtime(true, None), false, remote));
+        assert!(!protected_mode_denies(
+            &runtime(true, None),
+            false,
+            "127.0.0.5".parse().unwrap()
+        ));
+        assert!(!protected_mode_denies(
+            &runtime(true, None),
+            false,
+            "::1".parse().unwrap()
+        ));
+        assert!(!protected_mode_denies(
+            &runtime(true, None),
+            false,
+            mapped_loopback
+        ));
+        assert!(!protected_mode_denies(
+            &runtime(true, Some("pw")),
+            false,
+            remote
+        ));
+        assert!(!protected_mode_denies(&runtime(true, None), true, remote));
+        assert!(!protected_mode_denies(&runtime(false, None), false, remote));
     }
 }

@@ -76,40 +76,6 @@ impl IntentLocks {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn request(key: &'static str, exclusive: bool) -> LockRequest {
-        LockRequest {
-            db: 0,
-            key: Bytes::from_static(key.as_bytes()),
-            exclusive,
-        }
-    }
-
-    #[test]
-    fn shared_locks_admit_readers_but_not_writers() {
-        let mut locks = IntentLocks::default();
-        locks.acquire(&[request("a", false)]);
-        assert!(!locks.conflicts(0, b"a", false));
-        assert!(locks.conflicts(0, b"a", true));
-        assert!(!locks.conflicts(1, b"a", true));
-        locks.release(&[request("a", false)]);
-        assert!(locks.is_empty());
-    }
-
-    #[test]
-    fn exclusive_locks_block_everyone() {
-        let mut locks = IntentLocks::default();
-        locks.acquire(&[request("a", true)]);
-        assert!(locks.conflicts(0, b"a", false));
-        assert!(locks.any_conflict(&[request("b", true), request("a", false)]));
-        locks.release(&[request("a", true)]);
-        assert!(!locks.conflicts(0, b"a", true));
-    }
-}
-
 /// The largest transaction id accepted so far for each group of keys (keys hashed into buckets), so a shard can
 /// refuse a transaction that arrives after a younger conflicting one was accepted, even if that one has
 /// already finished and released its locks. Buckets make it bounded and conservative: a collision only costs
@@ -155,7 +121,7 @@ impl OrderStamps {
 }
 
 #[cfg(test)]
-mod stamp_tests {
+mod tests {
     use super::*;
 
     fn request(key: &'static str, exclusive: bool) -> LockRequest {
@@ -164,6 +130,27 @@ mod stamp_tests {
             key: Bytes::from_static(key.as_bytes()),
             exclusive,
         }
+    }
+
+    #[test]
+    fn shared_locks_admit_readers_but_not_writers() {
+        let mut locks = IntentLocks::default();
+        locks.acquire(&[request("a", false)]);
+        assert!(!locks.conflicts(0, b"a", false));
+        assert!(locks.conflicts(0, b"a", true));
+        assert!(!locks.conflicts(1, b"a", true));
+        locks.release(&[request("a", false)]);
+        assert!(locks.is_empty());
+    }
+
+    #[test]
+    fn exclusive_locks_block_everyone() {
+        let mut locks = IntentLocks::default();
+        locks.acquire(&[request("a", true)]);
+        assert!(locks.conflicts(0, b"a", false));
+        assert!(locks.any_conflict(&[request("b", true), request("a", false)]));
+        locks.release(&[request("a", true)]);
+        assert!(!locks.conflicts(0, b"a", true));
     }
 
     #[test]
