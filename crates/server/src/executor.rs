@@ -5,7 +5,7 @@ use crate::connection;
 use crate::messages::{Job, Output, ShardMsg};
 use crate::shard::{now_ms, Shard};
 use crate::shared::Shared;
-use crate::wakeup::await_remote;
+use crate::wakeup::{await_remote, await_remote_every, IDLE_REPOLL};
 use futures::channel::oneshot;
 use futures::future::join_all;
 use glommio::channels::channel_mesh::{Full, MeshBuilder, Senders};
@@ -97,7 +97,7 @@ pub async fn executor_main(
     for (_, receiver) in receivers.streams() {
         let ctx = ctx.clone();
         spawn_local(async move {
-            while let Some(message) = await_remote(receiver.recv()).await {
+            while let Some(message) = await_remote_every(receiver.recv(), IDLE_REPOLL).await {
                 ctx.shard.borrow_mut().handle(message);
             }
         })

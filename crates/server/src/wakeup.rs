@@ -11,13 +11,21 @@ use std::future::Future;
 use std::pin::pin;
 use std::time::Duration;
 
+/// For replies a client is waiting for: a lost wakeup costs at most this much latency.
 const REPOLL: Duration = Duration::from_millis(5);
+/// For the channel drain tasks, which wait most of their life: a rarer re-poll keeps an idle server idle.
+pub const IDLE_REPOLL: Duration = Duration::from_millis(100);
 
 /// Awaits `future`, polling it again every few milliseconds even if no wakeup arrives.
 pub async fn await_remote<F: Future>(future: F) -> F::Output {
+    await_remote_every(future, REPOLL).await
+}
+
+/// Awaits `future`, polling it again every `period` even if no wakeup arrives.
+pub async fn await_remote_every<F: Future>(future: F, period: Duration) -> F::Output {
     let mut future = pin!(future);
     loop {
-        match select(future.as_mut(), pin!(Timer::new(REPOLL))).await {
+        match select(future.as_mut(), pin!(Timer::new(period))).await {
             Either::Left((output, _)) => return output,
             Either::Right(_) => continue,
         }
