@@ -205,6 +205,52 @@ mod tests {
         }
     }
 
+    fn both(frame: &Frame) -> (String, String) {
+        let (mut resp2, mut resp3) = (Vec::new(), Vec::new());
+        encode(frame, false, &mut resp2);
+        encode(frame, true, &mut resp3);
+        (
+            String::from_utf8(resp2).unwrap(),
+            String::from_utf8(resp3).unwrap(),
+        )
+    }
+
+    #[test]
+    fn resp3_types_and_their_resp2_fallbacks() {
+        let map = Frame::Map(vec![(Frame::bulk("k"), Frame::Integer(1))]);
+        assert_eq!(
+            both(&map),
+            (
+                "*2\r\n$1\r\nk\r\n:1\r\n".into(),
+                "%1\r\n$1\r\nk\r\n:1\r\n".into()
+            )
+        );
+        let set = Frame::Set(vec![Frame::simple("a")]);
+        assert_eq!(both(&set), ("*1\r\n+a\r\n".into(), "~1\r\n+a\r\n".into()));
+        let push = Frame::Push(vec![Frame::bulk("message")]);
+        assert_eq!(
+            both(&push),
+            (
+                "*1\r\n$7\r\nmessage\r\n".into(),
+                ">1\r\n$7\r\nmessage\r\n".into()
+            )
+        );
+        assert_eq!(both(&Frame::Null), ("$-1\r\n".into(), "_\r\n".into()));
+        assert_eq!(both(&Frame::NullArray), ("*-1\r\n".into(), "_\r\n".into()));
+        assert_eq!(
+            both(&Frame::Boolean(true)),
+            (":1\r\n".into(), "#t\r\n".into())
+        );
+        assert_eq!(
+            both(&Frame::Double(2.5)),
+            ("$3\r\n2.5\r\n".into(), ",2.5\r\n".into())
+        );
+        assert_eq!(
+            both(&Frame::Verbatim(bytes::Bytes::from_static(b"hi"))),
+            ("$2\r\nhi\r\n".into(), "=6\r\ntxt:hi\r\n".into())
+        );
+    }
+
     #[test]
     fn double_frames_use_17g() {
         let mut out = Vec::new();
