@@ -3,6 +3,7 @@
 
 use crate::connection;
 use crate::messages::{Job, Output, ShardMsg};
+use crate::persistence::ShardKeys;
 use crate::shard::{now_ms, Shard};
 use crate::shared::Shared;
 use crate::wakeup::{await_remote, await_remote_every, IDLE_REPOLL};
@@ -14,7 +15,7 @@ use glommio::{spawn_local, timer};
 use std::cell::RefCell;
 use std::os::fd::{FromRawFd, RawFd};
 use std::rc::Rc;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Everything a task on this executor needs: the shard it owns and the way to reach the others.
@@ -75,10 +76,14 @@ impl ExecutorCtx {
     }
 }
 
+/// The keys each shard starts with, loaded from the snapshot file before the executors start.
+pub type InitialKeys = Arc<Mutex<Vec<ShardKeys>>>;
+
 pub async fn executor_main(
     mesh: MeshBuilder<ShardMsg, Full>,
     shared: Arc<Shared>,
     listener_fds: Vec<Vec<RawFd>>,
+    initial_keys: InitialKeys,
 ) {
     let (senders, mut receivers) = match await_remote(mesh.join()).await {
         Ok(joined) => joined,
@@ -88,9 +93,21 @@ pub async fn executor_main(
         }
     };
     let id = senders.peer_id();
+    let mut shard = Shard::new(shared.clone());
+    let keys = match initial_keys.lock() {
+        Ok(mut all) => all.get_mut(id).map(std::mem::take).unwrap_or_default(),
+        Err(poisoned) => poisoned
+            .into_inner()
+            .get_mut(id)
+            .map(std::mem::take)
+            .unwrap_or_default(),
+    };
+    for (db, key, entry) in keys {
+        shard.dbs[db].put(key, entry);
+    }
     let ctx = Rc::new(ExecutorCtx {
         id,
-        shard: RefCell::new(Shard::new(shared.clone())),
+        shard: RefCell::new(shard),
         senders,
         shared,
     });

@@ -11,6 +11,7 @@ mod locks;
 mod logging;
 mod memory;
 mod messages;
+mod persistence;
 mod pipeline;
 mod router;
 mod shard;
@@ -24,7 +25,7 @@ use config::{Args, Config};
 use glommio::channels::channel_mesh::MeshBuilder;
 use glommio::{CpuSet, LocalExecutorPoolBuilder, PoolPlacement};
 use shared::Shared;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 #[global_allocator]
@@ -65,6 +66,7 @@ fn serve(config: Config) -> Result<(), String> {
     let cpus = allowed_cpus()?;
     let shards = config.threads.unwrap_or(cpus.len());
     let listener_fds = listener::bind_all(&config.bind, config.port, shards)?;
+    let snapshot = Arc::new(Mutex::new(persistence::load(&config, shards)?));
     let placement = (0..shards)
         .map(|shard| {
             let cpu = cpus[shard % cpus.len()];
@@ -89,7 +91,8 @@ fn serve(config: Config) -> Result<(), String> {
         .on_all_shards(move || {
             let shared = shared.clone();
             let fds = listener_fds.clone();
-            async move { executor::executor_main(mesh, shared, fds).await }
+            let snapshot = snapshot.clone();
+            async move { executor::executor_main(mesh, shared, fds, snapshot).await }
         })
         .map_err(|err| format!("cannot start the executors: {err} (is RLIMIT_MEMLOCK too low? try `ulimit -l unlimited`)"))?;
     tracing::info!("Ready to accept connections tcp");

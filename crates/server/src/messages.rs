@@ -17,10 +17,15 @@ pub enum Output {
     Entry(Option<Entry>),
     Integer(i64),
     Keys(Vec<Bytes>),
-    Scan { next: u64, keys: Vec<Bytes> },
+    Scan {
+        next: u64,
+        keys: Vec<Bytes>,
+    },
     Digests(Vec<Option<[u8; 20]>>),
     Text(String),
     Info(Box<crate::commands::ShardInfo>),
+    /// Per db, the shard's string keys (SAVE).
+    Snapshot(Vec<Vec<crate::persistence::SnapshotEntry>>),
     Unit,
 }
 

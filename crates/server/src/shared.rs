@@ -25,6 +25,8 @@ pub struct Shared {
     pub run_id: String,
     next_client_id: AtomicU64,
     next_txid: AtomicU64,
+    /// Unix seconds of the last successful SAVE (start time until then), for LASTSAVE and INFO.
+    last_save: AtomicU64,
 }
 
 impl Shared {
@@ -45,6 +47,7 @@ impl Shared {
             run_id: random_hex_id(),
             next_client_id: AtomicU64::new(1),
             next_txid: AtomicU64::new(1),
+            last_save: AtomicU64::new(unix_seconds()),
         }
     }
 
@@ -55,6 +58,14 @@ impl Shared {
     /// A new transaction id, larger than every id handed out before.
     pub fn next_txid(&self) -> u64 {
         self.next_txid.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub fn mark_saved(&self) {
+        self.last_save.store(unix_seconds(), Ordering::Relaxed);
+    }
+
+    pub fn last_save(&self) -> u64 {
+        self.last_save.load(Ordering::Relaxed)
     }
 
     pub fn runtime(&self) -> RuntimeConfig {
@@ -70,6 +81,13 @@ impl Shared {
             Err(poisoned) => change(&mut poisoned.into_inner()),
         }
     }
+}
+
+fn unix_seconds() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 /// A 40-character hex id like Redis's run_id and replication id.

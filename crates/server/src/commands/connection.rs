@@ -138,20 +138,26 @@ pub fn time() -> Frame {
     ])
 }
 
-/// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]: there is no persistence yet, so every form stops at once.
-pub fn shutdown(conn: &mut Connection, args: &[Bytes]) -> Frame {
+/// Checks SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]; Ok(true) when a snapshot must be saved first. With no
+/// save points configured (the default), plain SHUTDOWN does not save, as in Redis.
+pub fn shutdown_request(conn: &Connection, args: &[Bytes]) -> Result<bool, Frame> {
+    let mut save = !conn.ctx.shared.runtime().save.is_empty();
     for option in &args[1..] {
         let known = [&b"nosave"[..], b"save", b"now", b"force", b"abort"];
         if !known.iter().any(|k| option.eq_ignore_ascii_case(k)) {
-            return Frame::error("ERR syntax error");
+            return Err(Frame::error("ERR syntax error"));
         }
         if option.eq_ignore_ascii_case(b"abort") {
-            return Frame::error("ERR No shutdown in progress.");
+            return Err(Frame::error("ERR No shutdown in progress."));
+        }
+        if option.eq_ignore_ascii_case(b"save") {
+            save = true;
+        } else if option.eq_ignore_ascii_case(b"nosave") {
+            save = false;
         }
     }
     if !conn.authenticated {
-        return Frame::error("NOAUTH Authentication required.");
+        return Err(Frame::error("NOAUTH Authentication required."));
     }
-    tracing::info!("User requested shutdown...");
-    crate::signals::shutdown_now();
+    Ok(save)
 }

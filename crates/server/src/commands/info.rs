@@ -99,7 +99,7 @@ pub async fn run(conn: &Connection, args: &[Bytes]) -> Frame {
             "server" => server(conn, &mut text),
             "clients" => clients(&total, &mut text),
             "memory" => memory_section(conn, &mut text),
-            "persistence" => persistence(&mut text),
+            "persistence" => persistence(conn, &mut text),
             "stats" => stats(&total, &mut text),
             "replication" => replication(conn, &mut text),
             "cpu" => cpu(&mut text),
@@ -170,8 +170,12 @@ fn memory_section(conn: &Connection, out: &mut String) {
     );
 }
 
-fn persistence(out: &mut String) {
-    out.push_str("# Persistence\r\nloading:0\r\nasync_loading:0\r\nrdb_changes_since_last_save:0\r\nrdb_bgsave_in_progress:0\r\nrdb_last_save_time:0\r\nrdb_last_bgsave_status:ok\r\naof_enabled:0\r\naof_rewrite_in_progress:0\r\n");
+fn persistence(conn: &Connection, out: &mut String) {
+    let _ = write!(
+        out,
+        "# Persistence\r\nloading:0\r\nasync_loading:0\r\nrdb_changes_since_last_save:0\r\nrdb_bgsave_in_progress:0\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:ok\r\naof_enabled:0\r\naof_rewrite_in_progress:0\r\n",
+        conn.ctx.shared.last_save()
+    );
 }
 
 fn stats(total: &ShardInfo, out: &mut String) {

@@ -9,6 +9,7 @@ mod debug;
 mod info;
 mod keyspace;
 pub mod multikey;
+mod save;
 pub mod table;
 
 pub use info::ShardInfo;
@@ -39,7 +40,10 @@ pub async fn run_server(
         "config" => config::run(conn, &args),
         "info" => info::run(conn, &args).await,
         "time" => connection::time(),
-        "shutdown" => connection::shutdown(conn, &args),
+        "shutdown" => match connection::shutdown_request(conn, &args) {
+            Ok(save_first) => save::shutdown(conn, save_first).await,
+            Err(error) => error,
+        },
         "debug" => debug::run(conn, &args).await,
         "dbsize" => keyspace::dbsize(conn).await,
         "flushdb" => keyspace::flush(conn, &args, false).await,
@@ -47,6 +51,8 @@ pub async fn run_server(
         "keys" => keyspace::keys(conn, &args).await,
         "scan" => keyspace::scan(conn, &args).await,
         "randomkey" => keyspace::random_key(conn).await,
+        "save" => save::save(conn).await,
+        "lastsave" => save::lastsave(conn),
         _ => crate::pipeline::unknown_command(&args),
     }
 }

@@ -1,0 +1,399 @@
+//! Interop with a real `redis-server` (7.0): parse its `dump.rdb`, and make it
+//! load ours. Skipped (with a message) when `redis-server` is not on PATH.
+
+use std::collections::BTreeMap;
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use damselfly_rdb::{read_rdb, Error, RdbFile, RdbWriter, Value};
+
+/// (db, key, value, relative TTL in ms)
+type Shape = (u64, Vec<u8>, Vec<u8>, Option<u64>);
+type Dataset = BTreeMap<(u64, Vec<u8>), (Vec<u8>, Option<u64>)>;
+
+fn have_redis() -> bool {
+    let ok = Command::new("redis-server")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if !ok {
+        eprintln!("SKIPPED: redis-server not found on PATH");
+    }
+    ok
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Server {
+    fn start(dir: &Path, extra: &[&str]) -> Server {
+        let port = free_port();
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .arg("--dir")
+            .arg(dir)
+            .args(["--dbfilename", "dump.rdb", "--enable-debug-command", "yes"])
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn redis-server");
+        let server = Server { child, port };
+        server.wait_ready();
+        server
+    }
+
+    fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(mut c) = self.try_conn() {
+                if redis::cmd("PING").query::<String>(&mut c).is_ok() {
+                    return;
+                }
+            }
+            assert!(Instant::now() < deadline, "redis-server did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn try_conn(&self) -> redis::RedisResult<redis::Connection> {
+        redis::Client::open(format!("redis://127.0.0.1:{}/", self.port))?
+            .get_connection_with_timeout(Duration::from_secs(2))
+    }
+
+    fn conn(&self) -> redis::Connection {
+        self.try_conn().expect("connect")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+fn pseudo_random(n: usize, seed: u32) -> Vec<u8> {
+    let mut x = seed;
+    (0..n)
+        .map(|_| {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            (x >> 16) as u8
+        })
+        .collect()
+}
+
+fn words(n: usize) -> Vec<u8> {
+    let dict = ["alpha ", "beta ", "gamma ", "delta ", "epsilon ", "zeta "];
+    let r = pseudo_random(n, 7);
+    let mut out = Vec::new();
+    for b in r {
+        out.extend_from_slice(dict[usize::from(b) % dict.len()].as_bytes());
+        if out.len() >= n {
+            break;
+        }
+    }
+    out.truncate(n);
+    out
+}
+
+fn value_shapes() -> Vec<Shape> {
+    let mut v = vec![
+        (0, b"str".to_vec(), b"hello".to_vec(), None),
+        (0, b"empty".to_vec(), Vec::new(), None),
+        (0, Vec::new(), b"empty key".to_vec(), None),
+        (0, b"bin".to_vec(), vec![0, 255, 13, 10, 0], None),
+        (0, b"c1000".to_vec(), b"abcdefgh".repeat(125), None),
+        (0, b"c100k".to_vec(), vec![b'q'; 100_000], Some(3_600_000)),
+        (0, b"words".to_vec(), words(5000), None),
+        (0, b"rand1000".to_vec(), pseudo_random(1000, 1), None),
+        (0, b"rand21".to_vec(), pseudo_random(21, 2), None),
+        (0, b"twenty-one-a".to_vec(), vec![b'a'; 21], None),
+        (0, b"px".to_vec(), b"expiring".to_vec(), Some(100_000)),
+        (0, b"px-int".to_vec(), b"77".to_vec(), Some(200_000)),
+        (3, b"db3-a".to_vec(), b"in three".to_vec(), None),
+        (3, b"db3-b".to_vec(), b"x".repeat(1000), Some(50_000)),
+        (3, b"str".to_vec(), b"same key other db".to_vec(), None),
+        (15, b"db15".to_vec(), b"12345".to_vec(), None),
+    ];
+    let numbers = [
+        "0",
+        "1",
+        "-1",
+        "127",
+        "-128",
+        "128",
+        "-129",
+        "32767",
+        "-32768",
+        "32768",
+        "2147483647",
+        "-2147483648",
+        "2147483648",
+        "-2147483649",
+        "12345678901",
+        "9223372036854775807",
+        "-9223372036854775808",
+        "007",
+        "-0",
+        "+5",
+        "3.14",
+        "1e10",
+        " 1",
+    ];
+    for (i, n) in numbers.iter().enumerate() {
+        v.push((
+            0,
+            format!("num:{i}").into_bytes(),
+            n.as_bytes().to_vec(),
+            None,
+        ));
+    }
+    v
+}
+
+fn to_map(file: &RdbFile) -> Dataset {
+    file.entries
+        .iter()
+        .map(|e| {
+            let Value::String(v) = &e.value else {
+                panic!("unexpected non-string value")
+            };
+            ((e.db, e.key.clone()), (v.clone(), e.expire_ms))
+        })
+        .collect()
+}
+
+fn save_and_read(con: &mut redis::Connection, dir: &Path) -> damselfly_rdb::Result<RdbFile> {
+    let _: String = redis::cmd("SAVE").query(con).unwrap();
+    let bytes = std::fs::read(dir.join("dump.rdb")).unwrap();
+    read_rdb(&bytes[..])
+}
+
+/// Reads back what the server holds for `keys`, including absolute expiries.
+fn server_view(con: &mut redis::Connection, keys: &[(u64, Vec<u8>)]) -> Dataset {
+    let mut out = Dataset::new();
+    for (db, key) in keys {
+        let _: () = redis::cmd("SELECT").arg(*db).query(con).unwrap();
+        let v: Option<Vec<u8>> = redis::cmd("GET").arg(key).query(con).unwrap();
+        let pexp: i64 = redis::cmd("PEXPIRETIME").arg(key).query(con).unwrap();
+        let v = v.unwrap_or_else(|| panic!("missing key {key:?} in db {db}"));
+        out.insert(
+            (*db, key.clone()),
+            (v, u64::try_from(pexp).ok().filter(|_| pexp >= 0)),
+        );
+    }
+    let _: () = redis::cmd("SELECT").arg(0).query(con).unwrap();
+    out
+}
+
+#[test]
+fn parse_dump_rdb_saved_by_redis() {
+    if !have_redis() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let mut con = server.conn();
+
+    let shapes = value_shapes();
+    for (db, k, v, ttl) in &shapes {
+        let _: () = redis::cmd("SELECT").arg(*db).query(&mut con).unwrap();
+        let mut c = redis::cmd("SET");
+        c.arg(k).arg(v);
+        if let Some(ttl) = ttl {
+            c.arg("PX").arg(*ttl);
+        }
+        let _: () = c.query(&mut con).unwrap();
+    }
+    let _: () = redis::cmd("SELECT").arg(0).query(&mut con).unwrap();
+    let lib = "#!lua name=mylib\nredis.register_function('f', function() return 1 end)";
+    let _: String = redis::cmd("FUNCTION")
+        .arg("LOAD")
+        .arg(lib)
+        .query(&mut con)
+        .unwrap();
+
+    let keys: Vec<(u64, Vec<u8>)> = shapes.iter().map(|s| (s.0, s.1.clone())).collect();
+    let expected = server_view(&mut con, &keys);
+    assert!(expected.values().filter(|v| v.1.is_some()).count() >= 4);
+
+    let file = save_and_read(&mut con, dir.path()).unwrap();
+    assert_eq!(file.version, 10);
+    assert_eq!(file.aux(b"redis-ver"), Some(&b"7.0.15"[..]));
+    assert_eq!(file.aux(b"redis-bits"), Some(&b"64"[..]));
+    assert_ne!(file.checksum, Some(0));
+    assert_eq!(file.functions, vec![lib.as_bytes().to_vec()]);
+    assert_eq!(to_map(&file), expected);
+    assert!(file
+        .entries
+        .iter()
+        .all(|e| e.idle_secs.is_none() && e.freq.is_none()));
+
+    // LRU policy: every key is preceded by IDLE.
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("maxmemory-policy")
+        .arg("allkeys-lru")
+        .query(&mut con)
+        .unwrap();
+    let file = save_and_read(&mut con, dir.path()).unwrap();
+    assert_eq!(to_map(&file), expected);
+    assert!(file.entries.iter().all(|e| e.idle_secs.is_some()));
+
+    // LFU policy: every key is preceded by FREQ.
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("maxmemory-policy")
+        .arg("allkeys-lfu")
+        .query(&mut con)
+        .unwrap();
+    let file = save_and_read(&mut con, dir.path()).unwrap();
+    assert_eq!(to_map(&file), expected);
+    assert!(file.entries.iter().all(|e| e.freq.is_some()));
+
+    // Non-string types give a clear error, not a panic.
+    let _: () = redis::cmd("RPUSH")
+        .arg("a-list")
+        .arg("x")
+        .query(&mut con)
+        .unwrap();
+    let err = save_and_read(&mut con, dir.path()).unwrap_err();
+    assert!(matches!(err, Error::UnsupportedType(18)), "{err}");
+}
+
+#[test]
+fn parse_dump_rdb_with_checksum_disabled() {
+    if !have_redis() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &["--rdbchecksum", "no"]);
+    let mut con = server.conn();
+    let _: () = redis::cmd("SET").arg("k").arg("v").query(&mut con).unwrap();
+    let _: () = redis::cmd("SET")
+        .arg("n")
+        .arg("-300")
+        .query(&mut con)
+        .unwrap();
+    let file = save_and_read(&mut con, dir.path()).unwrap();
+    assert_eq!(file.checksum, Some(0));
+    let want: Dataset = [
+        ((0, b"k".to_vec()), (b"v".to_vec(), None)),
+        ((0, b"n".to_vec()), (b"-300".to_vec(), None)),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(to_map(&file), want);
+}
+
+fn write_dataset(path: &Path, data: &Dataset) {
+    let mut w = RdbWriter::new(std::io::BufWriter::new(
+        std::fs::File::create(path).unwrap(),
+    ))
+    .unwrap();
+    w.write_default_aux(now_ms() / 1000, 1 << 20).unwrap();
+    let mut dbs: Vec<u64> = data.keys().map(|k| k.0).collect();
+    dbs.dedup();
+    for db in dbs {
+        let items: Vec<_> = data.iter().filter(|(k, _)| k.0 == db).collect();
+        let expires = items.iter().filter(|(_, v)| v.1.is_some()).count() as u64;
+        w.select_db(db).unwrap();
+        w.resize_db(items.len() as u64, expires).unwrap();
+        for ((_, k), (v, exp)) in items {
+            w.write_string_entry(k, v, *exp).unwrap();
+        }
+    }
+    w.finish().unwrap();
+}
+
+fn digest(con: &mut redis::Connection) -> String {
+    redis::cmd("DEBUG").arg("DIGEST").query(con).unwrap()
+}
+
+#[test]
+fn redis_loads_rdb_written_by_us() {
+    if !have_redis() {
+        return;
+    }
+    let now = now_ms();
+    let data: Dataset = value_shapes()
+        .into_iter()
+        .map(|(db, k, v, ttl)| ((db, k), (v, ttl.map(|t| now + t))))
+        .collect();
+
+    let dir = tempfile::tempdir().unwrap();
+    write_dataset(&dir.path().join("dump.rdb"), &data);
+
+    // redis-check-rdb, when installed, must accept the file too.
+    if let Ok(out) = Command::new("redis-check-rdb")
+        .arg(dir.path().join("dump.rdb"))
+        .output()
+    {
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && text.contains("RDB looks OK"),
+            "{text}"
+        );
+    }
+
+    let loaded = Server::start(dir.path(), &[]);
+    let mut con = loaded.conn();
+    for db in [0u64, 3, 15] {
+        let _: () = redis::cmd("SELECT").arg(db).query(&mut con).unwrap();
+        let n: u64 = redis::cmd("DBSIZE").query(&mut con).unwrap();
+        assert_eq!(
+            n,
+            data.keys().filter(|k| k.0 == db).count() as u64,
+            "db {db}"
+        );
+    }
+    let keys: Vec<_> = data.keys().cloned().collect();
+    assert_eq!(server_view(&mut con, &keys), data);
+
+    // Same data set built by commands on a fresh server: digests must match.
+    let dir2 = tempfile::tempdir().unwrap();
+    let fresh = Server::start(dir2.path(), &[]);
+    let mut con2 = fresh.conn();
+    for ((db, k), (v, exp)) in &data {
+        let _: () = redis::cmd("SELECT").arg(*db).query(&mut con2).unwrap();
+        let _: () = redis::cmd("SET").arg(k).arg(v).query(&mut con2).unwrap();
+        if let Some(exp) = exp {
+            let _: () = redis::cmd("PEXPIREAT")
+                .arg(k)
+                .arg(*exp)
+                .query(&mut con2)
+                .unwrap();
+        }
+    }
+    let d1 = digest(&mut con);
+    let d2 = digest(&mut con2);
+    assert_ne!(d1, "0".repeat(40));
+    assert_eq!(d1, d2);
+
+    // Full circle: Redis re-saves what it loaded from us; we read it back.
+    let file = save_and_read(&mut con, dir.path()).unwrap();
+    assert_eq!(to_map(&file), data);
+}

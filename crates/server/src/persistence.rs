@@ -1,0 +1,148 @@
+//! Snapshots in Redis's RDB format (version 10): SAVE writes `--dir`/`--dbfilename` through a temporary file
+//! and a rename, and the server loads that file at start, each shard keeping the keys it owns.
+
+use crate::config::Config;
+use crate::router::shard_of;
+use bytes::Bytes;
+use damselfly_rdb::{RdbReader, RdbWriter, Value as RdbValue};
+use damselfly_storage::{Db, Entry, Value};
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Write};
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// The keys one shard starts with: (db, key, entry).
+pub type ShardKeys = Vec<(usize, Bytes, Entry)>;
+
+/// One key of a snapshot: key, string value, absolute expiry in ms.
+pub type SnapshotEntry = (Bytes, Bytes, Option<u64>);
+
+pub fn snapshot_path(config: &Config) -> PathBuf {
+    PathBuf::from(&config.dir).join(&config.dbfilename)
+}
+
+/// Copies the live string keys of every database of one shard.
+pub fn collect(dbs: &mut [Db], now_ms: u64) -> Vec<Vec<SnapshotEntry>> {
+    dbs.iter_mut()
+        .map(|db| {
+            let mut keys = Vec::new();
+            db.keys(b"*", now_ms, &mut keys);
+            keys.into_iter()
+                .filter_map(|key| {
+                    let entry = db.get_entry(&key, now_ms)?;
+                    let value = entry.value().to_bytes()?;
+                    Some((key, value, entry.expire_at()))
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Writes every shard's part (per shard, per db) as one RDB file, atomically replacing the old one.
+pub fn write(config: &Config, shards: Vec<Vec<Vec<SnapshotEntry>>>) -> Result<usize, String> {
+    let started = Instant::now();
+    let path = snapshot_path(config);
+    let temp = PathBuf::from(&config.dir).join(format!("temp-{}.rdb", std::process::id()));
+    let fail =
+        |err: &dyn std::fmt::Display| format!("Failed saving the DB to {}: {err}", path.display());
+    let file = File::create(&temp).map_err(|err| fail(&err))?;
+    let mut writer = RdbWriter::new(BufWriter::new(file)).map_err(|err| fail(&err))?;
+    let now_secs = crate::shard::now_ms() / 1000;
+    writer
+        .write_default_aux(now_secs, crate::memory::allocated_bytes())
+        .map_err(|err| fail(&err))?;
+    let databases = shards.iter().map(Vec::len).max().unwrap_or(0);
+    let mut saved = 0;
+    for db in 0..databases {
+        let entries: Vec<&SnapshotEntry> = shards
+            .iter()
+            .filter_map(|shard| shard.get(db))
+            .flatten()
+            .collect();
+        if entries.is_empty() {
+            continue;
+        }
+        let expiring = entries
+            .iter()
+            .filter(|(_, _, expire)| expire.is_some())
+            .count();
+        writer.select_db(db as u64).map_err(|err| fail(&err))?;
+        writer
+            .resize_db(entries.len() as u64, expiring as u64)
+            .map_err(|err| fail(&err))?;
+        saved += entries.len();
+        for (key, value, expire) in entries {
+            writer
+                .write_string_entry(key, value, *expire)
+                .map_err(|err| fail(&err))?;
+        }
+    }
+    let mut buffered = writer.finish().map_err(|err| fail(&err))?;
+    buffered.flush().map_err(|err| fail(&err))?;
+    let file = buffered.into_inner().map_err(|err| fail(&err.error()))?;
+    file.sync_all().map_err(|err| fail(&err))?;
+    std::fs::rename(&temp, &path).map_err(|err| fail(&err))?;
+    tracing::info!(
+        "DB saved on disk: {saved} keys to {} in {:?}",
+        path.display(),
+        started.elapsed()
+    );
+    Ok(saved)
+}
+
+/// Reads the snapshot, if there is one, and splits its keys by owning shard. A corrupt file stops the start.
+pub fn load(config: &Config, shards: usize) -> Result<Vec<ShardKeys>, String> {
+    let path = snapshot_path(config);
+    let mut per_shard = vec![Vec::new(); shards];
+    let file = match File::open(&path) {
+        Ok(file) => file,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(per_shard),
+        Err(err) => return Err(format!("Can't open {}: {err}", path.display())),
+    };
+    let started = Instant::now();
+    let now = crate::shard::now_ms();
+    let bad = |err: damselfly_rdb::Error| {
+        format!(
+            "Short read or corrupt RDB {}: {err}. Aborting.",
+            path.display()
+        )
+    };
+    let mut reader = RdbReader::new(BufReader::new(file)).map_err(bad)?;
+    let mut loaded = 0usize;
+    while let Some(event) = reader.next_event().map_err(bad)? {
+        let damselfly_rdb::RdbEvent::Entry(entry) = event else {
+            continue;
+        };
+        let db = entry.db as usize;
+        if db >= config.databases {
+            return Err(format!(
+                "{} uses db {db}, but --databases is {}",
+                path.display(),
+                config.databases
+            ));
+        }
+        // A primary drops keys that expired while it was down, as Redis does when loading.
+        if entry.expire_ms.is_some_and(|expire| expire <= now) {
+            continue;
+        }
+        let RdbValue::String(value) = entry.value else {
+            return Err(format!(
+                "{} holds a value type damselfly does not support yet",
+                path.display()
+            ));
+        };
+        let key = Bytes::from(entry.key);
+        let shard = shard_of(&key, shards);
+        per_shard[shard].push((
+            db,
+            key,
+            Entry::new(Value::from_arg(&value), entry.expire_ms),
+        ));
+        loaded += 1;
+    }
+    tracing::info!(
+        "DB loaded from disk: {loaded} keys in {:?}",
+        started.elapsed()
+    );
+    Ok(per_shard)
+}
