@@ -7,4 +7,4 @@ pub mod parse;
 
 pub use encode::{encode, format_double, format_i64};
 pub use frame::Frame;
-pub use parse::{ParseError, Parser};
+pub use parse::{string2ll, ParseError, Parser};

@@ -225,7 +225,7 @@ impl Parser {
             };
             let count = buf
                 .get(1..cr)
-                .and_then(parse_i64)
+                .and_then(string2ll)
                 .filter(|&count| count <= MAX_MULTIBULK_LEN as i64)
                 .ok_or_else(|| ParseError::protocol("Protocol error: invalid multibulk length"))?;
             if self.auth_required && count > UNAUTHENTICATED_MAX_MULTIBULK_LEN as i64 {
@@ -260,7 +260,7 @@ impl Parser {
                     }
                     let len = buf
                         .get(1..cr)
-                        .and_then(parse_i64)
+                        .and_then(string2ll)
                         .filter(|&len| (0..=MAX_BULK_LEN as i64).contains(&len))
                         .ok_or_else(|| {
                             ParseError::protocol("Protocol error: invalid bulk length")
@@ -333,7 +333,7 @@ fn printable_byte(byte: u8) -> char {
 
 /// Parses a decimal integer with Redis's `string2ll` rules: optional `-`, no `+`, no leading
 /// zeros (and no `-0`), no spaces, at most 20 characters, no overflow.
-fn parse_i64(text: &[u8]) -> Option<i64> {
+pub fn string2ll(text: &[u8]) -> Option<i64> {
     if text.is_empty() || text.len() > 20 {
         return None;
     }

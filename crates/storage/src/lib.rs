@@ -8,17 +8,16 @@ mod expiry;
 mod glob;
 mod keyspace;
 mod longdouble;
-mod num;
 mod populate;
 mod scan;
 mod value;
 
 pub use commands::{execute, is_storage_command};
 pub use compact::SmallBytes;
+pub use damselfly_protocol::string2ll;
 pub use digest::{digest_value, mix_digest, xor_digest};
 pub use glob::glob_match;
 pub use keyspace::Db;
-pub use num::string2ll;
 pub use value::{Entry, Value};
 
 /// Keyspace counters reported by INFO stats.

@@ -2,9 +2,9 @@
 //! sorted sets and streams can be added as further (boxed) variants without growing it.
 
 use crate::compact::SmallBytes;
-use crate::num::string2ll;
 use bytes::Bytes;
 use damselfly_protocol::format_i64;
+use damselfly_protocol::string2ll;
 
 /// Longest string Redis stores with the "embstr" encoding.
 pub const EMBSTR_LIMIT: usize = 44;

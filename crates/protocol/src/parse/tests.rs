@@ -442,11 +442,11 @@ fn reset_forgets_partial_request() {
 }
 
 #[test]
-fn parse_i64_follows_string2ll() {
-    assert_eq!(parse_i64(b"0"), Some(0));
-    assert_eq!(parse_i64(b"-1"), Some(-1));
-    assert_eq!(parse_i64(b"9223372036854775807"), Some(i64::MAX));
-    assert_eq!(parse_i64(b"-9223372036854775808"), Some(i64::MIN));
+fn string2ll_follows_redis() {
+    assert_eq!(string2ll(b"0"), Some(0));
+    assert_eq!(string2ll(b"-1"), Some(-1));
+    assert_eq!(string2ll(b"9223372036854775807"), Some(i64::MAX));
+    assert_eq!(string2ll(b"-9223372036854775808"), Some(i64::MIN));
     for bad in [
         &b""[..],
         b"-",
@@ -460,7 +460,7 @@ fn parse_i64_follows_string2ll() {
         b"18446744073709551616",
         b"-00000000000000000001",
     ] {
-        assert_eq!(parse_i64(bad), None, "{:?}", String::from_utf8_lossy(bad));
+        assert_eq!(string2ll(bad), None, "{:?}", String::from_utf8_lossy(bad));
     }
 }
 

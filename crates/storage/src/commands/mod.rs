@@ -12,9 +12,9 @@ mod difftest;
 pub(crate) mod tests;
 
 use crate::keyspace::Db;
-use crate::num::string2ll;
 use crate::ExecContext;
 use bytes::Bytes;
+use damselfly_protocol::string2ll;
 use damselfly_protocol::Frame;
 
 pub(crate) const WRONGTYPE: &str =

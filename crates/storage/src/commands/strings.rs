@@ -2,9 +2,9 @@
 
 use super::{cstr, parse_i64, Call, NOT_INTEGER, SYNTAX, WRONGTYPE};
 use crate::longdouble::{self, F80};
-use crate::num::string2ll;
 use crate::value::{reserve_greedy, Value};
 use bytes::Bytes;
+use damselfly_protocol::string2ll;
 use damselfly_protocol::Frame;
 
 /// Redis's default proto-max-bulk-len: the largest string APPEND and SETRANGE may build.
