@@ -133,3 +133,61 @@ fn a_corrupt_snapshot_stops_the_start() {
     assert!(!status.success(), "{output}");
     assert!(output.contains("dump.rdb"), "{output}");
 }
+
+/// A SAVE that cannot write answers a bare -ERR as Redis does, leaves no temporary file, keeps LASTSAVE, and
+/// SHUTDOWN SAVE then refuses to exit (FORCE exits anyway).
+#[test]
+fn a_failed_save_is_reported_and_the_server_keeps_running() {
+    if against_redis() {
+        return;
+    }
+    let dir = scratch_dir("failed-save");
+    let dir_arg = dir.to_str().unwrap();
+    let mut server = Server::start(2, &["--dir", dir_arg]);
+    let mut r = server.raw();
+    r.check("SET k v", ok());
+    let lastsave = r.run("LASTSAVE");
+    std::fs::remove_dir_all(&dir).unwrap();
+    r.check("SAVE", err("ERR"));
+    assert_eq!(r.run("LASTSAVE"), lastsave);
+    r.check("SHUTDOWN SAVE NOSAVE", err("ERR syntax error"));
+    r.check(
+        "SHUTDOWN SAVE",
+        err("ERR Errors trying to SHUTDOWN. Check logs."),
+    );
+    r.check("GET k", bulk("v"));
+    std::fs::create_dir_all(&dir).unwrap();
+    r.check("SAVE", ok());
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(leftovers, vec![std::ffi::OsString::from("dump.rdb")]);
+    std::fs::remove_dir_all(&dir).unwrap();
+    r.send(&encode_cmd(&["SHUTDOWN", "SAVE", "FORCE"])).unwrap();
+    assert!(server.wait_exit(Duration::from_secs(20)).success());
+}
+
+/// --dir must exist and --dbfilename must be a plain file name, as redis-server checks at start.
+#[test]
+fn bad_snapshot_settings_stop_the_start() {
+    if against_redis() {
+        return;
+    }
+    for args in [
+        vec!["--dir", "/nonexistent/damselfly-dir"],
+        vec!["--dbfilename", "sub/dump.rdb"],
+    ] {
+        let (status, output) = run_to_exit(
+            Command::new(env!("CARGO_BIN_EXE_damselfly"))
+                .args(["--port", "0"])
+                .args(&args),
+            Duration::from_secs(20),
+        );
+        assert!(!status.success(), "{args:?}: {output}");
+        assert!(
+            output.contains("chdir") || output.contains("dbfilename"),
+            "{output}"
+        );
+    }
+}

@@ -173,6 +173,15 @@ impl Config {
         ) {
             return Err(format!("Invalid loglevel '{}'", self.loglevel));
         }
+        if self.dbfilename.is_empty() || self.dbfilename.contains('/') {
+            return Err("dbfilename can't be a path, just a filename".to_string());
+        }
+        if !std::path::Path::new(&self.dir).is_dir() {
+            return Err(format!(
+                "Can't chdir to '{}': No such file or directory",
+                self.dir
+            ));
+        }
         Ok(())
     }
 

@@ -15,7 +15,7 @@ use glommio::{spawn_local, timer};
 use std::cell::RefCell;
 use std::os::fd::{FromRawFd, RawFd};
 use std::rc::Rc;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 /// Everything a task on this executor needs: the shard it owns and the way to reach the others.
@@ -94,14 +94,12 @@ pub async fn executor_main(
     };
     let id = senders.peer_id();
     let mut shard = Shard::new(shared.clone());
-    let keys = match initial_keys.lock() {
-        Ok(mut all) => all.get_mut(id).map(std::mem::take).unwrap_or_default(),
-        Err(poisoned) => poisoned
-            .into_inner()
-            .get_mut(id)
-            .map(std::mem::take)
-            .unwrap_or_default(),
-    };
+    let keys = initial_keys
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get_mut(id)
+        .map(std::mem::take)
+        .unwrap_or_default();
     for (db, key, entry) in keys {
         shard.dbs[db].put(key, entry);
     }

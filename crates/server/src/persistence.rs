@@ -8,7 +8,7 @@ use damselfly_rdb::{RdbReader, RdbWriter, Value as RdbValue};
 use damselfly_storage::{Db, Entry, Value};
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// The keys one shard starts with: (db, key, entry).
@@ -38,19 +38,44 @@ pub fn collect(dbs: &mut [Db], now_ms: u64) -> Vec<Vec<SnapshotEntry>> {
         .collect()
 }
 
-/// Writes every shard's part (per shard, per db) as one RDB file, atomically replacing the old one.
-pub fn write(config: &Config, shards: Vec<Vec<Vec<SnapshotEntry>>>) -> Result<usize, String> {
+/// Writes every shard's part (per shard, per db) as one RDB file, atomically replacing the old one: a temporary
+/// file is written and fsynced, renamed over the snapshot, and the directory fsynced so the rename survives a
+/// crash. On any error the temporary file is removed and the old snapshot is left as it was.
+pub fn write(config: &Config, shards: &[Vec<Vec<SnapshotEntry>>]) -> Result<usize, String> {
     let started = Instant::now();
     let path = snapshot_path(config);
     let temp = PathBuf::from(&config.dir).join(format!("temp-{}.rdb", std::process::id()));
-    let fail =
-        |err: &dyn std::fmt::Display| format!("Failed saving the DB to {}: {err}", path.display());
-    let file = File::create(&temp).map_err(|err| fail(&err))?;
-    let mut writer = RdbWriter::new(BufWriter::new(file)).map_err(|err| fail(&err))?;
+    let result = write_file(&temp, shards).and_then(|saved| {
+        std::fs::rename(&temp, &path).map_err(|err| err.to_string())?;
+        File::open(&config.dir)
+            .and_then(|dir| dir.sync_all())
+            .map_err(|err| err.to_string())?;
+        Ok(saved)
+    });
+    match result {
+        Ok(saved) => {
+            tracing::info!(
+                "DB saved on disk: {saved} keys to {} in {:?}",
+                path.display(),
+                started.elapsed()
+            );
+            Ok(saved)
+        }
+        Err(err) => {
+            let _ = std::fs::remove_file(&temp);
+            Err(format!("Failed saving the DB to {}: {err}", path.display()))
+        }
+    }
+}
+
+fn write_file(temp: &Path, shards: &[Vec<Vec<SnapshotEntry>>]) -> Result<usize, String> {
+    let text = |err: &dyn std::fmt::Display| err.to_string();
+    let file = File::create(temp).map_err(|err| text(&err))?;
+    let mut writer = RdbWriter::new(BufWriter::new(file)).map_err(|err| text(&err))?;
     let now_secs = crate::shard::now_ms() / 1000;
     writer
         .write_default_aux(now_secs, crate::memory::allocated_bytes())
-        .map_err(|err| fail(&err))?;
+        .map_err(|err| text(&err))?;
     let databases = shards.iter().map(Vec::len).max().unwrap_or(0);
     let mut saved = 0;
     for db in 0..databases {
@@ -66,27 +91,21 @@ pub fn write(config: &Config, shards: Vec<Vec<Vec<SnapshotEntry>>>) -> Result<us
             .iter()
             .filter(|(_, _, expire)| expire.is_some())
             .count();
-        writer.select_db(db as u64).map_err(|err| fail(&err))?;
+        writer.select_db(db as u64).map_err(|err| text(&err))?;
         writer
             .resize_db(entries.len() as u64, expiring as u64)
-            .map_err(|err| fail(&err))?;
+            .map_err(|err| text(&err))?;
         saved += entries.len();
         for (key, value, expire) in entries {
             writer
                 .write_string_entry(key, value, *expire)
-                .map_err(|err| fail(&err))?;
+                .map_err(|err| text(&err))?;
         }
     }
-    let mut buffered = writer.finish().map_err(|err| fail(&err))?;
-    buffered.flush().map_err(|err| fail(&err))?;
-    let file = buffered.into_inner().map_err(|err| fail(&err.error()))?;
-    file.sync_all().map_err(|err| fail(&err))?;
-    std::fs::rename(&temp, &path).map_err(|err| fail(&err))?;
-    tracing::info!(
-        "DB saved on disk: {saved} keys to {} in {:?}",
-        path.display(),
-        started.elapsed()
-    );
+    let mut buffered = writer.finish().map_err(|err| text(&err))?;
+    buffered.flush().map_err(|err| text(&err))?;
+    let file = buffered.into_inner().map_err(|err| text(&err.error()))?;
+    file.sync_all().map_err(|err| text(&err))?;
     Ok(saved)
 }
 
@@ -101,11 +120,17 @@ pub fn load(config: &Config, shards: usize) -> Result<Vec<ShardKeys>, String> {
     };
     let started = Instant::now();
     let now = crate::shard::now_ms();
-    let bad = |err: damselfly_rdb::Error| {
-        format!(
+    let bad = |err: damselfly_rdb::Error| match err {
+        damselfly_rdb::Error::UnsupportedType(_) | damselfly_rdb::Error::UnsupportedOpcode(_) => {
+            format!(
+                "{} holds data damselfly cannot load yet: {err}. Aborting.",
+                path.display()
+            )
+        }
+        _ => format!(
             "Short read or corrupt RDB {}: {err}. Aborting.",
             path.display()
-        )
+        ),
     };
     let mut reader = RdbReader::new(BufReader::new(file)).map_err(bad)?;
     let mut loaded = 0usize;

@@ -2,7 +2,7 @@
 //! global counters. Keyspace data is never here.
 
 use crate::config::Config;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::RwLock;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -27,6 +27,8 @@ pub struct Shared {
     next_txid: AtomicU64,
     /// Unix seconds of the last successful SAVE (start time until then), for LASTSAVE and INFO.
     last_save: AtomicU64,
+    /// Set while a SAVE runs: one snapshot at a time.
+    saving: AtomicBool,
 }
 
 impl Shared {
@@ -48,6 +50,7 @@ impl Shared {
             next_client_id: AtomicU64::new(1),
             next_txid: AtomicU64::new(1),
             last_save: AtomicU64::new(unix_seconds()),
+            saving: AtomicBool::new(false),
         }
     }
 
@@ -60,8 +63,16 @@ impl Shared {
         self.next_txid.fetch_add(1, Ordering::Relaxed)
     }
 
-    pub fn mark_saved(&self) {
-        self.last_save.store(unix_seconds(), Ordering::Relaxed);
+    /// Claims the right to save; false when another save is running.
+    pub fn begin_save(&self) -> bool {
+        !self.saving.swap(true, Ordering::AcqRel)
+    }
+
+    pub fn end_save(&self, succeeded: bool) {
+        if succeeded {
+            self.last_save.store(unix_seconds(), Ordering::Relaxed);
+        }
+        self.saving.store(false, Ordering::Release);
     }
 
     pub fn last_save(&self) -> u64 {

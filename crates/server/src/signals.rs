@@ -22,7 +22,7 @@ pub fn install() -> std::io::Result<()> {
     Ok(())
 }
 
-/// Nothing is persisted yet, so stopping means exiting with status 0; the kernel closes every socket.
+/// Stops the process with status 0; the kernel closes every socket. (SIGTERM does not save: see docs/persistence.md.)
 pub fn shutdown_now() -> ! {
     tracing::warn!("damselfly is now ready to exit, bye bye...");
     std::process::exit(0)

@@ -138,26 +138,36 @@ pub fn time() -> Frame {
     ])
 }
 
-/// Checks SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]; Ok(true) when a snapshot must be saved first. With no
-/// save points configured (the default), plain SHUTDOWN does not save, as in Redis.
-pub fn shutdown_request(conn: &Connection, args: &[Bytes]) -> Result<bool, Frame> {
-    let mut save = !conn.ctx.shared.runtime().save.is_empty();
+/// What SHUTDOWN was asked to do.
+pub struct ShutdownRequest {
+    pub save: bool,
+    pub force: bool,
+}
+
+/// Parses SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT] as Redis 7.0 does: all options first, then their
+/// combinations. With no save points configured (the default), plain SHUTDOWN does not save.
+pub fn shutdown_request(conn: &Connection, args: &[Bytes]) -> Result<ShutdownRequest, Frame> {
+    let (mut save, mut nosave, mut abort, mut force) = (false, false, false, false);
     for option in &args[1..] {
-        let known = [&b"nosave"[..], b"save", b"now", b"force", b"abort"];
-        if !known.iter().any(|k| option.eq_ignore_ascii_case(k)) {
-            return Err(Frame::error("ERR syntax error"));
-        }
-        if option.eq_ignore_ascii_case(b"abort") {
-            return Err(Frame::error("ERR No shutdown in progress."));
-        }
-        if option.eq_ignore_ascii_case(b"save") {
-            save = true;
-        } else if option.eq_ignore_ascii_case(b"nosave") {
-            save = false;
+        let option = option.to_ascii_lowercase();
+        match option.as_slice() {
+            b"save" => save = true,
+            b"nosave" => nosave = true,
+            b"abort" => abort = true,
+            b"force" => force = true,
+            b"now" => {}
+            _ => return Err(Frame::error("ERR syntax error")),
         }
     }
-    if !conn.authenticated {
-        return Err(Frame::error("NOAUTH Authentication required."));
+    if (save && nosave) || (abort && args.len() > 2) {
+        return Err(Frame::error("ERR syntax error"));
     }
-    Ok(save)
+    if abort {
+        return Err(Frame::error("ERR No shutdown in progress."));
+    }
+    let configured = !conn.ctx.shared.runtime().save.is_empty();
+    Ok(ShutdownRequest {
+        save: save || (configured && !nosave),
+        force,
+    })
 }

@@ -4,7 +4,7 @@
 mod client;
 mod command_docs;
 mod config;
-mod connection;
+pub mod connection;
 mod debug;
 mod info;
 mod keyspace;
@@ -41,7 +41,7 @@ pub async fn run_server(
         "info" => info::run(conn, &args).await,
         "time" => connection::time(),
         "shutdown" => match connection::shutdown_request(conn, &args) {
-            Ok(save_first) => save::shutdown(conn, save_first).await,
+            Ok(request) => save::shutdown(conn, request).await,
             Err(error) => error,
         },
         "debug" => debug::run(conn, &args).await,

@@ -1,55 +1,80 @@
-//! SAVE and LASTSAVE: a synchronous snapshot of every shard into the RDB file, as Redis's SAVE blocks.
+//! SAVE, LASTSAVE and SHUTDOWN's save: a snapshot of every shard written to the RDB file.
 
+use crate::commands::connection::ShutdownRequest;
 use crate::connection::Connection;
 use crate::messages::{Job, Output};
 use crate::persistence;
 use damselfly_protocol::Frame;
 
+/// Why a snapshot was not written.
+enum SaveError {
+    InProgress,
+    Failed(String),
+}
+
 pub async fn save(conn: &Connection) -> Frame {
     match save_snapshot(conn).await {
-        Ok(_) => Frame::OK,
-        Err(err) => {
+        Ok(()) => Frame::OK,
+        Err(SaveError::InProgress) => Frame::error("ERR Background save already in progress"),
+        Err(SaveError::Failed(err)) => {
             tracing::warn!("{err}");
-            Frame::error("ERR Background save already in progress or failed: see the server log")
+            Frame::error("ERR")
         }
     }
 }
 
 /// Copies every shard's keys (each shard at its own moment, like the other keyspace-wide commands) and writes
-/// them as one file. Returns the number of keys saved.
-pub async fn save_snapshot(conn: &Connection) -> Result<usize, String> {
+/// them as one file. Only one save runs at a time.
+async fn save_snapshot(conn: &Connection) -> Result<(), SaveError> {
+    let shared = &conn.ctx.shared;
+    if !shared.begin_save() {
+        return Err(SaveError::InProgress);
+    }
+    let result = collect_and_write(conn).await;
+    shared.end_save(result.is_ok());
+    result.map_err(SaveError::Failed)
+}
+
+async fn collect_and_write(conn: &Connection) -> Result<(), String> {
     let outputs = conn
         .ctx
         .run_everywhere(|_| -> Job {
             Box::new(|shard| {
-                let now = crate::shard::now_ms();
-                Output::Snapshot(persistence::collect(&mut shard.dbs, now))
+                Output::Snapshot(persistence::collect(&mut shard.dbs, crate::shard::now_ms()))
             })
         })
         .await;
-    let shards = outputs
+    let shards: Vec<_> = outputs
         .into_iter()
         .filter_map(|output| match output {
             Output::Snapshot(dbs) => Some(dbs),
             _ => None,
         })
         .collect();
-    let saved = persistence::write(&conn.ctx.shared.config, shards)?;
-    conn.ctx.shared.mark_saved();
-    Ok(saved)
+    if shards.len() != conn.ctx.shards() {
+        return Err("a shard did not hand over its keys".to_string());
+    }
+    persistence::write(&conn.ctx.shared.config, &shards).map(drop)
 }
 
 pub fn lastsave(conn: &Connection) -> Frame {
     Frame::Integer(conn.ctx.shared.last_save() as i64)
 }
 
-/// SHUTDOWN: saves first when asked, then exits; a failed save keeps the server running, as in Redis.
-pub async fn shutdown(conn: &Connection, save_first: bool) -> Frame {
+/// SHUTDOWN: saves first when asked; a failed save keeps the server running unless FORCE was given, as in Redis.
+pub async fn shutdown(conn: &Connection, request: ShutdownRequest) -> Frame {
     tracing::info!("User requested shutdown...");
-    if save_first {
+    if request.save {
         if let Err(err) = save_snapshot(conn).await {
-            tracing::warn!("{err}");
-            return Frame::error("ERR Errors trying to SHUTDOWN. Check logs.");
+            let reason = match err {
+                SaveError::InProgress => "another save is in progress".to_string(),
+                SaveError::Failed(err) => err,
+            };
+            if !request.force {
+                tracing::warn!("Error trying to save the DB, can't exit: {reason}");
+                return Frame::error("ERR Errors trying to SHUTDOWN. Check logs.");
+            }
+            tracing::warn!("Error trying to save the DB. Exit anyway: {reason}");
         }
     }
     crate::signals::shutdown_now();

@@ -139,7 +139,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec!("flushdb", -1, ["write"], 0, 0, 0, "server", "1.0.0", "Remove all keys from the current database", Server),
     spec!("flushall", -1, ["write"], 0, 0, 0, "server", "1.0.0", "Remove all keys from all databases", Server),
     spec!("time", 1, ["loading", "stale", "fast"], 0, 0, 0, "server", "2.6.0", "Return the current server time", Server),
-    spec!("shutdown", -1, ["admin", "noscript", "loading", "stale", "no-auth"], 0, 0, 0, "server", "1.0.0", "Synchronously save the dataset to disk and then shut down the server", Server),
+    spec!("shutdown", -1, ["admin", "noscript", "loading", "stale", "no-multi", "sentinel", "allow-busy"], 0, 0, 0, "server", "1.0.0", "Synchronously save the dataset to disk and then shut down the server", Server),
     spec!("save", 1, ["admin", "noscript", "no-async-loading", "no-multi"], 0, 0, 0, "server", "1.0.0", "Synchronously save the dataset to disk", Server),
     spec!("lastsave", 1, ["loading", "stale", "fast"], 0, 0, 0, "server", "1.0.0", "Get the UNIX time stamp of the last successful save to disk", Server),
     spec!("debug", -2, ["admin", "noscript", "loading", "stale"], 0, 0, 0, "server", "1.0.0", "A container for debugging commands", Server),
