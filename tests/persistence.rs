@@ -191,3 +191,41 @@ fn bad_snapshot_settings_stop_the_start() {
         );
     }
 }
+
+/// BGSAVE answers at once; INFO's rdb_bgsave_in_progress drops to 0 with status ok once the file is written, and
+/// a restart loads it.
+#[test]
+fn bgsave_writes_the_snapshot_in_the_background() {
+    if against_redis() {
+        return;
+    }
+    let dir = scratch_dir("bgsave");
+    let dir_arg = dir.to_str().unwrap();
+    let mut server = Server::start(2, &["--dir", dir_arg]);
+    let mut r = server.raw();
+    r.check("DEBUG POPULATE 5000", ok());
+    r.check("BGSAVE", status("Background saving started"));
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while server
+        .info_field("persistence", "rdb_bgsave_in_progress")
+        .as_deref()
+        != Some("0")
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "BGSAVE never finished"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(
+        server
+            .info_field("persistence", "rdb_last_bgsave_status")
+            .as_deref(),
+        Some("ok")
+    );
+    r.check("BGSAVE now", err("ERR syntax error"));
+    r.send(&encode_cmd(&["SHUTDOWN", "NOSAVE"])).unwrap();
+    assert!(server.wait_exit(Duration::from_secs(20)).success());
+    let again = Server::start(1, &["--dir", dir_arg]);
+    again.raw().check("DBSIZE", int(5000));
+}

@@ -29,6 +29,7 @@ pub struct Shared {
     last_save: AtomicU64,
     /// Set while a SAVE runs: one snapshot at a time.
     saving: AtomicBool,
+    last_save_failed: AtomicBool,
 }
 
 impl Shared {
@@ -51,6 +52,7 @@ impl Shared {
             next_txid: AtomicU64::new(1),
             last_save: AtomicU64::new(unix_seconds()),
             saving: AtomicBool::new(false),
+            last_save_failed: AtomicBool::new(false),
         }
     }
 
@@ -72,7 +74,16 @@ impl Shared {
         if succeeded {
             self.last_save.store(unix_seconds(), Ordering::Relaxed);
         }
+        self.last_save_failed.store(!succeeded, Ordering::Relaxed);
         self.saving.store(false, Ordering::Release);
+    }
+
+    /// (a save is running, the last one failed), for INFO persistence.
+    pub fn save_status(&self) -> (bool, bool) {
+        (
+            self.saving.load(Ordering::Acquire),
+            self.last_save_failed.load(Ordering::Relaxed),
+        )
     }
 
     pub fn last_save(&self) -> u64 {

@@ -171,10 +171,13 @@ fn memory_section(conn: &Connection, out: &mut String) {
 }
 
 fn persistence(conn: &Connection, out: &mut String) {
+    let (saving, failed) = conn.ctx.shared.save_status();
     let _ = write!(
         out,
-        "# Persistence\r\nloading:0\r\nasync_loading:0\r\nrdb_changes_since_last_save:0\r\nrdb_bgsave_in_progress:0\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:ok\r\naof_enabled:0\r\naof_rewrite_in_progress:0\r\n",
-        conn.ctx.shared.last_save()
+        "# Persistence\r\nloading:0\r\nasync_loading:0\r\nrdb_changes_since_last_save:0\r\nrdb_bgsave_in_progress:{}\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:{}\r\naof_enabled:0\r\naof_rewrite_in_progress:0\r\n",
+        u8::from(saving),
+        conn.ctx.shared.last_save(),
+        if failed { "err" } else { "ok" },
     );
 }
 

@@ -53,6 +53,7 @@ pub async fn run_server(
         "randomkey" => keyspace::random_key(conn).await,
         "save" => save::save(conn).await,
         "lastsave" => save::lastsave(conn),
+        "bgsave" => save::bgsave(conn, &args),
         _ => crate::pipeline::unknown_command(&args),
     }
 }

@@ -1,10 +1,14 @@
-//! SAVE, LASTSAVE and SHUTDOWN's save: a snapshot of every shard written to the RDB file.
+//! SAVE, BGSAVE, LASTSAVE and SHUTDOWN's save: a snapshot of every shard written to the RDB file.
 
 use crate::commands::connection::ShutdownRequest;
 use crate::connection::Connection;
+use crate::executor::ExecutorCtx;
 use crate::messages::{Job, Output};
 use crate::persistence;
+use crate::wakeup::await_remote;
+use bytes::Bytes;
 use damselfly_protocol::Frame;
+use std::rc::Rc;
 
 /// Why a snapshot was not written.
 enum SaveError {
@@ -30,14 +34,38 @@ async fn save_snapshot(conn: &Connection) -> Result<(), SaveError> {
     if !shared.begin_save() {
         return Err(SaveError::InProgress);
     }
-    let result = collect_and_write(conn).await;
+    let result = collect_and_write(&conn.ctx).await;
     shared.end_save(result.is_ok());
     result.map_err(SaveError::Failed)
 }
 
-async fn collect_and_write(conn: &Connection) -> Result<(), String> {
-    let outputs = conn
-        .ctx
+/// BGSAVE [SCHEDULE]: answers at once and saves in a task of this executor; LASTSAVE and INFO's
+/// rdb_bgsave_in_progress / rdb_last_bgsave_status tell when it is done.
+pub fn bgsave(conn: &Connection, args: &[Bytes]) -> Frame {
+    if args.len() > 2
+        || args
+            .get(1)
+            .is_some_and(|option| !option.eq_ignore_ascii_case(b"schedule"))
+    {
+        return Frame::error("ERR syntax error");
+    }
+    if !conn.ctx.shared.begin_save() {
+        return Frame::error("ERR Background save already in progress");
+    }
+    let ctx = conn.ctx.clone();
+    glommio::spawn_local(async move {
+        let result = collect_and_write(&ctx).await;
+        if let Err(err) = &result {
+            tracing::warn!("Background saving error: {err}");
+        }
+        ctx.shared.end_save(result.is_ok());
+    })
+    .detach();
+    Frame::simple("Background saving started")
+}
+
+async fn collect_and_write(ctx: &Rc<ExecutorCtx>) -> Result<(), String> {
+    let outputs = ctx
         .run_everywhere(|_| -> Job {
             Box::new(|shard| {
                 Output::Snapshot(persistence::collect(&mut shard.dbs, crate::shard::now_ms()))
@@ -51,10 +79,14 @@ async fn collect_and_write(conn: &Connection) -> Result<(), String> {
             _ => None,
         })
         .collect();
-    if shards.len() != conn.ctx.shards() {
+    if shards.len() != ctx.shards() {
         return Err("a shard did not hand over its keys".to_string());
     }
-    persistence::write(&conn.ctx.shared.config, &shards).map(drop)
+    // The file is written on the executor's blocking thread, so the shard keeps serving while it goes to disk.
+    let config = ctx.shared.config.clone();
+    let write =
+        glommio::executor().spawn_blocking(move || persistence::write(&config, &shards).map(drop));
+    await_remote(write).await
 }
 
 pub fn lastsave(conn: &Connection) -> Frame {

@@ -141,6 +141,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec!("time", 1, ["loading", "stale", "fast"], 0, 0, 0, "server", "2.6.0", "Return the current server time", Server),
     spec!("shutdown", -1, ["admin", "noscript", "loading", "stale", "no-multi", "sentinel", "allow-busy"], 0, 0, 0, "server", "1.0.0", "Synchronously save the dataset to disk and then shut down the server", Server),
     spec!("save", 1, ["admin", "noscript", "no-async-loading", "no-multi"], 0, 0, 0, "server", "1.0.0", "Synchronously save the dataset to disk", Server),
+    spec!("bgsave", -1, ["admin", "noscript", "no-async-loading"], 0, 0, 0, "server", "1.0.0", "Asynchronously save the dataset to disk", Server),
     spec!("lastsave", 1, ["loading", "stale", "fast"], 0, 0, 0, "server", "1.0.0", "Get the UNIX time stamp of the last successful save to disk", Server),
     spec!("debug", -2, ["admin", "noscript", "loading", "stale"], 0, 0, 0, "server", "1.0.0", "A container for debugging commands", Server),
 ];
