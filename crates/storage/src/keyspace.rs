@@ -164,14 +164,6 @@ impl Db {
         self.put_slice(&key, entry.value, entry.expire_at);
     }
 
-    /// The entry with its TTL removed.
-    pub fn entry_without_expiry(entry: Entry) -> Entry {
-        Entry {
-            value: entry.value,
-            expire_at: 0,
-        }
-    }
-
     /// Approximate memory held by this db: slots, index and heap payloads.
     pub fn used_value_bytes(&self) -> usize {
         let slab: usize = self
@@ -581,7 +573,7 @@ mod tests {
         assert!(db.is_empty());
         db.put(Bytes::from_static(b"b"), e.clone());
         assert_eq!(db.expires_len(), 1);
-        db.put(Bytes::from_static(b"b"), Db::entry_without_expiry(e));
+        db.put(Bytes::from_static(b"b"), Entry::new(e.into_value(), None));
         assert_eq!(db.expires_len(), 0);
         assert_eq!(db.len(), 1);
         db.check_invariants();

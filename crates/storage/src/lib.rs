@@ -12,10 +12,9 @@ mod populate;
 mod scan;
 mod value;
 
-pub use commands::{execute, is_storage_command};
-pub use compact::SmallBytes;
+pub use commands::execute;
 pub use damselfly_protocol::string2ll;
-pub use digest::{digest_value, mix_digest, xor_digest};
+pub use digest::{digest_value, mix_digest};
 pub use glob::glob_match;
 pub use keyspace::Db;
 pub use value::{Entry, Value};

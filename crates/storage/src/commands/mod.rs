@@ -196,11 +196,6 @@ fn lowercase_name(name: &[u8], buf: &mut [u8; MAX_NAME]) -> Option<usize> {
     Some(name.len())
 }
 
-/// Whether `execute` handles this (lowercase) command name.
-pub fn is_storage_command(name_lowercase: &[u8]) -> bool {
-    lookup_command(name_lowercase).is_some()
-}
-
 /// Runs one command whose keys all live in this shard. `args[0]` is the command name in any
 /// case; `dbs` is all of this shard's databases and `db` the selected one.
 pub fn execute(dbs: &mut [Db], db: usize, args: &[Bytes], ctx: &mut ExecContext) -> Frame {

@@ -723,10 +723,6 @@ fn object_command() {
 #[test]
 fn dispatch_and_arity() {
     let mut t = T::new();
-    assert!(super::is_storage_command(b"get"));
-    assert!(super::is_storage_command(b"pexpiretime"));
-    assert!(!super::is_storage_command(b"GET"));
-    assert!(!super::is_storage_command(b"ping"));
     assert_eq!(
         t.run("GET"),
         err("ERR wrong number of arguments for 'get' command")
