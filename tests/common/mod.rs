@@ -914,3 +914,50 @@ pub fn send_signal(pid: u32, signal: &str) {
         .expect("run kill");
     assert!(status.success(), "kill -{signal} {pid} failed");
 }
+
+// ---------------------------------------------------------------------------
+// Replication helpers
+// ---------------------------------------------------------------------------
+
+impl Server {
+    /// Starts a replica of `primary` with `--replicaof 127.0.0.1 <port>` (two argv entries, as
+    /// redis-server takes them) followed by `extra`.
+    pub fn start_replica_of(threads: usize, primary: &Server, extra: &[&str]) -> Server {
+        let port = primary.port.to_string();
+        let mut args = vec!["--replicaof", "127.0.0.1", port.as_str()];
+        args.extend_from_slice(extra);
+        Server::start(threads, &args)
+    }
+
+    /// `DEBUG DIGEST` over a fresh (authenticated) connection.
+    pub fn digest(&self) -> Reply {
+        self.raw_authed().run("DEBUG DIGEST")
+    }
+
+    /// Freezes the process with SIGSTOP (SIGKILL on drop still works on a stopped process).
+    pub fn stop_process(&self) {
+        send_signal(self.pid().expect("server is running"), "STOP");
+        let pid = self.pid().unwrap();
+        wait_for("the process to stop", Duration::from_secs(5), || {
+            (process_state(pid) == Some('T')).then_some(())
+        });
+    }
+
+    /// Resumes a process frozen by `stop_process`.
+    pub fn continue_process(&self) {
+        send_signal(self.pid().expect("server is running"), "CONT");
+    }
+
+    /// The process state letter from /proc (`T` when stopped), None when it is gone.
+    pub fn process_state(&self) -> Option<char> {
+        process_state(self.pid()?)
+    }
+}
+
+/// The state letter of `/proc/<pid>/stat` (`R`, `S`, `T` for stopped, ...).
+pub fn process_state(pid: u32) -> Option<char> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // "pid (comm) S ...": comm may contain spaces and parentheses, the state follows the last ')'.
+    let after = &stat[stat.rfind(')')? + 1..];
+    after.trim_start().chars().next()
+}

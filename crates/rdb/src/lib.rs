@@ -41,6 +41,7 @@
 
 mod encoding;
 mod error;
+mod fragment;
 mod reader;
 mod writer;
 
@@ -48,6 +49,7 @@ pub use encoding::{
     crc64, decode_len, encode_len, encode_string, lzf_decompress, try_int_encoding, Len,
 };
 pub use error::{Error, Result};
+pub use fragment::{read_record, write_string_record, Record};
 pub use reader::{read_rdb, Entry, RdbEvent, RdbFile, RdbReader, Value};
 pub use writer::RdbWriter;
 

@@ -6,6 +6,38 @@ use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::Instant;
 
+/// Redis's client types (CLIENT LIST/KILL TYPE).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientKind {
+    Normal,
+    /// A replica's replication flow connected to us.
+    Replica,
+    /// Our connection to the primary we replicate.
+    Master,
+    PubSub,
+}
+
+impl ClientKind {
+    pub fn parse(name: &str) -> Option<ClientKind> {
+        match name.to_ascii_lowercase().as_str() {
+            "normal" => Some(ClientKind::Normal),
+            "replica" | "slave" => Some(ClientKind::Replica),
+            "master" => Some(ClientKind::Master),
+            "pubsub" => Some(ClientKind::PubSub),
+            _ => None,
+        }
+    }
+
+    fn flag(self) -> &'static str {
+        match self {
+            ClientKind::Normal => "N",
+            ClientKind::Replica => "S",
+            ClientKind::Master => "M",
+            ClientKind::PubSub => "P",
+        }
+    }
+}
+
 /// What CLIENT LIST shows about one connection; shared between the connection task and the registry.
 #[derive(Debug)]
 pub struct ClientInfo {
@@ -21,6 +53,7 @@ pub struct ClientInfo {
     pub last_command: &'static str,
     pub shard: usize,
     pub killed: bool,
+    pub kind: ClientKind,
 }
 
 impl ClientInfo {
@@ -28,7 +61,7 @@ impl ClientInfo {
     pub fn describe(&self) -> String {
         let now = Instant::now();
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags=N db={} sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={} thread={}",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={} thread={}",
             self.id,
             self.addr,
             self.laddr,
@@ -36,6 +69,7 @@ impl ClientInfo {
             self.name,
             now.duration_since(self.created).as_secs(),
             now.duration_since(self.last_interaction).as_secs(),
+            self.kind.flag(),
             self.db,
             if self.last_command.is_empty() { "NULL" } else { self.last_command },
             self.resp,

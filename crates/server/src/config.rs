@@ -49,6 +49,24 @@ pub struct Args {
     /// Snapshot file name.
     #[arg(long)]
     pub dbfilename: Option<String>,
+    /// Replicate this primary: `host port` or `host:port`.
+    #[arg(long, num_args = 1..=2, value_names = ["HOST", "PORT"])]
+    pub replicaof: Vec<String>,
+    /// The old name of --replicaof.
+    #[arg(long, num_args = 1..=2, value_names = ["HOST", "PORT"])]
+    pub slaveof: Vec<String>,
+    /// Password to send to a primary that requires one.
+    #[arg(long)]
+    pub masterauth: Option<String>,
+    /// yes or no: whether a replica refuses writes from clients (default yes).
+    #[arg(long)]
+    pub replica_read_only: Option<String>,
+    /// Seconds without traffic after which a replication link is considered dead (default 60).
+    #[arg(long)]
+    pub repl_timeout: Option<u64>,
+    /// Total bytes of recent journal kept for partial resynchronization (default 16mb).
+    #[arg(long)]
+    pub repl_backlog_size: Option<String>,
 }
 
 /// The effective configuration after merging file and flags.
@@ -67,6 +85,12 @@ pub struct Config {
     pub dir: String,
     pub dbfilename: String,
     pub config_file: Option<PathBuf>,
+    /// The primary to replicate at start, if any.
+    pub replicaof: Option<(String, u16)>,
+    pub masterauth: Option<String>,
+    pub replica_read_only: bool,
+    pub repl_timeout_secs: u64,
+    pub repl_backlog_size: u64,
 }
 
 impl Default for Config {
@@ -85,6 +109,11 @@ impl Default for Config {
             dir: ".".to_string(),
             dbfilename: "dump.rdb".to_string(),
             config_file: None,
+            replicaof: None,
+            masterauth: None,
+            replica_read_only: true,
+            repl_timeout_secs: 60,
+            repl_backlog_size: 16 << 20,
         }
     }
 }
@@ -154,6 +183,23 @@ impl Config {
         if let Some(name) = args.dbfilename {
             self.dbfilename = name;
         }
+        for words in [&args.slaveof, &args.replicaof] {
+            if !words.is_empty() {
+                self.replicaof = parse_primary_address(words)?;
+            }
+        }
+        if let Some(password) = args.masterauth {
+            self.masterauth = (!password.is_empty()).then_some(password);
+        }
+        if let Some(value) = args.replica_read_only {
+            self.replica_read_only = parse_yes_no(&value)?;
+        }
+        if let Some(seconds) = args.repl_timeout {
+            self.repl_timeout_secs = seconds;
+        }
+        if let Some(size) = args.repl_backlog_size {
+            self.repl_backlog_size = parse_memory(&size)?;
+        }
         self.validate()
     }
 
@@ -172,6 +218,9 @@ impl Config {
             "debug" | "verbose" | "notice" | "warning"
         ) {
             return Err(format!("Invalid loglevel '{}'", self.loglevel));
+        }
+        if self.repl_timeout_secs == 0 {
+            return Err("repl-timeout must be at least 1 second".to_string());
         }
         if self.dbfilename.is_empty() || self.dbfilename.contains('/') {
             return Err("dbfilename can't be a path, just a filename".to_string());
@@ -230,9 +279,49 @@ impl Config {
             "maxmemory" => self.maxmemory = parse_memory(single()?)?,
             "dir" => self.dir = single()?.to_string(),
             "dbfilename" => self.dbfilename = single()?.to_string(),
+            "replicaof" | "slaveof" => self.replicaof = parse_primary_address(values)?,
+            "masterauth" => {
+                let password = single()?;
+                self.masterauth = (!password.is_empty()).then(|| password.to_string());
+            }
+            "replica-read-only" | "slave-read-only" => {
+                self.replica_read_only = parse_yes_no(single()?)?
+            }
+            "repl-timeout" => {
+                self.repl_timeout_secs = single()?
+                    .parse()
+                    .map_err(|_| "Invalid repl-timeout".to_string())?
+            }
+            "repl-backlog-size" => self.repl_backlog_size = parse_memory(single()?)?,
             other => tracing::warn!("ignoring unsupported config directive '{other}'"),
         }
         Ok(())
+    }
+}
+
+/// `host port`, `host:port` (the last colon splits, so IPv6 literals work) or `no one`.
+pub fn parse_primary_address<S: AsRef<str>>(words: &[S]) -> Result<Option<(String, u16)>, String> {
+    let bad_port = || "Invalid master port".to_string();
+    match words {
+        [host, port]
+            if host.as_ref().eq_ignore_ascii_case("no")
+                && port.as_ref().eq_ignore_ascii_case("one") =>
+        {
+            Ok(None)
+        }
+        [host, port] => Ok(Some((
+            host.as_ref().to_string(),
+            port.as_ref().parse().map_err(|_| bad_port())?,
+        ))),
+        [address] => {
+            let (host, port) = address.as_ref().rsplit_once(':').ok_or_else(bad_port)?;
+            let host = host.trim_start_matches('[').trim_end_matches(']');
+            Ok(Some((
+                host.to_string(),
+                port.parse().map_err(|_| bad_port())?,
+            )))
+        }
+        _ => Err("wrong number of arguments".to_string()),
     }
 }
 
@@ -340,6 +429,28 @@ mod tests {
         assert_eq!(parse_memory("1k").unwrap(), 1000);
         assert_eq!(parse_memory("2gb").unwrap(), 2 << 30);
         assert!(parse_memory("12xb").is_err());
+    }
+
+    #[test]
+    fn primary_address_forms() {
+        assert_eq!(
+            parse_primary_address(&["10.0.0.1", "6380"]).unwrap(),
+            Some(("10.0.0.1".to_string(), 6380))
+        );
+        assert_eq!(
+            parse_primary_address(&["localhost:7000"]).unwrap(),
+            Some(("localhost".to_string(), 7000))
+        );
+        assert_eq!(
+            parse_primary_address(&["[::1]:7000"]).unwrap(),
+            Some(("::1".to_string(), 7000))
+        );
+        assert_eq!(parse_primary_address(&["NO", "one"]).unwrap(), None);
+        assert!(parse_primary_address(&["host", "port"]).is_err());
+        assert!(parse_primary_address(&["host"]).is_err());
+        let mut config = Config::default();
+        config.apply_file_line("slaveof 127.0.0.1 7001").unwrap();
+        assert_eq!(config.replicaof, Some(("127.0.0.1".to_string(), 7001)));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! One client connection: read what is available, parse every complete command, run them (local ones
 //! inline, remote ones batched per shard), and write all replies with one syscall.
 
-use crate::clients::{ClientInfo, SharedClientInfo};
+use crate::clients::{ClientInfo, ClientKind, SharedClientInfo};
 use crate::executor::ExecutorCtx;
 use crate::pipeline;
 use crate::shared::RuntimeConfig;
@@ -31,6 +31,10 @@ pub struct Connection {
     pub authenticated: bool,
     /// Set by QUIT, SHUTDOWN or a protocol error: close once the pending replies are written.
     pub close_after_reply: bool,
+    /// Set by DFLY FLOW: this socket becomes a replication flow of (session, shard).
+    pub handoff: Option<(u64, usize)>,
+    /// Per shard, the journal offset after this client's last write (what WAIT waits for).
+    pub write_offsets: Vec<u64>,
 }
 
 /// Redis's protected mode: with no password and no explicit bind address, only loopback clients may connect.
@@ -71,6 +75,7 @@ pub async fn serve(ctx: Rc<ExecutorCtx>, mut stream: TcpStream) {
         last_command: "",
         shard: ctx.id,
         killed: false,
+        kind: ClientKind::Normal,
     }));
     ctx.shard.borrow_mut().clients.add(info.clone());
     let mut connection = Connection {
@@ -81,11 +86,16 @@ pub async fn serve(ctx: Rc<ExecutorCtx>, mut stream: TcpStream) {
         resp3: false,
         authenticated: runtime.requirepass.is_none(),
         close_after_reply: false,
+        handoff: None,
+        write_offsets: Vec::new(),
     };
     if let Err(err) = connection.run(&mut stream).await {
         tracing::debug!("client {id} closed: {err}");
     }
     ctx.shard.borrow_mut().clients.remove(id);
+    if let Some((session, shard)) = connection.handoff {
+        crate::replication::primary::hand_off(&ctx, stream, session, shard).await;
+    }
 }
 
 impl Connection {
@@ -138,6 +148,10 @@ impl Connection {
                 input.reserve(needed);
             }
             let replies = pipeline::execute(self, commands).await;
+            if self.handoff.is_some() {
+                // The flow's first reply comes from the shard that takes the socket over.
+                return Ok(());
+            }
             for reply in &replies {
                 encode(reply, self.resp3, &mut output);
             }

@@ -76,6 +76,36 @@ impl ExecutorCtx {
     }
 }
 
+thread_local! {
+    /// This thread's executor, for work handed over from another shard (a replication flow).
+    static CURRENT: RefCell<Option<Rc<ExecutorCtx>>> = const { RefCell::new(None) };
+}
+
+/// The executor running on this thread.
+pub fn current() -> Option<Rc<ExecutorCtx>> {
+    CURRENT.with(|current| current.borrow().clone())
+}
+
+/// Spawns a task from inside a shard job (while the shard is borrowed): the task yields once before
+/// running, so it never touches the shard before the job has returned.
+pub fn spawn_from_job(future: impl std::future::Future<Output = ()> + 'static) {
+    spawn_local(async move {
+        let mut yielded = false;
+        std::future::poll_fn(|cx| {
+            if yielded {
+                std::task::Poll::Ready(())
+            } else {
+                yielded = true;
+                cx.waker().wake_by_ref();
+                std::task::Poll::Pending
+            }
+        })
+        .await;
+        future.await;
+    })
+    .detach();
+}
+
 /// The keys each shard starts with, loaded from the snapshot file before the executors start.
 pub type InitialKeys = Arc<Mutex<Vec<ShardKeys>>>;
 
@@ -93,7 +123,7 @@ pub async fn executor_main(
         }
     };
     let id = senders.peer_id();
-    let mut shard = Shard::new(shared.clone());
+    let mut shard = Shard::new(id, shared.clone());
     let keys = initial_keys
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
@@ -109,6 +139,7 @@ pub async fn executor_main(
         senders,
         shared,
     });
+    CURRENT.with(|current| *current.borrow_mut() = Some(ctx.clone()));
     for (_, receiver) in receivers.streams() {
         let ctx = ctx.clone();
         spawn_local(async move {
@@ -119,6 +150,11 @@ pub async fn executor_main(
         .detach();
     }
     spawn_local(expiry_cycle(ctx.clone())).detach();
+    if let (0, Some((host, port))) = (id, ctx.shared.config.replicaof.clone()) {
+        let ctx = ctx.clone();
+        spawn_local(async move { crate::replication::replica::follow(&ctx, host, port).await })
+            .detach();
+    }
     let fds = listener_fds.get(id).cloned().unwrap_or_default();
     join_all(fds.into_iter().map(|fd| accept_loop(ctx.clone(), fd))).await;
 }
@@ -146,6 +182,11 @@ async fn expiry_cycle(ctx: Rc<ExecutorCtx>) {
     const BUDGET: Duration = Duration::from_millis(2);
     loop {
         timer::sleep(Duration::from_millis(100)).await;
+        crate::replication::primary::drop_stale_flows(&ctx);
+        if ctx.shared.repl.is_replica() {
+            // Only the primary expires keys; its deletions arrive through the stream.
+            continue;
+        }
         let started = Instant::now();
         let databases = ctx.shard.borrow().dbs.len();
         for db in 0..databases {
@@ -154,6 +195,7 @@ async fn expiry_cycle(ctx: Rc<ExecutorCtx>) {
                     let mut shard = ctx.shard.borrow_mut();
                     let expired = shard.dbs[db].active_expire(now_ms(), SAMPLE);
                     shard.stats.expired_keys += expired as u64;
+                    shard.journal_side_effects();
                     expired
                 };
                 if expired * 4 <= SAMPLE || started.elapsed() > BUDGET {

@@ -13,6 +13,7 @@ mod memory;
 mod messages;
 mod persistence;
 mod pipeline;
+mod replication;
 mod router;
 mod shard;
 mod shared;

@@ -1,4 +1,5 @@
-//! Per-shard intent locks: counts of scheduled transactions that will read or write each key.
+//! Per-shard intent locks: counts of scheduled transactions that will read or write each key, plus a
+//! lock on the whole shard (FLUSHALL, the replication sync cut) that conflicts with every other.
 
 use crate::messages::LockRequest;
 use ahash::AHashMap;
@@ -14,15 +15,20 @@ struct Counts {
 #[derive(Default)]
 pub struct IntentLocks {
     held: AHashMap<usize, AHashMap<Bytes, Counts>>,
+    /// Scheduled transactions that lock the whole shard.
+    whole: u32,
 }
 
 impl IntentLocks {
     pub fn is_empty(&self) -> bool {
-        self.held.is_empty()
+        self.held.is_empty() && self.whole == 0
     }
 
     /// Whether touching `key` (writing it when `exclusive`) would conflict with a held lock.
     pub fn conflicts(&self, db: usize, key: &[u8], exclusive: bool) -> bool {
+        if self.whole > 0 {
+            return true;
+        }
         if self.held.is_empty() {
             return false;
         }
@@ -33,13 +39,21 @@ impl IntentLocks {
     }
 
     pub fn any_conflict(&self, requests: &[LockRequest]) -> bool {
-        requests
-            .iter()
-            .any(|r| self.conflicts(r.db, &r.key, r.exclusive))
+        requests.iter().any(|r| {
+            if r.is_whole_shard() {
+                !self.is_empty()
+            } else {
+                self.conflicts(r.db, &r.key, r.exclusive)
+            }
+        })
     }
 
     pub fn acquire(&mut self, requests: &[LockRequest]) {
         for request in requests {
+            if request.is_whole_shard() {
+                self.whole += 1;
+                continue;
+            }
             let counts = self
                 .held
                 .entry(request.db)
@@ -56,6 +70,10 @@ impl IntentLocks {
 
     pub fn release(&mut self, requests: &[LockRequest]) {
         for request in requests {
+            if request.is_whole_shard() {
+                self.whole = self.whole.saturating_sub(1);
+                continue;
+            }
             let Some(keys) = self.held.get_mut(&request.db) else {
                 continue;
             };
@@ -84,6 +102,10 @@ pub struct OrderStamps {
     hasher: ahash::RandomState,
     /// Per bucket: (largest id that wrote, largest id that read).
     buckets: Vec<(u64, u64)>,
+    /// Largest id accepted with a whole-shard lock (it wrote every bucket).
+    whole: u64,
+    /// Largest id accepted at all (it touched some bucket).
+    newest: u64,
 }
 
 const STAMP_BUCKETS: usize = 4096;
@@ -93,6 +115,8 @@ impl Default for OrderStamps {
         OrderStamps {
             hasher: ahash::RandomState::new(),
             buckets: vec![(0, 0); STAMP_BUCKETS],
+            whole: 0,
+            newest: 0,
         }
     }
 }
@@ -104,7 +128,13 @@ impl OrderStamps {
 
     /// Whether a younger transaction touching these keys in a conflicting way was already accepted.
     pub fn younger_conflict(&self, txid: u64, requests: &[LockRequest]) -> bool {
+        if self.whole > txid {
+            return true;
+        }
         requests.iter().any(|request| {
+            if request.is_whole_shard() {
+                return self.newest > txid;
+            }
             let (write, read) = self.buckets[self.bucket(request)];
             write > txid || (request.exclusive && read > txid)
         })
@@ -112,6 +142,11 @@ impl OrderStamps {
 
     pub fn stamp(&mut self, txid: u64, requests: &[LockRequest]) {
         for request in requests {
+            self.newest = self.newest.max(txid);
+            if request.is_whole_shard() {
+                self.whole = self.whole.max(txid);
+                continue;
+            }
             let bucket = self.bucket(request);
             let (write, read) = &mut self.buckets[bucket];
             let slot = if request.exclusive { write } else { read };
@@ -162,5 +197,24 @@ mod tests {
         assert!(!stamps.younger_conflict(11, &[request("a", true)]));
         stamps.stamp(20, &[request("a", true)]);
         assert!(stamps.younger_conflict(15, &[request("a", false)]));
+    }
+
+    #[test]
+    fn a_whole_shard_lock_conflicts_with_everything_and_orders_by_id() {
+        let mut locks = IntentLocks::default();
+        locks.acquire(&[LockRequest::whole_shard()]);
+        assert!(!locks.is_empty());
+        assert!(locks.conflicts(3, b"anything", false));
+        locks.release(&[LockRequest::whole_shard()]);
+        assert!(locks.is_empty());
+        locks.acquire(&[request("a", false)]);
+        assert!(locks.any_conflict(&[LockRequest::whole_shard()]));
+
+        let mut stamps = OrderStamps::default();
+        stamps.stamp(10, &[request("a", false)]);
+        assert!(stamps.younger_conflict(5, &[LockRequest::whole_shard()]));
+        assert!(!stamps.younger_conflict(11, &[LockRequest::whole_shard()]));
+        stamps.stamp(30, &[LockRequest::whole_shard()]);
+        assert!(stamps.younger_conflict(25, &[request("zzz", false)]));
     }
 }

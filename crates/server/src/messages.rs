@@ -37,6 +37,24 @@ pub struct LockRequest {
     pub exclusive: bool,
 }
 
+/// The `db` of a request that locks the whole shard.
+const WHOLE_SHARD: usize = usize::MAX;
+
+impl LockRequest {
+    /// A lock on every key of every db of the shard.
+    pub fn whole_shard() -> LockRequest {
+        LockRequest {
+            db: WHOLE_SHARD,
+            key: Bytes::new(),
+            exclusive: true,
+        }
+    }
+
+    pub fn is_whole_shard(&self) -> bool {
+        self.db == WHOLE_SHARD
+    }
+}
+
 /// Adds up the integer replies of a fan-out (DEL counts, DBSIZE, CLIENT KILL ...).
 pub fn sum_integers(outputs: Vec<Output>) -> i64 {
     outputs
@@ -59,6 +77,9 @@ pub enum ShardMsg {
     Schedule {
         txid: u64,
         locks: Vec<LockRequest>,
+        /// For a transaction that writes: how many shards take part, so each journals its share
+        /// as one record a replica can match with the others.
+        journal_parts: Option<u32>,
         reply: oneshot::Sender<bool>,
     },
     /// An execution hop of a scheduled transaction; the concluding hop releases its locks.

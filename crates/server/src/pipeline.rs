@@ -28,6 +28,7 @@ struct RemoteBatch {
 pub async fn execute(conn: &mut Connection, commands: Vec<Vec<Bytes>>) -> Vec<Frame> {
     let mut replies = Vec::with_capacity(commands.len());
     let mut batches: Vec<RemoteBatch> = Vec::new();
+    let mut wrote = false;
     conn.ctx.shard.borrow_mut().tick();
     for args in commands {
         if conn.close_after_reply {
@@ -42,6 +43,7 @@ pub async fn execute(conn: &mut Connection, commands: Vec<Vec<Bytes>>) -> Vec<Fr
         };
         conn.ctx.shard.borrow_mut().commands_processed += 1;
         conn.info.borrow_mut().last_command = spec.name;
+        wrote |= spec.is_write();
         match plan {
             Plan::Single(shard) if shard == conn.ctx.id => {
                 let fast = conn.ctx.shard.borrow_mut().try_fast(conn.db, &args);
@@ -75,6 +77,10 @@ pub async fn execute(conn: &mut Connection, commands: Vec<Vec<Bytes>>) -> Vec<Fr
         }
     }
     flush(conn, &mut batches, &mut replies).await;
+    if wrote && conn.ctx.shared.repl.journal_on() {
+        // Redis's c->woff: what WAIT must see acknowledged covers everything up to now.
+        conn.write_offsets = conn.ctx.shared.repl.current_offsets();
+    }
     replies
 }
 
@@ -89,6 +95,11 @@ fn plan(conn: &Connection, args: &[Bytes]) -> Result<(&'static CommandSpec, Plan
     }
     if !conn.authenticated && !spec.flags.contains(&"no-auth") {
         return Err(Frame::error("NOAUTH Authentication required."));
+    }
+    if spec.is_write() && conn.ctx.shared.repl.refuses_writes() {
+        return Err(Frame::error(
+            "READONLY You can't write against a read only replica.",
+        ));
     }
     if spec.kind == Kind::Server {
         return Ok((spec, Plan::Server));

@@ -11,12 +11,16 @@ use crate::clients::ClientRegistry;
 use crate::commands::table;
 use crate::locks::{IntentLocks, OrderStamps};
 use crate::messages::{Job, LockRequest, Output, ShardMsg};
+use crate::replication::journal::Journal;
+use crate::replication::wire::{self, Effect};
 use crate::shared::Shared;
+use ahash::AHashMap;
 use bytes::Bytes;
 use damselfly_protocol::Frame;
-use damselfly_storage::{Db, ExecContext, Stats};
+use damselfly_storage::{Db, Effects, ExecContext, Stats};
 use futures::channel::oneshot;
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 type LocalJob = Box<dyn FnOnce(&mut Shard)>;
@@ -31,6 +35,9 @@ struct QueuedTx {
     /// Its locks were uncontended when it was scheduled, so it may run before the queue head.
     free: bool,
     waiting: VecDeque<Waiting>,
+    /// A writing transaction journals its effects here as one record when it concludes, marked
+    /// with the number of shards taking part.
+    journal_parts: Option<u32>,
 }
 
 pub struct Shard {
@@ -44,6 +51,11 @@ pub struct Shard {
     locks: IntentLocks,
     stamps: OrderStamps,
     queue: BTreeMap<u64, QueuedTx>,
+    pub id: usize,
+    pub journal: Journal,
+    /// The transaction whose hop is running, so its effects join its journal record.
+    current_tx: Option<u64>,
+    tx_effects: AHashMap<u64, Vec<Effect>>,
 }
 
 pub fn now_ms() -> u64 {
@@ -54,8 +66,13 @@ pub fn now_ms() -> u64 {
 }
 
 impl Shard {
-    pub fn new(shared: Arc<Shared>) -> Shard {
+    pub fn new(id: usize, shared: Arc<Shared>) -> Shard {
+        let backlog = (shared.config.repl_backlog_size as usize / shared.shards).max(1);
         Shard {
+            id,
+            journal: Journal::new(backlog),
+            current_tx: None,
+            tx_effects: AHashMap::new(),
             clock_ms: now_ms(),
             dbs: (0..shared.config.databases).map(|_| Db::new()).collect(),
             stats: Stats::default(),
@@ -75,11 +92,123 @@ impl Shard {
 
     /// Runs one command whose keys all live here, ignoring locks (the caller has checked them).
     pub fn run_command(&mut self, db: usize, args: &[Bytes]) -> Frame {
+        if !self.journal.is_active() {
+            let mut ctx = ExecContext {
+                now_ms: self.clock_ms,
+                stats: &mut self.stats,
+                effects: None,
+            };
+            return damselfly_storage::execute(&mut self.dbs, db, args, &mut ctx);
+        }
+        let mut effects = Effects::default();
         let mut ctx = ExecContext {
             now_ms: self.clock_ms,
             stats: &mut self.stats,
+            effects: Some(&mut effects),
         };
-        damselfly_storage::execute(&mut self.dbs, db, args, &mut ctx)
+        let reply = damselfly_storage::execute(&mut self.dbs, db, args, &mut ctx);
+        self.journal_effects(effects);
+        reply
+    }
+
+    /// Applies a command from our primary's replication stream: nothing counts as expired (only
+    /// the primary expires keys) and nothing is journaled.
+    pub fn apply_replicated(&mut self, db: usize, args: &[Bytes]) {
+        match args.first().map(|name| name.to_ascii_lowercase()) {
+            Some(name) if name == b"flushall" => self.dbs.iter_mut().for_each(Db::clear),
+            Some(name) if name == b"flushdb" => {
+                if let Some(db) = self.dbs.get_mut(db) {
+                    db.clear();
+                }
+            }
+            _ => {
+                let mut ctx = ExecContext {
+                    now_ms: 0,
+                    stats: &mut self.stats,
+                    effects: None,
+                };
+                if db < self.dbs.len() {
+                    damselfly_storage::execute(&mut self.dbs, db, args, &mut ctx);
+                }
+            }
+        }
+    }
+
+    /// Starts journaling writes (the first replica is syncing).
+    pub fn activate_journal(&mut self) {
+        if !self.journal.is_active() {
+            self.journal.activate();
+            for db in &mut self.dbs {
+                db.set_expiry_log(true);
+            }
+            self.shared.repl.journal_on.store(true, Ordering::Release);
+        }
+    }
+
+    /// Journals what a command did: snapshot pre-images first, then expiry deletions, then its writes.
+    fn journal_effects(&mut self, effects: Effects) {
+        self.send_preimages();
+        for (db, key) in effects.expired {
+            self.append(wire::journal_record(
+                0,
+                1,
+                &[(db, vec![Bytes::from_static(b"DEL"), key])],
+            ));
+        }
+        for effect in effects.writes {
+            self.record(effect);
+        }
+    }
+
+    /// Journals the expiry deletions and snapshot pre-images of work done outside `run_command`
+    /// (active expiry, direct db access).
+    pub fn journal_side_effects(&mut self) {
+        if !self.journal.is_active() {
+            return;
+        }
+        let mut effects = Effects::default();
+        for (index, db) in self.dbs.iter_mut().enumerate() {
+            effects
+                .expired
+                .extend(db.take_expired_keys().into_iter().map(|key| (index, key)));
+        }
+        self.journal_effects(effects);
+    }
+
+    /// Journals one effect: into the running transaction's record, or as a record of its own.
+    pub fn record(&mut self, effect: Effect) {
+        if !self.journal.is_active() {
+            return;
+        }
+        self.send_preimages();
+        let in_tx = self.current_tx.filter(|txid| {
+            self.queue
+                .get(txid)
+                .is_some_and(|tx| tx.journal_parts.is_some())
+        });
+        match in_tx {
+            Some(txid) => self.tx_effects.entry(txid).or_default().push(effect),
+            None => self.append(wire::journal_record(0, 1, &[effect])),
+        }
+    }
+
+    fn append(&mut self, record: Bytes) {
+        self.journal.append(record);
+        self.shared.repl.offsets[self.id].store(self.journal.offset(), Ordering::Release);
+    }
+
+    /// Sends the old contents saved by writes to the flow whose snapshot is in progress; they must
+    /// precede the journal records of those writes.
+    pub fn send_preimages(&mut self) {
+        let Some(sink) = self.journal.snapshotting_sink().cloned() else {
+            return;
+        };
+        for (index, db) in self.dbs.iter_mut().enumerate() {
+            let images = db.take_preimages();
+            if !images.is_empty() {
+                sink.push(crate::replication::snapshot::encode_chunk(index, &images));
+            }
+        }
     }
 
     /// The fast path: runs the command now unless a scheduled transaction holds a lock on one of its keys.
@@ -147,6 +276,7 @@ impl Shard {
                 locks,
                 free: false,
                 waiting,
+                journal_parts: None,
             },
         );
         self.drain_runnable();
@@ -154,7 +284,12 @@ impl Shard {
 
     /// Queues a multi-shard transaction; false means "retry with a newer id" because a younger conflicting
     /// transaction was accepted here already (queued or even finished).
-    pub fn schedule(&mut self, txid: u64, locks: Vec<LockRequest>) -> bool {
+    pub fn schedule(
+        &mut self,
+        txid: u64,
+        locks: Vec<LockRequest>,
+        journal_parts: Option<u32>,
+    ) -> bool {
         if self.stamps.younger_conflict(txid, &locks) {
             return false;
         }
@@ -167,6 +302,7 @@ impl Shard {
                 locks,
                 free: !conflict,
                 waiting: VecDeque::new(),
+                journal_parts,
             },
         );
         true
@@ -196,10 +332,22 @@ impl Shard {
 
     /// Removes a transaction (concluded or aborted), releases its locks and runs whatever became runnable.
     pub fn finish(&mut self, txid: u64) {
-        if let Some(entry) = self.queue.remove(&txid) {
-            self.locks.release(&entry.locks);
-        }
+        self.conclude(txid);
         self.drain_runnable();
+    }
+
+    /// Ends a transaction here: releases its locks and journals its share of the effects.
+    fn conclude(&mut self, txid: u64) {
+        let Some(entry) = self.queue.remove(&txid) else {
+            return;
+        };
+        self.locks.release(&entry.locks);
+        let effects = self.tx_effects.remove(&txid).unwrap_or_default();
+        if let Some(parts) = entry.journal_parts {
+            if self.journal.is_active() {
+                self.append(wire::journal_record(txid, parts, &effects));
+            }
+        }
     }
 
     fn drain_runnable(&mut self) {
@@ -213,9 +361,7 @@ impl Shard {
             let txid = *head.key();
             (waiting.run)(self);
             if waiting.conclude {
-                if let Some(entry) = self.queue.remove(&txid) {
-                    self.locks.release(&entry.locks);
-                }
+                self.conclude(txid);
             }
         }
     }
@@ -229,8 +375,13 @@ impl Shard {
                 commands,
                 reply,
             } => self.run_batch(db, commands, reply),
-            ShardMsg::Schedule { txid, locks, reply } => {
-                let _ = reply.send(self.schedule(txid, locks));
+            ShardMsg::Schedule {
+                txid,
+                locks,
+                journal_parts,
+                reply,
+            } => {
+                let _ = reply.send(self.schedule(txid, locks, journal_parts));
             }
             ShardMsg::Execute {
                 txid,
@@ -238,19 +389,24 @@ impl Shard {
                 job,
                 reply,
             } => {
-                self.execute(txid, conclude, wrap_job(job, reply));
+                self.execute(txid, conclude, wrap_job(txid, job, reply));
             }
             ShardMsg::Release { txid } => self.finish(txid),
             ShardMsg::Run { job, reply } => {
                 let _ = reply.send(job(self));
             }
         }
+        // Jobs may read keys directly and so expire them lazily.
+        self.journal_side_effects();
     }
 }
 
-fn wrap_job(job: Job, reply: oneshot::Sender<Output>) -> LocalJob {
+fn wrap_job(txid: u64, job: Job, reply: oneshot::Sender<Output>) -> LocalJob {
     Box::new(move |shard: &mut Shard| {
-        let _ = reply.send(job(shard));
+        shard.current_tx = Some(txid);
+        let output = job(shard);
+        shard.current_tx = None;
+        let _ = reply.send(output);
     })
 }
 

@@ -2,6 +2,7 @@
 //! global counters. Keyspace data is never here.
 
 use crate::config::Config;
+use crate::replication::state::Replication;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::RwLock;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -30,6 +31,7 @@ pub struct Shared {
     /// Set while a SAVE runs: one snapshot at a time.
     saving: AtomicBool,
     last_save_failed: AtomicBool,
+    pub repl: Replication,
 }
 
 impl Shared {
@@ -42,7 +44,9 @@ impl Shared {
             save: String::new(),
             timeout: 0,
         };
+        let repl = Replication::new(shards, config.replica_read_only);
         Shared {
+            repl,
             config,
             runtime: RwLock::new(runtime),
             shards,

@@ -19,10 +19,13 @@ pub struct Transaction {
 
 impl Transaction {
     /// Schedules a transaction taking `locks` on each shard; returns once every shard has queued it.
+    /// A transaction that `writes` is journaled by each shard as one part of the whole.
     pub async fn begin(
         ctx: &Rc<ExecutorCtx>,
         locks: BTreeMap<usize, Vec<LockRequest>>,
+        writes: bool,
     ) -> Transaction {
+        let journal_parts = writes.then_some(locks.len() as u32);
         let mut attempt = 0u32;
         loop {
             let txid = ctx.shared.next_txid();
@@ -34,6 +37,7 @@ impl Transaction {
                     ShardMsg::Schedule {
                         txid,
                         locks: requests.clone(),
+                        journal_parts,
                         reply,
                     },
                 )

@@ -26,7 +26,7 @@ impl Db {
                     continue;
                 };
                 if self.slot(id).is_expired(now_ms) {
-                    self.remove(id);
+                    self.drop_expired(id);
                     deleted += 1;
                 }
             }
@@ -38,7 +38,7 @@ impl Db {
                 let pos = self.random_below(self.volatile.len());
                 let id = self.volatile[pos];
                 if self.slot(id).is_expired(now_ms) {
-                    self.remove(id);
+                    self.drop_expired(id);
                     deleted += 1;
                 }
             }
@@ -48,12 +48,20 @@ impl Db {
 
     /// RANDOMKEY: a random live key; expired keys met on the way are deleted (and counted).
     pub fn random_key(&mut self, now_ms: u64) -> Option<Bytes> {
+        // A replica cannot delete expired keys; like Redis it settles for one after 100 tries.
+        let mut tries = 100;
         loop {
             let id = self.random_slot()?;
             let slot = self.slot(id);
             if slot.is_expired(now_ms) {
-                self.remove_expired(id);
-                continue;
+                if !self.is_passive() {
+                    self.remove_expired(id);
+                    continue;
+                }
+                tries -= 1;
+                if tries > 0 {
+                    continue;
+                }
             }
             return Some(Bytes::copy_from_slice(slot.key.as_slice()));
         }

@@ -6,6 +6,7 @@
 //! present for the whole walk.
 
 use crate::compact::SmallBytes;
+use crate::snapshot::{PreImage, Snapshot};
 use crate::value::{Entry, Value};
 use bytes::Bytes;
 use hashbrown::HashTable;
@@ -69,6 +70,15 @@ pub struct Db {
     rng: u64,
     /// Keys removed by lazy expiry and not yet collected by `take_expired_count`.
     expired: u64,
+    /// Changes made to this db (any insert, overwrite, TTL change or removal), so a caller can
+    /// tell whether a command wrote.
+    mutations: u64,
+    /// While a journal records this db: the keys removed because they expired, in order.
+    expired_log: Option<Vec<Bytes>>,
+    /// A replica's db: expired keys read as absent but stay until the primary deletes them.
+    passive_expiry: bool,
+    /// A point-in-time snapshot being taken without copying the db (replication full sync).
+    pub(crate) snapshot: Option<Box<Snapshot>>,
 }
 
 impl Default for Db {
@@ -78,7 +88,7 @@ impl Default for Db {
 }
 
 #[inline]
-fn slot_ref(chunks: &[Vec<Option<Slot>>], id: u32) -> Option<&Slot> {
+pub(crate) fn slot_ref(chunks: &[Vec<Option<Slot>>], id: u32) -> Option<&Slot> {
     chunks
         .get((id >> CHUNK_BITS) as usize)?
         .get((id & CHUNK_MASK) as usize)?
@@ -100,7 +110,34 @@ impl Db {
             heap_bytes: 0,
             rng: rand::random::<u64>() | 1,
             expired: 0,
+            mutations: 0,
+            expired_log: None,
+            passive_expiry: false,
+            snapshot: None,
         }
+    }
+
+    /// How many changes this db has seen; compare two readings to learn whether anything wrote.
+    pub fn mutations(&self) -> u64 {
+        self.mutations
+    }
+
+    /// Starts or stops recording the keys that expire (for the replication journal).
+    pub fn set_expiry_log(&mut self, on: bool) {
+        self.expired_log = on.then(Vec::new);
+    }
+
+    /// The keys removed because they expired since the last call, oldest first.
+    pub fn take_expired_keys(&mut self) -> Vec<Bytes> {
+        self.expired_log
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
+    }
+
+    /// On a replica expired keys are logically absent but only the primary deletes them.
+    pub fn set_passive_expiry(&mut self, on: bool) {
+        self.passive_expiry = on;
     }
 
     /// Keys stored (DBSIZE), including expired keys not yet reclaimed, as Redis counts them.
@@ -118,6 +155,11 @@ impl Db {
     }
 
     pub fn clear(&mut self) {
+        self.mutations += 1;
+        if let Some(snapshot) = self.snapshot.as_mut() {
+            // Everything still unsaved is gone; the journal's flush record says so.
+            snapshot.finish_early();
+        }
         self.chunks = Vec::new();
         self.slots_len = 0;
         self.free = Vec::new();
@@ -265,8 +307,9 @@ impl Db {
     pub(crate) fn lookup(&mut self, key: &[u8], now_ms: u64) -> Option<u32> {
         let id = self.find(key)?;
         if self.slot(id).is_expired(now_ms) {
-            self.remove(id);
-            self.expired += 1;
+            if !self.passive_expiry {
+                self.remove_expired(id);
+            }
             return None;
         }
         Some(id)
@@ -275,9 +318,8 @@ impl Db {
     /// Deletes an expired key if it is one (Redis's expireIfNeeded); true when it was deleted.
     pub(crate) fn expire_if_needed(&mut self, key: &[u8], now_ms: u64) -> bool {
         match self.find(key) {
-            Some(id) if self.slot(id).is_expired(now_ms) => {
-                self.remove(id);
-                self.expired += 1;
+            Some(id) if self.slot(id).is_expired(now_ms) && !self.passive_expiry => {
+                self.remove_expired(id);
                 true
             }
             _ => false,
@@ -286,8 +328,34 @@ impl Db {
 
     /// Removes a slot whose key has expired, counting it as expired.
     pub(crate) fn remove_expired(&mut self, id: u32) {
-        self.remove(id);
+        self.drop_expired(id);
         self.expired += 1;
+    }
+
+    /// Removes a slot whose key has expired without counting it (active expiry counts its own),
+    /// recording the key for the journal.
+    pub(crate) fn drop_expired(&mut self, id: u32) {
+        let slot = self.remove(id);
+        if let Some(log) = self.expired_log.as_mut() {
+            log.push(Bytes::copy_from_slice(slot.key.as_slice()));
+        }
+    }
+
+    pub(crate) fn is_passive(&self) -> bool {
+        self.passive_expiry
+    }
+
+    /// Called before a live slot changes: a snapshot in progress saves its old contents first.
+    #[inline]
+    fn before_mutate(&mut self, id: u32) {
+        self.mutations += 1;
+        if let Some(snapshot) = self.snapshot.as_mut() {
+            if snapshot.needs(id) {
+                snapshot.mark(id);
+                let slot = slot_ref(&self.chunks, id).expect("live slot id");
+                snapshot.preimages.push(PreImage::of(slot));
+            }
+        }
     }
 
     #[inline]
@@ -314,6 +382,7 @@ impl Db {
 
     /// Runs `f` on a live value, keeping the memory accounting right.
     pub(crate) fn with_value_mut<R>(&mut self, id: u32, f: impl FnOnce(&mut Value) -> R) -> R {
+        self.before_mutate(id);
         let slot = self.slot_mut(id);
         let before = slot.value.heap_bytes();
         let r = f(&mut slot.value);
@@ -329,6 +398,13 @@ impl Db {
 
     /// Inserts a key that is known to be absent.
     pub(crate) fn insert(&mut self, key: &[u8], value: Value, expire_at: u64, now_ms: u64) -> u32 {
+        if self.passive_expiry {
+            // A replica keeps expired keys that callers treat as absent: replace them.
+            if let Some(stale) = self.find(key) {
+                self.remove(stale);
+            }
+        }
+        self.mutations += 1;
         let key = SmallBytes::new(key);
         self.heap_bytes += key.heap_bytes() + value.heap_bytes();
         let hash = self.hash(key.as_slice());
@@ -350,6 +426,10 @@ impl Db {
             slot_ref(chunks, other).map_or(0, |s| hasher.hash_one(s.key.as_slice()))
         });
         self.len += 1;
+        if let Some(snapshot) = self.snapshot.as_mut() {
+            // A key born after the snapshot began is not part of it: the journal carries it.
+            snapshot.mark(id);
+        }
         if expire_at != 0 {
             self.set_expire(id, expire_at);
         }
@@ -390,6 +470,10 @@ impl Db {
 
     /// Sets (non-zero) or removes (0) the absolute expiry of a live slot.
     pub(crate) fn set_expire(&mut self, id: u32, expire_at: u64) {
+        if self.slot(id).expire_at == expire_at {
+            return;
+        }
+        self.before_mutate(id);
         let volatile_len = self.volatile.len() as u32;
         let slot = self.slot_mut(id);
         let had = slot.expire_at != 0;
@@ -418,6 +502,7 @@ impl Db {
 
     /// Removes a live slot and returns it.
     pub(crate) fn remove(&mut self, id: u32) -> Slot {
+        self.before_mutate(id);
         let hash = self.hash(self.slot(id).key.as_slice());
         match self.index.find_entry(hash, |&x| x == id) {
             Ok(entry) => {

@@ -10,13 +10,17 @@ mod keyspace;
 mod longdouble;
 mod populate;
 mod scan;
+mod snapshot;
 mod value;
 
-pub use commands::execute;
+use bytes::Bytes;
+
+pub use commands::{execute, set_effect};
 pub use damselfly_protocol::string2ll;
 pub use digest::{digest_value, mix_digest};
 pub use glob::glob_match;
 pub use keyspace::Db;
+pub use snapshot::PreImage;
 pub use value::{Entry, Value};
 
 /// Keyspace counters reported by INFO stats.
@@ -29,7 +33,25 @@ pub struct Stats {
 
 /// What a command needs besides its arguments.
 pub struct ExecContext<'a> {
-    /// The command's time snapshot, unix milliseconds.
+    /// The command's time snapshot, unix milliseconds (0 applies a replication stream: nothing
+    /// counts as expired).
     pub now_ms: u64,
     pub stats: &'a mut Stats,
+    /// Where to record the command's effects for the replication journal, when one is kept.
+    pub effects: Option<&'a mut Effects>,
+}
+
+/// The deterministic effects of commands, as commands a replica can replay.
+#[derive(Default, Debug)]
+pub struct Effects {
+    /// `(db, key)` of keys deleted because they had expired, oldest first.
+    pub expired: Vec<(usize, Bytes)>,
+    /// `(db, command)` for each command that changed data.
+    pub writes: Vec<(usize, Vec<Bytes>)>,
+}
+
+impl Effects {
+    pub fn is_empty(&self) -> bool {
+        self.expired.is_empty() && self.writes.is_empty()
+    }
 }

@@ -50,6 +50,7 @@ impl Db {
         range: Range<u64>,
         size: usize,
         owns: &dyn Fn(&[u8]) -> bool,
+        mut journal: Option<&mut Vec<Vec<bytes::Bytes>>>,
     ) -> u64 {
         let now = wall_clock_ms();
         let mut added = 0;
@@ -58,7 +59,15 @@ impl Db {
             if !owns(&key) || self.lookup(&key, now).is_some() {
                 continue;
             }
-            self.insert(&key, Value::plain_vec(populate_value(i, size)), 0, now);
+            let value = populate_value(i, size);
+            if let Some(journal) = journal.as_deref_mut() {
+                journal.push(vec![
+                    bytes::Bytes::from_static(b"SET"),
+                    bytes::Bytes::copy_from_slice(&key),
+                    bytes::Bytes::copy_from_slice(&value),
+                ]);
+            }
+            self.insert(&key, Value::plain_vec(value), 0, now);
             added += 1;
         }
         added
@@ -83,7 +92,7 @@ mod tests {
     fn populate_skips_existing_and_foreign() {
         let mut db = Db::new();
         db.insert(b"key:1", Value::Int(5), 0, 0);
-        let added = db.populate(b"key", 0..10, 0, &|k: &[u8]| k != b"key:3");
+        let added = db.populate(b"key", 0..10, 0, &|k: &[u8]| k != b"key:3", None);
         assert_eq!(added, 8);
         assert_eq!(db.len(), 9);
         let id = db.find(b"key:1").unwrap();
@@ -92,7 +101,10 @@ mod tests {
         assert_eq!(db.slot(id).value.encoding(), "embstr");
         // Truncated keys collide: only the first is added.
         let mut db = Db::new();
-        assert_eq!(db.populate(&[b'p'; 130], 0..5, 0, &|_: &[u8]| true), 1);
+        assert_eq!(
+            db.populate(&[b'p'; 130], 0..5, 0, &|_: &[u8]| true, None),
+            1
+        );
     }
 
     /// redis-server 7.0.15 uses about 88 bytes per key after DEBUG POPULATE 1000000.
@@ -100,7 +112,7 @@ mod tests {
     fn memory_per_key_below_redis() {
         let mut db = Db::new();
         let n = 300_000;
-        db.populate(b"key", 0..n, 0, &|_: &[u8]| true);
+        db.populate(b"key", 0..n, 0, &|_: &[u8]| true, None);
         while db.old_index.is_some() {
             db.migrate(u32::MAX);
         }

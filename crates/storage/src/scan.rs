@@ -46,8 +46,10 @@ impl Db {
             }
             id += 1;
         }
-        for id in expired {
-            self.remove_expired(id);
+        if !self.is_passive() {
+            for id in expired {
+                self.remove_expired(id);
+            }
         }
         if u64::from(id) >= u64::from(self.slots_len) {
             0

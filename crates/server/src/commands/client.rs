@@ -1,7 +1,7 @@
 //! CLIENT ID / SETNAME / GETNAME / LIST / INFO / KILL / NO-EVICT / REPLY-free subset.
 
 use super::{bulk_str, unknown_subcommand, wrong_arity};
-use crate::clients::ClientInfo;
+use crate::clients::{ClientInfo, ClientKind};
 use crate::connection::Connection;
 use crate::messages::{sum_integers, Job, Output};
 use bytes::Bytes;
@@ -65,17 +65,13 @@ pub fn set_name(conn: &mut Connection, name: &[u8]) -> Result<(), Frame> {
 
 async fn list(conn: &Connection, options: &[Bytes]) -> Frame {
     let mut ids: Option<Vec<u64>> = None;
+    let mut kind_filter: Option<ClientKind> = None;
     let mut options = options.iter();
     while let Some(option) = options.next() {
         if option.eq_ignore_ascii_case(b"type") {
             match options.next() {
-                Some(kind) if kind.eq_ignore_ascii_case(b"normal") => {}
-                Some(kind)
-                    if [&b"master"[..], b"replica", b"slave", b"pubsub"]
-                        .iter()
-                        .any(|k| kind.eq_ignore_ascii_case(k)) =>
-                {
-                    ids = Some(Vec::new());
+                Some(kind) if ClientKind::parse(&String::from_utf8_lossy(kind)).is_some() => {
+                    kind_filter = ClientKind::parse(&String::from_utf8_lossy(kind));
                 }
                 Some(kind) => {
                     return Frame::error_owned(format!(
@@ -115,6 +111,7 @@ async fn list(conn: &Connection, options: &[Bytes]) -> Frame {
                         ids.as_ref()
                             .as_ref()
                             .is_none_or(|ids| ids.contains(&info.id))
+                            && kind_filter.is_none_or(|kind| kind == info.kind)
                     })
                     .map(|info| info.describe())
                     .collect();
@@ -149,12 +146,12 @@ struct KillFilter {
     addr: Option<String>,
     laddr: Option<String>,
     skip: Option<u64>,
-    none_match: bool,
+    kind: Option<ClientKind>,
 }
 
 impl KillFilter {
     fn matches(&self, info: &ClientInfo) -> bool {
-        !self.none_match
+        self.kind.is_none_or(|kind| kind == info.kind)
             && self.id.is_none_or(|id| info.id == id)
             && self
                 .addr
@@ -196,14 +193,15 @@ async fn kill(conn: &Connection, options: &[Bytes]) -> Frame {
                     "no" => filter.skip = None,
                     _ => return Frame::error("ERR syntax error"),
                 },
-                b"type" => match value.to_ascii_lowercase().as_str() {
-                    "normal" => {}
-                    "master" | "replica" | "slave" | "pubsub" => filter.none_match = true,
-                    _ => return Frame::error_owned(format!("ERR Unknown client type '{value}'")),
+                b"type" => match ClientKind::parse(&value) {
+                    Some(kind) => filter.kind = Some(kind),
+                    None => {
+                        return Frame::error_owned(format!("ERR Unknown client type '{value}'"))
+                    }
                 },
                 b"user" => {
                     if value != "default" {
-                        filter.none_match = true;
+                        filter.id = Some(0);
                     }
                 }
                 _ => return Frame::error("ERR syntax error"),

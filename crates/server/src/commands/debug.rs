@@ -137,9 +137,13 @@ async fn populate(conn: &Connection, args: &[Bytes]) -> Frame {
             let prefix = prefix.clone();
             Box::new(move |shard| {
                 let owns = |key: &[u8]| shard_of(key, shards) == target;
-                Output::Integer(
-                    shard.dbs[db].populate(&prefix, 0..count as u64, size, &owns) as i64,
-                )
+                let mut journal = shard.journal.is_active().then(Vec::new);
+                let added =
+                    shard.dbs[db].populate(&prefix, 0..count as u64, size, &owns, journal.as_mut());
+                for command in journal.unwrap_or_default() {
+                    shard.record((db, command));
+                }
+                Output::Integer(added as i64)
             })
         })
         .await;

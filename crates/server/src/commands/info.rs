@@ -3,11 +3,13 @@
 use crate::connection::Connection;
 use crate::memory;
 use crate::messages::{Job, Output};
+use crate::replication::state::Role;
 use crate::shard::Shard;
 use bytes::Bytes;
 use damselfly_protocol::Frame;
 use damselfly_storage::Stats;
 use std::fmt::Write;
+use std::sync::atomic::Ordering;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// What one shard contributes to INFO.
@@ -19,6 +21,10 @@ pub struct ShardInfo {
     pub commands_processed: u64,
     pub connected_clients: usize,
     pub connections_received: u64,
+    /// Replication backlog: whether this shard journals, first offset held, bytes held.
+    pub backlog_active: bool,
+    pub backlog_first: u64,
+    pub backlog_len: u64,
 }
 
 impl ShardInfo {
@@ -36,6 +42,9 @@ impl ShardInfo {
             commands_processed: shard.commands_processed,
             connected_clients: shard.clients.len(),
             connections_received: shard.clients.total_received,
+            backlog_active: shard.journal.is_active(),
+            backlog_first: shard.journal.backlog_span().0,
+            backlog_len: shard.journal.backlog_span().1,
         }
     }
 
@@ -53,6 +62,9 @@ impl ShardInfo {
         self.commands_processed += other.commands_processed;
         self.connected_clients += other.connected_clients;
         self.connections_received += other.connections_received;
+        self.backlog_active |= other.backlog_active;
+        self.backlog_first += other.backlog_first;
+        self.backlog_len += other.backlog_len;
     }
 }
 
@@ -100,8 +112,8 @@ pub async fn run(conn: &Connection, args: &[Bytes]) -> Frame {
             "clients" => clients(&total, &mut text),
             "memory" => memory_section(conn, &mut text),
             "persistence" => persistence(conn, &mut text),
-            "stats" => stats(&total, &mut text),
-            "replication" => replication(conn, &mut text),
+            "stats" => stats(conn, &total, &mut text),
+            "replication" => replication(conn, &total, &mut text),
             "cpu" => cpu(&mut text),
             _ => keyspace(&total, &mut text),
         }
@@ -181,23 +193,94 @@ fn persistence(conn: &Connection, out: &mut String) {
     );
 }
 
-fn stats(total: &ShardInfo, out: &mut String) {
+fn stats(conn: &Connection, total: &ShardInfo, out: &mut String) {
+    let repl = &conn.ctx.shared.repl;
     let _ = write!(
         out,
-        "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\nrejected_connections:0\r\nexpired_keys:{}\r\nevicted_keys:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:0\r\npubsub_patterns:0\r\nsync_full:0\r\nsync_partial_ok:0\r\nsync_partial_err:0\r\n",
+        "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\nrejected_connections:0\r\nexpired_keys:{}\r\nevicted_keys:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:0\r\npubsub_patterns:0\r\nsync_full:{}\r\nsync_partial_ok:{}\r\nsync_partial_err:{}\r\n",
         total.connections_received,
         total.commands_processed,
         total.stats.expired_keys,
         total.stats.keyspace_hits,
         total.stats.keyspace_misses,
+        repl.sync_full.load(Ordering::Relaxed),
+        repl.sync_partial_ok.load(Ordering::Relaxed),
+        repl.sync_partial_err.load(Ordering::Relaxed),
     );
 }
 
-fn replication(conn: &Connection, out: &mut String) {
+/// INFO replication. Offsets are sums over shards: master_repl_offset is the sum of the shard
+/// journals' offsets, and the backlog's first byte and length are summed the same way.
+fn replication(conn: &Connection, total: &ShardInfo, out: &mut String) {
+    let repl = &conn.ctx.shared.repl;
+    let config = &conn.ctx.shared.config;
+    let state = repl.state();
+    let offset = repl.primary_offset();
+    match &state.role {
+        Role::Primary => {
+            let online: Vec<_> = state.sessions.values().collect();
+            let _ = write!(
+                out,
+                "# Replication\r\nrole:master\r\nconnected_slaves:{}\r\n",
+                online.len()
+            );
+            for (index, session) in online.iter().enumerate() {
+                let state_name = if session.online() {
+                    "online"
+                } else {
+                    "send_bulk"
+                };
+                let _ = write!(
+                    out,
+                    "slave{index}:ip={},port={},state={state_name},offset={},lag={}\r\n",
+                    session.ip,
+                    session.port,
+                    session.acked.iter().sum::<u64>(),
+                    session.last_ack.elapsed().as_secs()
+                );
+            }
+        }
+        Role::Replica { host, port } => {
+            let link = &state.link;
+            let up = link.state == "connected";
+            let _ = write!(
+                out,
+                "# Replication\r\nrole:slave\r\nmaster_host:{host}\r\nmaster_port:{port}\r\nmaster_link_status:{}\r\nmaster_last_io_seconds_ago:{}\r\nmaster_sync_in_progress:{}\r\nslave_read_repl_offset:{}\r\nslave_repl_offset:{}\r\n",
+                if up { "up" } else { "down" },
+                if link.state == "connect" { -1 } else { link.last_io.elapsed().as_secs() as i64 },
+                u8::from(link.state == "sync"),
+                link.read_total(),
+                link.applied_total(),
+            );
+            if !up {
+                let _ = write!(
+                    out,
+                    "master_link_down_since_seconds:{}\r\n",
+                    link.down_since.elapsed().as_secs()
+                );
+            }
+            let _ = write!(
+                out,
+                "slave_priority:100\r\nslave_read_only:{}\r\nreplica_announced:1\r\nconnected_slaves:0\r\n",
+                u8::from(repl.read_only.load(Ordering::Relaxed))
+            );
+        }
+    }
+    let replica_offset = match &state.role {
+        Role::Primary => offset,
+        Role::Replica { .. } => state.link.applied_total(),
+    };
     let _ = write!(
         out,
-        "# Replication\r\nrole:master\r\nconnected_slaves:0\r\nmaster_failover_state:no-failover\r\nmaster_replid:{}\r\nmaster_replid2:0000000000000000000000000000000000000000\r\nmaster_repl_offset:0\r\nsecond_repl_offset:-1\r\nrepl_backlog_active:0\r\nrepl_backlog_size:1048576\r\nrepl_backlog_first_byte_offset:0\r\nrepl_backlog_histlen:0\r\n",
-        conn.ctx.shared.run_id
+        "master_failover_state:no-failover\r\nmaster_replid:{}\r\nmaster_replid2:0000000000000000000000000000000000000000\r\nmaster_repl_offset:{replica_offset}\r\nsecond_repl_offset:-1\r\nrepl_backlog_active:{}\r\nrepl_backlog_size:{}\r\nrepl_backlog_first_byte_offset:{}\r\nrepl_backlog_histlen:{}\r\n",
+        match &state.role {
+            Role::Primary => state.replid.clone(),
+            Role::Replica { .. } => state.link.primary_replid.clone().unwrap_or_else(|| state.replid.clone()),
+        },
+        u8::from(total.backlog_active),
+        config.repl_backlog_size,
+        total.backlog_first,
+        total.backlog_len,
     );
 }
 

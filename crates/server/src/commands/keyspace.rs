@@ -2,8 +2,9 @@
 
 use super::parse_i64;
 use crate::connection::Connection;
-use crate::messages::{sum_integers, Job, Output};
+use crate::messages::{sum_integers, Job, LockRequest, Output};
 use crate::shard::now_ms;
+use crate::transaction::Transaction;
 use bytes::Bytes;
 use damselfly_protocol::Frame;
 use rand::Rng;
@@ -32,19 +33,32 @@ pub async fn flush(conn: &Connection, args: &[Bytes], all: bool) -> Frame {
     if args.len() > 2 {
         return Frame::error("ERR syntax error");
     }
+    // One transaction locking every shard: no client sees some shards flushed and others not, and
+    // replicas get the flush as one record per shard that they apply together.
     let db = conn.db;
-    conn.ctx
-        .run_everywhere(|_| -> Job {
-            Box::new(move |shard| {
-                if all {
+    let shards = conn.ctx.shards();
+    let locks = (0..shards)
+        .map(|shard| (shard, vec![LockRequest::whole_shard()]))
+        .collect();
+    let mut tx = Transaction::begin(&conn.ctx, locks, true).await;
+    let jobs = (0..shards)
+        .map(|shard| -> (usize, Job) {
+            let job: Job = Box::new(move |shard| {
+                let command = if all {
                     shard.dbs.iter_mut().for_each(|d| d.clear());
+                    "FLUSHALL"
                 } else {
                     shard.dbs[db].clear();
-                }
+                    "FLUSHDB"
+                };
+                shard.record((db, vec![Bytes::from_static(command.as_bytes())]));
                 Output::Unit
-            })
+            });
+            (shard, job)
         })
-        .await;
+        .collect();
+    tx.hop(jobs, true).await;
+    tx.finish().await;
     Frame::OK
 }
 

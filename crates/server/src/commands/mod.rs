@@ -9,6 +9,7 @@ mod debug;
 mod info;
 mod keyspace;
 pub mod multikey;
+mod replication;
 mod save;
 pub mod table;
 
@@ -54,6 +55,14 @@ pub async fn run_server(
         "save" => save::save(conn).await,
         "lastsave" => save::lastsave(conn),
         "bgsave" => save::bgsave(conn, &args),
+        "replicaof" | "slaveof" => replication::replicaof(conn, &args).await,
+        "role" => replication::role(conn),
+        "wait" => replication::wait(conn, &args).await,
+        "replconf" => replication::replconf(&args),
+        "dfly" => replication::dfly(conn, &args).await,
+        "psync" | "sync" => Frame::error(
+            "ERR damselfly replicas only: connect with damselfly --replicaof (PSYNC/SYNC not supported)",
+        ),
         _ => crate::pipeline::unknown_command(&args),
     }
 }

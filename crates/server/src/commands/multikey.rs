@@ -67,7 +67,7 @@ pub async fn run(conn: &mut Connection, spec: &'static CommandSpec, args: Vec<By
     match spec.name {
         "mget" => {
             let split = split(&args, 1, shards);
-            let mut tx = Transaction::begin(&ctx, split.locks(db, false)).await;
+            let mut tx = Transaction::begin(&ctx, split.locks(db, false), false).await;
             let outputs = tx.hop(split.jobs("mget", db), true).await;
             let mut values = vec![Frame::Null; args.len() - 1];
             for ((_, items), output) in split.parts.iter().zip(outputs) {
@@ -84,7 +84,7 @@ pub async fn run(conn: &mut Connection, spec: &'static CommandSpec, args: Vec<By
                 return wrong_arity(spec.name);
             }
             let split = split(&args, 2, shards);
-            let mut tx = Transaction::begin(&ctx, split.locks(db, true)).await;
+            let mut tx = Transaction::begin(&ctx, split.locks(db, true), true).await;
             tx.hop(split.jobs("mset", db), true).await;
             Frame::OK
         }
@@ -93,7 +93,7 @@ pub async fn run(conn: &mut Connection, spec: &'static CommandSpec, args: Vec<By
                 return wrong_arity(spec.name);
             }
             let split = split(&args, 2, shards);
-            let mut tx = Transaction::begin(&ctx, split.locks(db, true)).await;
+            let mut tx = Transaction::begin(&ctx, split.locks(db, true), true).await;
             let keys_only = Split {
                 parts: split
                     .parts
@@ -120,7 +120,7 @@ pub async fn run(conn: &mut Connection, spec: &'static CommandSpec, args: Vec<By
         "del" | "unlink" | "exists" | "touch" => {
             let split = split(&args, 1, shards);
             let exclusive = spec.is_write();
-            let mut tx = Transaction::begin(&ctx, split.locks(db, exclusive)).await;
+            let mut tx = Transaction::begin(&ctx, split.locks(db, exclusive), exclusive).await;
             Frame::Integer(sum_integers(tx.hop(split.jobs(spec.name, db), true).await))
         }
         "rename" | "renamenx" | "copy" => move_value(conn, spec.name, args).await,
@@ -177,7 +177,7 @@ async fn move_value(conn: &mut Connection, name: &'static str, args: Vec<Bytes>)
             exclusive: true,
         }],
     );
-    let mut tx = Transaction::begin(&ctx, locks).await;
+    let mut tx = Transaction::begin(&ctx, locks, true).await;
 
     let read_source = source.clone();
     let read: Job =
@@ -210,13 +210,19 @@ async fn move_value(conn: &mut Connection, name: &'static str, args: Vec<Bytes>)
         return Frame::Integer(0);
     }
     let write: Job = Box::new(move |s| {
+        let effect =
+            damselfly_storage::set_effect(&target, entry.value(), entry.expire_at().unwrap_or(0));
         s.dbs[target_db].put(target, entry);
+        s.record((target_db, effect));
         Output::Unit
     });
     let mut jobs = vec![(target_shard, write)];
     if name != "copy" {
-        let delete: Job =
-            Box::new(move |s| Output::Entry(s.dbs[source_db].take(&source, now_ms())));
+        let delete: Job = Box::new(move |s| {
+            let taken = s.dbs[source_db].take(&source, now_ms());
+            s.record((source_db, vec![Bytes::from_static(b"DEL"), source]));
+            Output::Entry(taken)
+        });
         jobs.push((source_shard, delete));
     }
     tx.hop(jobs, true).await;

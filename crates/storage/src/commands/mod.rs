@@ -217,6 +217,8 @@ pub fn execute(dbs: &mut [Db], db: usize, args: &[Bytes], ctx: &mut ExecContext)
     if db >= dbs.len() {
         return Frame::error("ERR DB index is out of range");
     }
+    let journaling = ctx.effects.is_some();
+    let before = if journaling { total_mutations(dbs) } else { 0 };
     let mut call = Call {
         dbs,
         db,
@@ -232,5 +234,124 @@ pub fn execute(dbs: &mut [Db], db: usize, args: &[Bytes], ctx: &mut ExecContext)
             .and_then(|o| call.dbs.get_mut(o))
             .map_or(0, |d| d.take_expired_count());
     call.ctx.stats.expired_keys += expired;
+    if journaling {
+        record_effects(&mut call, before);
+    }
     reply
+}
+
+fn total_mutations(dbs: &[Db]) -> u64 {
+    dbs.iter().map(Db::mutations).sum()
+}
+
+/// Journals what a command did: the keys it found expired (as deletions), then the command itself
+/// in a form that replays the same way anywhere (absolute times, results instead of arithmetic
+/// on floats).
+fn record_effects(call: &mut Call, before: u64) {
+    let Some(effects) = call.ctx.effects.as_deref_mut() else {
+        return;
+    };
+    let mut expired_here = 0u64;
+    for (index, db) in call.dbs.iter_mut().enumerate() {
+        for key in db.take_expired_keys() {
+            expired_here += 1;
+            effects.expired.push((index, key));
+        }
+    }
+    let changes = total_mutations(call.dbs) - before;
+    if changes <= expired_here {
+        return;
+    }
+    let db = call.db;
+    let args = call.args;
+    match effect_kind(call.name) {
+        EffectKind::AsIs => effects.writes.push((db, args.to_vec())),
+        EffectKind::StringState => effects
+            .writes
+            .push((db, string_state(&call.dbs[db], &args[1]))),
+        EffectKind::TtlState => effects
+            .writes
+            .push((db, ttl_state(&call.dbs[db], &args[1]))),
+        EffectKind::Moved => {
+            // RENAME, COPY and MOVE replay as a deletion and a full write, so a replica that keeps
+            // the two keys on different shards never has to move a value between them.
+            let (source, target, target_db) = match call.name {
+                "move" => (&args[1], &args[1], call.other_db.unwrap_or(db)),
+                _ => (&args[1], &args[2], call.other_db.unwrap_or(db)),
+            };
+            if call.name != "copy" {
+                effects.writes.push((db, key_command("DEL", source)));
+            }
+            effects
+                .writes
+                .push((target_db, string_state(&call.dbs[target_db], target)));
+        }
+        EffectKind::MsetNx => {
+            let mut mset = args.to_vec();
+            mset[0] = Bytes::from_static(b"MSET");
+            effects.writes.push((db, mset));
+        }
+    }
+}
+
+enum EffectKind {
+    /// Deterministic given the data: replayed as sent.
+    AsIs,
+    /// Replayed as a SET of the resulting value with its absolute expiry.
+    StringState,
+    /// Replayed as the key's resulting absolute expiry.
+    TtlState,
+    /// A value that moved or was copied to another key or db.
+    Moved,
+    /// MSETNX that succeeded: an MSET.
+    MsetNx,
+}
+
+fn effect_kind(name: &str) -> EffectKind {
+    match name {
+        "set" | "setex" | "psetex" | "setnx" | "incrbyfloat" => EffectKind::StringState,
+        "expire" | "pexpire" | "expireat" | "pexpireat" | "getex" | "persist" => {
+            EffectKind::TtlState
+        }
+        "rename" | "renamenx" | "copy" | "move" => EffectKind::Moved,
+        "msetnx" => EffectKind::MsetNx,
+        _ => EffectKind::AsIs,
+    }
+}
+
+fn key_command(name: &'static str, key: &[u8]) -> Vec<Bytes> {
+    vec![
+        Bytes::from_static(name.as_bytes()),
+        Bytes::copy_from_slice(key),
+    ]
+}
+
+fn string_state(db: &Db, key: &[u8]) -> Vec<Bytes> {
+    match db.find(key).and_then(|id| db.slot_at(id)) {
+        Some(slot) => set_effect(key, &slot.value, slot.expire_at),
+        None => key_command("DEL", key),
+    }
+}
+
+/// The command that recreates a key exactly: `SET key value [PXAT expire_at]`.
+pub fn set_effect(key: &[u8], value: &crate::Value, expire_at: u64) -> Vec<Bytes> {
+    let mut effect = key_command("SET", key);
+    effect.push(value.to_bytes().unwrap_or_default());
+    if expire_at != 0 {
+        effect.push(Bytes::from_static(b"PXAT"));
+        effect.push(Bytes::from(expire_at.to_string()));
+    }
+    effect
+}
+
+fn ttl_state(db: &Db, key: &[u8]) -> Vec<Bytes> {
+    match db.find(key).and_then(|id| db.slot_at(id)) {
+        None => key_command("DEL", key),
+        Some(slot) if slot.expire_at == 0 => key_command("PERSIST", key),
+        Some(slot) => {
+            let mut effect = key_command("PEXPIREAT", key);
+            effect.push(Bytes::from(slot.expire_at.to_string()));
+            effect
+        }
+    }
 }

@@ -27,6 +27,7 @@ impl T {
         let mut ctx = ExecContext {
             now_ms: self.now,
             stats: &mut self.stats,
+            effects: None,
         };
         let r = execute(&mut self.dbs, self.db, &args, &mut ctx);
         for db in &self.dbs {
@@ -791,7 +792,7 @@ fn digest_matches_redis() {
     let mut t = T::new();
     // DEBUG POPULATE 1000
     assert_eq!(
-        t.dbs[0].populate(b"key", 0..1000, 0, &|_: &[u8]| true),
+        t.dbs[0].populate(b"key", 0..1000, 0, &|_: &[u8]| true, None),
         1000
     );
     assert_eq!(
@@ -800,8 +801,14 @@ fn digest_matches_redis() {
     );
     // DEBUG POPULATE 100 pre 5; DEBUG POPULATE 50 pre 12
     let mut t = T::new();
-    assert_eq!(t.dbs[0].populate(b"pre", 0..100, 5, &|_: &[u8]| true), 100);
-    assert_eq!(t.dbs[0].populate(b"pre", 0..50, 12, &|_: &[u8]| true), 0);
+    assert_eq!(
+        t.dbs[0].populate(b"pre", 0..100, 5, &|_: &[u8]| true, None),
+        100
+    );
+    assert_eq!(
+        t.dbs[0].populate(b"pre", 0..50, 12, &|_: &[u8]| true, None),
+        0
+    );
     assert_eq!(
         dataset_digest(&mut t),
         "76375e26177d15b07c9a0fd5c067b3bbaa266a61"

@@ -1,0 +1,128 @@
+//! REPLICAOF / SLAVEOF, ROLE, WAIT, REPLCONF and the internal DFLY commands.
+
+use super::parse_i64;
+use crate::config::parse_primary_address;
+use crate::connection::Connection;
+use crate::replication::coordinator::Event;
+use crate::replication::state::Role;
+use crate::replication::{primary, replica};
+use crate::wakeup::await_remote;
+use bytes::Bytes;
+use damselfly_protocol::Frame;
+use std::time::{Duration, Instant};
+
+pub async fn replicaof(conn: &mut Connection, args: &[Bytes]) -> Frame {
+    let words = [
+        String::from_utf8_lossy(&args[1]).into_owned(),
+        String::from_utf8_lossy(&args[2]).into_owned(),
+    ];
+    match parse_primary_address(&words) {
+        Err(_) => Frame::error("ERR value is not an integer or out of range"),
+        Ok(None) => {
+            replica::promote(&conn.ctx).await;
+            Frame::OK
+        }
+        Ok(Some((host, port))) => {
+            let same = conn.ctx.shared.repl.state().role
+                == Role::Replica {
+                    host: host.clone(),
+                    port,
+                };
+            if same {
+                return Frame::Simple("OK Already connected to specified master".into());
+            }
+            tracing::info!("replicating {host}:{port} (REPLICAOF)");
+            replica::follow(&conn.ctx, host, port).await;
+            Frame::OK
+        }
+    }
+}
+
+pub fn role(conn: &Connection) -> Frame {
+    let repl = &conn.ctx.shared.repl;
+    let state = repl.state();
+    match &state.role {
+        Role::Primary => {
+            let replicas = state
+                .sessions
+                .values()
+                .filter(|s| s.online())
+                .map(|s| {
+                    Frame::Array(vec![
+                        Frame::Bulk(Bytes::from(s.ip.clone())),
+                        Frame::Bulk(Bytes::from(s.port.to_string())),
+                        Frame::Bulk(Bytes::from(s.acked.iter().sum::<u64>().to_string())),
+                    ])
+                })
+                .collect();
+            Frame::Array(vec![
+                Frame::Bulk(Bytes::from_static(b"master")),
+                Frame::Integer(repl.primary_offset() as i64),
+                Frame::Array(replicas),
+            ])
+        }
+        Role::Replica { host, port } => {
+            let offset = if state.link.state == "connected" {
+                state.link.applied_total() as i64
+            } else {
+                -1
+            };
+            Frame::Array(vec![
+                Frame::Bulk(Bytes::from_static(b"slave")),
+                Frame::Bulk(Bytes::from(host.clone())),
+                Frame::Integer(i64::from(*port)),
+                Frame::Bulk(Bytes::from_static(state.link.state.as_bytes())),
+                Frame::Integer(offset),
+            ])
+        }
+    }
+}
+
+/// WAIT numreplicas timeout: how many replicas acknowledged every write this client made.
+pub async fn wait(conn: &mut Connection, args: &[Bytes]) -> Frame {
+    let repl = &conn.ctx.shared.repl;
+    if repl.is_replica() {
+        return Frame::error("ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated.");
+    }
+    let Some(replicas) = parse_i64(&args[1]) else {
+        return Frame::error("ERR value is not an integer or out of range");
+    };
+    let Some(timeout) = parse_i64(&args[2]) else {
+        return Frame::error("ERR timeout is not an integer or out of range");
+    };
+    if timeout < 0 {
+        return Frame::error("ERR timeout is negative");
+    }
+    let mut offsets = conn.write_offsets.clone();
+    offsets.resize(conn.ctx.shards(), 0);
+    let deadline = (timeout > 0).then(|| Instant::now() + Duration::from_millis(timeout as u64));
+    let (reply, answer) = futures::channel::oneshot::channel();
+    repl.coordinator.send(Event::Wait {
+        offsets,
+        replicas,
+        deadline,
+        reply,
+    });
+    primary::request_acks(&conn.ctx);
+    match await_remote(answer).await {
+        Ok(count) => Frame::Integer(count),
+        Err(_) => Frame::Integer(0),
+    }
+}
+
+/// REPLCONF from a replica's control connection: options are accepted; acknowledgements arrive
+/// on the flows instead.
+pub fn replconf(args: &[Bytes]) -> Frame {
+    if args.len().is_multiple_of(2) {
+        return Frame::error("ERR syntax error");
+    }
+    Frame::OK
+}
+
+pub async fn dfly(conn: &mut Connection, args: &[Bytes]) -> Frame {
+    match args[1].to_ascii_lowercase().as_slice() {
+        b"sync" if args.len() >= 4 => primary::sync(conn, args).await,
+        b"flow" if args.len() == 4 => primary::flow_request(conn, args),
+        _ => super::unknown_subcommand(args),
+    }
+}

@@ -1,0 +1,539 @@
+//! Applies a primary's flows on a replica, whose shard count may differ from the primary's.
+//!
+//! Every record is routed by key to this server's shards. A record whose keys live on one shard is
+//! applied there in order with the other records of its flow. The parts of a multi-shard
+//! transaction (one per primary shard, on different flows) are gathered and applied together as
+//! one transaction here, so no reader sees half of it; so is a record whose keys span our shards.
+//! Until such a transaction is applied, later records of the same flow that touch its keys wait
+//! behind it; records on other keys go ahead, so flows never wait for each other in a cycle.
+
+use super::snapshot;
+use super::wire::{Effect, Item};
+use crate::executor::ExecutorCtx;
+use crate::messages::{Job, LockRequest, Output};
+use crate::router::shard_of;
+use crate::transaction::Transaction;
+use ahash::AHashMap;
+use bytes::Bytes;
+use damselfly_storage::Entry;
+use std::cell::RefCell;
+use std::collections::{BTreeSet, VecDeque};
+use std::rc::Rc;
+
+/// Keys touched by records not applied yet (a multiset; `everything` for FLUSHALL/FLUSHDB).
+#[derive(Default)]
+struct KeySet {
+    keys: AHashMap<(usize, Bytes), u32>,
+    everything: u32,
+}
+
+#[derive(Clone)]
+enum Keys {
+    Some(Vec<(usize, Bytes)>),
+    Everything,
+}
+
+impl KeySet {
+    fn conflicts(&self, keys: &Keys) -> bool {
+        match keys {
+            Keys::Everything => self.everything > 0 || !self.keys.is_empty(),
+            Keys::Some(keys) => {
+                self.everything > 0 || keys.iter().any(|key| self.keys.contains_key(key))
+            }
+        }
+    }
+
+    fn add(&mut self, keys: &Keys) {
+        match keys {
+            Keys::Everything => self.everything += 1,
+            Keys::Some(keys) => {
+                for key in keys {
+                    *self.keys.entry(key.clone()).or_default() += 1;
+                }
+            }
+        }
+    }
+
+    fn remove(&mut self, keys: &Keys) {
+        match keys {
+            Keys::Everything => self.everything = self.everything.saturating_sub(1),
+            Keys::Some(keys) => {
+                for key in keys {
+                    if let Some(count) = self.keys.get_mut(key) {
+                        *count -= 1;
+                        if *count == 0 {
+                            self.keys.remove(key);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+struct Record {
+    /// Offset of the record's first byte in its flow.
+    start: u64,
+    txid: u64,
+    parts: u32,
+    effects: Vec<Effect>,
+    keys: Keys,
+}
+
+#[derive(Default)]
+struct Flow {
+    /// Offset just past the last record read.
+    consumed: u64,
+    /// Records waiting behind an unapplied one they conflict with, in flow order.
+    held: VecDeque<Record>,
+    held_keys: KeySet,
+    /// Keys of transactions handed over but not yet applied.
+    in_flight: KeySet,
+    /// Start offsets of records read but not applied.
+    unapplied: BTreeSet<u64>,
+    snapshot_done: bool,
+}
+
+struct Member {
+    flow: usize,
+    start: u64,
+    keys: Keys,
+}
+
+#[derive(Default)]
+struct PendingTx {
+    effects: Vec<Effect>,
+    members: Vec<Member>,
+}
+
+/// Work for one of our shards, applied in order.
+enum Op {
+    Command(usize, Vec<Bytes>),
+    Put(usize, Bytes, Entry),
+}
+
+pub struct Applier {
+    flows: Vec<Flow>,
+    pending: AHashMap<u64, PendingTx>,
+    /// Per shard of ours, what to send at the next flush.
+    batches: Vec<Vec<Op>>,
+    /// Transactions complete and ready to run (the caller spawns them).
+    ready: Vec<PendingTx>,
+    /// Records applied by the next flush whose offsets can then be released.
+    settling: Vec<(usize, u64)>,
+}
+
+pub type SharedApplier = Rc<RefCell<Applier>>;
+
+/// A command's keys in the order of its arguments; MSET's values are skipped.
+fn effect_keys(args: &[Bytes]) -> Result<Vec<&Bytes>, ()> {
+    let name = args[0].to_ascii_lowercase();
+    match name.as_slice() {
+        b"flushall" | b"flushdb" => Err(()),
+        b"mset" | b"msetnx" => Ok(args[1..].iter().step_by(2).collect()),
+        b"del" | b"unlink" => Ok(args[1..].iter().collect()),
+        _ => Ok(args.get(1).into_iter().collect()),
+    }
+}
+
+fn record_keys(effects: &[Effect]) -> Keys {
+    let mut all = Vec::new();
+    for (db, args) in effects {
+        match effect_keys(args) {
+            Ok(keys) => all.extend(keys.into_iter().map(|key| (*db, key.clone()))),
+            Err(()) => return Keys::Everything,
+        }
+    }
+    Keys::Some(all)
+}
+
+/// Splits an effect into commands per shard of ours (MSET and DEL split by key).
+fn split_effect(db: usize, args: &[Bytes], shards: usize, out: &mut AHashMap<usize, Vec<Op>>) {
+    let name = args[0].to_ascii_lowercase();
+    let mut push = |shard: usize, command: Vec<Bytes>| {
+        out.entry(shard).or_default().push(Op::Command(db, command));
+    };
+    match name.as_slice() {
+        b"flushall" | b"flushdb" => {
+            for shard in 0..shards {
+                push(shard, args.to_vec());
+            }
+        }
+        b"mset" | b"msetnx" | b"del" | b"unlink" => {
+            let step = if name.starts_with(b"mset") { 2 } else { 1 };
+            let mut parts: AHashMap<usize, Vec<Bytes>> = AHashMap::new();
+            for words in args[1..].chunks(step) {
+                parts
+                    .entry(shard_of(&words[0], shards))
+                    .or_insert_with(|| vec![args[0].clone()])
+                    .extend(words.iter().cloned());
+            }
+            for (shard, command) in parts {
+                push(shard, command);
+            }
+        }
+        _ => {
+            let shard = args.get(1).map_or(0, |key| shard_of(key, shards));
+            push(shard, args.to_vec());
+        }
+    }
+}
+
+impl Applier {
+    pub fn new(primary_shards: usize, our_shards: usize) -> Applier {
+        Applier {
+            flows: (0..primary_shards).map(|_| Flow::default()).collect(),
+            pending: AHashMap::new(),
+            batches: (0..our_shards).map(|_| Vec::new()).collect(),
+            ready: Vec::new(),
+            settling: Vec::new(),
+        }
+    }
+
+    pub fn flows(&self) -> usize {
+        self.flows.len()
+    }
+
+    pub fn set_start(&mut self, flow: usize, offset: u64) {
+        if let Some(state) = self.flows.get_mut(flow) {
+            state.consumed = offset;
+        }
+    }
+
+    pub fn consumed(&self, flow: usize) -> u64 {
+        self.flows.get(flow).map_or(0, |f| f.consumed)
+    }
+
+    /// What the flow may acknowledge: everything before its oldest unapplied record.
+    pub fn applied(&self, flow: usize) -> u64 {
+        self.flows
+            .get(flow)
+            .map_or(0, |f| f.unapplied.first().copied().unwrap_or(f.consumed))
+    }
+
+    pub fn snapshots_done(&self) -> bool {
+        self.flows.iter().all(|f| f.snapshot_done)
+    }
+
+    pub fn mark_snapshot_done(&mut self, flow: usize) {
+        if let Some(state) = self.flows.get_mut(flow) {
+            state.snapshot_done = true;
+        }
+    }
+
+    /// Takes in one item read from `flow`; `length` is its size in the stream.
+    pub fn accept(&mut self, flow: usize, item: Item, length: u64) -> Result<(), String> {
+        match item {
+            Item::Journal {
+                txid,
+                parts,
+                effects,
+            } => {
+                let state = &mut self.flows[flow];
+                let start = state.consumed;
+                state.consumed += length;
+                let record = Record {
+                    start,
+                    txid,
+                    parts,
+                    keys: record_keys(&effects),
+                    effects,
+                };
+                let state = &mut self.flows[flow];
+                if state.held_keys.conflicts(&record.keys)
+                    || state.in_flight.conflicts(&record.keys)
+                {
+                    state.held_keys.add(&record.keys);
+                    state.unapplied.insert(record.start);
+                    state.held.push_back(record);
+                } else {
+                    self.dispatch(flow, record, false);
+                }
+            }
+            Item::Snapshot { db, records } => {
+                let shards = self.batches.len();
+                for (key, entry) in snapshot::decode_chunk(&records)? {
+                    self.batches[shard_of(&key, shards)].push(Op::Put(db, key, entry));
+                }
+            }
+            Item::SnapshotEnd => self.mark_snapshot_done(flow),
+            Item::KeepAlive | Item::GetAck => {}
+        }
+        Ok(())
+    }
+
+    /// Sends a record on its way: into a shard's batch, or into a transaction of its own or with
+    /// the other parts of its primary transaction.
+    fn dispatch(&mut self, flow: usize, record: Record, was_held: bool) {
+        let shards = self.batches.len();
+        let mut targets: AHashMap<usize, Vec<Op>> = AHashMap::new();
+        if record.parts <= 1 {
+            for (db, args) in &record.effects {
+                split_effect(*db, args, shards, &mut targets);
+            }
+            if targets.len() <= 1 && !matches!(record.keys, Keys::Everything) {
+                for (shard, ops) in targets {
+                    self.batches[shard].extend(ops);
+                }
+                if was_held {
+                    self.settling.push((flow, record.start));
+                }
+                return;
+            }
+        }
+        let state = &mut self.flows[flow];
+        state.in_flight.add(&record.keys);
+        state.unapplied.insert(record.start);
+        let member = Member {
+            flow,
+            start: record.start,
+            keys: record.keys,
+        };
+        if record.parts <= 1 {
+            // A record of its own that spans our shards: a transaction with one part.
+            self.ready.push(PendingTx {
+                effects: record.effects,
+                members: vec![member],
+            });
+            return;
+        }
+        let pending = self.pending.entry(record.txid).or_default();
+        pending.effects.extend(record.effects);
+        pending.members.push(member);
+        if pending.members.len() as u32 >= record.parts {
+            if let Some(complete) = self.pending.remove(&record.txid) {
+                self.ready.push(complete);
+            }
+        }
+    }
+
+    /// A transaction was applied: its records leave the flows, and held records that no longer
+    /// conflict are dispatched.
+    fn settle(&mut self, members: Vec<Member>) {
+        let mut touched = BTreeSet::new();
+        for member in members {
+            let state = &mut self.flows[member.flow];
+            state.in_flight.remove(&member.keys);
+            state.unapplied.remove(&member.start);
+            touched.insert(member.flow);
+        }
+        for flow in touched {
+            let held = std::mem::take(&mut self.flows[flow].held);
+            self.flows[flow].held_keys = KeySet::default();
+            for record in held {
+                let state = &mut self.flows[flow];
+                if state.held_keys.conflicts(&record.keys)
+                    || state.in_flight.conflicts(&record.keys)
+                {
+                    state.held_keys.add(&record.keys);
+                    state.held.push_back(record);
+                } else {
+                    self.dispatch(flow, record, true);
+                }
+            }
+        }
+    }
+}
+
+/// Sends every gathered batch and every complete transaction to the shards, and waits until the
+/// batches are applied (transactions finish on their own and release what waits behind them).
+pub async fn flush(
+    ctx: &Rc<ExecutorCtx>,
+    applier: &SharedApplier,
+    gate: &Rc<glommio::sync::Semaphore>,
+) {
+    let Ok(permit) = gate.acquire_permit(1).await else {
+        return;
+    };
+    let (batches, ready, settling) = {
+        let mut applier = applier.borrow_mut();
+        let shards = applier.batches.len();
+        let batches = std::mem::replace(
+            &mut applier.batches,
+            (0..shards).map(|_| Vec::new()).collect(),
+        );
+        (
+            batches,
+            std::mem::take(&mut applier.ready),
+            std::mem::take(&mut applier.settling),
+        )
+    };
+    let mut answers = Vec::new();
+    for (shard, ops) in batches.into_iter().enumerate() {
+        if ops.is_empty() {
+            continue;
+        }
+        let (reply, answer) = futures::channel::oneshot::channel();
+        let job: Job = Box::new(move |s| {
+            for op in ops {
+                match op {
+                    Op::Command(db, args) => s.apply_replicated(db, &args),
+                    Op::Put(db, key, entry) => {
+                        if let Some(db) = s.dbs.get_mut(db) {
+                            db.put(key, entry);
+                        }
+                    }
+                }
+            }
+            Output::Unit
+        });
+        ctx.send(shard, crate::messages::ShardMsg::Run { job, reply })
+            .await;
+        answers.push(answer);
+    }
+    for tx in ready {
+        let ctx = ctx.clone();
+        let applier = applier.clone();
+        let gate = gate.clone();
+        glommio::spawn_local(async move {
+            run_transaction(&ctx, tx.effects).await;
+            applier.borrow_mut().settle(tx.members);
+            flush(&ctx, &applier, &gate).await;
+        })
+        .detach();
+    }
+    drop(permit);
+    for answer in answers {
+        let _ = crate::wakeup::await_remote(answer).await;
+    }
+    let mut applier = applier.borrow_mut();
+    for (flow, start) in settling {
+        if let Some(state) = applier.flows.get_mut(flow) {
+            state.unapplied.remove(&start);
+        }
+    }
+}
+
+/// Applies effects on several of our shards at once, under locks on their keys.
+async fn run_transaction(ctx: &Rc<ExecutorCtx>, effects: Vec<Effect>) {
+    let shards = ctx.shards();
+    let mut per_shard: AHashMap<usize, Vec<Op>> = AHashMap::new();
+    let mut everything = false;
+    for (db, args) in &effects {
+        everything |= effect_keys(args).is_err();
+        split_effect(*db, args, shards, &mut per_shard);
+    }
+    let locks = per_shard
+        .iter()
+        .map(|(&shard, ops)| {
+            let requests = if everything {
+                vec![LockRequest::whole_shard()]
+            } else {
+                ops.iter()
+                    .flat_map(|op| match op {
+                        Op::Command(db, args) => effect_keys(args)
+                            .unwrap_or_default()
+                            .into_iter()
+                            .map(|key| LockRequest {
+                                db: *db,
+                                key: key.clone(),
+                                exclusive: true,
+                            })
+                            .collect::<Vec<_>>(),
+                        Op::Put(..) => Vec::new(),
+                    })
+                    .collect()
+            };
+            (shard, requests)
+        })
+        .collect();
+    let mut tx = Transaction::begin(ctx, locks, false).await;
+    let jobs = per_shard
+        .into_iter()
+        .map(|(shard, ops)| {
+            let job: Job = Box::new(move |s| {
+                for op in ops {
+                    if let Op::Command(db, args) = op {
+                        s.apply_replicated(db, &args);
+                    }
+                }
+                Output::Unit
+            });
+            (shard, job)
+        })
+        .collect();
+    tx.hop(jobs, true).await;
+    tx.finish().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn effect(words: &[&str]) -> Effect {
+        (
+            0,
+            words.iter().map(|w| Bytes::from(w.to_string())).collect(),
+        )
+    }
+
+    fn journal(txid: u64, parts: u32, effects: Vec<Effect>) -> Item {
+        Item::Journal {
+            txid,
+            parts,
+            effects,
+        }
+    }
+
+    #[test]
+    fn parts_of_a_transaction_wait_for_each_other_and_hold_only_conflicting_records() {
+        let mut applier = Applier::new(2, 1);
+        applier
+            .accept(0, journal(7, 2, vec![effect(&["MSET", "a", "1"])]), 10)
+            .unwrap();
+        // Same key as the pending part: held. Another key: goes ahead.
+        applier
+            .accept(0, journal(0, 1, vec![effect(&["SET", "a", "2"])]), 10)
+            .unwrap();
+        applier
+            .accept(0, journal(0, 1, vec![effect(&["SET", "c", "2"])]), 10)
+            .unwrap();
+        assert!(applier.ready.is_empty());
+        assert_eq!(applier.batches[0].len(), 1);
+        assert_eq!(applier.applied(0), 0);
+        applier
+            .accept(1, journal(7, 2, vec![effect(&["MSET", "b", "1"])]), 5)
+            .unwrap();
+        assert_eq!(applier.ready.len(), 1);
+        let tx = applier.ready.pop().unwrap();
+        assert_eq!(tx.effects.len(), 2);
+        applier.settle(tx.members);
+        // The held SET a 2 now follows the transaction.
+        assert_eq!(applier.batches[0].len(), 2);
+        assert_eq!(applier.applied(1), 5);
+        assert_eq!(applier.settling, vec![(0, 10)]);
+    }
+
+    #[test]
+    fn a_flush_waits_for_everything_before_it() {
+        let mut applier = Applier::new(1, 2);
+        applier
+            .accept(0, journal(0, 1, vec![effect(&["FLUSHALL"])]), 4)
+            .unwrap();
+        assert_eq!(applier.ready.len(), 1);
+        applier
+            .accept(0, journal(0, 1, vec![effect(&["SET", "x", "1"])]), 4)
+            .unwrap();
+        assert_eq!(applier.flows[0].held.len(), 1);
+        assert_eq!(applier.applied(0), 0);
+    }
+
+    #[test]
+    fn effects_split_by_key_across_our_shards() {
+        let mut out = AHashMap::new();
+        let args: Vec<Bytes> = ["MSET", "a", "1", "b", "2", "c", "3", "d", "4"]
+            .iter()
+            .map(|w| Bytes::from(w.to_string()))
+            .collect();
+        split_effect(0, &args, 2, &mut out);
+        let total: usize = out
+            .values()
+            .flatten()
+            .map(|op| match op {
+                Op::Command(_, args) => args.len() - 1,
+                Op::Put(..) => 0,
+            })
+            .sum();
+        assert_eq!(total, 8);
+    }
+}

@@ -1,0 +1,11 @@
+//! Replication: per-shard journals and flows on the primary, the link and the appliers on a
+//! replica, and the WAIT coordinator. The wire protocol is described in docs/replication.md.
+
+pub mod applier;
+pub mod coordinator;
+pub mod journal;
+pub mod primary;
+pub mod replica;
+pub mod snapshot;
+pub mod state;
+pub mod wire;

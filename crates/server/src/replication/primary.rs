@@ -1,0 +1,479 @@
+//! The primary side: `DFLY SYNC` on a replica's control connection takes a consistent cut of every
+//! shard (one transaction locking all of them) and registers one flow per shard, either continuing
+//! from the replica's offsets (partial resync) or starting a point-in-time snapshot (full sync).
+//! `DFLY FLOW` connections are then handed to the executor owning their shard, which streams the
+//! snapshot interleaved with journal records, then live records, and reads acknowledgements.
+
+use super::coordinator::Event;
+use super::journal::FlowSink;
+use super::state::Session;
+use super::{snapshot, wire};
+use crate::clients::{ClientInfo, ClientKind};
+use crate::connection::Connection;
+use crate::executor::ExecutorCtx;
+use crate::messages::{Job, LockRequest, Output};
+use crate::transaction::Transaction;
+use bytes::{Bytes, BytesMut};
+use damselfly_protocol::{Frame, Parser};
+use futures::io::{ReadHalf, WriteHalf};
+use futures::{AsyncReadExt, AsyncWriteExt, FutureExt};
+use glommio::net::TcpStream;
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::os::fd::{AsRawFd, FromRawFd, RawFd};
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+/// Redis's default client-output-buffer-limit for replicas (hard limit), per replica.
+const REPLICA_OUTPUT_LIMIT: usize = 256 << 20;
+/// Slots a snapshot step walks before yielding to other work.
+const SNAPSHOT_STEP: u32 = 2048;
+/// Bytes written to the socket per write call at most.
+const WRITE_CHUNK: usize = 256 << 10;
+/// A flow with nothing to send sends a keepalive this often.
+const KEEPALIVE: Duration = Duration::from_secs(1);
+
+/// Answer codes of the first hop of a sync.
+const RESUMABLE: i64 = 1;
+const NOT_RESUMABLE: i64 = 0;
+const SNAPSHOT_RUNNING: i64 = 2;
+
+/// `DFLY SYNC <listening-port> <replid|?> [offset per shard...]`
+pub async fn sync(conn: &mut Connection, args: &[Bytes]) -> Frame {
+    let ctx = conn.ctx.clone();
+    let repl = &ctx.shared.repl;
+    if repl.is_replica() {
+        return Frame::error("ERR Replicating a replica is unsupported");
+    }
+    let (Some(port), Some(replid)) = (
+        args.get(2)
+            .and_then(|p| std::str::from_utf8(p).ok()?.parse::<u16>().ok()),
+        args.get(3),
+    ) else {
+        return Frame::error("ERR syntax error");
+    };
+    let offsets: Option<Vec<u64>> = args[4..]
+        .iter()
+        .map(|o| std::str::from_utf8(o).ok()?.parse().ok())
+        .collect();
+    let Some(offsets) = offsets else {
+        return Frame::error("ERR syntax error");
+    };
+    let shards = ctx.shards();
+    let our_replid = repl.state().replid.clone();
+    let asked_partial = replid[..] != b"?"[..];
+    let want_partial = replid[..] == *our_replid.as_bytes() && offsets.len() == shards;
+
+    let started = Instant::now();
+    let locks: BTreeMap<usize, Vec<LockRequest>> = (0..shards)
+        .map(|shard| (shard, vec![LockRequest::whole_shard()]))
+        .collect();
+    let mut tx = Transaction::begin(&ctx, locks, false).await;
+    let checks: Vec<(usize, Job)> = (0..shards)
+        .map(|shard| {
+            let offset = offsets.get(shard).copied();
+            let job: Job = Box::new(move |s| {
+                let code = if want_partial && offset.is_some_and(|o| s.journal.can_resume_from(o)) {
+                    RESUMABLE
+                } else if s.dbs.iter().any(|db| db.snapshot_active()) {
+                    SNAPSHOT_RUNNING
+                } else {
+                    NOT_RESUMABLE
+                };
+                Output::Integer(code)
+            });
+            (shard, job)
+        })
+        .collect();
+    let codes: Vec<i64> = tx
+        .hop(checks, false)
+        .await
+        .into_iter()
+        .map(|o| match o {
+            Output::Integer(code) => code,
+            _ => NOT_RESUMABLE,
+        })
+        .collect();
+    let partial = want_partial && codes.iter().all(|&c| c == RESUMABLE);
+    if !partial && codes.contains(&SNAPSHOT_RUNNING) {
+        tx.finish().await;
+        return Frame::error("ERR a full sync is already running, try again later");
+    }
+    let session = repl.next_session();
+    let limit = REPLICA_OUTPUT_LIMIT / shards;
+    let registrations: Vec<(usize, Job)> = (0..shards)
+        .map(|shard| {
+            let offset = offsets.get(shard).copied().unwrap_or(0);
+            let job: Job = Box::new(move |s| {
+                if partial {
+                    s.journal.register_partial(session, offset, limit);
+                } else {
+                    s.activate_journal();
+                    s.journal.register_full(session, limit);
+                    for db in &mut s.dbs {
+                        db.start_snapshot();
+                    }
+                }
+                Output::Unit
+            });
+            (shard, job)
+        })
+        .collect();
+    tx.hop(registrations, true).await;
+    tx.finish().await;
+
+    let ip = conn.info.borrow().addr.ip().to_string();
+    repl.state().sessions.insert(
+        session,
+        Session {
+            ip: ip.clone(),
+            port,
+            acked: vec![0; shards],
+            last_ack: Instant::now(),
+            snapshots_sent: 0,
+            full_sync: !partial,
+            flows_open: 0,
+            started: Instant::now(),
+        },
+    );
+    let counter = if partial {
+        &repl.sync_partial_ok
+    } else {
+        &repl.sync_full
+    };
+    counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    if asked_partial && !partial {
+        repl.sync_partial_err
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+    let kind = if partial { "CONTINUE" } else { "FULLRESYNC" };
+    tracing::info!(
+        "replica {ip}:{port} session {session}: {} over {shards} flows (cut taken in {:?})",
+        if partial {
+            "partial resync"
+        } else {
+            "full sync"
+        },
+        started.elapsed()
+    );
+    Frame::Simple(format!("{kind} {our_replid} {session} {shards}").into())
+}
+
+/// `DFLY FLOW <session> <shard>`: validated here; the connection then moves to the shard's executor.
+pub fn flow_request(conn: &mut Connection, args: &[Bytes]) -> Frame {
+    let parse = |i: usize| -> Option<u64> { std::str::from_utf8(args.get(i)?).ok()?.parse().ok() };
+    match (parse(2), parse(3)) {
+        (Some(session), Some(shard)) if (shard as usize) < conn.ctx.shards() => {
+            conn.handoff = Some((session, shard as usize));
+            Frame::Null
+        }
+        _ => Frame::error("ERR invalid flow"),
+    }
+}
+
+/// Moves a flow connection to the executor of its shard (the socket is duplicated; the old
+/// descriptor closes with the old stream).
+pub async fn hand_off(ctx: &Rc<ExecutorCtx>, stream: TcpStream, session: u64, shard: usize) {
+    // SAFETY: dup returns a new descriptor for the same socket, or -1.
+    let fd = unsafe { libc::dup(stream.as_raw_fd()) };
+    drop(stream);
+    if fd < 0 {
+        tracing::warn!("could not hand a replication flow over: dup failed");
+        return;
+    }
+    let job: Job = Box::new(move |_shard| {
+        match crate::executor::current() {
+            Some(ctx) => crate::executor::spawn_from_job(serve_flow(ctx, fd, session)),
+            // SAFETY: fd came from dup above and nothing else owns it.
+            None => unsafe {
+                libc::close(fd);
+            },
+        }
+        Output::Unit
+    });
+    ctx.run_on(shard, job).await;
+}
+
+/// Streams one shard's flow to a replica until the connection ends or the flow dies.
+async fn serve_flow(ctx: Rc<ExecutorCtx>, fd: RawFd, session: u64) {
+    // SAFETY: fd is a connected TCP socket handed over by `hand_off`; this stream now owns it.
+    let stream = unsafe { TcpStream::from_raw_fd(fd) };
+    let _ = stream.set_nodelay(true);
+    let shard_id = ctx.id;
+    let sink = ctx.shard.borrow().journal.sink(session);
+    let Some(sink) = sink else {
+        let mut stream = stream;
+        let _ = stream
+            .write_all(b"-ERR unknown replication session\r\n")
+            .await;
+        return;
+    };
+    sink.attached.set(true);
+    let info = register_client(&ctx, &stream);
+    session_flow_opened(&ctx, session);
+    let (reader, mut writer) = stream.split();
+    let hello = format!(
+        "+{} {}\r\n",
+        if sink.full_sync { "FULL" } else { "PARTIAL" },
+        sink.start_offset
+    );
+    let finished = if writer.write_all(hello.as_bytes()).await.is_ok() {
+        let acks = glommio::spawn_local(read_acks(ctx.clone(), reader, session)).detach();
+        let result = stream_flow(&ctx, &sink, &mut writer).await;
+        acks.cancel();
+        result
+    } else {
+        Err("write failed".to_string())
+    };
+    if let Err(reason) = finished {
+        tracing::info!("replica session {session}: flow of shard {shard_id} ended: {reason}");
+    }
+    {
+        let mut shard = ctx.shard.borrow_mut();
+        if sink.snapshotting.get() {
+            for db in &mut shard.dbs {
+                db.stop_snapshot();
+            }
+        }
+        shard.journal.remove(session);
+        shard.clients.remove(info.borrow().id);
+    }
+    session_flow_closed(&ctx, session);
+}
+
+fn register_client(ctx: &Rc<ExecutorCtx>, stream: &TcpStream) -> Rc<RefCell<ClientInfo>> {
+    let unspecified = std::net::SocketAddr::from(([0, 0, 0, 0], 0));
+    let now = Instant::now();
+    let info = Rc::new(RefCell::new(ClientInfo {
+        id: ctx.shared.next_client_id(),
+        fd: stream.as_raw_fd(),
+        addr: stream.peer_addr().unwrap_or(unspecified),
+        laddr: stream.local_addr().unwrap_or(unspecified),
+        name: String::new(),
+        db: 0,
+        resp: 2,
+        created: now,
+        last_interaction: now,
+        last_command: "sync",
+        shard: ctx.id,
+        killed: false,
+        kind: ClientKind::Replica,
+    }));
+    ctx.shard.borrow_mut().clients.add(info.clone());
+    info
+}
+
+/// Writes the flow: the snapshot (if a full sync) interleaved with what the shard queues, then the
+/// live journal, with a keepalive whenever it has been idle for a second.
+async fn stream_flow(
+    ctx: &Rc<ExecutorCtx>,
+    sink: &Rc<FlowSink>,
+    writer: &mut WriteHalf<TcpStream>,
+) -> Result<(), String> {
+    let databases = ctx.shard.borrow().dbs.len();
+    let mut snapshot_db = 0;
+    let started = Instant::now();
+    let mut snapshot_keys = 0usize;
+    while sink.snapshotting.get() {
+        {
+            let mut shard = ctx.shard.borrow_mut();
+            shard.send_preimages();
+            let mut images = Vec::new();
+            let done = shard.dbs[snapshot_db].snapshot_step(SNAPSHOT_STEP, &mut images);
+            if !images.is_empty() {
+                snapshot_keys += images.len();
+                sink.push(snapshot::encode_chunk(snapshot_db, &images));
+            }
+            if done {
+                snapshot_db += 1;
+                if snapshot_db >= databases {
+                    sink.snapshotting.set(false);
+                    sink.push(Bytes::from_static(wire::SNAPSHOT_END));
+                }
+            }
+        }
+        if sink.is_dead() {
+            return Err("output buffer limit reached during the snapshot".to_string());
+        }
+        // Write what is queued before producing more, so the buffer stays small.
+        while sink.queued_bytes() > WRITE_CHUNK {
+            write_some(sink, writer).await?;
+        }
+        glommio::yield_if_needed().await;
+    }
+    if sink.full_sync {
+        tracing::info!(
+            "replica session {}: shard {} snapshot of {snapshot_keys} keys produced in {:?}",
+            sink.session,
+            ctx.id,
+            started.elapsed()
+        );
+        session_snapshot_sent(ctx, sink.session);
+    }
+    loop {
+        write_some(sink, writer).await?;
+    }
+}
+
+/// Writes the next queued output, or a keepalive after a second of silence.
+async fn write_some(sink: &FlowSink, writer: &mut WriteHalf<TcpStream>) -> Result<(), String> {
+    let next = futures::select! {
+        output = sink.next_output(WRITE_CHUNK).fuse() => output,
+        _ = glommio::timer::sleep(KEEPALIVE).fuse() => Some(wire::KEEPALIVE.to_vec()),
+    };
+    let Some(bytes) = next else {
+        return Err("flow dropped (output buffer limit or replica gone)".to_string());
+    };
+    writer
+        .write_all(&bytes)
+        .await
+        .map_err(|err| err.to_string())
+}
+
+/// Reads `REPLCONF ACK <offset>` from the replica and reports it to the WAIT coordinator.
+async fn read_acks(ctx: Rc<ExecutorCtx>, mut reader: ReadHalf<TcpStream>, session: u64) {
+    let mut parser = Parser::new();
+    let mut input = BytesMut::new();
+    let mut chunk = vec![0u8; 4096];
+    loop {
+        let read = match reader.read(&mut chunk).await {
+            Ok(0) | Err(_) => return,
+            Ok(read) => read,
+        };
+        input.extend_from_slice(&chunk[..read]);
+        while let Ok(Some(args)) = parser.next_command(&mut input) {
+            let is_ack = args.len() == 3
+                && args[0].eq_ignore_ascii_case(b"replconf")
+                && args[1].eq_ignore_ascii_case(b"ack");
+            let offset = is_ack
+                .then(|| std::str::from_utf8(&args[2]).ok()?.parse::<u64>().ok())
+                .flatten();
+            if let Some(offset) = offset {
+                record_ack(&ctx, session, offset);
+            }
+        }
+    }
+}
+
+fn record_ack(ctx: &Rc<ExecutorCtx>, session: u64, offset: u64) {
+    let repl = &ctx.shared.repl;
+    let online = {
+        let mut state = repl.state();
+        let Some(entry) = state.sessions.get_mut(&session) else {
+            return;
+        };
+        if let Some(slot) = entry.acked.get_mut(ctx.id) {
+            *slot = (*slot).max(offset);
+        }
+        entry.last_ack = Instant::now();
+        entry.online()
+    };
+    if online {
+        repl.coordinator.send(Event::Ack {
+            session,
+            shard: ctx.id,
+            offset,
+        });
+    }
+}
+
+fn session_flow_opened(ctx: &Rc<ExecutorCtx>, session: u64) {
+    let repl = &ctx.shared.repl;
+    let online = {
+        let mut state = repl.state();
+        let Some(entry) = state.sessions.get_mut(&session) else {
+            return;
+        };
+        entry.flows_open += 1;
+        !entry.full_sync && entry.flows_open == entry.acked.len()
+    };
+    if online {
+        repl.coordinator.send(Event::Online {
+            session,
+            shards: ctx.shards(),
+        });
+    }
+}
+
+fn session_snapshot_sent(ctx: &Rc<ExecutorCtx>, session: u64) {
+    let repl = &ctx.shared.repl;
+    let online = {
+        let mut state = repl.state();
+        let Some(entry) = state.sessions.get_mut(&session) else {
+            return;
+        };
+        entry.snapshots_sent += 1;
+        if entry.online() {
+            tracing::info!(
+                "replica session {session}: full sync sent in {:?}",
+                entry.started.elapsed()
+            );
+        }
+        entry.online()
+    };
+    if online {
+        repl.coordinator.send(Event::Online {
+            session,
+            shards: ctx.shards(),
+        });
+    }
+}
+
+/// A session disappears with its first closed flow: the replica reconnects as a whole.
+fn session_flow_closed(ctx: &Rc<ExecutorCtx>, session: u64) {
+    let repl = &ctx.shared.repl;
+    if repl.state().sessions.remove(&session).is_some() {
+        repl.coordinator.send(Event::Gone { session });
+        let job = move |_: usize| -> Job {
+            Box::new(move |s| {
+                s.journal.remove(session);
+                Output::Unit
+            })
+        };
+        let ctx = ctx.clone();
+        glommio::spawn_local(async move {
+            ctx.run_everywhere(job).await;
+        })
+        .detach();
+    }
+}
+
+/// Drops flows registered at a sync cut whose connection never arrived within repl-timeout.
+pub fn drop_stale_flows(ctx: &Rc<ExecutorCtx>) {
+    let timeout = Duration::from_secs(ctx.shared.config.repl_timeout_secs);
+    let mut shard = ctx.shard.borrow_mut();
+    let stale: Vec<(u64, bool)> = shard
+        .journal
+        .sinks
+        .iter()
+        .filter(|s| !s.attached.get() && s.created.elapsed() > timeout)
+        .map(|s| (s.session, s.snapshotting.get()))
+        .collect();
+    for (session, snapshotting) in stale {
+        tracing::warn!("replica session {session}: flow never connected, dropping it");
+        shard.journal.remove(session);
+        if snapshotting {
+            for db in &mut shard.dbs {
+                db.stop_snapshot();
+            }
+        }
+        ctx.shared.repl.state().sessions.remove(&session);
+    }
+}
+
+/// Asks every replica for an acknowledgement now (a client is waiting in WAIT).
+pub fn request_acks(ctx: &Rc<ExecutorCtx>) {
+    for shard in 0..ctx.shards() {
+        let job: Job = Box::new(|s| {
+            s.journal.request_acks();
+            Output::Unit
+        });
+        let (reply, _) = futures::channel::oneshot::channel();
+        let ctx = ctx.clone();
+        glommio::spawn_local(async move {
+            ctx.send(shard, crate::messages::ShardMsg::Run { job, reply })
+                .await;
+        })
+        .detach();
+    }
+}

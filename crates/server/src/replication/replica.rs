@@ -1,0 +1,407 @@
+//! The replica side: REPLICAOF / --replicaof start a link task on executor 0 that connects to the
+//! primary, performs the handshake (PING, AUTH, REPLCONF listening-port and capa, DFLY SYNC), opens
+//! one flow connection per primary shard and applies them until the link breaks, then reconnects,
+//! asking to continue from the offsets it has (partial resync).
+
+use super::applier::{self, Applier, SharedApplier};
+use super::state::Role;
+use super::wire;
+use crate::executor::ExecutorCtx;
+use crate::messages::{Job, Output};
+use bytes::BytesMut;
+use damselfly_protocol::{ParseError, Parser};
+use futures::{AsyncReadExt, AsyncWriteExt, FutureExt};
+use glommio::net::TcpStream;
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+/// Pause between attempts to reach the primary.
+const RETRY: Duration = Duration::from_secs(1);
+/// Replicas acknowledge at least this often.
+const ACK_INTERVAL: Duration = Duration::from_secs(1);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Makes this server a replica of `host:port` (keeping its data until a full sync replaces it).
+pub async fn follow(ctx: &Rc<ExecutorCtx>, host: String, port: u16) {
+    let generation = {
+        let mut state = ctx.shared.repl.state();
+        state.role = Role::Replica { host, port };
+        state.generation += 1;
+        state.link.state = "connect";
+        state.link.down_since = Instant::now();
+        state.generation
+    };
+    ctx.shared
+        .repl
+        .is_replica
+        .store(true, std::sync::atomic::Ordering::Release);
+    set_passive_expiry(ctx, true).await;
+    let job: Job = Box::new(move |_| {
+        if let Some(ctx) = crate::executor::current() {
+            crate::executor::spawn_from_job(link_task(ctx, generation));
+        }
+        Output::Unit
+    });
+    ctx.run_on(0, job).await;
+}
+
+/// REPLICAOF NO ONE: stop replicating, keep the data, and start a new history (a new replication id).
+pub async fn promote(ctx: &Rc<ExecutorCtx>) {
+    {
+        let mut state = ctx.shared.repl.state();
+        if state.role == Role::Primary {
+            return;
+        }
+        state.role = Role::Primary;
+        state.generation += 1;
+        state.replid = crate::shared::random_hex_id();
+        state.link.state = "connect";
+    }
+    ctx.shared
+        .repl
+        .is_replica
+        .store(false, std::sync::atomic::Ordering::Release);
+    set_passive_expiry(ctx, false).await;
+    tracing::info!("replication stopped: this server is now a primary with a new replication id");
+}
+
+async fn set_passive_expiry(ctx: &Rc<ExecutorCtx>, on: bool) {
+    ctx.run_everywhere(|_| -> Job {
+        Box::new(move |s| {
+            for db in &mut s.dbs {
+                db.set_passive_expiry(on);
+            }
+            Output::Unit
+        })
+    })
+    .await;
+}
+
+fn current_generation(ctx: &ExecutorCtx) -> u64 {
+    ctx.shared.repl.state().generation
+}
+
+/// Keeps the link to the primary up until REPLICAOF changes it.
+async fn link_task(ctx: Rc<ExecutorCtx>, generation: u64) {
+    let mut applier: Option<SharedApplier> = None;
+    while current_generation(&ctx) == generation {
+        let result = run_link(&ctx, generation, &mut applier).await;
+        if current_generation(&ctx) != generation {
+            return;
+        }
+        {
+            let mut state = ctx.shared.repl.state();
+            if state.link.state == "connected" {
+                state.link.down_since = Instant::now();
+            }
+            state.link.state = "connect";
+        }
+        if let Err(reason) = result {
+            tracing::warn!("replication link: {reason}; retrying in {RETRY:?}");
+        }
+        glommio::timer::sleep(RETRY).await;
+    }
+}
+
+/// A connection to the primary with a buffer of what was read past the last reply.
+struct PrimaryConn {
+    stream: TcpStream,
+    input: BytesMut,
+}
+
+impl PrimaryConn {
+    async fn open(host: &str, port: u16) -> Result<PrimaryConn, String> {
+        let address = format!("{host}:{port}");
+        let address = std::net::ToSocketAddrs::to_socket_addrs(&address)
+            .map_err(|err| format!("cannot resolve {address}: {err}"))?
+            .next()
+            .ok_or_else(|| format!("cannot resolve {address}"))?;
+        let stream = TcpStream::connect_timeout(address, CONNECT_TIMEOUT)
+            .await
+            .map_err(|err| format!("cannot connect to {address}: {err}"))?;
+        let _ = stream.set_nodelay(true);
+        Ok(PrimaryConn {
+            stream,
+            input: BytesMut::new(),
+        })
+    }
+
+    async fn send(&mut self, args: &[&[u8]]) -> Result<(), String> {
+        let mut out = format!("*{}\r\n", args.len()).into_bytes();
+        for arg in args {
+            out.extend_from_slice(format!("${}\r\n", arg.len()).as_bytes());
+            out.extend_from_slice(arg);
+            out.extend_from_slice(b"\r\n");
+        }
+        self.stream
+            .write_all(&out)
+            .await
+            .map_err(|err| format!("write to primary failed: {err}"))
+    }
+
+    /// Reads one single-line reply (`+...`, `-...`, `:...`).
+    async fn line(&mut self) -> Result<String, String> {
+        let mut chunk = [0u8; 4096];
+        loop {
+            if let Some(end) = self.input.windows(2).position(|w| w == b"\r\n") {
+                let line = self.input.split_to(end + 2);
+                return Ok(String::from_utf8_lossy(&line[..end]).into_owned());
+            }
+            if self.input.len() > 64 << 10 {
+                return Err("primary sent an overlong reply".to_string());
+            }
+            let read = futures::select! {
+                read = self.stream.read(&mut chunk).fuse() => read,
+                _ = glommio::timer::sleep(CONNECT_TIMEOUT).fuse() => {
+                    return Err("primary did not answer in time".to_string())
+                }
+            };
+            match read {
+                Ok(0) => return Err("primary closed the connection".to_string()),
+                Ok(read) => self.input.extend_from_slice(&chunk[..read]),
+                Err(err) => return Err(format!("read from primary failed: {err}")),
+            }
+        }
+    }
+
+    async fn command(&mut self, args: &[&[u8]]) -> Result<String, String> {
+        self.send(args).await?;
+        self.line().await
+    }
+}
+
+fn expect_ok(reply: String, what: &str) -> Result<(), String> {
+    if reply.starts_with('+') {
+        Ok(())
+    } else {
+        Err(format!("{what}: primary replied {reply}"))
+    }
+}
+
+/// Connects and authenticates one connection to the primary.
+async fn connect(ctx: &ExecutorCtx, host: &str, port: u16) -> Result<PrimaryConn, String> {
+    let mut conn = PrimaryConn::open(host, port).await?;
+    if let Some(password) = &ctx.shared.config.masterauth {
+        let reply = conn.command(&[b"AUTH", password.as_bytes()]).await?;
+        expect_ok(reply, "Unable to AUTH to MASTER")?;
+    }
+    Ok(conn)
+}
+
+async fn run_link(
+    ctx: &Rc<ExecutorCtx>,
+    generation: u64,
+    applier: &mut Option<SharedApplier>,
+) -> Result<(), String> {
+    let Role::Replica { host, port } = ctx.shared.repl.state().role.clone() else {
+        return Ok(());
+    };
+    ctx.shared.repl.state().link.state = "connecting";
+    let mut control = connect(ctx, &host, port).await?;
+    let pong = control.command(&[b"PING"]).await?;
+    if !pong.starts_with("+PONG") {
+        return Err(format!("MASTER aborted replication: {pong}"));
+    }
+    ctx.shared.repl.state().link.state = "handshake";
+    let our_port = ctx.shared.config.port.to_string();
+    expect_ok(
+        control
+            .command(&[b"REPLCONF", b"listening-port", our_port.as_bytes()])
+            .await?,
+        "REPLCONF listening-port",
+    )?;
+    expect_ok(
+        control
+            .command(&[b"REPLCONF", b"capa", b"eof", b"capa", b"psync2"])
+            .await?,
+        "REPLCONF capa",
+    )?;
+    // Ask to continue where we are when we have a history with this primary.
+    let (replid, offsets) = {
+        let state = ctx.shared.repl.state();
+        match (&state.link.primary_replid, applier.as_ref()) {
+            (Some(replid), Some(current)) => {
+                let current = current.borrow();
+                let offsets: Vec<String> = (0..current.flows())
+                    .map(|flow| current.consumed(flow).to_string())
+                    .collect();
+                (replid.clone(), offsets)
+            }
+            _ => ("?".to_string(), Vec::new()),
+        }
+    };
+    let mut request: Vec<&[u8]> = vec![b"DFLY", b"SYNC", our_port.as_bytes(), replid.as_bytes()];
+    request.extend(offsets.iter().map(|o| o.as_bytes()));
+    let reply = control.command(&request).await?;
+    let words: Vec<&str> = reply.split_whitespace().collect();
+    let (full, primary_replid, session, flows) = match words[..] {
+        [kind @ ("+FULLRESYNC" | "+CONTINUE"), replid, session, flows] => (
+            kind == "+FULLRESYNC",
+            replid.to_string(),
+            session.to_string(),
+            flows
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=1024).contains(n))
+                .ok_or("bad flow count")?,
+        ),
+        _ if reply.contains("unknown command") => {
+            return Err(format!(
+                "the primary is not damselfly (it answered DFLY with: {reply})"
+            ))
+        }
+        _ => return Err(format!("sync refused: {reply}")),
+    };
+    drop(control);
+    let started = Instant::now();
+    if full || applier.as_ref().is_none_or(|a| a.borrow().flows() != flows) {
+        tracing::info!("full sync from {host}:{port} over {flows} flows");
+        flush_everything(ctx).await;
+        *applier = Some(Rc::new(RefCell::new(Applier::new(flows, ctx.shards()))));
+    } else {
+        tracing::info!("partial resync from {host}:{port}");
+    }
+    let Some(shared_applier) = applier.clone() else {
+        return Err("no applier".to_string());
+    };
+    {
+        let mut state = ctx.shared.repl.state();
+        state.link.primary_replid = Some(primary_replid);
+        state.link.state = if full { "sync" } else { "connected" };
+        state.link.offsets = vec![0; flows];
+        state.link.applied = vec![0; flows];
+        state.link.last_io = Instant::now();
+        state.link.sync_started = Some(started).filter(|_| full);
+    }
+    let mut connections = Vec::with_capacity(flows);
+    for flow in 0..flows {
+        let mut conn = connect(ctx, &host, port).await?;
+        let flow_text = flow.to_string();
+        let hello = conn
+            .command(&[b"DFLY", b"FLOW", session.as_bytes(), flow_text.as_bytes()])
+            .await?;
+        let start = match hello.split_whitespace().collect::<Vec<_>>()[..] {
+            ["+FULL" | "+PARTIAL", offset] => offset.parse::<u64>().map_err(|e| e.to_string())?,
+            _ => return Err(format!("flow {flow} refused: {hello}")),
+        };
+        if full {
+            shared_applier.borrow_mut().set_start(flow, start);
+        } else if shared_applier.borrow().consumed(flow) != start {
+            return Err(format!(
+                "flow {flow} resumed at {start}, not where we stopped"
+            ));
+        }
+        connections.push(conn);
+    }
+    let gate = Rc::new(glommio::sync::Semaphore::new(1));
+    let tasks: Vec<_> = connections
+        .into_iter()
+        .enumerate()
+        .map(|(flow, conn)| {
+            glommio::spawn_local(read_flow(
+                ctx.clone(),
+                shared_applier.clone(),
+                gate.clone(),
+                flow,
+                conn,
+                generation,
+            ))
+        })
+        .collect();
+    let (result, _, rest) = futures::future::select_all(tasks).await;
+    drop(rest);
+    result
+}
+
+/// Clears every db of every shard (the start of a full sync).
+async fn flush_everything(ctx: &Rc<ExecutorCtx>) {
+    ctx.run_everywhere(|_| -> Job {
+        Box::new(|s| {
+            s.dbs.iter_mut().for_each(|db| db.clear());
+            Output::Unit
+        })
+    })
+    .await;
+}
+
+/// Reads one flow, applies it, and acknowledges what is applied.
+async fn read_flow(
+    ctx: Rc<ExecutorCtx>,
+    applier: SharedApplier,
+    gate: Rc<glommio::sync::Semaphore>,
+    flow: usize,
+    mut conn: PrimaryConn,
+    generation: u64,
+) -> Result<(), String> {
+    let timeout = Duration::from_secs(ctx.shared.config.repl_timeout_secs);
+    let mut parser = Parser::new();
+    let mut chunk = vec![0u8; 256 << 10];
+    let mut last_ack = Instant::now();
+    let mut input = std::mem::take(&mut conn.input);
+    loop {
+        let mut ack_now = false;
+        loop {
+            let before = input.len();
+            match parser.next_command(&mut input) {
+                Ok(Some(args)) => {
+                    let length = (before - input.len()) as u64;
+                    let item = wire::decode(args)?;
+                    ack_now |= item == wire::Item::GetAck;
+                    applier.borrow_mut().accept(flow, item, length)?;
+                }
+                Ok(None) => break,
+                Err(ParseError::Protocol(message)) => {
+                    return Err(format!("bad replication stream: {message}"))
+                }
+            }
+        }
+        applier::flush(&ctx, &applier, &gate).await;
+        let (applied, consumed, synced) = {
+            let applier = applier.borrow();
+            (
+                applier.applied(flow),
+                applier.consumed(flow),
+                applier.snapshots_done(),
+            )
+        };
+        note_progress(&ctx, flow, applied, consumed, synced);
+        if synced && (ack_now || last_ack.elapsed() >= ACK_INTERVAL) {
+            let offset = applied.to_string();
+            conn.send(&[b"REPLCONF", b"ACK", offset.as_bytes()]).await?;
+            last_ack = Instant::now();
+        }
+        let read = futures::select! {
+            read = conn.stream.read(&mut chunk).fuse() => read,
+            _ = glommio::timer::sleep(timeout).fuse() => {
+                return Err(format!("no data from the primary for {timeout:?} (repl-timeout)"))
+            }
+        };
+        if current_generation(&ctx) != generation {
+            return Ok(());
+        }
+        match read {
+            Ok(0) => return Err("primary closed the flow".to_string()),
+            Ok(read) => input.extend_from_slice(&chunk[..read]),
+            Err(err) => return Err(format!("flow read failed: {err}")),
+        }
+    }
+}
+
+fn note_progress(ctx: &ExecutorCtx, flow: usize, applied: u64, consumed: u64, synced: bool) {
+    let mut state = ctx.shared.repl.state();
+    let link = &mut state.link;
+    link.last_io = Instant::now();
+    if let Some(slot) = link.offsets.get_mut(flow) {
+        *slot = consumed;
+    }
+    if let Some(slot) = link.applied.get_mut(flow) {
+        *slot = applied;
+    }
+    if synced && link.state == "sync" {
+        link.state = "connected";
+        if let Some(started) = link.sync_started.take() {
+            tracing::info!("full sync complete in {:?}", started.elapsed());
+        }
+    }
+}

@@ -1,0 +1,156 @@
+//! Replication state every executor can read: the role, the replication id, the replicas connected
+//! to this primary, the link to our own primary, per-shard journal offsets and sync counters.
+
+use super::coordinator::Coordinator;
+use crate::shared::random_hex_id;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Instant;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Role {
+    Primary,
+    Replica { host: String, port: u16 },
+}
+
+/// A replica connected to us, as INFO replication and ROLE describe it.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub ip: String,
+    pub port: u16,
+    /// Per shard, the offset the replica acknowledged.
+    pub acked: Vec<u64>,
+    pub last_ack: Instant,
+    /// Flows whose snapshot has been sent (all of them: the replica is online).
+    pub snapshots_sent: usize,
+    pub full_sync: bool,
+    pub flows_open: usize,
+    pub started: Instant,
+}
+
+impl Session {
+    pub fn online(&self) -> bool {
+        !self.full_sync || self.snapshots_sent >= self.acked.len()
+    }
+}
+
+/// Our link to the primary we replicate.
+#[derive(Debug, Clone)]
+pub struct Link {
+    /// ROLE's state: connect, connecting, sync or connected.
+    pub state: &'static str,
+    pub last_io: Instant,
+    pub down_since: Instant,
+    /// The primary's replication id and, per primary shard, the offset applied here (for a partial
+    /// resynchronization after the link breaks).
+    pub primary_replid: Option<String>,
+    /// Per primary shard: bytes of journal read, and applied.
+    pub offsets: Vec<u64>,
+    pub applied: Vec<u64>,
+    /// When the full sync in progress began.
+    pub sync_started: Option<Instant>,
+}
+
+impl Link {
+    fn new() -> Link {
+        Link {
+            state: "connect",
+            last_io: Instant::now(),
+            down_since: Instant::now(),
+            primary_replid: None,
+            offsets: Vec::new(),
+            applied: Vec::new(),
+            sync_started: None,
+        }
+    }
+
+    pub fn applied_total(&self) -> u64 {
+        self.applied.iter().sum()
+    }
+
+    pub fn read_total(&self) -> u64 {
+        self.offsets.iter().sum()
+    }
+}
+
+pub struct ReplState {
+    pub role: Role,
+    pub replid: String,
+    /// Bumped by every REPLICAOF, so an old link task knows to stop.
+    pub generation: u64,
+    pub sessions: BTreeMap<u64, Session>,
+    pub link: Link,
+}
+
+pub struct Replication {
+    /// Per shard, its journal offset (published after each append, read by WAIT and INFO).
+    pub offsets: Vec<AtomicU64>,
+    /// Whether any shard keeps a journal (from the first replica on).
+    pub journal_on: AtomicBool,
+    pub is_replica: AtomicBool,
+    pub read_only: AtomicBool,
+    pub sync_full: AtomicU64,
+    pub sync_partial_ok: AtomicU64,
+    pub sync_partial_err: AtomicU64,
+    next_session: AtomicU64,
+    state: Mutex<ReplState>,
+    pub coordinator: Coordinator,
+}
+
+impl Replication {
+    pub fn new(shards: usize, read_only: bool) -> Replication {
+        Replication {
+            offsets: (0..shards).map(|_| AtomicU64::new(0)).collect(),
+            journal_on: AtomicBool::new(false),
+            is_replica: AtomicBool::new(false),
+            read_only: AtomicBool::new(read_only),
+            sync_full: AtomicU64::new(0),
+            sync_partial_ok: AtomicU64::new(0),
+            sync_partial_err: AtomicU64::new(0),
+            next_session: AtomicU64::new(1),
+            state: Mutex::new(ReplState {
+                role: Role::Primary,
+                replid: random_hex_id(),
+                generation: 0,
+                sessions: BTreeMap::new(),
+                link: Link::new(),
+            }),
+            coordinator: Coordinator::start(),
+        }
+    }
+
+    pub fn state(&self) -> MutexGuard<'_, ReplState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub fn next_session(&self) -> u64 {
+        self.next_session.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub fn journal_on(&self) -> bool {
+        self.journal_on.load(Ordering::Acquire)
+    }
+
+    pub fn is_replica(&self) -> bool {
+        self.is_replica.load(Ordering::Acquire)
+    }
+
+    /// Writes from clients are refused (a read-only replica).
+    pub fn refuses_writes(&self) -> bool {
+        self.is_replica() && self.read_only.load(Ordering::Relaxed)
+    }
+
+    /// Every shard's journal offset now: a client's write offsets after its last write.
+    pub fn current_offsets(&self) -> Vec<u64> {
+        self.offsets
+            .iter()
+            .map(|o| o.load(Ordering::Acquire))
+            .collect()
+    }
+
+    /// Redis's master_repl_offset: the sum of the shard offsets.
+    pub fn primary_offset(&self) -> u64 {
+        self.current_offsets().iter().sum()
+    }
+}
