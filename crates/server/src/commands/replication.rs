@@ -9,6 +9,7 @@ use crate::replication::{primary, replica};
 use crate::wakeup::await_remote;
 use bytes::Bytes;
 use damselfly_protocol::Frame;
+use futures::FutureExt;
 use std::time::{Duration, Instant};
 
 pub async fn replicaof(conn: &mut Connection, args: &[Bytes]) -> Frame {
@@ -104,10 +105,40 @@ pub async fn wait(conn: &mut Connection, args: &[Bytes]) -> Frame {
         reply,
     });
     primary::request_acks(&conn.ctx);
-    match await_remote(answer).await {
-        Ok(count) => Frame::Integer(count),
-        Err(_) => Frame::Integer(0),
+    let fd = conn.info.borrow().fd;
+    let answer = await_remote(answer).fuse();
+    futures::pin_mut!(answer);
+    loop {
+        futures::select! {
+            count = answer => return Frame::Integer(count.unwrap_or(0)),
+            _ = glommio::timer::sleep(CLIENT_CHECK).fuse() => {
+                if peer_closed(fd) {
+                    // Dropping the answer cancels the waiter; the coordinator forgets it now.
+                    conn.close_after_reply = true;
+                    repl.coordinator.send(Event::Sweep);
+                    return Frame::Null;
+                }
+            }
+        }
     }
+}
+
+/// How often a client blocked in WAIT is checked for having disconnected.
+const CLIENT_CHECK: Duration = Duration::from_millis(200);
+
+/// Whether the client closed its side of the connection.
+fn peer_closed(fd: i32) -> bool {
+    let mut byte = 0u8;
+    // SAFETY: a one-byte peek into a local buffer on the connection's own socket.
+    let read = unsafe {
+        libc::recv(
+            fd,
+            (&mut byte as *mut u8).cast(),
+            1,
+            libc::MSG_PEEK | libc::MSG_DONTWAIT,
+        )
+    };
+    read == 0
 }
 
 /// REPLCONF from a replica's control connection: options are accepted; acknowledgements arrive

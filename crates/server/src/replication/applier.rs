@@ -1,11 +1,13 @@
 //! Applies a primary's flows on a replica, whose shard count may differ from the primary's.
 //!
 //! Every record is routed by key to this server's shards. A record whose keys live on one shard is
-//! applied there in order with the other records of its flow. The parts of a multi-shard
-//! transaction (one per primary shard, on different flows) are gathered and applied together as
-//! one transaction here, so no reader sees half of it; so is a record whose keys span our shards.
-//! Until such a transaction is applied, later records of the same flow that touch its keys wait
-//! behind it; records on other keys go ahead, so flows never wait for each other in a cycle.
+//! applied there in order with the other records of its flow (the fast lane: one batch per shard
+//! per read). The parts of a multi-shard transaction (one per primary shard, on different flows)
+//! are gathered, and a complete transaction goes to the transaction lane, as does a record whose
+//! keys span our shards or that touches keys already in the lane. The lane runs its entries in
+//! order, everything queued at once as one transaction over our shards, so no reader sees half of
+//! any of them. While a part waits for the others, later records of its flow that touch its keys
+//! wait behind it; other records go ahead, so flows never wait for each other in a cycle.
 
 use super::snapshot;
 use super::wire::{Effect, Item};
@@ -84,12 +86,12 @@ struct Record {
 struct Flow {
     /// Offset just past the last record read.
     consumed: u64,
-    /// Records waiting behind an unapplied one they conflict with, in flow order.
+    /// Records waiting behind a part of an incomplete transaction, in flow order.
     held: VecDeque<Record>,
     held_keys: KeySet,
-    /// Keys of transactions handed over but not yet applied.
-    in_flight: KeySet,
-    /// Start offsets of records read but not applied.
+    /// Keys of this flow's parts of transactions still missing other parts.
+    pending_keys: KeySet,
+    /// Start offsets of records read but not applied yet.
     unapplied: BTreeSet<u64>,
     snapshot_done: bool,
 }
@@ -100,8 +102,9 @@ struct Member {
     keys: Keys,
 }
 
+/// Effects to apply as one transaction, and the records they came from.
 #[derive(Default)]
-struct PendingTx {
+struct LaneEntry {
     effects: Vec<Effect>,
     members: Vec<Member>,
 }
@@ -114,13 +117,15 @@ enum Op {
 
 pub struct Applier {
     flows: Vec<Flow>,
-    pending: AHashMap<u64, PendingTx>,
-    /// Per shard of ours, what to send at the next flush.
+    /// Transactions still missing parts, by id.
+    pending: AHashMap<u64, LaneEntry>,
+    /// Per shard of ours, what the next send carries.
     batches: Vec<Vec<Op>>,
-    /// Transactions complete and ready to run (the caller spawns them).
-    ready: Vec<PendingTx>,
-    /// Records applied by the next flush whose offsets can then be released.
+    /// Records in batches not sent yet that had been held (released from `unapplied` once applied).
     settling: Vec<(usize, u64)>,
+    lane: VecDeque<LaneEntry>,
+    lane_keys: KeySet,
+    lane_running: bool,
 }
 
 pub type SharedApplier = Rc<RefCell<Applier>>;
@@ -185,8 +190,10 @@ impl Applier {
             flows: (0..primary_shards).map(|_| Flow::default()).collect(),
             pending: AHashMap::new(),
             batches: (0..our_shards).map(|_| Vec::new()).collect(),
-            ready: Vec::new(),
             settling: Vec::new(),
+            lane: VecDeque::new(),
+            lane_keys: KeySet::default(),
+            lane_running: false,
         }
     }
 
@@ -211,14 +218,13 @@ impl Applier {
             .map_or(0, |f| f.unapplied.first().copied().unwrap_or(f.consumed))
     }
 
-    pub fn snapshots_done(&self) -> bool {
-        self.flows.iter().all(|f| f.snapshot_done)
+    /// Whether transactions are still being applied.
+    pub fn lane_busy(&self) -> bool {
+        self.lane_running
     }
 
-    pub fn mark_snapshot_done(&mut self, flow: usize) {
-        if let Some(state) = self.flows.get_mut(flow) {
-            state.snapshot_done = true;
-        }
+    pub fn snapshots_done(&self) -> bool {
+        self.flows.iter().all(|f| f.snapshot_done)
     }
 
     /// Takes in one item read from `flow`; `length` is its size in the stream.
@@ -230,24 +236,22 @@ impl Applier {
                 effects,
             } => {
                 let state = &mut self.flows[flow];
-                let start = state.consumed;
-                state.consumed += length;
                 let record = Record {
-                    start,
+                    start: state.consumed,
                     txid,
                     parts,
                     keys: record_keys(&effects),
                     effects,
                 };
-                let state = &mut self.flows[flow];
+                state.consumed += length;
+                state.unapplied.insert(record.start);
                 if state.held_keys.conflicts(&record.keys)
-                    || state.in_flight.conflicts(&record.keys)
+                    || state.pending_keys.conflicts(&record.keys)
                 {
                     state.held_keys.add(&record.keys);
-                    state.unapplied.insert(record.start);
                     state.held.push_back(record);
                 } else {
-                    self.dispatch(flow, record, false);
+                    self.dispatch(flow, record);
                 }
             }
             Item::Snapshot { db, records } => {
@@ -256,107 +260,105 @@ impl Applier {
                     self.batches[shard_of(&key, shards)].push(Op::Put(db, key, entry));
                 }
             }
-            Item::SnapshotEnd => self.mark_snapshot_done(flow),
+            Item::SnapshotEnd => self.flows[flow].snapshot_done = true,
             Item::KeepAlive | Item::GetAck => {}
         }
         Ok(())
     }
 
-    /// Sends a record on its way: into a shard's batch, or into a transaction of its own or with
-    /// the other parts of its primary transaction.
-    fn dispatch(&mut self, flow: usize, record: Record, was_held: bool) {
-        let shards = self.batches.len();
-        let mut targets: AHashMap<usize, Vec<Op>> = AHashMap::new();
-        if record.parts <= 1 {
-            for (db, args) in &record.effects {
-                split_effect(*db, args, shards, &mut targets);
-            }
-            if targets.len() <= 1 && !matches!(record.keys, Keys::Everything) {
-                for (shard, ops) in targets {
-                    self.batches[shard].extend(ops);
-                }
-                if was_held {
-                    self.settling.push((flow, record.start));
-                }
-                return;
-            }
-        }
-        let state = &mut self.flows[flow];
-        state.in_flight.add(&record.keys);
-        state.unapplied.insert(record.start);
+    /// Sends a record on its way: to its transaction's other parts, to the lane, or to a batch.
+    fn dispatch(&mut self, flow: usize, record: Record) {
         let member = Member {
             flow,
             start: record.start,
-            keys: record.keys,
+            keys: record.keys.clone(),
         };
-        if record.parts <= 1 {
-            // A record of its own that spans our shards: a transaction with one part.
-            self.ready.push(PendingTx {
+        if record.parts > 1 {
+            self.flows[flow].pending_keys.add(&record.keys);
+            let pending = self.pending.entry(record.txid).or_default();
+            pending.effects.extend(record.effects);
+            pending.members.push(member);
+            if pending.members.len() as u32 >= record.parts {
+                if let Some(complete) = self.pending.remove(&record.txid) {
+                    self.complete(complete);
+                }
+            }
+            return;
+        }
+        let shards = self.batches.len();
+        let mut targets: AHashMap<usize, Vec<Op>> = AHashMap::new();
+        for (db, args) in &record.effects {
+            split_effect(*db, args, shards, &mut targets);
+        }
+        let one_shard = targets.len() <= 1 && !matches!(record.keys, Keys::Everything);
+        if one_shard && !self.lane_keys.conflicts(&record.keys) {
+            for (shard, ops) in targets {
+                self.batches[shard].extend(ops);
+            }
+            self.settling.push((flow, record.start));
+        } else {
+            self.push_lane(LaneEntry {
                 effects: record.effects,
                 members: vec![member],
             });
-            return;
-        }
-        let pending = self.pending.entry(record.txid).or_default();
-        pending.effects.extend(record.effects);
-        pending.members.push(member);
-        if pending.members.len() as u32 >= record.parts {
-            if let Some(complete) = self.pending.remove(&record.txid) {
-                self.ready.push(complete);
-            }
         }
     }
 
-    /// A transaction was applied: its records leave the flows, and held records that no longer
-    /// conflict are dispatched.
-    fn settle(&mut self, members: Vec<Member>) {
-        let mut touched = BTreeSet::new();
-        for member in members {
-            let state = &mut self.flows[member.flow];
-            state.in_flight.remove(&member.keys);
-            state.unapplied.remove(&member.start);
-            touched.insert(member.flow);
+    /// All parts of a transaction are here: it joins the lane, and what its parts held back moves on.
+    fn complete(&mut self, entry: LaneEntry) {
+        let flows: BTreeSet<usize> = entry.members.iter().map(|m| m.flow).collect();
+        for member in &entry.members {
+            self.flows[member.flow].pending_keys.remove(&member.keys);
         }
-        for flow in touched {
+        self.push_lane(entry);
+        for flow in flows {
             let held = std::mem::take(&mut self.flows[flow].held);
             self.flows[flow].held_keys = KeySet::default();
             for record in held {
                 let state = &mut self.flows[flow];
                 if state.held_keys.conflicts(&record.keys)
-                    || state.in_flight.conflicts(&record.keys)
+                    || state.pending_keys.conflicts(&record.keys)
                 {
                     state.held_keys.add(&record.keys);
                     state.held.push_back(record);
                 } else {
-                    self.dispatch(flow, record, true);
+                    self.dispatch(flow, record);
                 }
             }
         }
     }
+
+    fn push_lane(&mut self, entry: LaneEntry) {
+        for member in &entry.members {
+            self.lane_keys.add(&member.keys);
+        }
+        self.lane.push_back(entry);
+    }
+
+    /// Records of a lane run are applied.
+    fn finish_lane(&mut self, members: Vec<Member>) {
+        for member in members {
+            self.lane_keys.remove(&member.keys);
+            self.flows[member.flow].unapplied.remove(&member.start);
+        }
+    }
 }
 
-/// Sends every gathered batch and every complete transaction to the shards, and waits until the
-/// batches are applied (transactions finish on their own and release what waits behind them).
-pub async fn flush(
+type Answers = Vec<futures::channel::oneshot::Receiver<Output>>;
+
+/// Sends every gathered batch to its shard (under the gate, so sends keep their order).
+async fn send_batches(
     ctx: &Rc<ExecutorCtx>,
     applier: &SharedApplier,
-    gate: &Rc<glommio::sync::Semaphore>,
-) {
-    let Ok(permit) = gate.acquire_permit(1).await else {
-        return;
-    };
-    let (batches, ready, settling) = {
+) -> (Answers, Vec<(usize, u64)>) {
+    let (batches, settling) = {
         let mut applier = applier.borrow_mut();
         let shards = applier.batches.len();
         let batches = std::mem::replace(
             &mut applier.batches,
             (0..shards).map(|_| Vec::new()).collect(),
         );
-        (
-            batches,
-            std::mem::take(&mut applier.ready),
-            std::mem::take(&mut applier.settling),
-        )
+        (batches, std::mem::take(&mut applier.settling))
     };
     let mut answers = Vec::new();
     for (shard, ops) in batches.into_iter().enumerate() {
@@ -381,18 +383,29 @@ pub async fn flush(
             .await;
         answers.push(answer);
     }
-    for tx in ready {
-        let ctx = ctx.clone();
-        let applier = applier.clone();
-        let gate = gate.clone();
-        glommio::spawn_local(async move {
-            run_transaction(&ctx, tx.effects).await;
-            applier.borrow_mut().settle(tx.members);
-            flush(&ctx, &applier, &gate).await;
-        })
-        .detach();
-    }
+    (answers, settling)
+}
+
+/// Sends what is gathered and waits until the batches are applied; starts the lane if it has work.
+pub async fn flush(
+    ctx: &Rc<ExecutorCtx>,
+    applier: &SharedApplier,
+    gate: &Rc<glommio::sync::Semaphore>,
+) {
+    let Ok(permit) = gate.acquire_permit(1).await else {
+        return;
+    };
+    let (answers, settling) = send_batches(ctx, applier).await;
     drop(permit);
+    let start_lane = {
+        let mut applier = applier.borrow_mut();
+        let idle = !applier.lane_running && !applier.lane.is_empty();
+        applier.lane_running |= idle;
+        idle
+    };
+    if start_lane {
+        glommio::spawn_local(run_lane(ctx.clone(), applier.clone(), gate.clone())).detach();
+    }
     for answer in answers {
         let _ = crate::wakeup::await_remote(answer).await;
     }
@@ -400,6 +413,52 @@ pub async fn flush(
     for (flow, start) in settling {
         if let Some(state) = applier.flows.get_mut(flow) {
             state.unapplied.remove(&start);
+        }
+    }
+}
+
+/// Runs the transaction lane until it is empty: each round applies everything queued as one
+/// transaction (batches gathered before it are sent first, so they apply before it).
+async fn run_lane(
+    ctx: Rc<ExecutorCtx>,
+    applier: SharedApplier,
+    gate: Rc<glommio::sync::Semaphore>,
+) {
+    loop {
+        let Ok(permit) = gate.acquire_permit(1).await else {
+            return;
+        };
+        let (answers, settling) = send_batches(&ctx, &applier).await;
+        let entries: Vec<LaneEntry> = {
+            let mut applier = applier.borrow_mut();
+            let entries: Vec<LaneEntry> = applier.lane.drain(..).collect();
+            if entries.is_empty() {
+                applier.lane_running = false;
+            }
+            entries
+        };
+        drop(permit);
+        if !entries.is_empty() {
+            let effects: Vec<Effect> = entries
+                .iter()
+                .flat_map(|e| e.effects.iter().cloned())
+                .collect();
+            run_transaction(&ctx, effects).await;
+        }
+        for answer in answers {
+            let _ = crate::wakeup::await_remote(answer).await;
+        }
+        let mut state = applier.borrow_mut();
+        for (flow, start) in settling {
+            if let Some(flow) = state.flows.get_mut(flow) {
+                flow.unapplied.remove(&start);
+            }
+        }
+        if entries.is_empty() {
+            return;
+        }
+        for entry in entries {
+            state.finish_lane(entry.members);
         }
     }
 }
@@ -481,27 +540,31 @@ mod tests {
         applier
             .accept(0, journal(7, 2, vec![effect(&["MSET", "a", "1"])]), 10)
             .unwrap();
-        // Same key as the pending part: held. Another key: goes ahead.
+        // Same key as the waiting part: held. Another key: goes ahead.
         applier
             .accept(0, journal(0, 1, vec![effect(&["SET", "a", "2"])]), 10)
             .unwrap();
         applier
             .accept(0, journal(0, 1, vec![effect(&["SET", "c", "2"])]), 10)
             .unwrap();
-        assert!(applier.ready.is_empty());
+        assert!(applier.lane.is_empty());
         assert_eq!(applier.batches[0].len(), 1);
+        assert_eq!(applier.flows[0].held.len(), 1);
         assert_eq!(applier.applied(0), 0);
         applier
             .accept(1, journal(7, 2, vec![effect(&["MSET", "b", "1"])]), 5)
             .unwrap();
-        assert_eq!(applier.ready.len(), 1);
-        let tx = applier.ready.pop().unwrap();
-        assert_eq!(tx.effects.len(), 2);
-        applier.settle(tx.members);
-        // The held SET a 2 now follows the transaction.
-        assert_eq!(applier.batches[0].len(), 2);
+        // Complete: the transaction joins the lane and the held SET a 2 follows it there.
+        assert_eq!(applier.lane.len(), 2);
+        assert_eq!(applier.lane[0].effects.len(), 2);
+        assert!(applier.flows[0].held.is_empty());
+        let entries: Vec<LaneEntry> = applier.lane.drain(..).collect();
+        for entry in entries {
+            applier.finish_lane(entry.members);
+        }
         assert_eq!(applier.applied(1), 5);
-        assert_eq!(applier.settling, vec![(0, 10)]);
+        // Flow 0 still waits for its batched SET c to be applied.
+        assert_eq!(applier.applied(0), 20);
     }
 
     #[test]
@@ -510,11 +573,11 @@ mod tests {
         applier
             .accept(0, journal(0, 1, vec![effect(&["FLUSHALL"])]), 4)
             .unwrap();
-        assert_eq!(applier.ready.len(), 1);
+        assert_eq!(applier.lane.len(), 1);
         applier
             .accept(0, journal(0, 1, vec![effect(&["SET", "x", "1"])]), 4)
             .unwrap();
-        assert_eq!(applier.flows[0].held.len(), 1);
+        assert_eq!(applier.lane.len(), 2);
         assert_eq!(applier.applied(0), 0);
     }
 

@@ -22,6 +22,8 @@ pub enum Event {
         shard: usize,
         offset: u64,
     },
+    /// A waiter's client went away: forget cancelled waiters now.
+    Sweep,
     Wait {
         /// Per shard, the journal offset of the client's last write there.
         offsets: Vec<u64>,
@@ -105,7 +107,7 @@ fn run(inbox: mpsc::Receiver<Event>) {
                 deadline,
                 reply,
             }),
-            None => {}
+            Some(Event::Sweep) | None => {}
         }
         let now = Instant::now();
         waiters.retain_mut(|waiter| {

@@ -13,6 +13,7 @@ use damselfly_protocol::{ParseError, Parser};
 use futures::{AsyncReadExt, AsyncWriteExt, FutureExt};
 use glommio::net::TcpStream;
 use std::cell::RefCell;
+use std::os::fd::AsRawFd;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -257,6 +258,9 @@ async fn run_link(
     let started = Instant::now();
     if full || applier.as_ref().is_none_or(|a| a.borrow().flows() != flows) {
         tracing::info!("full sync from {host}:{port} over {flows} flows");
+        if let Some(old) = applier.take() {
+            wait_idle(&old).await;
+        }
         flush_everything(ctx).await;
         *applier = Some(Rc::new(RefCell::new(Applier::new(flows, ctx.shards()))));
     } else {
@@ -295,6 +299,10 @@ async fn run_link(
         connections.push(conn);
     }
     let gate = Rc::new(glommio::sync::Semaphore::new(1));
+    let sockets: Vec<i32> = connections
+        .iter()
+        .map(|conn| conn.stream.as_raw_fd())
+        .collect();
     let tasks: Vec<_> = connections
         .into_iter()
         .enumerate()
@@ -310,8 +318,21 @@ async fn run_link(
         })
         .collect();
     let (result, _, rest) = futures::future::select_all(tasks).await;
-    drop(rest);
+    // Stop the other flows at their next read, never in the middle of applying what they read:
+    // a partial resync continues from what they consumed.
+    for fd in sockets {
+        // SAFETY: shutdown only changes the state of a socket owned by a flow task still running.
+        unsafe { libc::shutdown(fd, libc::SHUT_RDWR) };
+    }
+    futures::future::join_all(rest).await;
     result
+}
+
+/// Waits until an old applier's transactions have finished (before a full sync clears the data).
+async fn wait_idle(applier: &SharedApplier) {
+    while applier.borrow().lane_busy() {
+        glommio::timer::sleep(Duration::from_millis(5)).await;
+    }
 }
 
 /// Clears every db of every shard (the start of a full sync).
@@ -339,13 +360,18 @@ async fn read_flow(
     let mut chunk = vec![0u8; 256 << 10];
     let mut last_ack = Instant::now();
     let mut input = std::mem::take(&mut conn.input);
+    // The parser keeps a partly read record's header to itself, so a record's length in the stream
+    // is everything it consumed since the previous record.
+    let mut record_bytes = 0u64;
     loop {
         let mut ack_now = false;
         loop {
             let before = input.len();
-            match parser.next_command(&mut input) {
+            let parsed = parser.next_command(&mut input);
+            record_bytes += (before - input.len()) as u64;
+            match parsed {
                 Ok(Some(args)) => {
-                    let length = (before - input.len()) as u64;
+                    let length = std::mem::take(&mut record_bytes);
                     let item = wire::decode(args)?;
                     ack_now |= item == wire::Item::GetAck;
                     applier.borrow_mut().accept(flow, item, length)?;
