@@ -274,6 +274,7 @@ async fn stream_flow(
     let mut snapshot_db = 0;
     let started = Instant::now();
     let mut snapshot_keys = 0usize;
+    let mut snapshot_bytes = 0usize;
     while sink.snapshotting.get() {
         {
             let mut shard = ctx.shard.borrow_mut();
@@ -282,7 +283,9 @@ async fn stream_flow(
             let done = shard.dbs[snapshot_db].snapshot_step(SNAPSHOT_STEP, &mut images);
             if !images.is_empty() {
                 snapshot_keys += images.len();
-                sink.push(snapshot::encode_chunk(snapshot_db, &images));
+                let chunk = snapshot::encode_chunk(snapshot_db, &images);
+                snapshot_bytes += chunk.len();
+                sink.push(chunk);
             }
             if done {
                 snapshot_db += 1;
@@ -303,7 +306,7 @@ async fn stream_flow(
     }
     if sink.full_sync {
         tracing::info!(
-            "replica session {}: shard {} snapshot of {snapshot_keys} keys produced in {:?}",
+            "replica session {}: shard {} snapshot of {snapshot_keys} keys ({snapshot_bytes} bytes) produced in {:?}",
             sink.session,
             ctx.id,
             started.elapsed()
@@ -385,6 +388,7 @@ fn session_flow_opened(ctx: &Rc<ExecutorCtx>, session: u64) {
             return;
         };
         entry.flows_open += 1;
+        entry.last_ack = Instant::now();
         !entry.full_sync && entry.flows_open == entry.acked.len()
     };
     if online {
@@ -404,6 +408,7 @@ fn session_snapshot_sent(ctx: &Rc<ExecutorCtx>, session: u64) {
         };
         entry.snapshots_sent += 1;
         if entry.online() {
+            entry.last_ack = Instant::now();
             tracing::info!(
                 "replica session {session}: full sync sent in {:?}",
                 entry.started.elapsed()
@@ -439,9 +444,32 @@ fn session_flow_closed(ctx: &Rc<ExecutorCtx>, session: u64) {
 }
 
 /// Drops flows registered at a sync cut whose connection never arrived within repl-timeout.
+/// Also drops the flows of an online replica that has not acknowledged anything for repl-timeout
+/// (it resyncs when it comes back).
 pub fn drop_stale_flows(ctx: &Rc<ExecutorCtx>) {
     let timeout = Duration::from_secs(ctx.shared.config.repl_timeout_secs);
     let mut shard = ctx.shard.borrow_mut();
+    if shard.journal.sinks.is_empty() {
+        return;
+    }
+    let silent: Vec<u64> = {
+        let state = ctx.shared.repl.state();
+        shard
+            .journal
+            .sinks
+            .iter()
+            .filter(|sink| {
+                state.sessions.get(&sink.session).is_some_and(|session| {
+                    session.online() && session.last_ack.elapsed() > timeout
+                })
+            })
+            .map(|sink| sink.session)
+            .collect()
+    };
+    for session in silent {
+        tracing::warn!("replica session {session}: no acknowledgement for {timeout:?}, dropping it");
+        shard.journal.remove(session);
+    }
     let stale: Vec<(u64, bool)> = shard
         .journal
         .sinks
