@@ -459,15 +459,18 @@ pub fn drop_stale_flows(ctx: &Rc<ExecutorCtx>) {
             .sinks
             .iter()
             .filter(|sink| {
-                state.sessions.get(&sink.session).is_some_and(|session| {
-                    session.online() && session.last_ack.elapsed() > timeout
-                })
+                state
+                    .sessions
+                    .get(&sink.session)
+                    .is_some_and(|session| session.online() && session.last_ack.elapsed() > timeout)
             })
             .map(|sink| sink.session)
             .collect()
     };
     for session in silent {
-        tracing::warn!("replica session {session}: no acknowledgement for {timeout:?}, dropping it");
+        tracing::warn!(
+            "replica session {session}: no acknowledgement for {timeout:?}, dropping it"
+        );
         shard.journal.remove(session);
     }
     let stale: Vec<(u64, bool)> = shard
