@@ -74,6 +74,11 @@ Examples:
     python3 benches/replication.py --only redis --rounds 1
     python3 benches/replication.py --damselfly /path/to/damselfly --keys 200000
 
+A failure inside a round (a timeout, a hung WAIT, a server exiting) is
+logged with the servers' state and listed in the report; that round's
+remaining steps are skipped, the other rounds still run, and the exit status
+is 1.
+
 Standard library only.  Progress goes to stderr, the markdown report to
 stdout (and to --out FILE).
 """
@@ -660,7 +665,19 @@ def percentile(sorted_vals, q):
     return sorted_vals[k]
 
 
-def wait_latency(args, primary):
+def replication_state(server):
+    """INFO replication of a server, for error messages (best effort)."""
+    try:
+        with server.conn(timeout=2.0) as c:
+            info = parse_info(c.call("INFO", "replication"))
+        keep = ("role", "connected_slaves", "slave0", "master_repl_offset", "master_link_status",
+                "master_sync_in_progress", "slave_repl_offset")
+        return ", ".join("%s=%s" % (k, info[k]) for k in keep if k in info)
+    except (OSError, BenchError) as e:
+        return "INFO replication failed: %s" % e
+
+
+def wait_latency(args, primary, replica):
     """SET k v + WAIT 1 0 per iteration; returns per-iteration latencies in ms."""
     payload = encode_command("SET", "k", "v") + encode_command("WAIT", 1, 0)
     samples = []
@@ -673,8 +690,10 @@ def wait_latency(args, primary):
                 r1 = c.read_reply()
                 r2 = c.read_reply()
             except socket.timeout:
-                raise BenchError("%s: SET + WAIT 1 0 got no reply within %gs (iteration %d)"
-                                 % (primary.name, args.wait_timeout, i))
+                raise BenchError("%s: SET + WAIT 1 0 got no reply within %gs (iteration %d); "
+                                 "primary: %s; replica: %s"
+                                 % (primary.name, args.wait_timeout, i,
+                                    replication_state(primary), replication_state(replica)))
             t1 = time.perf_counter_ns()
             if r1 != "OK" or r2 != 1:
                 raise BenchError("%s: SET + WAIT 1 0 replied %r, %r (iteration %d)"
@@ -708,12 +727,17 @@ def run_server_round(args, kind, rnd, rootdir):
         if "throughput" not in args.skip_set:
             res["with"] = throughput_runs(args, primary, "1 replica", replica)
         if "wait" not in args.skip_set:
-            res["wait_ms"] = wait_latency(args, primary)
-        return res
+            res["wait_ms"] = wait_latency(args, primary, replica)
+    except BenchError as e:
+        # Keep going: the other rounds / server still produce figures, and
+        # the report lists the failure.
+        log("error: round %d %s: %s" % (rnd + 1, kind, e))
+        res["error"] = str(e)
     finally:
         replica.stop()
         primary.stop()
         remove_rdb_files(base)
+    return res
 
 
 # --------------------------------------------------------------------------
@@ -861,6 +885,12 @@ def report(args, results):
                   "ratio (primary CPU µs/req without ÷ with) is the throughput ratio a "
                   "CPU-bound primary would see." % args.replica_cpu]
 
+    errors = [(i + 1, k, res["error"]) for k in kinds
+              for i, res in enumerate(results.get(k, [])) if res.get("error")]
+    if errors:
+        lines += ["", "**Errors** (the rest of that round was skipped; figures above come "
+                      "from the rounds that got that far):", ""]
+        lines += ["- round %d, %s: %s" % (i, k, msg.splitlines()[0]) for i, k, msg in errors]
     # Spread
     lines += ["", "Spread over %d round(s) (min–max):" % args.rounds, ""]
     lines += ["| Metric | " + " | ".join(kinds) + " |", "|---|" + "---:|" * len(kinds)]
@@ -1006,7 +1036,7 @@ def main(argv=None):
         with open(args.out, "w") as f:
             f.write(text)
         log("wrote %s" % args.out)
-    return 0
+    return 1 if any(res.get("error") for runs in results.values() for res in runs) else 0
 
 
 if __name__ == "__main__":
