@@ -183,6 +183,7 @@ async fn expiry_cycle(ctx: Rc<ExecutorCtx>) {
     loop {
         timer::sleep(Duration::from_millis(100)).await;
         crate::replication::primary::drop_stale_flows(&ctx);
+        ctx.shard.borrow_mut().journal.seal();
         if ctx.shared.repl.is_replica() {
             // Only the primary expires keys; its deletions arrive through the stream.
             continue;

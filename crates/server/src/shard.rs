@@ -12,7 +12,7 @@ use crate::commands::table;
 use crate::locks::{IntentLocks, OrderStamps};
 use crate::messages::{Job, LockRequest, Output, ShardMsg};
 use crate::replication::journal::Journal;
-use crate::replication::wire::{self, Effect};
+use crate::replication::wire::Effect;
 use crate::shared::Shared;
 use ahash::AHashMap;
 use bytes::Bytes;
@@ -107,7 +107,9 @@ impl Shard {
             effects: Some(&mut effects),
         };
         let reply = damselfly_storage::execute(&mut self.dbs, db, args, &mut ctx);
-        self.journal_effects(effects);
+        if !effects.is_empty() {
+            self.journal_effects(effects, args);
+        }
         reply
     }
 
@@ -145,19 +147,22 @@ impl Shard {
         }
     }
 
-    /// Journals what a command did: snapshot pre-images first, then expiry deletions, then its writes.
-    fn journal_effects(&mut self, effects: Effects) {
+    /// Journals what a command did: snapshot pre-images first, then expiry deletions, then its writes
+    /// (`args` is the command, for effects that are the command as sent).
+    fn journal_effects(&mut self, effects: Effects, args: &[Bytes]) {
         self.send_preimages();
         for (db, key) in effects.expired {
-            self.append(wire::journal_record(
-                0,
-                1,
-                &[(db, vec![Bytes::from_static(b"DEL"), key])],
-            ));
+            let delete = [Bytes::from_static(b"DEL"), key];
+            self.journal.append(0, 1, &[(db, &delete[..])]);
         }
-        for effect in effects.writes {
-            self.record(effect);
+        for (db, effect) in effects.writes {
+            match effect {
+                Some(command) => self.record((db, command)),
+                None if self.running_journaled_tx().is_some() => self.record((db, args.to_vec())),
+                None => self.journal.append(0, 1, &[(db, args)]),
+            }
         }
+        self.publish_offset();
     }
 
     /// Journals the expiry deletions and snapshot pre-images of work done outside `run_command`
@@ -172,7 +177,19 @@ impl Shard {
                 .expired
                 .extend(db.take_expired_keys().into_iter().map(|key| (index, key)));
         }
-        self.journal_effects(effects);
+        if !effects.is_empty() {
+            self.journal_effects(effects, &[]);
+        }
+        self.send_preimages();
+    }
+
+    /// The journaled transaction whose hop is running, if any.
+    fn running_journaled_tx(&self) -> Option<u64> {
+        self.current_tx.filter(|txid| {
+            self.queue
+                .get(txid)
+                .is_some_and(|tx| tx.journal_parts.is_some())
+        })
     }
 
     /// Journals one effect: into the running transaction's record, or as a record of its own.
@@ -181,19 +198,17 @@ impl Shard {
             return;
         }
         self.send_preimages();
-        let in_tx = self.current_tx.filter(|txid| {
-            self.queue
-                .get(txid)
-                .is_some_and(|tx| tx.journal_parts.is_some())
-        });
-        match in_tx {
+        match self.running_journaled_tx() {
             Some(txid) => self.tx_effects.entry(txid).or_default().push(effect),
-            None => self.append(wire::journal_record(0, 1, &[effect])),
+            None => {
+                let (db, command) = effect;
+                self.journal.append(0, 1, &[(db, &command[..])]);
+                self.publish_offset();
+            }
         }
     }
 
-    fn append(&mut self, record: Bytes) {
-        self.journal.append(record);
+    fn publish_offset(&self) {
         self.shared.repl.offsets[self.id].store(self.journal.offset(), Ordering::Release);
     }
 
@@ -206,7 +221,8 @@ impl Shard {
         for (index, db) in self.dbs.iter_mut().enumerate() {
             let images = db.take_preimages();
             if !images.is_empty() {
-                sink.push(crate::replication::snapshot::encode_chunk(index, &images));
+                let chunk = crate::replication::snapshot::encode_chunk(index, &images);
+                self.journal.push_to(&sink, chunk);
             }
         }
     }
@@ -345,7 +361,12 @@ impl Shard {
         let effects = self.tx_effects.remove(&txid).unwrap_or_default();
         if let Some(parts) = entry.journal_parts {
             if self.journal.is_active() {
-                self.append(wire::journal_record(txid, parts, &effects));
+                let refs: Vec<(usize, &[Bytes])> = effects
+                    .iter()
+                    .map(|(db, command)| (*db, &command[..]))
+                    .collect();
+                self.journal.append(txid, parts, &refs);
+                self.publish_offset();
             }
         }
     }

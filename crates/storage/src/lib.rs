@@ -46,8 +46,8 @@ pub struct ExecContext<'a> {
 pub struct Effects {
     /// `(db, key)` of keys deleted because they had expired, oldest first.
     pub expired: Vec<(usize, Bytes)>,
-    /// `(db, command)` for each command that changed data.
-    pub writes: Vec<(usize, Vec<Bytes>)>,
+    /// `(db, command)` for each command that changed data; `None` is the command as it was sent.
+    pub writes: Vec<(usize, Option<Vec<Bytes>>)>,
 }
 
 impl Effects {

@@ -20,6 +20,7 @@ pub struct FlowSink {
     /// Past this many unsent bytes the replica is dropped instead of buffering without bound.
     limit: usize,
     dead: Cell<bool>,
+    woken: Cell<bool>,
     waker: RefCell<Option<Waker>>,
     /// This flow runs a full sync whose snapshot is not finished yet.
     pub snapshotting: Cell<bool>,
@@ -39,6 +40,7 @@ impl FlowSink {
             queued_bytes: Cell::new(0),
             limit,
             dead: Cell::new(false),
+            woken: Cell::new(false),
             waker: RefCell::new(None),
             snapshotting: Cell::new(full_sync),
             attached: Cell::new(false),
@@ -80,34 +82,36 @@ impl FlowSink {
     }
 
     fn wake(&self) {
+        self.woken.set(true);
         if let Some(waker) = self.waker.borrow_mut().take() {
             waker.wake();
         }
     }
 
-    /// Takes up to about `max_bytes` of queued output (at least one item), waiting until there is
-    /// some; `None` once the flow is dead.
-    pub async fn next_output(&self, max_bytes: usize) -> Option<Vec<u8>> {
+    /// Takes up to about `max_bytes` of queued output (at least one item), if any.
+    pub fn take_output(&self, max_bytes: usize) -> Option<Vec<u8>> {
+        let mut queue = self.queue.borrow_mut();
+        let mut out = Vec::new();
+        while let Some(front) = queue.front() {
+            if !out.is_empty() && out.len() + front.len() > max_bytes {
+                break;
+            }
+            out.extend_from_slice(front);
+            queue.pop_front();
+        }
+        self.queued_bytes
+            .set(self.queued_bytes.get().saturating_sub(out.len()));
+        (!out.is_empty()).then_some(out)
+    }
+
+    /// Waits until something was queued or journaled for this flow since the last wait.
+    pub async fn changed(&self) {
         poll_fn(|cx| {
-            if self.dead.get() {
-                return Poll::Ready(None);
+            if self.woken.replace(false) || self.dead.get() {
+                return Poll::Ready(());
             }
-            let mut queue = self.queue.borrow_mut();
-            if queue.is_empty() {
-                *self.waker.borrow_mut() = Some(cx.waker().clone());
-                return Poll::Pending;
-            }
-            let mut out = Vec::new();
-            while let Some(front) = queue.front() {
-                if !out.is_empty() && out.len() + front.len() > max_bytes {
-                    break;
-                }
-                out.extend_from_slice(front);
-                queue.pop_front();
-            }
-            self.queued_bytes
-                .set(self.queued_bytes.get().saturating_sub(out.len()));
-            Poll::Ready(Some(out))
+            *self.waker.borrow_mut() = Some(cx.waker().clone());
+            Poll::Pending
         })
         .await
     }
@@ -117,9 +121,16 @@ impl FlowSink {
     }
 }
 
+/// Pending records are sealed into a chunk at this size even if no flow writer asked (no replica
+/// connected, or a stalled one); the expiry cycle also seals every 100 ms.
+const SEAL_AT: usize = 64 << 10;
+
 pub struct Journal {
     active: bool,
     offset: u64,
+    /// Records appended since the last `seal`, not yet in the backlog or the flows.
+    pending: Vec<u8>,
+    /// Sealed chunks of whole records, oldest first.
     backlog: VecDeque<Bytes>,
     /// Offset of the first byte in `backlog`.
     backlog_start: u64,
@@ -133,6 +144,7 @@ impl Journal {
         Journal {
             active: false,
             offset: 0,
+            pending: Vec::new(),
             backlog: VecDeque::new(),
             backlog_start: 0,
             backlog_bytes: 0,
@@ -162,11 +174,30 @@ impl Journal {
         (self.backlog_start, self.offset - self.backlog_start)
     }
 
-    /// Appends a record: it gets the next offsets, is kept in the backlog and goes to every flow.
-    pub fn append(&mut self, record: Bytes) {
-        self.offset += record.len() as u64;
-        self.backlog_bytes += record.len();
-        self.backlog.push_back(record.clone());
+    /// Appends a record; it reaches the backlog and the flows at the next `seal` (the flows' writers
+    /// seal before they write, so a burst of commands leaves as one chunk).
+    pub fn append(&mut self, txid: u64, parts: u32, effects: &[(usize, &[Bytes])]) {
+        let before = self.pending.len();
+        wire::write_record(&mut self.pending, txid, parts, effects);
+        self.offset += (self.pending.len() - before) as u64;
+        if before == 0 {
+            for sink in &self.sinks {
+                sink.wake();
+            }
+        }
+        if self.pending.len() >= SEAL_AT {
+            self.seal();
+        }
+    }
+
+    /// Moves the records appended since the last seal into the backlog and every flow.
+    pub fn seal(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let chunk = Bytes::from(std::mem::take(&mut self.pending));
+        self.backlog_bytes += chunk.len();
+        self.backlog.push_back(chunk.clone());
         while self.backlog_bytes > self.backlog_limit && self.backlog.len() > 1 {
             if let Some(old) = self.backlog.pop_front() {
                 self.backlog_bytes -= old.len();
@@ -175,12 +206,19 @@ impl Journal {
         }
         let mut any_dead = false;
         for sink in &self.sinks {
-            sink.push(record.clone());
+            sink.push(chunk.clone());
             any_dead |= sink.is_dead();
         }
         if any_dead {
             self.sinks.retain(|sink| !sink.is_dead());
         }
+    }
+
+    /// Queues bytes that are not journal records (snapshot chunks, markers) for one flow, after
+    /// every record journaled so far.
+    pub fn push_to(&mut self, sink: &FlowSink, bytes: Bytes) {
+        self.seal();
+        sink.push(bytes);
     }
 
     /// The flow of a session whose snapshot is in progress, if any.
@@ -191,7 +229,8 @@ impl Journal {
     }
 
     /// Asks every attached flow's replica for an acknowledgement.
-    pub fn request_acks(&self) {
+    pub fn request_acks(&mut self) {
+        self.seal();
         for sink in self.sinks.iter().filter(|s| s.attached.get()) {
             sink.push(Bytes::from_static(wire::GETACK));
         }
@@ -202,16 +241,19 @@ impl Journal {
         self.active && offset >= self.backlog_start && offset <= self.offset
     }
 
-    /// Registers a flow that continues from `offset` (checked with `can_resume_from`): the backlog
-    /// from there is queued for it at once.
+    /// Registers a flow that continues from `offset` (checked with `can_resume_from`, a record
+    /// boundary): the backlog from there is queued for it at once.
     pub fn register_partial(&mut self, session: u64, offset: u64, limit: usize) {
+        self.seal();
         let sink = Rc::new(FlowSink::new(session, limit, offset, false));
         let mut position = self.backlog_start;
-        for record in &self.backlog {
-            if position >= offset {
-                sink.push(record.clone());
+        for chunk in &self.backlog {
+            let end = position + chunk.len() as u64;
+            if end > offset {
+                let skip = offset.saturating_sub(position) as usize;
+                sink.push(chunk.slice(skip..));
             }
-            position += record.len() as u64;
+            position = end;
         }
         self.sinks.push(sink);
     }
@@ -219,6 +261,7 @@ impl Journal {
     /// Registers a flow that starts with a snapshot taken now; records from now on follow it.
     pub fn register_full(&mut self, session: u64, limit: usize) {
         self.activate();
+        self.seal();
         self.sinks
             .push(Rc::new(FlowSink::new(session, limit, self.offset, true)));
     }
@@ -240,29 +283,51 @@ impl Journal {
 mod tests {
     use super::*;
 
+    fn record(journal: &mut Journal, byte: u8) {
+        let args = [Bytes::from(vec![byte; 3])];
+        journal.append(0, 1, &[(0, &args[..])]);
+        journal.seal();
+    }
+
     #[test]
     fn backlog_keeps_the_newest_records_within_its_limit() {
-        let mut journal = Journal::new(25);
+        let mut journal = Journal::new(110);
         journal.activate();
         for i in 0..10u8 {
-            journal.append(Bytes::from(vec![i; 10]));
+            record(&mut journal, i);
         }
-        assert_eq!(journal.offset(), 100);
-        assert_eq!(journal.backlog_span(), (80, 20));
-        assert!(journal.can_resume_from(80));
-        assert!(journal.can_resume_from(100));
-        assert!(!journal.can_resume_from(70));
-        journal.register_partial(7, 90, 1 << 20);
-        assert_eq!(journal.sink(7).unwrap().queued_bytes(), 10);
+        let size = journal.offset() / 10;
+        assert_eq!(journal.backlog_span(), (8 * size, 2 * size));
+        assert!(journal.can_resume_from(8 * size));
+        assert!(journal.can_resume_from(10 * size));
+        assert!(!journal.can_resume_from(7 * size));
+        journal.register_partial(7, 9 * size, 1 << 20);
+        assert_eq!(journal.sink(7).unwrap().queued_bytes() as u64, size);
     }
 
     #[test]
     fn a_flow_past_its_limit_is_dropped() {
         let mut journal = Journal::new(1 << 20);
-        journal.register_full(1, 15);
-        journal.append(Bytes::from(vec![0; 10]));
+        journal.register_full(1, 60);
+        record(&mut journal, 1);
         assert_eq!(journal.sinks.len(), 1);
-        journal.append(Bytes::from(vec![0; 10]));
+        record(&mut journal, 2);
         assert!(journal.sinks.is_empty());
+    }
+
+    #[test]
+    fn records_reach_a_flow_when_sealed() {
+        let mut journal = Journal::new(1 << 20);
+        journal.register_full(1, 1 << 20);
+        let args = [Bytes::from_static(b"PING")];
+        journal.append(0, 1, &[(0, &args[..])]);
+        journal.append(0, 1, &[(0, &args[..])]);
+        let sink = journal.sink(1).unwrap();
+        assert!(sink.take_output(1 << 20).is_none());
+        journal.seal();
+        assert_eq!(
+            sink.take_output(1 << 20).unwrap().len() as u64,
+            journal.offset()
+        );
     }
 }

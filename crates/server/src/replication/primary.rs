@@ -285,13 +285,15 @@ async fn stream_flow(
                 snapshot_keys += images.len();
                 let chunk = snapshot::encode_chunk(snapshot_db, &images);
                 snapshot_bytes += chunk.len();
-                sink.push(chunk);
+                shard.journal.push_to(sink, chunk);
             }
             if done {
                 snapshot_db += 1;
                 if snapshot_db >= databases {
                     sink.snapshotting.set(false);
-                    sink.push(Bytes::from_static(wire::SNAPSHOT_END));
+                    shard
+                        .journal
+                        .push_to(sink, Bytes::from_static(wire::SNAPSHOT_END));
                 }
             }
         }
@@ -300,7 +302,7 @@ async fn stream_flow(
         }
         // Write what is queued before producing more, so the buffer stays small.
         while sink.queued_bytes() > WRITE_CHUNK {
-            write_some(sink, writer).await?;
+            write_some(ctx, sink, writer).await?;
         }
         glommio::yield_if_needed().await;
     }
@@ -314,23 +316,57 @@ async fn stream_flow(
         session_snapshot_sent(ctx, sink.session);
     }
     loop {
-        write_some(sink, writer).await?;
+        write_some(ctx, sink, writer).await?;
     }
 }
 
-/// Writes the next queued output, or a keepalive after a second of silence.
-async fn write_some(sink: &FlowSink, writer: &mut WriteHalf<TcpStream>) -> Result<(), String> {
-    let next = futures::select! {
-        output = sink.next_output(WRITE_CHUNK).fuse() => output,
-        _ = glommio::timer::sleep(KEEPALIVE).fuse() => Some(wire::KEEPALIVE.to_vec()),
-    };
-    let Some(bytes) = next else {
-        return Err("flow dropped (output buffer limit or replica gone)".to_string());
-    };
-    writer
-        .write_all(&bytes)
-        .await
-        .map_err(|err| err.to_string())
+/// Writes what is queued for the flow (sealing the journal first, so a burst of records leaves in
+/// one write), waiting for more if there is none; a keepalive after a second of silence.
+async fn write_some(
+    ctx: &Rc<ExecutorCtx>,
+    sink: &FlowSink,
+    writer: &mut WriteHalf<TcpStream>,
+) -> Result<(), String> {
+    loop {
+        if sink.is_dead() {
+            return Err("flow dropped (output buffer limit or replica gone)".to_string());
+        }
+        ctx.shard.borrow_mut().journal.seal();
+        let output = match sink.take_output(WRITE_CHUNK) {
+            Some(output) => output,
+            None => {
+                let woken = futures::select! {
+                    _ = sink.changed().fuse() => true,
+                    _ = glommio::timer::sleep(KEEPALIVE).fuse() => false,
+                };
+                if woken {
+                    // Let the connections that are ready run first: their records then leave in
+                    // the same write, and the replica is woken once for all of them.
+                    yield_once().await;
+                    continue;
+                }
+                wire::KEEPALIVE.to_vec()
+            }
+        };
+        return writer
+            .write_all(&output)
+            .await
+            .map_err(|err| err.to_string());
+    }
+}
+
+async fn yield_once() {
+    let mut yielded = false;
+    std::future::poll_fn(|cx| {
+        if yielded {
+            std::task::Poll::Ready(())
+        } else {
+            yielded = true;
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    })
+    .await
 }
 
 /// Reads `REPLCONF ACK <offset>` from the replica and reports it to the WAIT coordinator.

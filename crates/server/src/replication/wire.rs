@@ -36,43 +36,65 @@ pub const SNAPSHOT_END: &[u8] = b"*1\r\n$1\r\nE\r\n";
 pub const KEEPALIVE: &[u8] = b"*1\r\n$1\r\nK\r\n";
 pub const GETACK: &[u8] = b"*1\r\n$1\r\nG\r\n";
 
+/// The decimal digits of `n`, written at the end of `buf`.
+fn digits(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return &buf[at..];
+        }
+    }
+}
+
 fn put_bulk(out: &mut Vec<u8>, bytes: &[u8]) {
+    let mut buf = [0u8; 20];
     out.push(b'$');
-    out.extend_from_slice(bytes.len().to_string().as_bytes());
+    out.extend_from_slice(digits(bytes.len() as u64, &mut buf));
     out.extend_from_slice(b"\r\n");
     out.extend_from_slice(bytes);
     out.extend_from_slice(b"\r\n");
 }
 
+fn put_bulk_number(out: &mut Vec<u8>, n: u64) {
+    let mut buf = [0u8; 20];
+    put_bulk(out, digits(n, &mut buf));
+}
+
 fn put_header(out: &mut Vec<u8>, count: usize) {
+    let mut buf = [0u8; 20];
     out.push(b'*');
-    out.extend_from_slice(count.to_string().as_bytes());
+    out.extend_from_slice(digits(count as u64, &mut buf));
     out.extend_from_slice(b"\r\n");
 }
 
-/// Encodes a journal record.
-pub fn journal_record(txid: u64, parts: u32, effects: &[Effect]) -> Bytes {
+/// Appends a journal record to `out`: the effects of one command or one transaction's share.
+pub fn write_record(out: &mut Vec<u8>, txid: u64, parts: u32, effects: &[(usize, &[Bytes])]) {
     let count = 3 + effects
         .iter()
         .map(|(_, args)| 2 + args.len())
         .sum::<usize>();
-    let size = 64
-        + effects
-            .iter()
-            .flat_map(|(_, args)| args.iter().map(|a| a.len() + 16))
-            .sum::<usize>();
-    let mut out = Vec::with_capacity(size);
-    put_header(&mut out, count);
-    put_bulk(&mut out, b"J");
-    put_bulk(&mut out, txid.to_string().as_bytes());
-    put_bulk(&mut out, parts.to_string().as_bytes());
+    put_header(out, count);
+    put_bulk(out, b"J");
+    put_bulk_number(out, txid);
+    put_bulk_number(out, u64::from(parts));
     for (db, args) in effects {
-        put_bulk(&mut out, db.to_string().as_bytes());
-        put_bulk(&mut out, args.len().to_string().as_bytes());
-        for arg in args {
-            put_bulk(&mut out, arg);
+        put_bulk_number(out, *db as u64);
+        put_bulk_number(out, args.len() as u64);
+        for arg in *args {
+            put_bulk(out, arg);
         }
     }
+}
+
+/// Encodes a journal record on its own.
+#[cfg(test)]
+pub fn journal_record(txid: u64, parts: u32, effects: &[Effect]) -> Bytes {
+    let refs: Vec<(usize, &[Bytes])> = effects.iter().map(|(db, a)| (*db, &a[..])).collect();
+    let mut out = Vec::new();
+    write_record(&mut out, txid, parts, &refs);
     Bytes::from(out)
 }
 
@@ -81,7 +103,7 @@ pub fn snapshot_chunk(db: usize, records: &[u8]) -> Bytes {
     let mut out = Vec::with_capacity(records.len() + 32);
     put_header(&mut out, 3);
     put_bulk(&mut out, b"S");
-    put_bulk(&mut out, db.to_string().as_bytes());
+    put_bulk_number(&mut out, db as u64);
     put_bulk(&mut out, records);
     Bytes::from(out)
 }

@@ -264,14 +264,14 @@ fn record_effects(call: &mut Call, before: u64) {
     }
     let db = call.db;
     let args = call.args;
-    match effect_kind(call.name) {
-        EffectKind::AsIs => effects.writes.push((db, args.to_vec())),
+    match effect_kind(call.name, args) {
+        EffectKind::AsIs => effects.writes.push((db, None)),
         EffectKind::StringState => effects
             .writes
-            .push((db, string_state(&call.dbs[db], &args[1]))),
+            .push((db, Some(string_state(&call.dbs[db], &args[1])))),
         EffectKind::TtlState => effects
             .writes
-            .push((db, ttl_state(&call.dbs[db], &args[1]))),
+            .push((db, Some(ttl_state(&call.dbs[db], &args[1])))),
         EffectKind::Moved => {
             // RENAME, COPY and MOVE replay as a deletion and a full write, so a replica that keeps
             // the two keys on different shards never has to move a value between them.
@@ -280,16 +280,16 @@ fn record_effects(call: &mut Call, before: u64) {
                 _ => (&args[1], &args[2], call.other_db.unwrap_or(db)),
             };
             if call.name != "copy" {
-                effects.writes.push((db, key_command("DEL", source)));
+                effects.writes.push((db, Some(key_command("DEL", source))));
             }
             effects
                 .writes
-                .push((target_db, string_state(&call.dbs[target_db], target)));
+                .push((target_db, Some(string_state(&call.dbs[target_db], target))));
         }
         EffectKind::MsetNx => {
             let mut mset = args.to_vec();
             mset[0] = Bytes::from_static(b"MSET");
-            effects.writes.push((db, mset));
+            effects.writes.push((db, Some(mset)));
         }
     }
 }
@@ -307,9 +307,11 @@ enum EffectKind {
     MsetNx,
 }
 
-fn effect_kind(name: &str) -> EffectKind {
+fn effect_kind(name: &str, args: &[Bytes]) -> EffectKind {
     match name {
-        "set" | "setex" | "psetex" | "setnx" | "incrbyfloat" => EffectKind::StringState,
+        // A SET without relative times or KEEPTTL replays as sent (NX/XX held, as it wrote).
+        "set" if !args[3..].iter().any(|a| is_relative_set_option(a)) => EffectKind::AsIs,
+        "set" | "setex" | "psetex" | "incrbyfloat" => EffectKind::StringState,
         "expire" | "pexpire" | "expireat" | "pexpireat" | "getex" | "persist" => {
             EffectKind::TtlState
         }
@@ -317,6 +319,13 @@ fn effect_kind(name: &str) -> EffectKind {
         "msetnx" => EffectKind::MsetNx,
         _ => EffectKind::AsIs,
     }
+}
+
+/// SET options whose effect depends on the moment or on the old entry.
+fn is_relative_set_option(arg: &[u8]) -> bool {
+    ["ex", "px", "exat", "pxat", "keepttl"]
+        .iter()
+        .any(|option| arg.eq_ignore_ascii_case(option.as_bytes()))
 }
 
 fn key_command(name: &'static str, key: &[u8]) -> Vec<Bytes> {
