@@ -98,6 +98,10 @@ import sys
 import tempfile
 import time
 
+# Helpers shared with the single-server benchmark next to this file.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from side_by_side import cpu_model, free_port, log  # noqa: E402
+
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_DAMSELFLY = os.path.join(REPO_ROOT, "target", "release", "damselfly")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -118,10 +122,6 @@ BENCH_RUNS = (  # (pipeline, requests)
 )
 
 _servers = []  # every Server started, for cleanup
-
-
-def log(msg):
-    print(msg, file=sys.stderr, flush=True)
 
 
 class BenchError(Exception):
@@ -306,12 +306,6 @@ def parse_info(text):
             k, v = line.split(":", 1)
             fields[k.strip()] = v.strip()
     return fields
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # --------------------------------------------------------------------------
@@ -973,17 +967,6 @@ def version_of(argv):
         return out.strip().splitlines()[0] if out.strip() else "unknown"
     except (OSError, subprocess.TimeoutExpired):
         return "unknown"
-
-
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 # --------------------------------------------------------------------------

@@ -90,20 +90,25 @@ pub fn current() -> Option<Rc<ExecutorCtx>> {
 /// running, so it never touches the shard before the job has returned.
 pub fn spawn_from_job(future: impl std::future::Future<Output = ()> + 'static) {
     spawn_local(async move {
-        let mut yielded = false;
-        std::future::poll_fn(|cx| {
-            if yielded {
-                std::task::Poll::Ready(())
-            } else {
-                yielded = true;
-                cx.waker().wake_by_ref();
-                std::task::Poll::Pending
-            }
-        })
-        .await;
+        yield_once().await;
         future.await;
     })
     .detach();
+}
+
+/// Lets every other ready task on this executor run once before continuing.
+pub async fn yield_once() {
+    let mut yielded = false;
+    std::future::poll_fn(|cx| {
+        if yielded {
+            std::task::Poll::Ready(())
+        } else {
+            yielded = true;
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    })
+    .await
 }
 
 /// The keys each shard starts with, loaded from the snapshot file before the executors start.

@@ -245,14 +245,7 @@ impl Applier {
                 };
                 state.consumed += length;
                 state.unapplied.insert(record.start);
-                if state.held_keys.conflicts(&record.keys)
-                    || state.pending_keys.conflicts(&record.keys)
-                {
-                    state.held_keys.add(&record.keys);
-                    state.held.push_back(record);
-                } else {
-                    self.dispatch(flow, record);
-                }
+                self.hold_or_dispatch(flow, record);
             }
             Item::Snapshot { db, records } => {
                 let shards = self.batches.len();
@@ -315,16 +308,20 @@ impl Applier {
             let held = std::mem::take(&mut self.flows[flow].held);
             self.flows[flow].held_keys = KeySet::default();
             for record in held {
-                let state = &mut self.flows[flow];
-                if state.held_keys.conflicts(&record.keys)
-                    || state.pending_keys.conflicts(&record.keys)
-                {
-                    state.held_keys.add(&record.keys);
-                    state.held.push_back(record);
-                } else {
-                    self.dispatch(flow, record);
-                }
+                self.hold_or_dispatch(flow, record);
             }
+        }
+    }
+
+    /// Holds a record behind an earlier one of its flow that it conflicts with (a part waiting for
+    /// the rest of its transaction, or a record held already), or sends it on.
+    fn hold_or_dispatch(&mut self, flow: usize, record: Record) {
+        let state = &mut self.flows[flow];
+        if state.held_keys.conflicts(&record.keys) || state.pending_keys.conflicts(&record.keys) {
+            state.held_keys.add(&record.keys);
+            state.held.push_back(record);
+        } else {
+            self.dispatch(flow, record);
         }
     }
 

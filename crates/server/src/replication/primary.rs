@@ -342,7 +342,7 @@ async fn write_some(
                 if woken {
                     // Let the connections that are ready run first: their records then leave in
                     // the same write, and the replica is woken once for all of them.
-                    yield_once().await;
+                    crate::executor::yield_once().await;
                     continue;
                 }
                 wire::KEEPALIVE.to_vec()
@@ -353,20 +353,6 @@ async fn write_some(
             .await
             .map_err(|err| err.to_string());
     }
-}
-
-async fn yield_once() {
-    let mut yielded = false;
-    std::future::poll_fn(|cx| {
-        if yielded {
-            std::task::Poll::Ready(())
-        } else {
-            yielded = true;
-            cx.waker().wake_by_ref();
-            std::task::Poll::Pending
-        }
-    })
-    .await
 }
 
 /// Reads `REPLCONF ACK <offset>` from the replica and reports it to the WAIT coordinator.

@@ -954,3 +954,75 @@ mod no_panics {
         }
     }
 }
+
+/// Runs `line` with a journal and returns its effects as text: `db:ARGS` per write, `db:DEL key`
+/// per expired key, in order (expired first).
+fn effects_of(t: &mut T, line: &str) -> Vec<String> {
+    let args: Vec<Bytes> = line
+        .split(' ')
+        .map(|s| Bytes::copy_from_slice(s.as_bytes()))
+        .collect();
+    for db in &mut t.dbs {
+        db.set_expiry_log(true);
+    }
+    let mut effects = crate::Effects::default();
+    let mut ctx = ExecContext {
+        now_ms: t.now,
+        stats: &mut t.stats,
+        effects: Some(&mut effects),
+    };
+    execute(&mut t.dbs, t.db, &args, &mut ctx);
+    let text = |words: &[Bytes]| {
+        words
+            .iter()
+            .map(|w| String::from_utf8_lossy(w).into_owned())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let mut out: Vec<String> = effects
+        .expired
+        .iter()
+        .map(|(db, key)| format!("{db}:DEL {}", String::from_utf8_lossy(key)))
+        .collect();
+    for (db, write) in &effects.writes {
+        out.push(format!(
+            "{db}:{}",
+            write.as_deref().map_or(text(&args), text)
+        ));
+    }
+    out
+}
+
+#[test]
+fn effects_replay_the_same_way_anywhere() {
+    let mut t = T::new();
+    let now = t.now;
+    assert_eq!(effects_of(&mut t, "SET k v"), ["0:SET k v"]);
+    // Failed conditions and reads change nothing, so nothing is journaled.
+    assert!(effects_of(&mut t, "SET k w NX").is_empty());
+    assert!(effects_of(&mut t, "GET k").is_empty());
+    assert!(effects_of(&mut t, "DEL nothing").is_empty());
+    // Relative times become absolute.
+    assert_eq!(
+        effects_of(&mut t, "SET k v EX 10"),
+        [format!("0:SET k v PXAT {}", now + 10_000)]
+    );
+    assert_eq!(
+        effects_of(&mut t, "EXPIRE k 20"),
+        [format!("0:PEXPIREAT k {}", now + 20_000)]
+    );
+    assert_eq!(effects_of(&mut t, "PERSIST k"), ["0:PERSIST k"]);
+    assert_eq!(effects_of(&mut t, "EXPIRE k -1"), ["0:DEL k"]);
+    // Float arithmetic is replayed as its result.
+    assert_eq!(effects_of(&mut t, "INCRBYFLOAT f 1.5"), ["0:SET f 1.5"]);
+    assert_eq!(effects_of(&mut t, "INCR n"), ["0:INCR n"]);
+    // Moves become a deletion and a full write.
+    assert_eq!(effects_of(&mut t, "RENAME f g"), ["0:DEL f", "0:SET g 1.5"]);
+    assert_eq!(effects_of(&mut t, "MOVE g 3"), ["0:DEL g", "3:SET g 1.5"]);
+    assert_eq!(effects_of(&mut t, "MSETNX a 1 b 2"), ["0:MSET a 1 b 2"]);
+    // A key found expired is journaled as a deletion before the command.
+    effects_of(&mut t, "SET e v PX 5");
+    t.now += 10;
+    assert_eq!(effects_of(&mut t, "GET e"), ["0:DEL e"]);
+    assert_eq!(effects_of(&mut t, "APPEND e x"), ["0:APPEND e x"]);
+}
