@@ -9,6 +9,7 @@
 //! any of them. While a part waits for the others, later records of its flow that touch its keys
 //! wait behind it; other records go ahead, so flows never wait for each other in a cycle.
 
+use super::signal::Signal;
 use super::snapshot;
 use super::wire::{Effect, Item};
 use crate::executor::ExecutorCtx;
@@ -94,6 +95,10 @@ struct Flow {
     /// Start offsets of records read but not applied yet.
     unapplied: BTreeSet<u64>,
     snapshot_done: bool,
+    /// The primary asked for an acknowledgement that has not covered everything read yet.
+    ack_wanted: bool,
+    /// Wakes the flow's task to acknowledge when the lane applied some of its records.
+    ack_signal: Rc<Signal>,
 }
 
 struct Member {
@@ -221,6 +226,32 @@ impl Applier {
     /// Whether transactions are still being applied.
     pub fn lane_busy(&self) -> bool {
         self.lane_running
+    }
+
+    /// Whether the flow owes the primary an acknowledgement it asked for.
+    pub fn ack_owed(&self, flow: usize) -> bool {
+        self.flows.get(flow).is_some_and(|f| f.ack_wanted)
+    }
+
+    /// The primary asked this flow for an acknowledgement (or it was given: `false`).
+    pub fn set_ack_wanted(&mut self, flow: usize, wanted: bool) {
+        if let Some(state) = self.flows.get_mut(flow) {
+            state.ack_wanted = wanted;
+        }
+    }
+
+    pub fn ack_signal(&self, flow: usize) -> Rc<Signal> {
+        self.flows
+            .get(flow)
+            .map(|f| f.ack_signal.clone())
+            .unwrap_or_default()
+    }
+
+    /// Wakes the flows that owe the primary an acknowledgement (after the lane applied records).
+    fn wake_owed_acks(&self) {
+        for flow in self.flows.iter().filter(|f| f.ack_wanted) {
+            flow.ack_signal.raise();
+        }
     }
 
     pub fn snapshots_done(&self) -> bool {
@@ -457,6 +488,7 @@ async fn run_lane(
         for entry in entries {
             state.finish_lane(entry.members);
         }
+        state.wake_owed_acks();
     }
 }
 

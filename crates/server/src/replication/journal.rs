@@ -2,13 +2,12 @@
 //! records bounded in bytes for partial resynchronization, and the flows (one per replica) that
 //! records are copied to. Until the first replica connects the journal is off and costs nothing.
 
+use super::signal::Signal;
 use super::wire;
 use bytes::Bytes;
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
-use std::future::poll_fn;
 use std::rc::Rc;
-use std::task::{Poll, Waker};
 use std::time::Instant;
 
 /// The outgoing side of one replica's flow from this shard: what the shard has produced and the
@@ -20,8 +19,7 @@ pub struct FlowSink {
     /// Past this many unsent bytes the replica is dropped instead of buffering without bound.
     limit: usize,
     dead: Cell<bool>,
-    woken: Cell<bool>,
-    waker: RefCell<Option<Waker>>,
+    changed: Signal,
     /// This flow runs a full sync whose snapshot is not finished yet.
     pub snapshotting: Cell<bool>,
     /// The flow connection has arrived (registered at the sync cut, attached later).
@@ -40,8 +38,7 @@ impl FlowSink {
             queued_bytes: Cell::new(0),
             limit,
             dead: Cell::new(false),
-            woken: Cell::new(false),
-            waker: RefCell::new(None),
+            changed: Signal::default(),
             snapshotting: Cell::new(full_sync),
             attached: Cell::new(false),
             created: Instant::now(),
@@ -82,10 +79,7 @@ impl FlowSink {
     }
 
     fn wake(&self) {
-        self.woken.set(true);
-        if let Some(waker) = self.waker.borrow_mut().take() {
-            waker.wake();
-        }
+        self.changed.raise();
     }
 
     /// Takes up to about `max_bytes` of queued output (at least one item), if any.
@@ -104,16 +98,9 @@ impl FlowSink {
         (!out.is_empty()).then_some(out)
     }
 
-    /// Waits until something was queued or journaled for this flow since the last wait.
+    /// Waits until something was queued or journaled for this flow since the last wait (or it died).
     pub async fn changed(&self) {
-        poll_fn(|cx| {
-            if self.woken.replace(false) || self.dead.get() {
-                return Poll::Ready(());
-            }
-            *self.waker.borrow_mut() = Some(cx.waker().clone());
-            Poll::Pending
-        })
-        .await
+        self.changed.wait().await
     }
 
     pub fn queued_bytes(&self) -> usize {

@@ -6,6 +6,7 @@ pub mod coordinator;
 pub mod journal;
 pub mod primary;
 pub mod replica;
+pub mod signal;
 pub mod snapshot;
 pub mod state;
 pub mod wire;

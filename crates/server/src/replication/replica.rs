@@ -363,6 +363,7 @@ async fn read_flow(
     // The parser keeps a partly read record's header to itself, so a record's length in the stream
     // is everything it consumed since the previous record.
     let mut record_bytes = 0u64;
+    let ack_signal = applier.borrow().ack_signal(flow);
     loop {
         let mut ack_now = false;
         loop {
@@ -392,16 +393,28 @@ async fn read_flow(
             )
         };
         note_progress(&ctx, flow, applied, consumed, synced);
-        if synced && (ack_now || last_ack.elapsed() >= ACK_INTERVAL) {
+        if ack_now {
+            applier.borrow_mut().set_ack_wanted(flow, true);
+        }
+        let owed = applier.borrow().ack_owed(flow);
+        if synced && (owed || last_ack.elapsed() >= ACK_INTERVAL) {
             let offset = applied.to_string();
             conn.send(&[b"REPLCONF", b"ACK", offset.as_bytes()]).await?;
             last_ack = Instant::now();
+            // Records still in the transaction lane: acknowledge again when it has applied them.
+            applier
+                .borrow_mut()
+                .set_ack_wanted(flow, owed && applied < consumed);
         }
         let read = futures::select! {
-            read = conn.stream.read(&mut chunk).fuse() => read,
+            read = conn.stream.read(&mut chunk).fuse() => Some(read),
+            _ = ack_signal.wait().fuse() => None,
             _ = glommio::timer::sleep(timeout).fuse() => {
                 return Err(format!("no data from the primary for {timeout:?} (repl-timeout)"))
             }
+        };
+        let Some(read) = read else {
+            continue;
         };
         if current_generation(&ctx) != generation {
             return Ok(());
