@@ -700,6 +700,15 @@ fn replica_is_read_only_by_default() {
     );
     // The refused writes did not change anything.
     assert_eq!(rr.run("DEBUG DIGEST"), p.digest());
+    // CONFIG reports the replication settings and can lift the restriction at run time.
+    assert_eq!(
+        rr.run("CONFIG GET replicaof"),
+        config_pair("replicaof", &format!("127.0.0.1 {}", p.port))
+    );
+    rr.check("CONFIG SET replica-read-only no", ok());
+    rr.check("SET local 1", ok());
+    rr.check("CONFIG SET replica-read-only yes", ok());
+    assert!(rr.run("SET local 2").is_error(), "read-only again");
 
     let w = Server::start_replica_of(rt, &p, &["--replica-read-only", "no"]);
     wait_synced(&w);
@@ -950,4 +959,9 @@ fn replication_offsets_agree_after_catching_up() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// CONFIG GET's reply for one parameter (RESP2: a flat array).
+fn config_pair(name: &str, value: &str) -> Reply {
+    arr(vec![bulk(name), bulk(value)])
 }

@@ -3,9 +3,11 @@
 use super::{bulk_str, unknown_subcommand, wrong_arity};
 use crate::config::{parse_memory, parse_yes_no};
 use crate::connection::Connection;
+use crate::replication::state::Role;
 use bytes::Bytes;
 use damselfly_protocol::Frame;
 use damselfly_storage::glob_match;
+use std::sync::atomic::Ordering;
 
 pub fn run(conn: &mut Connection, args: &[Bytes]) -> Frame {
     let sub = args[1].to_ascii_lowercase();
@@ -42,6 +44,11 @@ fn parameters(conn: &Connection) -> Vec<(&'static str, String)> {
     let config = &shared.config;
     let runtime = shared.runtime();
     let yes_no = |value: bool| if value { "yes" } else { "no" }.to_string();
+    let replicaof = match &shared.repl.state().role {
+        Role::Replica { host, port } => format!("{host} {port}"),
+        Role::Primary => String::new(),
+    };
+    let read_only = shared.repl.read_only.load(Ordering::Relaxed);
     vec![
         ("port", config.port.to_string()),
         ("bind", config.bind.join(" ")),
@@ -67,6 +74,12 @@ fn parameters(conn: &Connection) -> Vec<(&'static str, String)> {
         ("io-threads", "1".to_string()),
         ("proto-max-bulk-len", (512u64 * 1024 * 1024).to_string()),
         ("client-query-buffer-limit", (1u64 << 30).to_string()),
+        ("replicaof", replicaof),
+        ("masterauth", config.masterauth.clone().unwrap_or_default()),
+        ("replica-read-only", yes_no(read_only)),
+        ("slave-read-only", yes_no(read_only)),
+        ("repl-timeout", config.repl_timeout_secs.to_string()),
+        ("repl-backlog-size", config.repl_backlog_size.to_string()),
     ]
 }
 
@@ -120,6 +133,15 @@ fn set(conn: &Connection, pairs: &[Bytes]) -> Frame {
             "timeout" => match value.parse::<u64>() {
                 Ok(seconds) => changes.push(Box::new(move |c| c.timeout = seconds)),
                 Err(_) => return failed("argument couldn't be parsed into an integer"),
+            },
+            "replica-read-only" | "slave-read-only" => match parse_yes_no(&value) {
+                Ok(flag) => {
+                    let shared = conn.ctx.shared.clone();
+                    changes.push(Box::new(move |_| {
+                        shared.repl.read_only.store(flag, Ordering::Relaxed)
+                    }))
+                }
+                Err(_) => return failed("argument must be 'yes' or 'no'"),
             },
             "appendonly" if value.eq_ignore_ascii_case("no") => {}
             "appendonly" => return failed("appendonly is not supported"),
