@@ -38,6 +38,9 @@ struct QueuedTx {
     /// A writing transaction journals its effects here as one record when it concludes, marked
     /// with the number of shards taking part.
     journal_parts: Option<u32>,
+    /// A hop has run here. A transaction aborted before running (another shard refused it) leaves
+    /// no record, since the other participants leave none either.
+    ran: bool,
 }
 
 pub struct Shard {
@@ -293,6 +296,7 @@ impl Shard {
                 free: false,
                 waiting,
                 journal_parts: None,
+                ran: false,
             },
         );
         self.drain_runnable();
@@ -319,6 +323,7 @@ impl Shard {
                 free: !conflict,
                 waiting: VecDeque::new(),
                 journal_parts,
+                ran: false,
             },
         );
         true
@@ -359,7 +364,7 @@ impl Shard {
         };
         self.locks.release(&entry.locks);
         let effects = self.tx_effects.remove(&txid).unwrap_or_default();
-        if let Some(parts) = entry.journal_parts {
+        if let (Some(parts), true) = (entry.journal_parts, entry.ran) {
             if self.journal.is_active() {
                 let refs: Vec<(usize, &[Bytes])> = effects
                     .iter()
@@ -424,6 +429,9 @@ impl Shard {
 
 fn wrap_job(txid: u64, job: Job, reply: oneshot::Sender<Output>) -> LocalJob {
     Box::new(move |shard: &mut Shard| {
+        if let Some(tx) = shard.queue.get_mut(&txid) {
+            tx.ran = true;
+        }
         shard.current_tx = Some(txid);
         let output = job(shard);
         shard.current_tx = None;
