@@ -414,6 +414,19 @@ async fn send_batches(
     (answers, settling)
 }
 
+/// Waits until sent batches are applied, then releases their records' offsets.
+async fn settle(applier: &SharedApplier, answers: Answers, settling: Vec<(usize, u64)>) {
+    for answer in answers {
+        let _ = crate::wakeup::await_remote(answer).await;
+    }
+    let mut applier = applier.borrow_mut();
+    for (flow, start) in settling {
+        if let Some(state) = applier.flows.get_mut(flow) {
+            state.unapplied.remove(&start);
+        }
+    }
+}
+
 /// Sends what is gathered and waits until the batches are applied; starts the lane if it has work.
 pub async fn flush(
     ctx: &Rc<ExecutorCtx>,
@@ -434,15 +447,7 @@ pub async fn flush(
     if start_lane {
         glommio::spawn_local(run_lane(ctx.clone(), applier.clone(), gate.clone())).detach();
     }
-    for answer in answers {
-        let _ = crate::wakeup::await_remote(answer).await;
-    }
-    let mut applier = applier.borrow_mut();
-    for (flow, start) in settling {
-        if let Some(state) = applier.flows.get_mut(flow) {
-            state.unapplied.remove(&start);
-        }
-    }
+    settle(applier, answers, settling).await;
 }
 
 /// Runs the transaction lane until it is empty: each round applies everything queued as one
@@ -473,15 +478,8 @@ async fn run_lane(
                 .collect();
             run_transaction(&ctx, effects).await;
         }
-        for answer in answers {
-            let _ = crate::wakeup::await_remote(answer).await;
-        }
+        settle(&applier, answers, settling).await;
         let mut state = applier.borrow_mut();
-        for (flow, start) in settling {
-            if let Some(flow) = state.flows.get_mut(flow) {
-                flow.unapplied.remove(&start);
-            }
-        }
         if entries.is_empty() {
             return;
         }

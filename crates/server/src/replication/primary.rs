@@ -402,16 +402,16 @@ fn record_ack(ctx: &Rc<ExecutorCtx>, session: u64, offset: u64) {
     }
 }
 
-fn session_flow_opened(ctx: &Rc<ExecutorCtx>, session: u64) {
+/// Updates a session; `became_online` says whether this change made it count for WAIT.
+fn update_session(
+    ctx: &Rc<ExecutorCtx>,
+    session: u64,
+    became_online: impl FnOnce(&mut Session) -> bool,
+) {
     let repl = &ctx.shared.repl;
-    let online = {
-        let mut state = repl.state();
-        let Some(entry) = state.sessions.get_mut(&session) else {
-            return;
-        };
-        entry.flows_open += 1;
-        entry.last_ack = Instant::now();
-        !entry.full_sync && entry.flows_open == entry.acked.len()
+    let online = match repl.state().sessions.get_mut(&session) {
+        Some(entry) => became_online(entry),
+        None => return,
     };
     if online {
         repl.coordinator.send(Event::Online {
@@ -421,13 +421,16 @@ fn session_flow_opened(ctx: &Rc<ExecutorCtx>, session: u64) {
     }
 }
 
+fn session_flow_opened(ctx: &Rc<ExecutorCtx>, session: u64) {
+    update_session(ctx, session, |entry| {
+        entry.flows_open += 1;
+        entry.last_ack = Instant::now();
+        !entry.full_sync && entry.flows_open == entry.acked.len()
+    });
+}
+
 fn session_snapshot_sent(ctx: &Rc<ExecutorCtx>, session: u64) {
-    let repl = &ctx.shared.repl;
-    let online = {
-        let mut state = repl.state();
-        let Some(entry) = state.sessions.get_mut(&session) else {
-            return;
-        };
+    update_session(ctx, session, |entry| {
         entry.snapshots_sent += 1;
         if entry.online() {
             entry.last_ack = Instant::now();
@@ -437,13 +440,7 @@ fn session_snapshot_sent(ctx: &Rc<ExecutorCtx>, session: u64) {
             );
         }
         entry.online()
-    };
-    if online {
-        repl.coordinator.send(Event::Online {
-            session,
-            shards: ctx.shards(),
-        });
-    }
+    });
 }
 
 /// A session disappears with its first closed flow: the replica reconnects as a whole.
