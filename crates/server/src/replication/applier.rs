@@ -137,12 +137,15 @@ pub type SharedApplier = Rc<RefCell<Applier>>;
 
 /// A command's keys in the order of its arguments; MSET's values are skipped.
 fn effect_keys(args: &[Bytes]) -> Result<Vec<&Bytes>, ()> {
-    let name = args[0].to_ascii_lowercase();
-    match name.as_slice() {
-        b"flushall" | b"flushdb" => Err(()),
-        b"mset" | b"msetnx" => Ok(args[1..].iter().step_by(2).collect()),
-        b"del" | b"unlink" => Ok(args[1..].iter().collect()),
-        _ => Ok(args.get(1).into_iter().collect()),
+    let is = |name: &str| args[0].eq_ignore_ascii_case(name.as_bytes());
+    if is("flushall") || is("flushdb") {
+        Err(())
+    } else if is("mset") || is("msetnx") {
+        Ok(args[1..].iter().step_by(2).collect())
+    } else if is("del") || is("unlink") {
+        Ok(args[1..].iter().collect())
+    } else {
+        Ok(args.get(1).into_iter().collect())
     }
 }
 
@@ -309,23 +312,33 @@ impl Applier {
             }
             return;
         }
-        let shards = self.batches.len();
-        let mut targets: AHashMap<usize, Vec<Op>> = AHashMap::new();
-        for (db, args) in &record.effects {
-            split_effect(*db, args, shards, &mut targets);
-        }
-        let one_shard = targets.len() <= 1 && !matches!(record.keys, Keys::Everything);
-        if one_shard && !self.lane_keys.conflicts(&record.keys) {
-            for (shard, ops) in targets {
-                self.batches[shard].extend(ops);
+        match self.single_shard(&record.keys) {
+            Some(shard) if !self.lane_keys.conflicts(&record.keys) => {
+                let batch = &mut self.batches[shard];
+                batch.extend(
+                    record
+                        .effects
+                        .into_iter()
+                        .map(|(db, args)| Op::Command(db, args)),
+                );
+                self.settling.push((flow, record.start));
             }
-            self.settling.push((flow, record.start));
-        } else {
-            self.push_lane(LaneEntry {
+            _ => self.push_lane(LaneEntry {
                 effects: record.effects,
                 members: vec![member],
-            });
+            }),
         }
+    }
+
+    /// The one shard of ours that holds every key, if there is one.
+    fn single_shard(&self, keys: &Keys) -> Option<usize> {
+        let Keys::Some(keys) = keys else {
+            return None;
+        };
+        let shards = self.batches.len();
+        let mut owners = keys.iter().map(|(_, key)| shard_of(key, shards));
+        let first = owners.next().unwrap_or(0);
+        owners.all(|shard| shard == first).then_some(first)
     }
 
     /// All parts of a transaction are here: it joins the lane, and what its parts held back moves on.
