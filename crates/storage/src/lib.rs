@@ -15,7 +15,9 @@ mod value;
 
 use bytes::Bytes;
 
-pub use commands::{execute, set_effect};
+pub use commands::{
+    bitcount, bitop, bitpos, execute, parse_bitop, set_effect, store_bitop, BitOp, BitposRange,
+};
 pub use damselfly_protocol::string2ll;
 pub use digest::{digest_value, mix_digest};
 pub use glob::glob_match;

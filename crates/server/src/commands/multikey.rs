@@ -124,6 +124,7 @@ pub async fn run(conn: &mut Connection, spec: &'static CommandSpec, args: Vec<By
             Frame::Integer(sum_integers(tx.hop(split.jobs(spec.name, db), true).await))
         }
         "rename" | "renamenx" | "copy" => move_value(conn, spec.name, args).await,
+        "bitop" => bitop(conn, args).await,
         _ => Frame::error(
             "ERR this command cannot span shards: use {hash tags} to keep its keys together",
         ),
@@ -231,4 +232,87 @@ async fn move_value(conn: &mut Connection, name: &'static str, args: Vec<Bytes>)
         "rename" => Frame::OK,
         _ => Frame::Integer(1),
     }
+}
+
+/// BITOP whose keys span shards: read every source on its shard (GET, so hits, misses and lazy
+/// expiry count as usual), compute the result here, then store it on the destination's shard
+/// and journal the destination's resulting state.
+async fn bitop(conn: &mut Connection, args: Vec<Bytes>) -> Frame {
+    let op = match damselfly_storage::parse_bitop(&args) {
+        Ok(op) => op,
+        Err(error) => return error,
+    };
+    let ctx = conn.ctx.clone();
+    let shards = ctx.shards();
+    let db = conn.db;
+    let dest = args[2].clone();
+    let dest_shard = shard_of(&dest, shards);
+    let mut locks: BTreeMap<usize, Vec<LockRequest>> = BTreeMap::new();
+    locks.entry(dest_shard).or_default().push(LockRequest {
+        db,
+        key: dest.clone(),
+        exclusive: true,
+    });
+    // Per shard: (index among the sources, key). Every participant runs the first hop, the
+    // destination's shard too, so that each journals its part even when nothing is written.
+    let mut reads: BTreeMap<usize, Vec<(usize, Bytes)>> = BTreeMap::new();
+    reads.insert(dest_shard, Vec::new());
+    for (index, key) in args[3..].iter().enumerate() {
+        let shard = shard_of(key, shards);
+        locks.entry(shard).or_default().push(LockRequest {
+            db,
+            key: key.clone(),
+            exclusive: false,
+        });
+        reads.entry(shard).or_default().push((index, key.clone()));
+    }
+    let mut tx = Transaction::begin(&ctx, locks, true).await;
+
+    let jobs: Vec<(usize, Job)> = reads
+        .iter()
+        .map(|(&shard, items)| {
+            let keys: Vec<Bytes> = items.iter().map(|(_, key)| key.clone()).collect();
+            let job: Job = Box::new(move |s| {
+                let frames = keys
+                    .into_iter()
+                    .map(|key| s.run_command(db, &[Bytes::from_static(b"GET"), key]))
+                    .collect();
+                Output::Frame(Frame::Array(frames))
+            });
+            (shard, job)
+        })
+        .collect();
+    let outputs = tx.hop(jobs, false).await;
+    let mut values: Vec<Option<Bytes>> = vec![None; args.len() - 3];
+    for ((_, items), output) in reads.iter().zip(outputs) {
+        let Output::Frame(Frame::Array(frames)) = output else {
+            tx.finish().await;
+            return Frame::error("ERR shard did not answer");
+        };
+        for ((index, _), frame) in items.iter().zip(frames) {
+            match frame {
+                Frame::Bulk(value) => values[*index] = Some(value),
+                Frame::Null => {}
+                // WRONGTYPE: nothing is written.
+                other => {
+                    tx.finish().await;
+                    return other;
+                }
+            }
+        }
+    }
+    let sources: Vec<Option<&[u8]>> = values.iter().map(|v| v.as_deref()).collect();
+    let result = damselfly_storage::bitop(op, &sources);
+    let len = result.len() as i64;
+    let write: Job = Box::new(move |s| {
+        if let Some(effect) =
+            damselfly_storage::store_bitop(&mut s.dbs[db], &dest, result, now_ms())
+        {
+            s.record((db, effect));
+        }
+        Output::Unit
+    });
+    tx.hop(vec![(dest_shard, write)], true).await;
+    tx.finish().await;
+    Frame::Integer(len)
 }

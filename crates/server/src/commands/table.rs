@@ -99,6 +99,12 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec!("getrange", 4, ["readonly"], 1, 1, 1, "string", "2.4.0", "Get a substring of the string stored at a key", Keyed),
     spec!("substr", 4, ["readonly"], 1, 1, 1, "string", "1.0.0", "Get a substring of the string stored at a key", Keyed),
     spec!("setrange", 4, ["write", "denyoom"], 1, 1, 1, "string", "2.2.0", "Overwrite part of a string at key starting at the specified offset", Keyed),
+    // bitmaps
+    spec!("setbit", 4, ["write", "denyoom"], 1, 1, 1, "bitmap", "2.2.0", "Sets or clears the bit at offset in the string value stored at key", Keyed),
+    spec!("getbit", 3, ["readonly", "fast"], 1, 1, 1, "bitmap", "2.2.0", "Returns the bit value at offset in the string value stored at key", Keyed),
+    spec!("bitcount", -2, ["readonly"], 1, 1, 1, "bitmap", "2.6.0", "Count set bits in a string", Keyed),
+    spec!("bitpos", -3, ["readonly"], 1, 1, 1, "bitmap", "2.8.7", "Find first bit set or clear in a string", Keyed),
+    spec!("bitop", -4, ["write", "denyoom"], 2, -1, 1, "bitmap", "2.6.0", "Perform bitwise operations between strings", Keyed),
     // keys
     spec!("del", -2, ["write"], 1, -1, 1, "generic", "1.0.0", "Delete a key", Keyed),
     spec!("unlink", -2, ["write", "fast"], 1, -1, 1, "generic", "4.0.0", "Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non blocking.", Keyed),

@@ -1,6 +1,7 @@
 //! Command dispatch and the helpers every command shares: argument access, key lookups that
 //! count keyspace hits and misses as Redis does, and Redis's error replies.
 
+mod bits;
 mod expire;
 mod keys;
 mod object;
@@ -10,6 +11,8 @@ mod strings;
 mod difftest;
 #[cfg(test)]
 pub(crate) mod tests;
+
+pub use bits::{bitcount, bitop, bitpos, parse_bitop, store_bitop, BitOp, BitposRange};
 
 use crate::keyspace::Db;
 use crate::ExecContext;
@@ -134,6 +137,7 @@ pub(crate) fn parse_i32(arg: &[u8]) -> Result<i32, Frame> {
 
 /// The command table: canonical name, Redis arity (negative: at least), handler.
 fn lookup_command(name: &[u8]) -> Option<(&'static str, i32, Handler)> {
+    use bits::*;
     use expire::*;
     use keys::*;
     use strings::*;
@@ -178,6 +182,11 @@ fn lookup_command(name: &[u8]) -> Option<(&'static str, i32, Handler)> {
         b"pexpiretime" => ("pexpiretime", 2, pexpiretime),
         b"persist" => ("persist", 2, persist),
         b"object" => ("object", -2, object::object),
+        b"setbit" => ("setbit", 4, setbit),
+        b"getbit" => ("getbit", 3, getbit),
+        b"bitcount" => ("bitcount", -2, bitcount_cmd),
+        b"bitpos" => ("bitpos", -3, bitpos_cmd),
+        b"bitop" => ("bitop", -4, bitop_cmd),
         _ => return None,
     };
     Some(entry)
@@ -269,6 +278,9 @@ fn record_effects(call: &mut Call, before: u64) {
         EffectKind::StringState => effects
             .writes
             .push((db, Some(string_state(&call.dbs[db], &args[1])))),
+        EffectKind::DestinationState => effects
+            .writes
+            .push((db, Some(string_state(&call.dbs[db], &args[2])))),
         EffectKind::TtlState => effects
             .writes
             .push((db, Some(ttl_state(&call.dbs[db], &args[1])))),
@@ -299,6 +311,9 @@ enum EffectKind {
     AsIs,
     /// Replayed as a SET of the resulting value with its absolute expiry.
     StringState,
+    /// Replayed as the resulting state of the destination key `args[2]` (BITOP), so a replica
+    /// never needs its sources on the same shard.
+    DestinationState,
     /// Replayed as the key's resulting absolute expiry.
     TtlState,
     /// A value that moved or was copied to another key or db.
@@ -317,6 +332,7 @@ fn effect_kind(name: &str, args: &[Bytes]) -> EffectKind {
         }
         "rename" | "renamenx" | "copy" | "move" => EffectKind::Moved,
         "msetnx" => EffectKind::MsetNx,
+        "bitop" => EffectKind::DestinationState,
         _ => EffectKind::AsIs,
     }
 }
