@@ -158,22 +158,7 @@ pub fn bitcount(s: &[u8], range: Option<(i64, i64, bool)>) -> i64 {
         if start < 0 && end < 0 && start > end {
             return 0;
         }
-        if start < 0 {
-            start += totlen;
-        }
-        if end < 0 {
-            end += totlen;
-        }
-        start = start.max(0);
-        end = end.max(0);
-        if end >= totlen {
-            end = totlen - 1;
-        }
-        if is_bit && start <= end {
-            (first_mask, last_mask) = edge_masks(start, end);
-            start >>= 3;
-            end >>= 3;
-        }
+        (start, end, first_mask, last_mask) = clamp_range(start, end, totlen, is_bit);
     }
     if start > end {
         return 0;
@@ -191,6 +176,30 @@ pub fn bitcount(s: &[u8], range: Option<(i64, i64, bool)>) -> i64 {
         count -= popcount(&edges);
     }
     count
+}
+
+/// Redis's range normalisation for BITCOUNT and BITPOS: negative indexes count from the end of
+/// `totlen` (bits or bytes), both ends are clamped, and a bit range becomes a byte range plus the
+/// masks of the bits outside it in the first and last byte. Returns (start, end, first, last).
+fn clamp_range(mut start: i64, mut end: i64, totlen: i64, is_bit: bool) -> (i64, i64, u8, u8) {
+    if start < 0 {
+        start += totlen;
+    }
+    if end < 0 {
+        end += totlen;
+    }
+    start = start.max(0);
+    end = end.max(0);
+    if end >= totlen {
+        end = totlen - 1;
+    }
+    let (mut first_mask, mut last_mask) = (0, 0);
+    if is_bit && start <= end {
+        (first_mask, last_mask) = edge_masks(start, end);
+        start >>= 3;
+        end >>= 3;
+    }
+    (start, end, first_mask, last_mask)
 }
 
 /// How BITPOS was given its range.
@@ -222,22 +231,7 @@ pub fn bitpos(s: &[u8], bit: bool, range: Option<BitposRange>) -> i64 {
         if r.is_bit {
             totlen <<= 3;
         }
-        if start < 0 {
-            start += totlen;
-        }
-        if end < 0 {
-            end += totlen;
-        }
-        start = start.max(0);
-        end = end.max(0);
-        if end >= totlen {
-            end = totlen - 1;
-        }
-        if r.is_bit && start <= end {
-            (first_mask, last_mask) = edge_masks(start, end);
-            start >>= 3;
-            end >>= 3;
-        }
+        (start, end, first_mask, last_mask) = clamp_range(start, end, totlen, r.is_bit);
     }
     // An empty range holds neither a 0 nor a 1.
     if start > end {
