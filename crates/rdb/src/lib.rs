@@ -50,7 +50,9 @@ pub use encoding::{
 };
 pub use error::{Error, Result};
 pub use fragment::{read_record, write_string_record, Record};
-pub use reader::{read_rdb, Entry, RdbEvent, RdbFile, RdbReader, Value};
+pub use reader::{
+    read_rdb, Entry, RdbEvent, RdbFile, RdbReader, Stream, StreamGroup, StreamId, Value,
+};
 pub use writer::RdbWriter;
 
 /// RDB version written by [`RdbWriter`] (Redis 7.0).

@@ -8,16 +8,53 @@ use crate::encoding::{read_array, read_plain_len, read_string, read_u8, CRC64};
 use crate::error::{Error, Result};
 use crate::{opcode, types, RDB_VERSION};
 
-/// A decoded value. Only strings are supported for now.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A decoded value in a neutral form, whatever encoding the file used.
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum Value {
     /// A string value (integer- and LZF-encoded strings are expanded).
     String(Vec<u8>),
+    /// List elements, head first.
+    List(Vec<Vec<u8>>),
+    /// Set members (integers of an intset as decimal strings).
+    Set(Vec<Vec<u8>>),
+    /// Hash fields and values.
+    Hash(Vec<(Vec<u8>, Vec<u8>)>),
+    /// Sorted-set members and scores.
+    ZSet(Vec<(Vec<u8>, f64)>),
+    /// A stream with its consumer groups.
+    Stream(Box<Stream>),
+}
+
+/// A stream entry id: milliseconds and sequence number.
+pub type StreamId = (u64, u64);
+
+/// A stream in neutral form (what RDB type 19, STREAM_LISTPACKS_2, holds).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Stream {
+    /// Live entries in id order, with their field/value pairs.
+    pub entries: Vec<(StreamId, Vec<(Vec<u8>, Vec<u8>)>)>,
+    pub last_id: StreamId,
+    pub first_id: StreamId,
+    pub max_deleted_id: StreamId,
+    pub entries_added: u64,
+    pub groups: Vec<StreamGroup>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct StreamGroup {
+    pub name: Vec<u8>,
+    pub last_id: StreamId,
+    /// Redis's entries_read (-1: unknown).
+    pub entries_read: i64,
+    /// Pending entries: id, last delivery time (unix ms), delivery count, owning consumer.
+    pub pending: Vec<(StreamId, u64, u64, Vec<u8>)>,
+    /// Consumers: name and seen time (unix ms).
+    pub consumers: Vec<(Vec<u8>, u64)>,
 }
 
 /// One key with its value and metadata.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
     /// Database index (from the last `SELECTDB`, 0 before any).
     pub db: u64,
@@ -34,7 +71,7 @@ pub struct Entry {
 }
 
 /// A top-level record of an RDB payload.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum RdbEvent {
     /// An `AUX` key/value pair.
     Aux {
@@ -228,7 +265,7 @@ impl<R: Read> Iterator for RdbReader<R> {
 }
 
 /// A fully decoded RDB payload.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct RdbFile {
     /// RDB version from the header.
     pub version: u32,

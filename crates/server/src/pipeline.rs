@@ -104,16 +104,29 @@ fn plan(conn: &Connection, args: &[Bytes]) -> Result<(&'static CommandSpec, Plan
     if spec.kind == Kind::Server {
         return Ok((spec, Plan::Server));
     }
+    let plan = if spec.has_custom_keys() {
+        plan_keys(conn, args, spec.keys_of(args).into_iter())
+    } else {
+        plan_keys(conn, args, spec.key_positions(args.len()))
+    };
+    Ok((spec, plan))
+}
+
+/// Where keys at `positions` live: no key runs here, one shard is a single-shard command.
+fn plan_keys(
+    conn: &Connection,
+    args: &[Bytes],
+    mut positions: impl Iterator<Item = usize>,
+) -> Plan {
     let shards = conn.ctx.shards();
-    let mut positions = spec.key_positions(args.len());
     let Some(first) = positions.next() else {
-        return Ok((spec, Plan::Single(conn.ctx.id)));
+        return Plan::Single(conn.ctx.id);
     };
     let shard = shard_of(&args[first], shards);
     if shards > 1 && positions.any(|position| shard_of(&args[position], shards) != shard) {
-        return Ok((spec, Plan::Multi));
+        return Plan::Multi;
     }
-    Ok((spec, Plan::Single(shard)))
+    Plan::Single(shard)
 }
 
 /// Redis's reply to an unknown command, quoting up to 128 bytes of its arguments.

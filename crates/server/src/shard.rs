@@ -446,7 +446,8 @@ pub fn command_locks(db: usize, args: &[Bytes]) -> Vec<LockRequest> {
     };
     let exclusive = spec.is_write();
     let mut locks: Vec<LockRequest> = spec
-        .key_positions(args.len())
+        .keys_of(args)
+        .into_iter()
         .filter_map(|position| args.get(position))
         .map(|key| LockRequest {
             db,

@@ -26,6 +26,11 @@ fn object_digest(digest: &mut [u8; 20], value: &Value, has_expire: bool) {
         Value::Int(_) | Value::Str(_) | Value::Raw(_) => {
             value.with_str(|s| mix_digest(digest, s));
         }
+        Value::List(l) => l.digest(digest),
+        Value::Hash(h) => h.digest(digest),
+        Value::Set(s) => s.digest(digest),
+        Value::ZSet(z) => z.digest(digest),
+        Value::Stream(s) => s.digest(digest),
     }
     if has_expire {
         xor_digest(digest, b"!!expire!!");

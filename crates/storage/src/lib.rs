@@ -1,8 +1,9 @@
 //! One shard of the damselfly keyspace: compact keys and values, expiry, SCAN, digests, and the
-//! single-shard logic of the string and generic key commands with Redis 7.0 semantics.
+//! single-shard logic of every data type's commands with Redis 7.0 semantics.
 
 mod commands;
 mod compact;
+pub mod config;
 mod digest;
 mod expiry;
 mod glob;
@@ -11,6 +12,7 @@ mod longdouble;
 mod populate;
 mod scan;
 mod snapshot;
+pub mod types;
 mod value;
 
 use bytes::Bytes;

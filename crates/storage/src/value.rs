@@ -1,7 +1,7 @@
-//! Stored values and entries. Only strings exist so far; `Value` is an enum so lists, hashes, sets,
-//! sorted sets and streams can be added as further (boxed) variants without growing it.
+//! Stored values and entries: strings inline, collections boxed so that `Value` stays 24 bytes.
 
 use crate::compact::SmallBytes;
+use crate::types::{Hash, List, Set, Stream, ZSet};
 use bytes::Bytes;
 use damselfly_protocol::format_i64;
 use damselfly_protocol::string2ll;
@@ -15,6 +15,11 @@ const SHARED_INTEGERS: i64 = 10000;
 
 /// Redis's object type numbers, used by DEBUG DIGEST.
 pub const OBJ_STRING: u32 = 0;
+pub const OBJ_LIST: u32 = 1;
+pub const OBJ_SET: u32 = 2;
+pub const OBJ_ZSET: u32 = 3;
+pub const OBJ_HASH: u32 = 4;
+pub const OBJ_STREAM: u32 = 6;
 
 /// One value. 24 bytes.
 #[derive(Clone, Debug, PartialEq)]
@@ -26,6 +31,11 @@ pub enum Value {
     /// A string modified in place (APPEND, SETRANGE): always "raw", keeps spare capacity so that
     /// repeated appends are amortised.
     Raw(Box<Vec<u8>>),
+    List(Box<List>),
+    Hash(Box<Hash>),
+    Set(Box<Set>),
+    ZSet(Box<ZSet>),
+    Stream(Box<Stream>),
 }
 
 impl Value {
@@ -53,6 +63,11 @@ impl Value {
     pub fn type_name(&self) -> &'static str {
         match self {
             Value::Int(_) | Value::Str(_) | Value::Raw(_) => "string",
+            Value::List(_) => "list",
+            Value::Hash(_) => "hash",
+            Value::Set(_) => "set",
+            Value::ZSet(_) => "zset",
+            Value::Stream(_) => "stream",
         }
     }
 
@@ -60,6 +75,11 @@ impl Value {
     pub fn type_id(&self) -> u32 {
         match self {
             Value::Int(_) | Value::Str(_) | Value::Raw(_) => OBJ_STRING,
+            Value::List(_) => OBJ_LIST,
+            Value::Hash(_) => OBJ_HASH,
+            Value::Set(_) => OBJ_SET,
+            Value::ZSet(_) => OBJ_ZSET,
+            Value::Stream(_) => OBJ_STREAM,
         }
     }
 
@@ -73,6 +93,11 @@ impl Value {
             Value::Int(_) => "int",
             Value::Str(s) if s.len() <= EMBSTR_LIMIT => "embstr",
             Value::Str(_) | Value::Raw(_) => "raw",
+            Value::List(l) => l.encoding(),
+            Value::Hash(h) => h.encoding(),
+            Value::Set(s) => s.encoding(),
+            Value::ZSet(z) => z.encoding(),
+            Value::Stream(_) => "stream",
         }
     }
 
@@ -93,6 +118,7 @@ impl Value {
             }
             Value::Str(s) => Some(f(s.as_slice())),
             Value::Raw(v) => Some(f(v)),
+            _ => None,
         }
     }
 
@@ -110,6 +136,7 @@ impl Value {
             }
             Value::Str(s) => Some(s.len()),
             Value::Raw(v) => Some(v.len()),
+            _ => None,
         }
     }
 
@@ -126,12 +153,44 @@ impl Value {
         }
     }
 
+    /// The value in the RDB crate's neutral form.
+    pub fn to_rdb(&self) -> damselfly_rdb::Value {
+        match self {
+            Value::List(l) => l.to_rdb(),
+            Value::Hash(h) => h.to_rdb(),
+            Value::Set(s) => s.to_rdb(),
+            Value::ZSet(z) => z.to_rdb(),
+            Value::Stream(s) => s.to_rdb(),
+            _ => damselfly_rdb::Value::String(self.with_str(<[u8]>::to_vec).unwrap_or_default()),
+        }
+    }
+
+    /// A value loaded from an RDB payload, in the encoding Redis would choose for it.
+    pub fn from_rdb(value: damselfly_rdb::Value) -> Option<Value> {
+        Some(match value {
+            damselfly_rdb::Value::String(bytes) => Value::from_arg(&bytes),
+            damselfly_rdb::Value::List(items) => Value::List(Box::new(List::from_items(items))),
+            damselfly_rdb::Value::Set(members) => Value::Set(Box::new(Set::from_members(members))),
+            damselfly_rdb::Value::Hash(pairs) => Value::Hash(Box::new(Hash::from_pairs(pairs))),
+            damselfly_rdb::Value::ZSet(pairs) => Value::ZSet(Box::new(ZSet::from_pairs(pairs))),
+            damselfly_rdb::Value::Stream(stream) => {
+                Value::Stream(Box::new(Stream::from_rdb(*stream)))
+            }
+            _ => return None,
+        })
+    }
+
     /// Rough heap bytes held by this value.
     pub fn heap_bytes(&self) -> usize {
         match self {
             Value::Int(_) => 0,
             Value::Str(s) => s.heap_bytes(),
             Value::Raw(v) => v.capacity() + std::mem::size_of::<Vec<u8>>(),
+            Value::List(l) => l.heap_bytes() + std::mem::size_of::<List>(),
+            Value::Hash(h) => h.heap_bytes() + std::mem::size_of::<Hash>(),
+            Value::Set(s) => s.heap_bytes() + std::mem::size_of::<Set>(),
+            Value::ZSet(z) => z.heap_bytes() + std::mem::size_of::<ZSet>(),
+            Value::Stream(s) => s.heap_bytes() + std::mem::size_of::<Stream>(),
         }
     }
 }

@@ -1,21 +1,21 @@
 //! COMMAND, COMMAND COUNT / INFO / DOCS / LIST / GETKEYS, from the command table.
 
-use super::table::{self, CommandSpec, COMMANDS};
+use super::table::{self, CommandSpec};
 use super::{bulk_str, unknown_subcommand, wrong_arity};
 use bytes::Bytes;
 use damselfly_protocol::Frame;
 
 pub fn run(args: &[Bytes]) -> Frame {
     if args.len() == 1 {
-        return Frame::Array(COMMANDS.iter().map(info).collect());
+        return Frame::Array(table::all().map(info).collect());
     }
     let sub = args[1].to_ascii_lowercase();
     match sub.as_slice() {
-        b"count" if args.len() == 2 => Frame::Integer(COMMANDS.len() as i64),
-        b"list" => Frame::Array(COMMANDS.iter().map(|spec| bulk_str(spec.name)).collect()),
+        b"count" if args.len() == 2 => Frame::Integer(table::all().count() as i64),
+        b"list" => Frame::Array(table::all().map(|spec| bulk_str(spec.name)).collect()),
         b"info" => {
             if args.len() == 2 {
-                return Frame::Array(COMMANDS.iter().map(info).collect());
+                return Frame::Array(table::all().map(info).collect());
             }
             Frame::Array(
                 args[2..]
@@ -26,7 +26,7 @@ pub fn run(args: &[Bytes]) -> Frame {
         }
         b"docs" => {
             let specs: Vec<&CommandSpec> = if args.len() == 2 {
-                COMMANDS.iter().collect()
+                table::all().collect()
             } else {
                 args[2..]
                     .iter()
@@ -93,7 +93,8 @@ fn getkeys(command: &[Bytes]) -> Frame {
         return Frame::error("ERR Invalid number of arguments specified for command");
     }
     let keys: Vec<Frame> = spec
-        .key_positions(command.len())
+        .keys_of(command)
+        .into_iter()
         .map(|i| Frame::Bulk(command[i].clone()))
         .collect();
     if keys.is_empty() {

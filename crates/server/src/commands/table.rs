@@ -41,6 +41,43 @@ impl CommandSpec {
         self.flags.contains(&"write")
     }
 
+    /// Whether the keys are not simply first/last/step (see `keys_of`).
+    pub fn has_custom_keys(&self) -> bool {
+        matches!(
+            self.name,
+            "zunionstore"
+                | "zinterstore"
+                | "zdiffstore"
+                | "blmpop"
+                | "bzmpop"
+                | "zunion"
+                | "zinter"
+                | "zdiff"
+                | "sintercard"
+                | "lmpop"
+                | "zmpop"
+                | "xread"
+                | "xreadgroup"
+        )
+    }
+
+    /// Positions of the key arguments of `args`: first/last/step, or for commands whose keys
+    /// follow a count or a keyword (ZUNIONSTORE, LMPOP, XREAD...) wherever those say.
+    pub fn keys_of(&self, args: &[bytes::Bytes]) -> Vec<usize> {
+        if !self.has_custom_keys() {
+            return self.key_positions(args.len()).collect();
+        }
+        match self.name {
+            "zunionstore" | "zinterstore" | "zdiffstore" => counted_keys(args, 2, vec![1]),
+            "blmpop" | "bzmpop" => counted_keys(args, 2, Vec::new()),
+            "zunion" | "zinter" | "zdiff" | "sintercard" | "lmpop" | "zmpop" => {
+                counted_keys(args, 1, Vec::new())
+            }
+            "xread" | "xreadgroup" => stream_keys(args),
+            _ => self.key_positions(args.len()).collect(),
+        }
+    }
+
     /// Positions of the key arguments in `argc` words, following first/last/step.
     pub fn key_positions(&self, argc: usize) -> impl Iterator<Item = usize> {
         let first = self.first_key.max(0) as usize;
@@ -57,6 +94,33 @@ impl CommandSpec {
         };
         (first..end).step_by(step)
     }
+}
+
+/// `numkeys` at `count_at`, then that many keys (a bad count yields no keys: the command's own
+/// checks answer it).
+fn counted_keys(args: &[bytes::Bytes], count_at: usize, mut keys: Vec<usize>) -> Vec<usize> {
+    let count = args
+        .get(count_at)
+        .and_then(|c| std::str::from_utf8(c).ok())
+        .and_then(|c| c.parse::<usize>().ok())
+        .unwrap_or(0);
+    if count == 0 || count_at + count >= args.len() {
+        return keys;
+    }
+    keys.extend(count_at + 1..=count_at + count);
+    keys
+}
+
+/// XREAD/XREADGROUP: the first half of the words after STREAMS.
+fn stream_keys(args: &[bytes::Bytes]) -> Vec<usize> {
+    let Some(at) = args.iter().position(|a| a.eq_ignore_ascii_case(b"streams")) else {
+        return Vec::new();
+    };
+    let rest = args.len() - at - 1;
+    if rest == 0 || rest % 2 != 0 {
+        return Vec::new();
+    }
+    (at + 1..at + 1 + rest / 2).collect()
 }
 
 macro_rules! spec {
@@ -76,7 +140,27 @@ macro_rules! spec {
     };
 }
 
-pub static COMMANDS: &[CommandSpec] = &[
+mod hashes;
+mod lists;
+mod sets;
+mod streams;
+mod zsets;
+
+/// Every command, in COMMAND's order.
+pub fn all() -> impl Iterator<Item = &'static CommandSpec> {
+    [
+        COMMANDS,
+        lists::SPECS,
+        hashes::SPECS,
+        sets::SPECS,
+        zsets::SPECS,
+        streams::SPECS,
+    ]
+    .into_iter()
+    .flatten()
+}
+
+static COMMANDS: &[CommandSpec] = &[
     // strings
     spec!("get", 2, ["readonly", "fast"], 1, 1, 1, "string", "1.0.0", "Get the value of a key", Keyed),
     spec!("set", -3, ["write", "denyoom"], 1, 1, 1, "string", "1.0.0", "Set the string value of a key", Keyed),
@@ -164,12 +248,7 @@ pub static COMMANDS: &[CommandSpec] = &[
 /// Looks a command up by name, case-insensitively, without allocating for names up to 32 bytes.
 pub fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {
     static INDEX: OnceLock<AHashMap<&'static [u8], &'static CommandSpec>> = OnceLock::new();
-    let index = INDEX.get_or_init(|| {
-        COMMANDS
-            .iter()
-            .map(|spec| (spec.name.as_bytes(), spec))
-            .collect()
-    });
+    let index = INDEX.get_or_init(|| all().map(|spec| (spec.name.as_bytes(), spec)).collect());
     let mut lower = [0u8; 32];
     if name.len() > lower.len() {
         return None;

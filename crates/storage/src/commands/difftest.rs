@@ -10,7 +10,7 @@ use std::net::TcpStream;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 #[derive(Debug, Clone, PartialEq)]
-enum R {
+pub(crate) enum R {
     Simple(String),
     Error(String),
     Int(i64),
@@ -18,7 +18,7 @@ enum R {
     Array(Option<Vec<R>>),
 }
 
-fn from_frame(f: &Frame) -> R {
+pub(crate) fn from_frame(f: &Frame) -> R {
     match f {
         Frame::Simple(s) => R::Simple(s.to_string()),
         Frame::Error(s) => R::Error(s.to_string()),
@@ -31,19 +31,19 @@ fn from_frame(f: &Frame) -> R {
     }
 }
 
-struct Client {
+pub(crate) struct Client {
     w: TcpStream,
     r: BufReader<TcpStream>,
 }
 
 impl Client {
-    fn connect(port: u16) -> Client {
+    pub(crate) fn connect(port: u16) -> Client {
         let w = TcpStream::connect(("127.0.0.1", port)).expect("connect to redis");
         let r = BufReader::new(w.try_clone().expect("clone"));
         Client { w, r }
     }
 
-    fn call(&mut self, args: &[Vec<u8>]) -> R {
+    pub(crate) fn call(&mut self, args: &[Vec<u8>]) -> R {
         let mut out = format!("*{}\r\n", args.len()).into_bytes();
         for a in args {
             out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
@@ -85,19 +85,19 @@ impl Client {
 }
 
 /// Small deterministic generator.
-struct Gen(u64);
+pub(crate) struct Gen(pub u64);
 
 impl Gen {
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
         self.0
     }
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+    pub(crate) fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
         items[(self.next() % items.len() as u64) as usize]
     }
-    fn chance(&mut self, percent: u64) -> bool {
+    pub(crate) fn chance(&mut self, percent: u64) -> bool {
         self.next() % 100 < percent
     }
 }
@@ -340,14 +340,14 @@ fn command(g: &mut Gen) -> Vec<String> {
     c
 }
 
-fn now_ms() -> u64 {
+pub(crate) fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
 }
 
 /// Replies that depend on the exact millisecond may differ slightly between the two servers.
-fn close_enough(cmd: &str, a: &R, b: &R) -> bool {
+pub(crate) fn close_enough(cmd: &str, a: &R, b: &R) -> bool {
     if a == b {
         return true;
     }

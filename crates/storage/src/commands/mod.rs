@@ -3,9 +3,14 @@
 
 mod bits;
 mod expire;
+mod hashes;
 mod keys;
+mod lists;
 mod object;
+mod sets;
+mod streams;
 mod strings;
+mod zsets;
 
 #[cfg(test)]
 mod difftest;
@@ -19,6 +24,8 @@ use crate::ExecContext;
 use bytes::Bytes;
 use damselfly_protocol::string2ll;
 use damselfly_protocol::Frame;
+use std::collections::HashMap;
+use std::sync::OnceLock;
 
 pub(crate) const WRONGTYPE: &str =
     "WRONGTYPE Operation against a key holding the wrong kind of value";
@@ -37,6 +44,9 @@ pub(crate) struct Call<'x, 'a> {
     pub name: &'static str,
     /// Another db this command touched (COPY ... DB, MOVE), for expiry accounting.
     pub other_db: Option<usize>,
+    /// Commands that replay what this command did, set by commands whose effect is not their
+    /// arguments (SPOP's random members, a pop's count...); None replays the command as sent.
+    pub journal: Option<Vec<Vec<Bytes>>>,
 }
 
 impl<'x, 'a> Call<'x, 'a> {
@@ -92,6 +102,19 @@ impl<'x, 'a> Call<'x, 'a> {
         let id = db.lookup(key, now)?;
         db.touch(id, now);
         Some(id)
+    }
+
+    /// Whether a replication journal records this command (so its effect is worth computing).
+    #[inline]
+    pub fn journaling(&self) -> bool {
+        self.ctx.effects.is_some()
+    }
+
+    /// Journals `command` (appended to any recorded before) instead of the command as sent.
+    pub fn journal_as(&mut self, command: Vec<Bytes>) {
+        if self.journaling() {
+            self.journal.get_or_insert_with(Vec::new).push(command);
+        }
     }
 
     pub fn wrong_args(&self) -> Frame {
@@ -187,9 +210,28 @@ fn lookup_command(name: &[u8]) -> Option<(&'static str, i32, Handler)> {
         b"bitcount" => ("bitcount", -2, bitcount_cmd),
         b"bitpos" => ("bitpos", -3, bitpos_cmd),
         b"bitop" => ("bitop", -4, bitop_cmd),
-        _ => return None,
+        _ => return collection_command(name),
     };
     Some(entry)
+}
+
+/// The commands of the collection types, from their modules' tables.
+fn collection_command(name: &[u8]) -> Option<(&'static str, i32, Handler)> {
+    static INDEX: OnceLock<HashMap<&'static [u8], (&'static str, i32, Handler)>> = OnceLock::new();
+    let index = INDEX.get_or_init(|| {
+        [
+            lists::COMMANDS,
+            hashes::COMMANDS,
+            sets::COMMANDS,
+            zsets::COMMANDS,
+            streams::COMMANDS,
+        ]
+        .into_iter()
+        .flatten()
+        .map(|&(name, arity, handler)| (name.as_bytes(), (name, arity, handler)))
+        .collect()
+    });
+    index.get(name).copied()
 }
 
 /// Longest command name handled here.
@@ -235,6 +277,7 @@ pub fn execute(dbs: &mut [Db], db: usize, args: &[Bytes], ctx: &mut ExecContext)
         ctx,
         name,
         other_db: None,
+        journal: None,
     };
     let reply = handler(&mut call);
     let expired = call.dbs[db].take_expired_count()
@@ -272,6 +315,12 @@ fn record_effects(call: &mut Call, before: u64) {
         return;
     }
     let db = call.db;
+    if let Some(commands) = call.journal.take() {
+        effects
+            .writes
+            .extend(commands.into_iter().map(|command| (db, Some(command))));
+        return;
+    }
     let args = call.args;
     match effect_kind(call.name, args) {
         EffectKind::AsIs => effects.writes.push((db, None)),

@@ -1,0 +1,6 @@
+//! Hash commands' specs.
+
+#[allow(unused_imports)]
+use super::{CommandSpec, Kind};
+
+pub(super) static SPECS: &[CommandSpec] = &[];

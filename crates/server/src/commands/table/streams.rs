@@ -1,0 +1,6 @@
+//! Stream commands' specs.
+
+#[allow(unused_imports)]
+use super::{CommandSpec, Kind};
+
+pub(super) static SPECS: &[CommandSpec] = &[];
