@@ -15,6 +15,10 @@ pub type Job = Box<dyn FnOnce(&mut Shard) -> Output + Send>;
 pub enum Output {
     Frame(Frame),
     Entry(Option<Entry>),
+    /// Keys with their entries (None: absent), lent between shards.
+    Entries(Vec<(Bytes, Option<Entry>)>),
+    /// A command's reply, and the final entries of the lent keys it may have written.
+    Gathered(Frame, Vec<(Bytes, Option<Entry>)>),
     Integer(i64),
     Keys(Vec<Bytes>),
     Scan {

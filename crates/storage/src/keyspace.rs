@@ -79,6 +79,8 @@ pub struct Db {
     passive_expiry: bool,
     /// A point-in-time snapshot being taken without copying the db (replication full sync).
     pub(crate) snapshot: Option<Box<Snapshot>>,
+    /// Keys whose writes are noted for waiters (blocked clients, WATCH).
+    pub(crate) interest: Option<Box<crate::interest::Interest>>,
 }
 
 impl Default for Db {
@@ -114,6 +116,7 @@ impl Db {
             expired_log: None,
             passive_expiry: false,
             snapshot: None,
+            interest: None,
         }
     }
 
@@ -156,6 +159,7 @@ impl Db {
 
     pub fn clear(&mut self) {
         self.mutations += 1;
+        self.note_flush();
         if let Some(snapshot) = self.snapshot.as_mut() {
             // Everything still unsaved is gone; the journal's flush record says so.
             snapshot.finish_early();
@@ -184,6 +188,17 @@ impl Db {
     /// Removes a key and returns its entry (RENAME and MOVE sources).
     pub fn take(&mut self, key: &[u8], now_ms: u64) -> Option<Entry> {
         let id = self.lookup(key, now_ms)?;
+        let slot = self.remove(id);
+        Some(Entry {
+            value: slot.value,
+            expire_at: slot.expire_at,
+        })
+    }
+
+    /// Removes a key whatever its expiry and returns its entry (a value lent to another shard's
+    /// command going back).
+    pub fn extract(&mut self, key: &[u8]) -> Option<Entry> {
+        let id = self.find(key)?;
         let slot = self.remove(id);
         Some(Entry {
             value: slot.value,
@@ -349,6 +364,11 @@ impl Db {
     #[inline]
     fn before_mutate(&mut self, id: u32) {
         self.mutations += 1;
+        if let Some(interest) = self.interest.as_mut() {
+            if let Some(slot) = slot_ref(&self.chunks, id) {
+                interest.note(slot.key.as_slice());
+            }
+        }
         if let Some(snapshot) = self.snapshot.as_mut() {
             if snapshot.needs(id) {
                 snapshot.mark(id);
@@ -405,6 +425,9 @@ impl Db {
             }
         }
         self.mutations += 1;
+        if let Some(interest) = self.interest.as_mut() {
+            interest.note(key);
+        }
         let key = SmallBytes::new(key);
         self.heap_bytes += key.heap_bytes() + value.heap_bytes();
         let hash = self.hash(key.as_slice());

@@ -7,6 +7,7 @@ pub mod config;
 mod digest;
 mod expiry;
 mod glob;
+mod interest;
 mod keyspace;
 mod longdouble;
 mod populate;
@@ -18,7 +19,8 @@ mod value;
 use bytes::Bytes;
 
 pub use commands::{
-    bitcount, bitop, bitpos, execute, parse_bitop, set_effect, store_bitop, BitOp, BitposRange,
+    bitcount, bitop, bitpos, execute, parse_bitop, restore_commands, set_effect, store_bitop,
+    BitOp, BitposRange,
 };
 pub use damselfly_protocol::string2ll;
 pub use digest::{digest_value, mix_digest};

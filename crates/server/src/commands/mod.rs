@@ -6,6 +6,7 @@ mod command_docs;
 mod config;
 pub mod connection;
 mod debug;
+pub mod gather;
 mod info;
 mod keyspace;
 pub mod multikey;

@@ -125,10 +125,28 @@ pub async fn run(conn: &mut Connection, spec: &'static CommandSpec, args: Vec<By
         }
         "rename" | "renamenx" | "copy" => move_value(conn, spec.name, args).await,
         "bitop" => bitop(conn, args).await,
-        _ => Frame::error(
-            "ERR this command cannot span shards: use {hash tags} to keep its keys together",
-        ),
+        _ => gathered(conn, spec, args).await,
     }
+}
+
+/// Any other command across shards: locks on all its keys, then `gather::run`.
+async fn gathered(conn: &mut Connection, spec: &'static CommandSpec, args: Vec<Bytes>) -> Frame {
+    let ctx = conn.ctx.clone();
+    let shards = ctx.shards();
+    let db = conn.db;
+    let exclusive = spec.is_write();
+    let mut locks: BTreeMap<usize, Vec<LockRequest>> = BTreeMap::new();
+    for position in spec.keys_of(&args) {
+        let key = args[position].clone();
+        locks
+            .entry(shard_of(&key, shards))
+            .or_default()
+            .push(LockRequest { db, key, exclusive });
+    }
+    let mut tx = Transaction::begin(&ctx, locks, exclusive).await;
+    let reply = super::gather::run(&mut tx, shards, db, spec, args, true).await;
+    tx.finish().await;
+    reply
 }
 
 /// RENAME, RENAMENX and COPY between two shards: read the source, check the destination, then write the
@@ -211,10 +229,15 @@ async fn move_value(conn: &mut Connection, name: &'static str, args: Vec<Bytes>)
         return Frame::Integer(0);
     }
     let write: Job = Box::new(move |s| {
-        let effect =
-            damselfly_storage::set_effect(&target, entry.value(), entry.expire_at().unwrap_or(0));
+        let effects = damselfly_storage::restore_commands(
+            &target,
+            entry.value(),
+            entry.expire_at().unwrap_or(0),
+        );
         s.dbs[target_db].put(target, entry);
-        s.record((target_db, effect));
+        for effect in effects {
+            s.record((target_db, effect));
+        }
         Output::Unit
     });
     let mut jobs = vec![(target_shard, write)];

@@ -2,6 +2,7 @@
 //! count keyspace hits and misses as Redis does, and Redis's error replies.
 
 mod bits;
+mod effects;
 mod expire;
 mod hashes;
 mod keys;
@@ -18,6 +19,8 @@ mod difftest;
 pub(crate) mod tests;
 
 pub use bits::{bitcount, bitop, bitpos, parse_bitop, store_bitop, BitOp, BitposRange};
+pub(crate) use effects::string_state;
+pub use effects::{restore_commands, set_effect};
 
 use crate::keyspace::Db;
 use crate::ExecContext;
@@ -287,145 +290,11 @@ pub fn execute(dbs: &mut [Db], db: usize, args: &[Bytes], ctx: &mut ExecContext)
             .map_or(0, |d| d.take_expired_count());
     call.ctx.stats.expired_keys += expired;
     if journaling {
-        record_effects(&mut call, before);
+        effects::record(&mut call, before, &reply);
     }
     reply
 }
 
 fn total_mutations(dbs: &[Db]) -> u64 {
     dbs.iter().map(Db::mutations).sum()
-}
-
-/// Journals what a command did: the keys it found expired (as deletions), then the command itself
-/// in a form that replays the same way anywhere (absolute times, results instead of arithmetic
-/// on floats).
-fn record_effects(call: &mut Call, before: u64) {
-    let Some(effects) = call.ctx.effects.as_deref_mut() else {
-        return;
-    };
-    let mut expired_here = 0u64;
-    for (index, db) in call.dbs.iter_mut().enumerate() {
-        for key in db.take_expired_keys() {
-            expired_here += 1;
-            effects.expired.push((index, key));
-        }
-    }
-    let changes = total_mutations(call.dbs) - before;
-    if changes <= expired_here {
-        return;
-    }
-    let db = call.db;
-    if let Some(commands) = call.journal.take() {
-        effects
-            .writes
-            .extend(commands.into_iter().map(|command| (db, Some(command))));
-        return;
-    }
-    let args = call.args;
-    match effect_kind(call.name, args) {
-        EffectKind::AsIs => effects.writes.push((db, None)),
-        EffectKind::StringState => effects
-            .writes
-            .push((db, Some(string_state(&call.dbs[db], &args[1])))),
-        EffectKind::DestinationState => effects
-            .writes
-            .push((db, Some(string_state(&call.dbs[db], &args[2])))),
-        EffectKind::TtlState => effects
-            .writes
-            .push((db, Some(ttl_state(&call.dbs[db], &args[1])))),
-        EffectKind::Moved => {
-            // RENAME, COPY and MOVE replay as a deletion and a full write, so a replica that keeps
-            // the two keys on different shards never has to move a value between them.
-            let (source, target, target_db) = match call.name {
-                "move" => (&args[1], &args[1], call.other_db.unwrap_or(db)),
-                _ => (&args[1], &args[2], call.other_db.unwrap_or(db)),
-            };
-            if call.name != "copy" {
-                effects.writes.push((db, Some(key_command("DEL", source))));
-            }
-            effects
-                .writes
-                .push((target_db, Some(string_state(&call.dbs[target_db], target))));
-        }
-        EffectKind::MsetNx => {
-            let mut mset = args.to_vec();
-            mset[0] = Bytes::from_static(b"MSET");
-            effects.writes.push((db, Some(mset)));
-        }
-    }
-}
-
-enum EffectKind {
-    /// Deterministic given the data: replayed as sent.
-    AsIs,
-    /// Replayed as a SET of the resulting value with its absolute expiry.
-    StringState,
-    /// Replayed as the resulting state of the destination key `args[2]` (BITOP), so a replica
-    /// never needs its sources on the same shard.
-    DestinationState,
-    /// Replayed as the key's resulting absolute expiry.
-    TtlState,
-    /// A value that moved or was copied to another key or db.
-    Moved,
-    /// MSETNX that succeeded: an MSET.
-    MsetNx,
-}
-
-fn effect_kind(name: &str, args: &[Bytes]) -> EffectKind {
-    match name {
-        // A SET without relative times or KEEPTTL replays as sent (NX/XX held, as it wrote).
-        "set" if !args[3..].iter().any(|a| is_relative_set_option(a)) => EffectKind::AsIs,
-        "set" | "setex" | "psetex" | "incrbyfloat" => EffectKind::StringState,
-        "expire" | "pexpire" | "expireat" | "pexpireat" | "getex" | "persist" => {
-            EffectKind::TtlState
-        }
-        "rename" | "renamenx" | "copy" | "move" => EffectKind::Moved,
-        "msetnx" => EffectKind::MsetNx,
-        "bitop" => EffectKind::DestinationState,
-        _ => EffectKind::AsIs,
-    }
-}
-
-/// SET options whose effect depends on the moment or on the old entry.
-fn is_relative_set_option(arg: &[u8]) -> bool {
-    ["ex", "px", "exat", "pxat", "keepttl"]
-        .iter()
-        .any(|option| arg.eq_ignore_ascii_case(option.as_bytes()))
-}
-
-fn key_command(name: &'static str, key: &[u8]) -> Vec<Bytes> {
-    vec![
-        Bytes::from_static(name.as_bytes()),
-        Bytes::copy_from_slice(key),
-    ]
-}
-
-fn string_state(db: &Db, key: &[u8]) -> Vec<Bytes> {
-    match db.find(key).and_then(|id| db.slot_at(id)) {
-        Some(slot) => set_effect(key, &slot.value, slot.expire_at),
-        None => key_command("DEL", key),
-    }
-}
-
-/// The command that recreates a key exactly: `SET key value [PXAT expire_at]`.
-pub fn set_effect(key: &[u8], value: &crate::Value, expire_at: u64) -> Vec<Bytes> {
-    let mut effect = key_command("SET", key);
-    effect.push(value.to_bytes().unwrap_or_default());
-    if expire_at != 0 {
-        effect.push(Bytes::from_static(b"PXAT"));
-        effect.push(Bytes::from(expire_at.to_string()));
-    }
-    effect
-}
-
-fn ttl_state(db: &Db, key: &[u8]) -> Vec<Bytes> {
-    match db.find(key).and_then(|id| db.slot_at(id)) {
-        None => key_command("DEL", key),
-        Some(slot) if slot.expire_at == 0 => key_command("PERSIST", key),
-        Some(slot) => {
-            let mut effect = key_command("PEXPIREAT", key);
-            effect.push(Bytes::from(slot.expire_at.to_string()));
-            effect
-        }
-    }
 }

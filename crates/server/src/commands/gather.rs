@@ -1,0 +1,144 @@
+//! Any command whose keys live on several shards, run inside a transaction: the entries of the
+//! keys owned by other shards are lent to one shard, the command runs there exactly as it would
+//! with all keys local, and the keys it may have written go back to their owners.
+//!
+//! The command journals its effects on the shard that ran it; every effect of a multi-key command
+//! names a single key (see storage's effect rules), so a replica routes each to its own shard.
+
+use crate::commands::table::CommandSpec;
+use crate::messages::{Job, Output};
+use crate::router::shard_of;
+use crate::shard::now_ms;
+use crate::transaction::Transaction;
+use bytes::Bytes;
+use damselfly_protocol::Frame;
+use std::collections::BTreeMap;
+
+/// The keys a write command may change; the others are only read.
+fn written_keys(spec: &CommandSpec, args: &[Bytes]) -> Vec<Bytes> {
+    if !spec.is_write() {
+        return Vec::new();
+    }
+    match spec.name {
+        "sinterstore" | "sunionstore" | "sdiffstore" | "zunionstore" | "zinterstore"
+        | "zdiffstore" | "zrangestore" => vec![args[1].clone()],
+        "bitop" => vec![args[2].clone()],
+        _ => spec
+            .keys_of(args)
+            .into_iter()
+            .map(|position| args[position].clone())
+            .collect(),
+    }
+}
+
+/// Runs `args` in `db` under `tx`, which holds locks on all its keys. `conclude` releases the
+/// home shard and the owners of written keys as their part ends (false inside MULTI, whose
+/// transaction goes on); the caller finishes the transaction.
+pub async fn run(
+    tx: &mut Transaction,
+    shards: usize,
+    db: usize,
+    spec: &'static CommandSpec,
+    args: Vec<Bytes>,
+    conclude: bool,
+) -> Frame {
+    let mut keys: Vec<Bytes> = spec
+        .keys_of(&args)
+        .into_iter()
+        .map(|position| args[position].clone())
+        .collect();
+    keys.dedup();
+    let written = written_keys(spec, &args);
+    let Some(first) = written.first().or(keys.first()) else {
+        return Frame::error("ERR command has no keys");
+    };
+    let home = shard_of(first, shards);
+    let mut lent: BTreeMap<usize, Vec<Bytes>> = BTreeMap::new();
+    for key in &keys {
+        let owner = shard_of(key, shards);
+        if owner != home && !lent.get(&owner).is_some_and(|k| k.contains(key)) {
+            lent.entry(owner).or_default().push(key.clone());
+        }
+    }
+
+    // Hop 1: the owners copy their keys' entries (lazily expiring them as any read would).
+    let mut jobs: Vec<(usize, Job)> = Vec::with_capacity(lent.len() + 1);
+    jobs.push((home, Box::new(|_| Output::Unit)));
+    for (&owner, owned) in &lent {
+        let owned = owned.clone();
+        let job: Job = Box::new(move |s| {
+            let now = now_ms();
+            let entries = owned
+                .into_iter()
+                .map(|key| {
+                    let entry = s.dbs[db].get_entry(&key, now);
+                    (key, entry)
+                })
+                .collect();
+            Output::Entries(entries)
+        });
+        jobs.push((owner, job));
+    }
+    let outputs = tx.hop(jobs, false).await;
+    let mut borrowed = Vec::new();
+    for output in outputs.into_iter().skip(1) {
+        if let Output::Entries(entries) = output {
+            borrowed.extend(entries);
+        }
+    }
+
+    // Hop 2: the home shard runs the command with the lent keys in place, then gives back the
+    // written ones and drops the read-only copies.
+    let give_back: Vec<Bytes> = borrowed
+        .iter()
+        .map(|(key, _)| key.clone())
+        .filter(|key| written.contains(key))
+        .collect();
+    let run: Job = Box::new(move |s| {
+        for (key, entry) in borrowed.iter().cloned() {
+            if let Some(entry) = entry {
+                s.dbs[db].put(key, entry);
+            }
+        }
+        let reply = s.run_command(db, &args);
+        let mut returned = Vec::with_capacity(give_back.len());
+        for (key, _) in &borrowed {
+            let entry = s.dbs[db].extract(key);
+            if give_back.contains(key) {
+                returned.push((key.clone(), entry));
+            }
+        }
+        Output::Gathered(reply, returned)
+    });
+    let mut outputs = tx.hop(vec![(home, run)], conclude).await.into_iter();
+    let Some(Output::Gathered(reply, returned)) = outputs.next() else {
+        return Frame::error("ERR shard did not answer");
+    };
+
+    // Hop 3: the owners store the final entries of their written keys.
+    let mut back: BTreeMap<usize, Vec<_>> = BTreeMap::new();
+    for (key, entry) in returned {
+        back.entry(shard_of(&key, shards))
+            .or_insert_with(Vec::new)
+            .push((key, entry));
+    }
+    let mut jobs: Vec<(usize, Job)> = Vec::new();
+    for (owner, entries) in back {
+        let job: Job = Box::new(move |s| {
+            for (key, entry) in entries {
+                match entry {
+                    Some(entry) => s.dbs[db].put(key, entry),
+                    None => {
+                        s.dbs[db].extract(&key);
+                    }
+                }
+            }
+            Output::Unit
+        });
+        jobs.push((owner, job));
+    }
+    if !jobs.is_empty() {
+        tx.hop(jobs, conclude).await;
+    }
+    reply
+}
