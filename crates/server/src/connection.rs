@@ -35,6 +35,10 @@ pub struct Connection {
     pub handoff: Option<(u64, usize)>,
     /// Per shard, the journal offset after this client's last write (what WAIT waits for).
     pub write_offsets: Vec<u64>,
+    /// Commands queued since MULTI.
+    pub multi: Option<crate::commands::multi::MultiState>,
+    /// Keys watched since WATCH.
+    pub watch: Option<crate::commands::multi::WatchState>,
 }
 
 /// Redis's protected mode: with no password and no explicit bind address, only loopback clients may connect.
@@ -88,11 +92,14 @@ pub async fn serve(ctx: Rc<ExecutorCtx>, mut stream: TcpStream) {
         close_after_reply: false,
         handoff: None,
         write_offsets: Vec::new(),
+        multi: None,
+        watch: None,
     };
     if let Err(err) = connection.run(&mut stream).await {
         tracing::debug!("client {id} closed: {err}");
     }
     ctx.shard.borrow_mut().clients.remove(id);
+    crate::commands::multi::unwatch_all(&mut connection).await;
     if let Some((session, shard)) = connection.handoff {
         crate::replication::primary::hand_off(&ctx, stream, session, shard).await;
     }

@@ -1,6 +1,7 @@
 //! damselfly's server: configuration, one pinned glommio executor per shard, connections, routing and the
 //! transaction scheduler. See docs/architecture.md.
 
+mod blocking;
 mod clients;
 mod commands;
 mod config;
@@ -19,6 +20,7 @@ mod shard;
 mod shared;
 mod signals;
 mod transaction;
+mod waiters;
 mod wakeup;
 
 use clap::Parser;

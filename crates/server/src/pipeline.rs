@@ -37,14 +37,24 @@ pub async fn execute(conn: &mut Connection, commands: Vec<Vec<Bytes>>) -> Vec<Fr
         let (spec, plan) = match plan(conn, &args) {
             Ok(planned) => planned,
             Err(error) => {
+                commands::multi::refuse(conn);
                 replies.push(error);
                 continue;
             }
         };
+        if conn.multi.is_some() && !commands::multi::runs_immediately(spec.name) {
+            replies.push(commands::multi::queue(conn, args));
+            continue;
+        }
         conn.ctx.shard.borrow_mut().commands_processed += 1;
         conn.info.borrow_mut().last_command = spec.name;
-        wrote |= spec.is_write();
+        wrote |= spec.is_write() || spec.name == "exec";
         match plan {
+            _ if crate::blocking::is_blocking(spec.name) => {
+                flush(conn, &mut batches, &mut replies).await;
+                replies.push(crate::blocking::run(conn, spec, args).await);
+                conn.ctx.shard.borrow_mut().tick();
+            }
             Plan::Single(shard) if shard == conn.ctx.id => {
                 let fast = conn.ctx.shard.borrow_mut().try_fast(conn.db, &args);
                 let reply = match fast {
@@ -183,12 +193,42 @@ async fn flush(conn: &Connection, batches: &mut [RemoteBatch], replies: &mut [Fr
     }
 }
 
+/// Runs one keyed command now, wherever its keys live (for commands that run others).
+pub async fn run_keyed(
+    conn: &mut Connection,
+    spec: &'static CommandSpec,
+    args: Vec<Bytes>,
+) -> Frame {
+    let plan = if spec.has_custom_keys() {
+        plan_keys(conn, &args, spec.keys_of(&args).into_iter())
+    } else {
+        plan_keys(conn, &args, spec.key_positions(args.len()))
+    };
+    match plan {
+        Plan::Single(shard) if shard == conn.ctx.id => {
+            let fast = conn.ctx.shard.borrow_mut().try_fast(conn.db, &args);
+            match fast {
+                Some(reply) => reply,
+                None => run_on_shard(conn, shard, args).await,
+            }
+        }
+        Plan::Single(shard) => run_on_shard(conn, shard, args).await,
+        Plan::Multi => commands::multikey::run(conn, spec, args).await,
+        Plan::Server => commands::run_server(conn, spec, args).await,
+    }
+}
+
 /// Runs a local command that met a lock: it waits in the shard's queue behind the transaction holding it.
 async fn run_queued(conn: &Connection, args: Vec<Bytes>) -> Frame {
+    run_on_shard(conn, conn.ctx.id, args).await
+}
+
+/// Runs one command on `shard` as a batch of one, behind any transaction holding its keys.
+async fn run_on_shard(conn: &Connection, shard: usize, args: Vec<Bytes>) -> Frame {
     let (reply, result) = oneshot::channel();
     conn.ctx
         .send(
-            conn.ctx.id,
+            shard,
             ShardMsg::Batch {
                 db: conn.db,
                 commands: vec![args],

@@ -59,6 +59,8 @@ pub struct Shard {
     /// The transaction whose hop is running, so its effects join its journal record.
     current_tx: Option<u64>,
     tx_effects: AHashMap<u64, Vec<Effect>>,
+    /// Connections watching keys here and clients blocked on them.
+    pub(crate) waiters: crate::waiters::Waiters,
 }
 
 pub fn now_ms() -> u64 {
@@ -76,6 +78,7 @@ impl Shard {
             journal: Journal::new(backlog),
             current_tx: None,
             tx_effects: AHashMap::new(),
+            waiters: Default::default(),
             clock_ms: now_ms(),
             dbs: (0..shared.config.databases).map(|_| Db::new()).collect(),
             stats: Stats::default(),
@@ -86,6 +89,21 @@ impl Shard {
             stamps: OrderStamps::default(),
             queue: BTreeMap::new(),
         }
+    }
+
+    /// The time commands see now.
+    pub(crate) fn clock(&self) -> u64 {
+        self.clock_ms
+    }
+
+    /// Whether a transaction holds a lock on `key`, so it must not change under it.
+    pub(crate) fn key_locked(&self, db: usize, key: &Bytes) -> bool {
+        !self.locks.is_empty()
+            && self.locks.any_conflict(&[LockRequest {
+                db,
+                key: key.clone(),
+                exclusive: true,
+            }])
     }
 
     /// Reads the clock for the commands about to run (a read cycle's batch, or one message).
@@ -235,7 +253,9 @@ impl Shard {
         if !self.locks.is_empty() && self.locks.any_conflict(&command_locks(db, args)) {
             return None;
         }
-        Some(self.run_command(db, args))
+        let reply = self.run_command(db, args);
+        self.after_writes();
+        Some(reply)
     }
 
     /// Runs a connection's batch in order; commands from the first one that meets a lock onwards wait in the
@@ -424,6 +444,7 @@ impl Shard {
         }
         // Jobs may read keys directly and so expire them lazily.
         self.journal_side_effects();
+        self.after_writes();
     }
 }
 
@@ -460,7 +481,7 @@ pub fn command_locks(db: usize, args: &[Bytes]) -> Vec<LockRequest> {
 }
 
 /// MOVE and COPY ... DB n also write a key in another database, which must be locked there.
-fn other_db_lock(name: &str, args: &[Bytes]) -> Option<LockRequest> {
+pub(crate) fn other_db_lock(name: &str, args: &[Bytes]) -> Option<LockRequest> {
     let (target_db, key) = match name {
         "move" => (args.get(2)?, args.get(1)?),
         "copy" => {

@@ -206,6 +206,19 @@ impl Db {
         })
     }
 
+    /// A stored key's absolute expiry (0: none) without expiring it; None when the key is absent
+    /// or already logically expired.
+    pub fn peek_expire(&self, key: &[u8], now_ms: u64) -> Option<u64> {
+        let slot = self.slot_at(self.find(key)?)?;
+        (!slot.is_expired(now_ms)).then_some(slot.expire_at)
+    }
+
+    /// The TYPE of a live key, without expiring it or touching it.
+    pub fn peek_type(&self, key: &[u8], now_ms: u64) -> Option<&'static str> {
+        let slot = self.slot_at(self.find(key)?)?;
+        (!slot.is_expired(now_ms)).then(|| slot.value.type_name())
+    }
+
     /// A copy of a key's entry (COPY source).
     pub fn get_entry(&mut self, key: &[u8], now_ms: u64) -> Option<Entry> {
         let id = self.lookup(key, now_ms)?;

@@ -41,7 +41,15 @@ pub async fn flush(conn: &Connection, args: &[Bytes], all: bool) -> Frame {
         .map(|shard| (shard, vec![LockRequest::whole_shard()]))
         .collect();
     let mut tx = Transaction::begin(&conn.ctx, locks, true).await;
-    let jobs = (0..shards)
+    let jobs = flush_jobs(shards, db, all);
+    tx.hop(jobs, true).await;
+    tx.finish().await;
+    Frame::OK
+}
+
+/// One job per shard emptying db `db` (or every db) and journaling it.
+pub fn flush_jobs(shards: usize, db: usize, all: bool) -> Vec<(usize, Job)> {
+    (0..shards)
         .map(|shard| -> (usize, Job) {
             let job: Job = Box::new(move |shard| {
                 let command = if all {
@@ -56,10 +64,7 @@ pub async fn flush(conn: &Connection, args: &[Bytes], all: bool) -> Frame {
             });
             (shard, job)
         })
-        .collect();
-    tx.hop(jobs, true).await;
-    tx.finish().await;
-    Frame::OK
+        .collect()
 }
 
 pub async fn keys(conn: &Connection, args: &[Bytes]) -> Frame {

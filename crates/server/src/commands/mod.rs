@@ -9,12 +9,14 @@ mod debug;
 pub mod gather;
 mod info;
 mod keyspace;
+pub mod multi;
 pub mod multikey;
 mod replication;
 mod save;
 pub mod table;
 
 pub use info::ShardInfo;
+pub(crate) use replication::peer_closed;
 
 use crate::connection::Connection;
 use bytes::Bytes;
@@ -36,7 +38,16 @@ pub async fn run_server(
         "select" => connection::select(conn, &args),
         "hello" => connection::hello(conn, &args),
         "auth" => connection::auth(conn, &args),
-        "reset" => connection::reset(conn),
+        "reset" => {
+            conn.multi = None;
+            multi::unwatch_all(conn).await;
+            connection::reset(conn)
+        }
+        "multi" => multi::multi(conn),
+        "exec" => multi::exec(conn).await,
+        "discard" => multi::discard(conn).await,
+        "watch" => multi::watch(conn, &args).await,
+        "unwatch" => multi::unwatch(conn).await,
         "client" => client::run(conn, &args).await,
         "command" => command_docs::run(&args),
         "config" => config::run(conn, &args),

@@ -127,7 +127,7 @@ pub async fn wait(conn: &mut Connection, args: &[Bytes]) -> Frame {
 const CLIENT_CHECK: Duration = Duration::from_millis(200);
 
 /// Whether the client closed its side of the connection.
-fn peer_closed(fd: i32) -> bool {
+pub(crate) fn peer_closed(fd: i32) -> bool {
     let mut byte = 0u8;
     // SAFETY: a one-byte peek into a local buffer on the connection's own socket.
     let read = unsafe {

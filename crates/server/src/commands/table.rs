@@ -221,6 +221,12 @@ static COMMANDS: &[CommandSpec] = &[
     spec!("auth", -2, ["noscript", "loading", "stale", "fast", "no-auth"], 0, 0, 0, "connection", "1.0.0", "Authenticate to the server", Server),
     spec!("client", -2, ["sentinel"], 0, 0, 0, "connection", "2.4.0", "A container for client connection commands", Server),
     spec!("reset", 1, ["noscript", "loading", "stale", "fast", "no-auth"], 0, 0, 0, "connection", "6.2.0", "Reset the connection", Server),
+    // transactions
+    spec!("multi", 1, ["noscript", "loading", "stale", "fast", "allow-busy"], 0, 0, 0, "transactions", "1.2.0", "Mark the start of a transaction block", Server),
+    spec!("exec", 1, ["noscript", "loading", "stale", "skip-slowlog"], 0, 0, 0, "transactions", "1.2.0", "Execute all commands issued after MULTI", Server),
+    spec!("discard", 1, ["noscript", "loading", "stale", "fast", "allow-busy"], 0, 0, 0, "transactions", "2.0.0", "Discard all commands issued after MULTI", Server),
+    spec!("watch", -2, ["noscript", "loading", "stale", "fast", "allow-busy"], 1, -1, 1, "transactions", "2.2.0", "Watch the given keys to determine execution of the MULTI/EXEC block", Server),
+    spec!("unwatch", 1, ["noscript", "loading", "stale", "fast", "allow-busy"], 0, 0, 0, "transactions", "2.2.0", "Forget about all watched keys", Server),
     // server
     spec!("command", -1, ["loading", "stale"], 0, 0, 0, "server", "2.8.13", "Get array of Redis command details", Server),
     spec!("config", -2, ["admin", "noscript", "loading", "stale"], 0, 0, 0, "server", "2.0.0", "A container for server configuration commands", Server),

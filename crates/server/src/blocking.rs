@@ -1,0 +1,354 @@
+//! Blocking pops (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP, BZPOPMIN, BZPOPMAX, BZMPOP).
+//!
+//! A blocking command first runs as its non-blocking attempt (storage's handler answers what
+//! Redis answers inside MULTI). When that finds nothing, the connection registers one `Waiter` on
+//! the shard of each of its keys. A shard serves its waiters in the order they blocked, after the
+//! write that gave a key data has finished: it claims the waiter (so no other shard serves it too),
+//! runs the pop as an ordinary journaled command and sends the reply. A timeout or a closed
+//! connection claims the waiter as well; shards drop claimed waiters as they meet them.
+
+use crate::commands::table::CommandSpec;
+use crate::connection::Connection;
+use crate::messages::{Job, Output};
+use crate::router::shard_of;
+use crate::shard::Shard;
+use bytes::Bytes;
+use damselfly_protocol::Frame;
+use futures::channel::mpsc;
+use futures::{FutureExt, StreamExt};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How often a blocked client is checked for having disconnected.
+const CLIENT_CHECK: Duration = Duration::from_millis(200);
+
+/// One blocked client, registered on every shard owning one of its keys.
+pub struct Waiter {
+    /// Set by whoever ends the wait first.
+    claimed: AtomicBool,
+    db: usize,
+    /// The type a key must hold to serve this waiter.
+    wants: &'static str,
+    /// The pop to run, with the ready key at `key_at`.
+    serve: Vec<Bytes>,
+    key_at: usize,
+    reply: mpsc::UnboundedSender<(Bytes, Frame)>,
+}
+
+impl Waiter {
+    fn claim(&self) -> bool {
+        self.claimed
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    }
+
+    fn is_claimed(&self) -> bool {
+        self.claimed.load(Ordering::Acquire)
+    }
+}
+
+impl Shard {
+    /// Blocks `waiter` on `keys` of this shard, or serves it at once if one has data already (a
+    /// write may have landed since its attempt).
+    fn block(&mut self, keys: Vec<Bytes>, waiter: Arc<Waiter>) {
+        let db = waiter.db;
+        for key in &keys {
+            if self.try_serve(db, key, &waiter) {
+                return;
+            }
+        }
+        for key in keys {
+            self.dbs[db].add_interest(key.clone());
+            let queue = self.waiters.blocked.entry((db, key)).or_default();
+            queue.retain(|w| !w.is_claimed());
+            queue.push_back(waiter.clone());
+        }
+    }
+
+    /// Serves `waiter` from `key` if the key has data and nobody ended the wait yet.
+    fn try_serve(&mut self, db: usize, key: &Bytes, waiter: &Waiter) -> bool {
+        if self.dbs[db].peek_type(key, self.clock()) != Some(waiter.wants) || !waiter.claim() {
+            return false;
+        }
+        let mut command = waiter.serve.clone();
+        command[waiter.key_at] = key.clone();
+        let reply = self.run_command(db, &command);
+        let _ = waiter.reply.unbounded_send((key.clone(), reply));
+        true
+    }
+
+    /// Serves the clients blocked on keys that were written, oldest first, while the keys have
+    /// data. Keys a transaction holds wait until it ends.
+    pub(crate) fn serve_ready(&mut self) {
+        let mut ready = std::mem::take(&mut self.waiters.ready);
+        ready.dedup();
+        for (db, key) in ready {
+            if self.key_locked(db, &key) {
+                self.waiters.ready.push((db, key));
+                continue;
+            }
+            let id = (db, key);
+            while let Some(waiter) = self
+                .waiters
+                .blocked
+                .get(&id)
+                .and_then(|queue| queue.front().cloned())
+            {
+                if waiter.is_claimed() || self.try_serve(db, &id.1, &waiter) {
+                    if let Some(queue) = self.waiters.blocked.get_mut(&id) {
+                        queue.pop_front();
+                    }
+                } else {
+                    break;
+                }
+            }
+            if self
+                .waiters
+                .blocked
+                .get(&id)
+                .is_some_and(|queue| queue.is_empty())
+            {
+                self.waiters.blocked.remove(&id);
+                self.drop_interest_if_unwatched(db, &id.1);
+            }
+        }
+    }
+}
+
+/// Whether `name` is a blocking pop handled here.
+pub fn is_blocking(name: &str) -> bool {
+    matches!(
+        name,
+        "blpop" | "brpop" | "blmove" | "brpoplpush" | "blmpop" | "bzpopmin" | "bzpopmax" | "bzmpop"
+    )
+}
+
+/// Redis's timeout argument in seconds (a float), as milliseconds; 0 waits forever.
+pub fn parse_timeout(arg: &[u8]) -> Result<u64, Frame> {
+    let seconds = std::str::from_utf8(arg)
+        .ok()
+        .filter(|text| !text.is_empty() && !text.starts_with(char::is_whitespace))
+        .and_then(|text| text.parse::<f64>().ok())
+        .filter(|value| value.is_finite())
+        .ok_or_else(|| Frame::error("ERR timeout is not a float or out of range"))?;
+    if seconds < 0.0 {
+        return Err(Frame::error("ERR timeout is negative"));
+    }
+    let ms = seconds * 1000.0;
+    if ms >= (i64::MAX / 2) as f64 {
+        return Err(Frame::error("ERR timeout is out of range"));
+    }
+    Ok(ms as u64)
+}
+
+/// How a blocking command waits: its keys, timeout, what serves it and how its reply is shaped.
+struct Plan {
+    keys: Vec<Bytes>,
+    timeout_ms: u64,
+    wants: &'static str,
+    serve: Vec<Bytes>,
+    key_at: usize,
+}
+
+fn plan(spec: &CommandSpec, args: &[Bytes], shards: usize) -> Result<Plan, Frame> {
+    let keys: Vec<Bytes> = spec
+        .keys_of(args)
+        .into_iter()
+        .map(|position| args[position].clone())
+        .collect();
+    let word = |text: &'static str| Bytes::from_static(text.as_bytes());
+    let last = &args[args.len() - 1];
+    let (timeout_arg, wants, serve, key_at) = match spec.name {
+        "blpop" => (last, "list", vec![word("LPOP"), Bytes::new()], 1),
+        "brpop" => (last, "list", vec![word("RPOP"), Bytes::new()], 1),
+        "bzpopmin" => (last, "zset", vec![word("ZPOPMIN"), Bytes::new()], 1),
+        "bzpopmax" => (last, "zset", vec![word("ZPOPMAX"), Bytes::new()], 1),
+        "blmove" => (&args[5], "list", lmove(&args[1..5], shards), 1),
+        "brpoplpush" => (
+            &args[3],
+            "list",
+            lmove(
+                &[
+                    args[1].clone(),
+                    args[2].clone(),
+                    word("RIGHT"),
+                    word("LEFT"),
+                ],
+                shards,
+            ),
+            1,
+        ),
+        "blmpop" | "bzmpop" => {
+            // BLMPOP timeout numkeys key... direction [COUNT n] → LMPOP 1 key direction [COUNT n].
+            let rest = &args[2 + keys.len() + 1..];
+            let (name, wants) = match spec.name {
+                "blmpop" => ("LMPOP", "list"),
+                _ => ("ZMPOP", "zset"),
+            };
+            let mut serve = vec![word(name), word("1"), Bytes::new()];
+            serve.extend(rest.iter().cloned());
+            (&args[1], wants, serve, 2)
+        }
+        _ => return Err(Frame::error("ERR unknown blocking command")),
+    };
+    Ok(Plan {
+        keys,
+        timeout_ms: parse_timeout(timeout_arg)?,
+        wants,
+        serve,
+        key_at,
+    })
+}
+
+/// `LMOVE src dst from to` with the source left to fill in; just the pop (`LPOP|RPOP src`) when
+/// the destination lives on another shard (`finish` pushes it there).
+fn lmove(args: &[Bytes], shards: usize) -> Vec<Bytes> {
+    if shard_of(&args[0], shards) != shard_of(&args[1], shards) {
+        let pop = if args[2].eq_ignore_ascii_case(b"left") {
+            "LPOP"
+        } else {
+            "RPOP"
+        };
+        return vec![Bytes::from_static(pop.as_bytes()), Bytes::new()];
+    }
+    let mut serve = vec![Bytes::from_static(b"LMOVE"), Bytes::new()];
+    serve.extend(args[1..].iter().cloned());
+    serve
+}
+
+/// Whether a reply means "nothing to pop".
+fn is_empty_reply(frame: &Frame) -> bool {
+    matches!(frame, Frame::Null | Frame::NullArray)
+}
+
+/// The blocking command's reply built from the pop that served it.
+fn shape(name: &str, key: Bytes, served: Frame) -> Frame {
+    match (name, served) {
+        ("blpop" | "brpop", Frame::Bulk(element)) => {
+            Frame::Array(vec![Frame::Bulk(key), Frame::Bulk(element)])
+        }
+        ("bzpopmin" | "bzpopmax", Frame::Array(pair)) => {
+            let mut reply = vec![Frame::Bulk(key)];
+            reply.extend(pair);
+            Frame::Array(reply)
+        }
+        (_, other) => other,
+    }
+}
+
+/// Runs a blocking command for a connection outside MULTI.
+pub async fn run(conn: &mut Connection, spec: &'static CommandSpec, args: Vec<Bytes>) -> Frame {
+    let attempt = crate::pipeline::run_keyed(conn, spec, args.clone()).await;
+    if !is_empty_reply(&attempt) {
+        return attempt;
+    }
+    let plan = match plan(spec, &args, conn.ctx.shards()) {
+        Ok(plan) => plan,
+        Err(error) => return error,
+    };
+    let ctx = conn.ctx.clone();
+    let shards = ctx.shards();
+    let (sender, mut replies) = mpsc::unbounded();
+    let waiter = Arc::new(Waiter {
+        claimed: AtomicBool::new(false),
+        db: conn.db,
+        wants: plan.wants,
+        serve: plan.serve,
+        key_at: plan.key_at,
+        reply: sender,
+    });
+    let mut by_shard: BTreeMap<usize, Vec<Bytes>> = BTreeMap::new();
+    for key in plan.keys {
+        let keys = by_shard.entry(shard_of(&key, shards)).or_default();
+        if !keys.contains(&key) {
+            keys.push(key);
+        }
+    }
+    for (shard, keys) in by_shard {
+        let waiter = waiter.clone();
+        let job: Job = Box::new(move |s| {
+            s.block(keys, waiter);
+            Output::Unit
+        });
+        ctx.run_on(shard, job).await;
+    }
+    let deadline =
+        (plan.timeout_ms > 0).then(|| Instant::now() + Duration::from_millis(plan.timeout_ms));
+    let fd = conn.info.borrow().fd;
+    loop {
+        let check = match deadline {
+            Some(deadline) => CLIENT_CHECK.min(deadline.saturating_duration_since(Instant::now())),
+            None => CLIENT_CHECK,
+        };
+        futures::select! {
+            served = replies.next() => {
+                let Some((key, frame)) = served else {
+                    return Frame::NullArray;
+                };
+                return finish(conn, spec, &args, key, frame).await;
+            }
+            _ = glommio::timer::sleep(check).fuse() => {
+                let expired = deadline.is_some_and(|deadline| Instant::now() >= deadline);
+                let closed = crate::commands::peer_closed(fd);
+                if (expired || closed) && waiter.claim() {
+                    conn.close_after_reply |= closed;
+                    return timed_out(spec.name);
+                }
+            }
+        }
+    }
+}
+
+/// The reply of a served waiter. A BLMOVE whose destination lives on another shard was served
+/// as a plain pop: the element is pushed to the destination now.
+async fn finish(
+    conn: &mut Connection,
+    spec: &'static CommandSpec,
+    args: &[Bytes],
+    key: Bytes,
+    served: Frame,
+) -> Frame {
+    let Some(push) = cross_shard_push(conn.ctx.shards(), spec.name, args) else {
+        return shape(spec.name, key, served);
+    };
+    let Frame::Bulk(element) = &served else {
+        return served;
+    };
+    let mut command = push;
+    command.push(element.clone());
+    if let Some(push_spec) = crate::commands::table::lookup(&command[0]) {
+        let pushed = crate::pipeline::run_keyed(conn, push_spec, command).await;
+        if matches!(pushed, Frame::Error(_)) {
+            return pushed;
+        }
+    }
+    served
+}
+
+/// For BLMOVE/BRPOPLPUSH whose destination is on another shard than the source: the push that
+/// completes the move (`LPUSH|RPUSH dst`, element to add).
+fn cross_shard_push(shards: usize, name: &str, args: &[Bytes]) -> Option<Vec<Bytes>> {
+    let to = match name {
+        "blmove" => &args[4],
+        "brpoplpush" => &b"LEFT"[..],
+        _ => return None,
+    };
+    if shard_of(&args[1], shards) == shard_of(&args[2], shards) {
+        return None;
+    }
+    let push = if to.eq_ignore_ascii_case(b"left") {
+        "LPUSH"
+    } else {
+        "RPUSH"
+    };
+    Some(vec![Bytes::from_static(push.as_bytes()), args[2].clone()])
+}
+
+fn timed_out(name: &str) -> Frame {
+    match name {
+        "blmove" | "brpoplpush" => Frame::Null,
+        _ => Frame::NullArray,
+    }
+}

@@ -1,0 +1,351 @@
+//! MULTI, EXEC, DISCARD, WATCH and UNWATCH.
+//!
+//! EXEC runs the queued commands as one transaction over every key they name (and the watched
+//! keys, read-locked so that writes scheduled before it land first): a first hop on every
+//! participant checks WATCH, then the commands run in order. Runs of single-shard commands go as
+//! one hop with one job per shard; a command spanning shards runs through `gather`; FLUSHALL and
+//! FLUSHDB lock whole shards. Every participant journals its share as one part of the whole, so a
+//! replica applies the transaction atomically too.
+
+use crate::commands::table::{self, CommandSpec, Kind};
+use crate::commands::{gather, keyspace, parse_i64};
+use crate::connection::Connection;
+use crate::messages::{Job, LockRequest, Output};
+use crate::router::shard_of;
+use crate::shard::now_ms;
+use crate::transaction::Transaction;
+use crate::waiters::WatchFlag;
+use bytes::Bytes;
+use damselfly_protocol::Frame;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+/// Commands queued after MULTI.
+#[derive(Default)]
+pub struct MultiState {
+    commands: Vec<Vec<Bytes>>,
+    /// A command was refused while queueing: EXEC aborts.
+    failed: bool,
+}
+
+/// The keys a connection watches.
+pub struct WatchState {
+    flag: WatchFlag,
+    /// (db, key, expiry when watched; 0: none).
+    keys: Vec<(usize, Bytes, u64)>,
+}
+
+/// Commands that run at once even inside MULTI.
+pub fn runs_immediately(name: &str) -> bool {
+    matches!(
+        name,
+        "exec" | "discard" | "multi" | "watch" | "quit" | "reset"
+    )
+}
+
+/// Queues a command inside MULTI.
+pub fn queue(conn: &mut Connection, args: Vec<Bytes>) -> Frame {
+    if let Some(state) = conn.multi.as_mut() {
+        state.commands.push(args);
+    }
+    Frame::simple("QUEUED")
+}
+
+/// A command was refused while queueing (unknown, wrong arity...): EXEC will abort.
+pub fn refuse(conn: &mut Connection) {
+    if let Some(state) = conn.multi.as_mut() {
+        state.failed = true;
+    }
+}
+
+pub fn multi(conn: &mut Connection) -> Frame {
+    if conn.multi.is_some() {
+        return Frame::error("ERR MULTI calls can not be nested");
+    }
+    conn.multi = Some(MultiState::default());
+    Frame::OK
+}
+
+pub async fn discard(conn: &mut Connection) -> Frame {
+    if conn.multi.take().is_none() {
+        return Frame::error("ERR DISCARD without MULTI");
+    }
+    unwatch_all(conn).await;
+    Frame::OK
+}
+
+pub async fn watch(conn: &mut Connection, args: &[Bytes]) -> Frame {
+    if conn.multi.is_some() {
+        return Frame::error("ERR WATCH inside MULTI is not allowed");
+    }
+    let ctx = conn.ctx.clone();
+    let shards = ctx.shards();
+    let db = conn.db;
+    let state = conn.watch.get_or_insert_with(|| WatchState {
+        flag: Arc::new(AtomicBool::new(false)),
+        keys: Vec::new(),
+    });
+    let flag = state.flag.clone();
+    for key in &args[1..] {
+        if state.keys.iter().any(|(d, k, _)| *d == db && k == key) {
+            continue;
+        }
+        let (watched, watcher) = (key.clone(), flag.clone());
+        let job: Job =
+            Box::new(move |s| Output::Integer(s.watch(db, watched, watcher, now_ms()) as i64));
+        let expire_at = match ctx.run_on(shard_of(key, shards), job).await {
+            Output::Integer(expire_at) => expire_at as u64,
+            _ => 0,
+        };
+        state.keys.push((db, key.clone(), expire_at));
+    }
+    Frame::OK
+}
+
+pub async fn unwatch(conn: &mut Connection) -> Frame {
+    unwatch_all(conn).await;
+    Frame::OK
+}
+
+/// Forgets the connection's watched keys on their shards (EXEC, DISCARD, UNWATCH, RESET, close).
+pub async fn unwatch_all(conn: &mut Connection) {
+    let Some(state) = conn.watch.take() else {
+        return;
+    };
+    let ctx = conn.ctx.clone();
+    let shards = ctx.shards();
+    for (db, key, _) in state.keys {
+        let flag = state.flag.clone();
+        let shard = shard_of(&key, shards);
+        let job: Job = Box::new(move |s| {
+            s.unwatch(db, key, &flag);
+            Output::Unit
+        });
+        ctx.run_on(shard, job).await;
+    }
+}
+
+/// What EXEC will do with one queued command.
+enum Step {
+    /// All its keys on one shard.
+    Single(usize),
+    /// Keys on several shards.
+    Gathered,
+    /// FLUSHALL (true) or FLUSHDB (false) on every shard.
+    Flush(bool),
+    /// A server command run the usual way (PING, INFO, SELECT...).
+    Server,
+}
+
+pub async fn exec(conn: &mut Connection) -> Frame {
+    let Some(state) = conn.multi.take() else {
+        return Frame::error("ERR EXEC without MULTI");
+    };
+    let watch = conn.watch.take();
+    let reply = if state.failed {
+        Frame::error("EXECABORT Transaction discarded because of previous errors.")
+    } else if watch
+        .as_ref()
+        .is_some_and(|w| w.flag.load(Ordering::Acquire))
+    {
+        Frame::NullArray
+    } else {
+        run_transaction(conn, state.commands, watch.as_ref()).await
+    };
+    conn.watch = watch;
+    unwatch_all(conn).await;
+    reply
+}
+
+async fn run_transaction(
+    conn: &mut Connection,
+    commands: Vec<Vec<Bytes>>,
+    watch: Option<&WatchState>,
+) -> Frame {
+    let ctx = conn.ctx.clone();
+    let shards = ctx.shards();
+    let mut locks: BTreeMap<usize, Vec<LockRequest>> = BTreeMap::new();
+    let mut planned = Vec::with_capacity(commands.len());
+    let mut writes = false;
+    let mut db = conn.db;
+    for args in commands {
+        let Some(spec) = table::lookup(&args[0]) else {
+            continue;
+        };
+        writes |= spec.is_write();
+        let step = plan_step(spec, &args, shards, db, &mut locks);
+        if spec.name == "select" {
+            db = selected_db(&args, ctx.shared.config.databases).unwrap_or(db);
+        }
+        planned.push((spec, step, args));
+    }
+    for (watch_db, key, _) in watch.map(|w| &w.keys[..]).unwrap_or_default() {
+        locks
+            .entry(shard_of(key, shards))
+            .or_default()
+            .push(LockRequest {
+                db: *watch_db,
+                key: key.clone(),
+                exclusive: false,
+            });
+    }
+    if locks.is_empty() {
+        let mut replies = Vec::with_capacity(planned.len());
+        for (spec, _, args) in planned {
+            replies.push(Box::pin(super::run_server(conn, spec, args)).await);
+        }
+        return Frame::Array(replies);
+    }
+    let mut tx = Transaction::begin(&ctx, locks.clone(), writes).await;
+    if watched_key_expired(&mut tx, &locks, shards, watch).await {
+        tx.finish().await;
+        return Frame::NullArray;
+    }
+    let mut replies = vec![Frame::Null; planned.len()];
+    let mut pending: BTreeMap<usize, Vec<(usize, usize, Vec<Bytes>)>> = BTreeMap::new();
+    for (index, (spec, step, args)) in planned.into_iter().enumerate() {
+        if let Step::Single(shard) = step {
+            pending
+                .entry(shard)
+                .or_default()
+                .push((index, conn.db, args));
+            continue;
+        }
+        run_pending(&mut tx, &mut pending, &mut replies).await;
+        replies[index] = match step {
+            Step::Single(_) => continue,
+            Step::Gathered => gather::run(&mut tx, shards, conn.db, spec, args, false).await,
+            Step::Flush(all) => {
+                tx.hop(keyspace::flush_jobs(shards, conn.db, all), false)
+                    .await;
+                Frame::OK
+            }
+            Step::Server => Box::pin(super::run_server(conn, spec, args)).await,
+        };
+    }
+    run_pending(&mut tx, &mut pending, &mut replies).await;
+    tx.finish().await;
+    Frame::Array(replies)
+}
+
+/// Decides how a queued command runs and adds the locks it needs.
+fn plan_step(
+    spec: &'static CommandSpec,
+    args: &[Bytes],
+    shards: usize,
+    db: usize,
+    locks: &mut BTreeMap<usize, Vec<LockRequest>>,
+) -> Step {
+    if matches!(spec.name, "flushall" | "flushdb") {
+        for shard in 0..shards {
+            locks
+                .entry(shard)
+                .or_default()
+                .push(LockRequest::whole_shard());
+        }
+        return Step::Flush(spec.name == "flushall");
+    }
+    if spec.kind == Kind::Server {
+        return Step::Server;
+    }
+    let exclusive = spec.is_write();
+    let mut owners = Vec::new();
+    for position in spec.keys_of(args) {
+        let key = args[position].clone();
+        let shard = shard_of(&key, shards);
+        if !owners.contains(&shard) {
+            owners.push(shard);
+        }
+        locks
+            .entry(shard)
+            .or_default()
+            .push(LockRequest { db, key, exclusive });
+    }
+    if let Some(lock) = crate::shard::other_db_lock(spec.name, args) {
+        for &shard in &owners {
+            locks.entry(shard).or_default().push(lock.clone());
+        }
+    }
+    match owners[..] {
+        [] => Step::Server,
+        [shard] => Step::Single(shard),
+        _ => Step::Gathered,
+    }
+}
+
+fn selected_db(args: &[Bytes], databases: usize) -> Option<usize> {
+    let index = parse_i64(args.get(1)?)?;
+    (index >= 0 && (index as usize) < databases).then_some(index as usize)
+}
+
+/// Runs the single-shard commands gathered so far: one job per shard, all shards in one hop.
+async fn run_pending(
+    tx: &mut Transaction,
+    pending: &mut BTreeMap<usize, Vec<(usize, usize, Vec<Bytes>)>>,
+    replies: &mut [Frame],
+) {
+    if pending.is_empty() {
+        return;
+    }
+    let batches = std::mem::take(pending);
+    let mut slots = Vec::with_capacity(batches.len());
+    let mut jobs: Vec<(usize, Job)> = Vec::with_capacity(batches.len());
+    for (shard, commands) in batches {
+        slots.push(
+            commands
+                .iter()
+                .map(|(index, _, _)| *index)
+                .collect::<Vec<_>>(),
+        );
+        let job: Job = Box::new(move |s| {
+            let frames = commands
+                .iter()
+                .map(|(_, db, args)| s.run_command(*db, args))
+                .collect();
+            Output::Frame(Frame::Array(frames))
+        });
+        jobs.push((shard, job));
+    }
+    for (indexes, output) in slots.into_iter().zip(tx.hop(jobs, false).await) {
+        if let Output::Frame(Frame::Array(frames)) = output {
+            for (index, frame) in indexes.into_iter().zip(frames) {
+                replies[index] = frame;
+            }
+        }
+    }
+}
+
+/// The first hop, on every participant: whether a watched key that had a TTL when watched has
+/// expired since (Redis counts expiry as a change). The hop also lets every transaction that was
+/// scheduled earlier on these keys finish first.
+async fn watched_key_expired(
+    tx: &mut Transaction,
+    locks: &BTreeMap<usize, Vec<LockRequest>>,
+    shards: usize,
+    watch: Option<&WatchState>,
+) -> bool {
+    let mut jobs: Vec<(usize, Job)> = Vec::with_capacity(locks.len());
+    for &shard in locks.keys() {
+        let expiring: Vec<u64> = watch
+            .map(|w| {
+                w.keys
+                    .iter()
+                    .filter(|(_, key, expire_at)| *expire_at != 0 && shard_of(key, shards) == shard)
+                    .map(|(_, _, expire_at)| *expire_at)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let job: Job = Box::new(move |_| {
+            let now = now_ms();
+            Output::Integer(i64::from(expiring.iter().any(|&at| now > at)))
+        });
+        jobs.push((shard, job));
+    }
+    let expired = tx
+        .hop(jobs, false)
+        .await
+        .into_iter()
+        .any(|output| matches!(output, Output::Integer(1)));
+    expired || watch.is_some_and(|w| w.flag.load(Ordering::Acquire))
+}
