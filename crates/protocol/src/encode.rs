@@ -16,6 +16,7 @@ pub fn encode(frame: &Frame, resp3: bool, out: &mut Vec<u8>) {
         Frame::Array(items) => aggregate(out, b'*', items, resp3),
         Frame::Set(items) => aggregate(out, if resp3 { b'~' } else { b'*' }, items, resp3),
         Frame::Push(items) => aggregate(out, if resp3 { b'>' } else { b'*' }, items, resp3),
+        Frame::Many(frames) => frames.iter().for_each(|frame| encode(frame, resp3, out)),
         Frame::Map(pairs) => {
             if resp3 {
                 integer_line(out, b'%', pairs.len() as i64);

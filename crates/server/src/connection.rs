@@ -39,6 +39,8 @@ pub struct Connection {
     pub multi: Option<crate::commands::multi::MultiState>,
     /// Keys watched since WATCH.
     pub watch: Option<crate::commands::multi::WatchState>,
+    /// Pub/Sub channels and patterns, and the messages published to them.
+    pub subscriptions: Option<Box<crate::commands::pubsub::Subscriptions>>,
 }
 
 /// Redis's protected mode: with no password and no explicit bind address, only loopback clients may connect.
@@ -94,12 +96,14 @@ pub async fn serve(ctx: Rc<ExecutorCtx>, mut stream: TcpStream) {
         write_offsets: Vec::new(),
         multi: None,
         watch: None,
+        subscriptions: None,
     };
     if let Err(err) = connection.run(&mut stream).await {
         tracing::debug!("client {id} closed: {err}");
     }
     ctx.shard.borrow_mut().clients.remove(id);
     crate::commands::multi::unwatch_all(&mut connection).await;
+    crate::commands::pubsub::unsubscribe_all(&mut connection);
     if let Some((session, shard)) = connection.handoff {
         crate::replication::primary::hand_off(&ctx, stream, session, shard).await;
     }
@@ -115,7 +119,13 @@ impl Connection {
         let mut more_buffered = false;
         loop {
             if !more_buffered {
-                let read = stream.read(&mut chunk).await?;
+                let read = match self.subscriptions.as_mut() {
+                    None => stream.read(&mut chunk).await?,
+                    Some(subscriptions) => {
+                        read_or_deliver(stream, &mut chunk, subscriptions, self.resp3, &mut output)
+                            .await?
+                    }
+                };
                 if read == 0 || self.info.borrow().killed {
                     return Ok(());
                 }
@@ -181,6 +191,33 @@ impl Connection {
                 output = Vec::with_capacity(READ_CHUNK);
             }
         }
+    }
+}
+
+/// Waits for input while writing the messages published to a subscribed connection. A read
+/// interrupted by a message is not lost: glommio keeps the pending readiness in the stream.
+async fn read_or_deliver(
+    stream: &mut TcpStream,
+    chunk: &mut [u8],
+    subscriptions: &mut crate::commands::pubsub::Subscriptions,
+    resp3: bool,
+    output: &mut Vec<u8>,
+) -> std::io::Result<usize> {
+    use futures::{FutureExt, StreamExt};
+    loop {
+        let message = futures::select! {
+            read = stream.read(chunk).fuse() => return read,
+            message = subscriptions.messages.next() => message,
+        };
+        let Some(message) = message else {
+            continue;
+        };
+        encode(&message, resp3, output);
+        while let Ok(more) = subscriptions.messages.try_recv() {
+            encode(&more, resp3, output);
+        }
+        stream.write_all(output).await?;
+        output.clear();
     }
 }
 

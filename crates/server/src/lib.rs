@@ -14,6 +14,7 @@ mod memory;
 mod messages;
 mod persistence;
 mod pipeline;
+mod pubsub;
 mod replication;
 mod router;
 mod shard;

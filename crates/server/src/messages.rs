@@ -21,6 +21,8 @@ pub enum Output {
     Gathered(Frame, Vec<(Bytes, Option<Entry>)>),
     Integer(i64),
     Keys(Vec<Bytes>),
+    /// One count per item asked about (PUBSUB NUMSUB).
+    Counts(Vec<i64>),
     Scan {
         next: u64,
         keys: Vec<Bytes>,

@@ -42,6 +42,13 @@ pub async fn execute(conn: &mut Connection, commands: Vec<Vec<Bytes>>) -> Vec<Fr
                 continue;
             }
         };
+        if conn.subscribed()
+            && !conn.resp3
+            && !commands::pubsub::allowed_while_subscribed(spec.name)
+        {
+            replies.push(commands::pubsub::not_allowed_while_subscribed(spec.name));
+            continue;
+        }
         if conn.multi.is_some() && !commands::multi::runs_immediately(spec.name) {
             replies.push(commands::multi::queue(conn, args));
             continue;

@@ -61,6 +61,8 @@ pub struct Shard {
     tx_effects: AHashMap<u64, Vec<Effect>>,
     /// Connections watching keys here and clients blocked on them.
     pub(crate) waiters: crate::waiters::Waiters,
+    /// Pub/Sub subscriptions of this executor's connections.
+    pub pubsub: crate::pubsub::PubSub,
 }
 
 pub fn now_ms() -> u64 {
@@ -79,6 +81,7 @@ impl Shard {
             current_tx: None,
             tx_effects: AHashMap::new(),
             waiters: Default::default(),
+            pubsub: Default::default(),
             clock_ms: now_ms(),
             dbs: (0..shared.config.databases).map(|_| Db::new()).collect(),
             stats: Stats::default(),

@@ -6,7 +6,15 @@ use bytes::Bytes;
 use damselfly_protocol::Frame;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-pub fn ping(_conn: &Connection, args: &[Bytes]) -> Frame {
+pub fn ping(conn: &Connection, args: &[Bytes]) -> Frame {
+    if conn.subscribed() && !conn.resp3 {
+        // A subscribed RESP2 client gets its PONG in the shape of a message.
+        let payload = args.get(1).cloned().unwrap_or_default();
+        return match args.len() {
+            1 | 2 => Frame::Array(vec![Frame::bulk("pong"), Frame::Bulk(payload)]),
+            _ => wrong_arity("ping"),
+        };
+    }
     match args.len() {
         1 => Frame::simple("PONG"),
         2 => Frame::Bulk(args[1].clone()),

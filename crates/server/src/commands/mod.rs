@@ -11,6 +11,7 @@ mod info;
 mod keyspace;
 pub mod multi;
 pub mod multikey;
+pub mod pubsub;
 mod replication;
 mod save;
 pub mod table;
@@ -40,10 +41,17 @@ pub async fn run_server(
         "auth" => connection::auth(conn, &args),
         "reset" => {
             conn.multi = None;
+            pubsub::unsubscribe_all(conn);
             multi::unwatch_all(conn).await;
             connection::reset(conn)
         }
         "multi" => multi::multi(conn),
+        "subscribe" => Frame::Many(pubsub::subscribe(conn, &args, false)),
+        "psubscribe" => Frame::Many(pubsub::subscribe(conn, &args, true)),
+        "unsubscribe" => Frame::Many(pubsub::unsubscribe(conn, &args, false)),
+        "punsubscribe" => Frame::Many(pubsub::unsubscribe(conn, &args, true)),
+        "publish" => pubsub::publish(conn, &args).await,
+        "pubsub" => pubsub::pubsub(conn, &args).await,
         "exec" => multi::exec(conn).await,
         "discard" => multi::discard(conn).await,
         "watch" => multi::watch(conn, &args).await,

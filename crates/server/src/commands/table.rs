@@ -227,6 +227,13 @@ static COMMANDS: &[CommandSpec] = &[
     spec!("discard", 1, ["noscript", "loading", "stale", "fast", "allow-busy"], 0, 0, 0, "transactions", "2.0.0", "Discard all commands issued after MULTI", Server),
     spec!("watch", -2, ["noscript", "loading", "stale", "fast", "allow-busy"], 1, -1, 1, "transactions", "2.2.0", "Watch the given keys to determine execution of the MULTI/EXEC block", Server),
     spec!("unwatch", 1, ["noscript", "loading", "stale", "fast", "allow-busy"], 0, 0, 0, "transactions", "2.2.0", "Forget about all watched keys", Server),
+    // pub/sub
+    spec!("subscribe", -2, ["pubsub", "noscript", "loading", "stale"], 0, 0, 0, "pubsub", "2.0.0", "Listen for messages published to the given channels", Server),
+    spec!("unsubscribe", -1, ["pubsub", "noscript", "loading", "stale"], 0, 0, 0, "pubsub", "2.0.0", "Stop listening for messages posted to the given channels", Server),
+    spec!("psubscribe", -2, ["pubsub", "noscript", "loading", "stale"], 0, 0, 0, "pubsub", "2.0.0", "Listen for messages published to channels matching the given patterns", Server),
+    spec!("punsubscribe", -1, ["pubsub", "noscript", "loading", "stale"], 0, 0, 0, "pubsub", "2.0.0", "Stop listening for messages posted to channels matching the given patterns", Server),
+    spec!("publish", 3, ["pubsub", "loading", "stale", "fast", "may-replicate"], 0, 0, 0, "pubsub", "2.0.0", "Post a message to a channel", Server),
+    spec!("pubsub", -2, ["pubsub", "loading", "stale"], 0, 0, 0, "pubsub", "2.8.0", "A container for Pub/Sub commands", Server),
     // server
     spec!("command", -1, ["loading", "stale"], 0, 0, 0, "server", "2.8.13", "Get array of Redis command details", Server),
     spec!("config", -2, ["admin", "noscript", "loading", "stale"], 0, 0, 0, "server", "2.0.0", "A container for server configuration commands", Server),

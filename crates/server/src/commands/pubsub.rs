@@ -1,0 +1,261 @@
+//! SUBSCRIBE, UNSUBSCRIBE, PSUBSCRIBE, PUNSUBSCRIBE, PUBLISH and PUBSUB.
+
+use crate::connection::Connection;
+use crate::messages::{Job, Output};
+use crate::pubsub::PushSink;
+use bytes::Bytes;
+use damselfly_protocol::Frame;
+use futures::channel::mpsc::{self, UnboundedReceiver};
+use std::collections::BTreeSet;
+
+/// A connection's subscriptions and the channel its messages arrive on.
+pub struct Subscriptions {
+    channels: Vec<Bytes>,
+    patterns: Vec<Bytes>,
+    sink: PushSink,
+    pub messages: UnboundedReceiver<Frame>,
+}
+
+impl Subscriptions {
+    fn count(&self) -> i64 {
+        (self.channels.len() + self.patterns.len()) as i64
+    }
+}
+
+impl Connection {
+    /// Whether the connection is in Redis's subscribed state (a RESP2 client there may only
+    /// (un)subscribe, PING, QUIT and RESET).
+    pub fn subscribed(&self) -> bool {
+        self.subscriptions.as_ref().is_some_and(|s| s.count() > 0)
+    }
+}
+
+/// The error for a command a subscribed RESP2 connection may not run.
+pub fn not_allowed_while_subscribed(name: &str) -> Frame {
+    Frame::error_owned(format!(
+        "ERR Can't execute '{name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
+    ))
+}
+
+pub fn allowed_while_subscribed(name: &str) -> bool {
+    matches!(
+        name,
+        "subscribe" | "unsubscribe" | "psubscribe" | "punsubscribe" | "ping" | "quit" | "reset"
+    )
+}
+
+fn confirmation(kind: &'static str, name: Option<Bytes>, count: i64) -> Frame {
+    Frame::Push(vec![
+        Frame::bulk(kind),
+        name.map_or(Frame::Null, Frame::Bulk),
+        Frame::Integer(count),
+    ])
+}
+
+fn subscriptions(conn: &mut Connection) -> &mut Subscriptions {
+    conn.subscriptions.get_or_insert_with(|| {
+        let (sink, messages) = mpsc::unbounded();
+        Box::new(Subscriptions {
+            channels: Vec::new(),
+            patterns: Vec::new(),
+            sink,
+            messages,
+        })
+    })
+}
+
+/// SUBSCRIBE / PSUBSCRIBE: one confirmation per name, pushed before any later message.
+pub fn subscribe(conn: &mut Connection, args: &[Bytes], pattern: bool) -> Vec<Frame> {
+    let id = conn.id;
+    let ctx = conn.ctx.clone();
+    let subs = subscriptions(conn);
+    let mut replies = Vec::with_capacity(args.len() - 1);
+    for name in &args[1..] {
+        let list = if pattern {
+            &mut subs.patterns
+        } else {
+            &mut subs.channels
+        };
+        if !list.contains(name) {
+            list.push(name.clone());
+            let mut shard = ctx.shard.borrow_mut();
+            if pattern {
+                shard.pubsub.psubscribe(name.clone(), id, subs.sink.clone());
+            } else {
+                shard.pubsub.subscribe(name.clone(), id, subs.sink.clone());
+            }
+        }
+        let kind = if pattern { "psubscribe" } else { "subscribe" };
+        replies.push(confirmation(kind, Some(name.clone()), subs.count()));
+    }
+    replies
+}
+
+/// UNSUBSCRIBE / PUNSUBSCRIBE: the names given, or every subscription of that kind.
+pub fn unsubscribe(conn: &mut Connection, args: &[Bytes], pattern: bool) -> Vec<Frame> {
+    let id = conn.id;
+    let ctx = conn.ctx.clone();
+    let kind = if pattern {
+        "punsubscribe"
+    } else {
+        "unsubscribe"
+    };
+    let subs = subscriptions(conn);
+    let names: Vec<Bytes> = if args.len() > 1 {
+        args[1..].to_vec()
+    } else if pattern {
+        subs.patterns.clone()
+    } else {
+        subs.channels.clone()
+    };
+    if names.is_empty() {
+        return vec![confirmation(kind, None, subs.count())];
+    }
+    let mut replies = Vec::with_capacity(names.len());
+    for name in names {
+        let list = if pattern {
+            &mut subs.patterns
+        } else {
+            &mut subs.channels
+        };
+        if let Some(position) = list.iter().position(|n| *n == name) {
+            list.remove(position);
+            let mut shard = ctx.shard.borrow_mut();
+            if pattern {
+                shard.pubsub.punsubscribe(&name, id);
+            } else {
+                shard.pubsub.unsubscribe(&name, id);
+            }
+        }
+        replies.push(confirmation(kind, Some(name), subs.count()));
+    }
+    replies
+}
+
+/// Drops every subscription (RESET, connection closed).
+pub fn unsubscribe_all(conn: &mut Connection) {
+    if let Some(subs) = conn.subscriptions.take() {
+        let mut shard = conn.ctx.shard.borrow_mut();
+        for channel in &subs.channels {
+            shard.pubsub.unsubscribe(channel, conn.id);
+        }
+        for pattern in &subs.patterns {
+            shard.pubsub.punsubscribe(pattern, conn.id);
+        }
+    }
+}
+
+pub async fn publish(conn: &Connection, args: &[Bytes]) -> Frame {
+    let (channel, message) = (args[1].clone(), args[2].clone());
+    let outputs = conn
+        .ctx
+        .run_everywhere(|_| {
+            let (channel, message) = (channel.clone(), message.clone());
+            let job: Job = Box::new(move |s| Output::Integer(s.pubsub.publish(&channel, &message)));
+            job
+        })
+        .await;
+    Frame::Integer(crate::messages::sum_integers(outputs))
+}
+
+pub async fn pubsub(conn: &Connection, args: &[Bytes]) -> Frame {
+    let sub = args[1].to_ascii_lowercase();
+    match (sub.as_slice(), args.len()) {
+        (b"channels", 2 | 3) => {
+            let pattern = args.get(2).cloned();
+            let outputs = conn
+                .ctx
+                .run_everywhere(|_| {
+                    let pattern = pattern.clone();
+                    let job: Job =
+                        Box::new(move |s| Output::Keys(s.pubsub.active_channels(pattern.as_deref())));
+                    job
+                })
+                .await;
+            let mut channels = BTreeSet::new();
+            for output in outputs {
+                if let Output::Keys(keys) = output {
+                    channels.extend(keys);
+                }
+            }
+            Frame::Array(channels.into_iter().map(Frame::Bulk).collect())
+        }
+        (b"numsub", _) => {
+            let names = args[2..].to_vec();
+            let outputs = conn
+                .ctx
+                .run_everywhere(|_| {
+                    let names = names.clone();
+                    let job: Job = Box::new(move |s| {
+                        let counts = names.iter().map(|n| s.pubsub.subscriber_count(n)).collect();
+                        Output::Counts(counts)
+                    });
+                    job
+                })
+                .await;
+            let mut totals = vec![0i64; names.len()];
+            for output in outputs {
+                if let Output::Counts(counts) = output {
+                    for (total, count) in totals.iter_mut().zip(counts) {
+                        *total += count;
+                    }
+                }
+            }
+            Frame::Array(
+                names
+                    .into_iter()
+                    .zip(totals)
+                    .flat_map(|(name, count)| [Frame::Bulk(name), Frame::Integer(count)])
+                    .collect(),
+            )
+        }
+        (b"numpat", 2) => {
+            let outputs = conn
+                .ctx
+                .run_everywhere(|_| {
+                    let job: Job = Box::new(|s| Output::Keys(s.pubsub.patterns()));
+                    job
+                })
+                .await;
+            let mut patterns = BTreeSet::new();
+            for output in outputs {
+                if let Output::Keys(keys) = output {
+                    patterns.extend(keys);
+                }
+            }
+            Frame::Integer(patterns.len() as i64)
+        }
+        (b"shardchannels", 2 | 3) => Frame::Array(Vec::new()),
+        (b"shardnumsub", _) => Frame::Array(
+            args[2..]
+                .iter()
+                .flat_map(|name| [Frame::Bulk(name.clone()), Frame::Integer(0)])
+                .collect(),
+        ),
+        (b"help", 2) => Frame::Array(
+            [
+                "PUBSUB <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "CHANNELS [<pattern>]",
+                "    Return the currently active channels matching a <pattern> (default: '*').",
+                "NUMPAT",
+                "    Return number of subscriptions to patterns.",
+                "NUMSUB [<channel> ...]",
+                "    Return the number of subscribers for the specified channels, excluding",
+                "    pattern subscriptions(default: no channels).",
+                "SHARDCHANNELS [<pattern>]",
+                "    Return the currently active shard level channels matching a <pattern> (default: '*').",
+                "SHARDNUMSUB [<shardchannel> ...]",
+                "    Return the number of subscribers for the specified shard level channel(s)",
+                "HELP",
+                "    Prints this help.",
+            ]
+            .iter()
+            .map(|line| Frame::Simple((*line).into()))
+            .collect(),
+        ),
+        _ => Frame::error_owned(format!(
+            "ERR unknown subcommand or wrong number of arguments for '{}'. Try PUBSUB HELP.",
+            String::from_utf8_lossy(&args[1])
+        )),
+    }
+}
