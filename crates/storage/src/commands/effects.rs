@@ -106,7 +106,8 @@ fn effect_kind(name: &str, args: &[Bytes]) -> EffectKind {
         "bitop" => EffectKind::DestinationState(2),
         "sinterstore" | "sunionstore" | "sdiffstore" | "zunionstore" | "zinterstore"
         | "zdiffstore" | "zrangestore" => EffectKind::DestinationState(1),
-        "lmove" | "rpoplpush" | "smove" | "lmpop" | "zmpop" => EffectKind::FromReply,
+        "lmove" | "rpoplpush" | "smove" | "lmpop" | "zmpop" | "blpop" | "brpop" | "blmove"
+        | "brpoplpush" | "blmpop" | "bzmpop" | "bzpopmin" | "bzpopmax" => EffectKind::FromReply,
         _ => EffectKind::AsIs,
     }
 }
@@ -234,7 +235,19 @@ fn reply_effects(name: &str, args: &[Bytes], reply: &Frame) -> Vec<Vec<Bytes>> {
         )
     };
     match (name, reply) {
-        ("lmove", Frame::Bulk(element)) => vec![
+        ("blpop" | "brpop" | "bzpopmin" | "bzpopmax", Frame::Array(parts)) => {
+            let Some(Frame::Bulk(key)) = parts.first() else {
+                return Vec::new();
+            };
+            let pop = match name {
+                "blpop" => "LPOP",
+                "brpop" => "RPOP",
+                "bzpopmin" => "ZPOPMIN",
+                _ => "ZPOPMAX",
+            };
+            vec![key_command(pop, key)]
+        }
+        ("lmove" | "blmove", Frame::Bulk(element)) => vec![
             vec![side(&args[3], "LPOP", "RPOP"), args[1].clone()],
             vec![
                 side(&args[4], "LPUSH", "RPUSH"),
@@ -242,7 +255,7 @@ fn reply_effects(name: &str, args: &[Bytes], reply: &Frame) -> Vec<Vec<Bytes>> {
                 element.clone(),
             ],
         ],
-        ("rpoplpush", Frame::Bulk(element)) => vec![
+        ("rpoplpush" | "brpoplpush", Frame::Bulk(element)) => vec![
             key_command("RPOP", &args[1]),
             vec![
                 Bytes::from_static(b"LPUSH"),
@@ -262,7 +275,13 @@ fn reply_effects(name: &str, args: &[Bytes], reply: &Frame) -> Vec<Vec<Bytes>> {
                 args[3].clone(),
             ],
         ],
-        ("lmpop" | "zmpop", Frame::Array(parts)) => {
+        ("lmpop" | "zmpop" | "blmpop" | "bzmpop", Frame::Array(parts)) => {
+            // BLMPOP/BZMPOP have the timeout before numkeys.
+            let args = if name.starts_with('b') {
+                &args[1..]
+            } else {
+                args
+            };
             let (Some(Frame::Bulk(key)), Some(Frame::Array(popped))) =
                 (parts.first(), parts.get(1))
             else {
@@ -276,7 +295,7 @@ fn reply_effects(name: &str, args: &[Bytes], reply: &Frame) -> Vec<Vec<Bytes>> {
             let Some(direction) = args.get(2 + numkeys) else {
                 return Vec::new();
             };
-            let pop = if name == "lmpop" {
+            let pop = if name.ends_with("lmpop") {
                 side(direction, "LPOP", "RPOP")
             } else if direction.eq_ignore_ascii_case(b"min") {
                 Bytes::from_static(b"ZPOPMIN")

@@ -2,6 +2,7 @@
 //! count keyspace hits and misses as Redis does, and Redis's error replies.
 
 mod bits;
+mod blocking;
 mod effects;
 mod expire;
 mod hashes;
@@ -228,6 +229,7 @@ fn collection_command(name: &[u8]) -> Option<(&'static str, i32, Handler)> {
             sets::COMMANDS,
             zsets::COMMANDS,
             streams::COMMANDS,
+            blocking::COMMANDS,
         ]
         .into_iter()
         .flatten()

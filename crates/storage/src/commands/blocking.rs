@@ -1,0 +1,155 @@
+//! The blocking pops as they run when they must not block (inside MULTI, or when a key already
+//! has data): the timeout is validated, then the first key holding data is popped through the
+//! non-blocking command. The server blocks the client when these answer with a null.
+
+use super::{lookup_command, opt_is, parse_i64, Call, Handler, SYNTAX, WRONGTYPE};
+use bytes::Bytes;
+use damselfly_protocol::Frame;
+
+/// Name, Redis arity, handler.
+pub(super) const COMMANDS: &[(&str, i32, Handler)] = &[
+    ("blpop", -3, blpop),
+    ("brpop", -3, brpop),
+    ("blmove", 6, blmove),
+    ("brpoplpush", 4, brpoplpush),
+    ("blmpop", -5, blmpop),
+    ("bzpopmin", -3, bzpopmin),
+    ("bzpopmax", -3, bzpopmax),
+    ("bzmpop", -5, bzmpop),
+];
+
+/// Redis's getTimeoutFromObjectOrReply for a timeout in seconds.
+fn check_timeout(arg: &[u8]) -> Result<(), Frame> {
+    let seconds = std::str::from_utf8(arg)
+        .ok()
+        .filter(|text| !text.is_empty() && !text.starts_with(char::is_whitespace))
+        .and_then(|text| text.parse::<f64>().ok())
+        .filter(|value| value.is_finite())
+        .ok_or_else(|| Frame::error("ERR timeout is not a float or out of range"))?;
+    if seconds < 0.0 {
+        return Err(Frame::error("ERR timeout is negative"));
+    }
+    Ok(())
+}
+
+/// Runs another command of this shard on the same db, keeping what it journals.
+fn delegate(c: &mut Call, args: Vec<Bytes>) -> Frame {
+    let Some((name, _, handler)) = lookup_command(&args[0].to_ascii_lowercase()) else {
+        return Frame::error("ERR unknown command");
+    };
+    let mut sub = Call {
+        dbs: &mut *c.dbs,
+        db: c.db,
+        args: &args,
+        ctx: &mut *c.ctx,
+        name,
+        other_db: None,
+        journal: None,
+    };
+    let reply = handler(&mut sub);
+    if let Some(journal) = sub.journal {
+        c.journal.get_or_insert_with(Vec::new).extend(journal);
+    }
+    reply
+}
+
+fn word(text: &'static str) -> Bytes {
+    Bytes::from_static(text.as_bytes())
+}
+
+/// BLPOP/BRPOP/BZPOPMIN/BZPOPMAX: the first key (in argument order) of type `wants` pops with
+/// `pop`; the reply leads with the key.
+fn pop_first(c: &mut Call, wants: &str, pop: &'static str) -> Frame {
+    let last = c.args.len() - 1;
+    if let Err(error) = check_timeout(c.arg(last)) {
+        return error;
+    }
+    for i in 1..last {
+        let key = c.args[i].clone();
+        let Some(id) = c.lookup_write(&key) else {
+            continue;
+        };
+        if c.db().slot(id).value.type_name() != wants {
+            return Frame::error(WRONGTYPE);
+        }
+        let popped = delegate(c, vec![word(pop), key.clone()]);
+        return match popped {
+            Frame::Bulk(element) => Frame::Array(vec![Frame::Bulk(key), Frame::Bulk(element)]),
+            Frame::Array(pair) => {
+                let mut reply = vec![Frame::Bulk(key)];
+                reply.extend(pair);
+                Frame::Array(reply)
+            }
+            other => other,
+        };
+    }
+    Frame::NullArray
+}
+
+fn blpop(c: &mut Call) -> Frame {
+    pop_first(c, "list", "LPOP")
+}
+
+fn brpop(c: &mut Call) -> Frame {
+    pop_first(c, "list", "RPOP")
+}
+
+fn bzpopmin(c: &mut Call) -> Frame {
+    pop_first(c, "zset", "ZPOPMIN")
+}
+
+fn bzpopmax(c: &mut Call) -> Frame {
+    pop_first(c, "zset", "ZPOPMAX")
+}
+
+fn is_side(arg: &[u8]) -> bool {
+    opt_is(arg, "left") || opt_is(arg, "right")
+}
+
+fn blmove(c: &mut Call) -> Frame {
+    if !is_side(c.arg(3)) || !is_side(c.arg(4)) {
+        return Frame::error(SYNTAX);
+    }
+    if let Err(error) = check_timeout(c.arg(5)) {
+        return error;
+    }
+    let args = c.args[..5].to_vec();
+    let mut command = vec![word("LMOVE")];
+    command.extend(args[1..].iter().cloned());
+    delegate(c, command)
+}
+
+fn brpoplpush(c: &mut Call) -> Frame {
+    if let Err(error) = check_timeout(c.arg(3)) {
+        return error;
+    }
+    let command = vec![
+        word("LMOVE"),
+        c.args[1].clone(),
+        c.args[2].clone(),
+        word("RIGHT"),
+        word("LEFT"),
+    ];
+    delegate(c, command)
+}
+
+/// BLMPOP/BZMPOP: `timeout numkeys key... where [COUNT n]` runs as `LMPOP/ZMPOP numkeys ...`.
+fn mpop(c: &mut Call, name: &'static str) -> Frame {
+    if let Err(error) = check_timeout(c.arg(1)) {
+        return error;
+    }
+    if parse_i64(c.arg(2)).is_err() {
+        return Frame::error("ERR numkeys should be greater than 0");
+    }
+    let mut command = vec![word(name)];
+    command.extend(c.args[2..].iter().cloned());
+    delegate(c, command)
+}
+
+fn blmpop(c: &mut Call) -> Frame {
+    mpop(c, "LMPOP")
+}
+
+fn bzmpop(c: &mut Call) -> Frame {
+    mpop(c, "ZMPOP")
+}
