@@ -67,6 +67,57 @@ pub struct Args {
     /// Total bytes of recent journal kept for partial resynchronization (default 16mb).
     #[arg(long)]
     pub repl_backlog_size: Option<String>,
+    /// Entries per list node (positive) or node size limit (-1..-5: 4..64 KiB); default -2.
+    #[arg(long, allow_hyphen_values = true)]
+    pub list_max_listpack_size: Option<String>,
+    /// Largest hash kept as a listpack, in fields (default 128).
+    #[arg(long)]
+    pub hash_max_listpack_entries: Option<String>,
+    /// Longest field or value a listpack hash may hold (default 64).
+    #[arg(long)]
+    pub hash_max_listpack_value: Option<String>,
+    /// Largest all-integer set kept as an intset (default 512).
+    #[arg(long)]
+    pub set_max_intset_entries: Option<String>,
+    /// Largest sorted set kept as a listpack, in members (default 128).
+    #[arg(long)]
+    pub zset_max_listpack_entries: Option<String>,
+    /// Longest member a listpack sorted set may hold (default 64).
+    #[arg(long)]
+    pub zset_max_listpack_value: Option<String>,
+    /// Bytes per stream node (default 4096).
+    #[arg(long)]
+    pub stream_node_max_bytes: Option<String>,
+    /// Entries per stream node (default 100).
+    #[arg(long)]
+    pub stream_node_max_entries: Option<String>,
+}
+
+/// Sets an encoding threshold (`hash-max-listpack-entries`... or its `ziplist` alias) from text.
+pub fn set_threshold(name: &str, value: &str) -> Result<(), String> {
+    let (threshold, value) = parse_threshold(name, value)?;
+    threshold.set(value);
+    Ok(())
+}
+
+/// Validates a threshold assignment without applying it.
+pub fn parse_threshold(
+    name: &str,
+    value: &str,
+) -> Result<(&'static damselfly_storage::config::Threshold, i64), String> {
+    let threshold = damselfly_storage::config::find(name)
+        .ok_or_else(|| format!("unknown parameter '{name}'"))?;
+    let parsed = match value.parse::<i64>() {
+        Ok(number) => number,
+        Err(_) => i64::try_from(parse_memory(value)?).map_err(|_| "value is out of range")?,
+    };
+    if parsed < threshold.min || parsed > threshold.max {
+        return Err(format!(
+            "argument must be between {} and {} inclusive",
+            threshold.min, threshold.max
+        ));
+    }
+    Ok((threshold, parsed))
 }
 
 /// The effective configuration after merging file and flags.
@@ -200,6 +251,21 @@ impl Config {
         if let Some(size) = args.repl_backlog_size {
             self.repl_backlog_size = parse_memory(&size)?;
         }
+        let thresholds = [
+            ("list-max-listpack-size", args.list_max_listpack_size),
+            ("hash-max-listpack-entries", args.hash_max_listpack_entries),
+            ("hash-max-listpack-value", args.hash_max_listpack_value),
+            ("set-max-intset-entries", args.set_max_intset_entries),
+            ("zset-max-listpack-entries", args.zset_max_listpack_entries),
+            ("zset-max-listpack-value", args.zset_max_listpack_value),
+            ("stream-node-max-bytes", args.stream_node_max_bytes),
+            ("stream-node-max-entries", args.stream_node_max_entries),
+        ];
+        for (name, value) in thresholds {
+            if let Some(value) = value {
+                set_threshold(name, &value).map_err(|err| format!("{name}: {err}"))?;
+            }
+        }
         self.validate()
     }
 
@@ -293,6 +359,9 @@ impl Config {
                     .map_err(|_| "Invalid repl-timeout".to_string())?
             }
             "repl-backlog-size" => self.repl_backlog_size = parse_memory(single()?)?,
+            other if damselfly_storage::config::find(other).is_some() => {
+                set_threshold(other, single()?)?
+            }
             other => tracing::warn!("ignoring unsupported config directive '{other}'"),
         }
         Ok(())

@@ -40,6 +40,16 @@ pub fn run(conn: &mut Connection, args: &[Bytes]) -> Frame {
 
 /// Every parameter CONFIG GET knows, with its current value.
 fn parameters(conn: &Connection) -> Vec<(&'static str, String)> {
+    let mut parameters = fixed_parameters(conn);
+    for threshold in damselfly_storage::config::ALL {
+        let value = threshold.get().to_string();
+        parameters.extend(threshold.alias.map(|alias| (alias, value.clone())));
+        parameters.push((threshold.name, value));
+    }
+    parameters
+}
+
+fn fixed_parameters(conn: &Connection) -> Vec<(&'static str, String)> {
     let shared = &conn.ctx.shared;
     let config = &shared.config;
     let runtime = shared.runtime();
@@ -143,6 +153,14 @@ fn set(conn: &Connection, pairs: &[Bytes]) -> Frame {
                 }
                 Err(_) => return failed("argument must be 'yes' or 'no'"),
             },
+            threshold if damselfly_storage::config::find(threshold).is_some() => {
+                match crate::config::parse_threshold(threshold, &value) {
+                    Ok((threshold, value)) => changes.push(Box::new(move |_| {
+                        threshold.set(value);
+                    })),
+                    Err(reason) => return failed(&reason),
+                }
+            }
             "appendonly" if value.eq_ignore_ascii_case("no") => {}
             "appendonly" => return failed("appendonly is not supported"),
             "maxmemory-policy" if value.eq_ignore_ascii_case("noeviction") => {}
