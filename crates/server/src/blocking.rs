@@ -29,11 +29,6 @@ pub struct Waiter {
     /// Set by whoever ends the wait first.
     claimed: AtomicBool,
     db: usize,
-    /// The type a key must hold to serve this waiter.
-    wants: &'static str,
-    /// The pop to run, with the ready key at `key_at`.
-    serve: Vec<Bytes>,
-    key_at: usize,
     reply: mpsc::UnboundedSender<(Bytes, Frame)>,
 }
 
@@ -49,32 +44,72 @@ impl Waiter {
     }
 }
 
+/// What serves a waiter on one shard.
+#[derive(Clone)]
+pub enum Serve {
+    /// A pop from the key that got data: it must hold `wants`; the key goes at `key_at`.
+    Pop {
+        wants: &'static str,
+        command: Vec<Bytes>,
+        key_at: usize,
+    },
+    /// A stream read of this shard's keys, run as is: it serves the waiter once it returns entries.
+    Read(Vec<Bytes>),
+}
+
+/// A waiter in one key's queue.
+#[derive(Clone)]
+pub struct Blocked {
+    waiter: Arc<Waiter>,
+    serve: Serve,
+}
+
 impl Shard {
-    /// Blocks `waiter` on `keys` of this shard, or serves it at once if one has data already (a
+    /// Blocks a waiter on `keys` of this shard, or serves it at once if one has data already (a
     /// write may have landed since its attempt).
-    fn block(&mut self, keys: Vec<Bytes>, waiter: Arc<Waiter>) {
-        let db = waiter.db;
+    fn block(&mut self, keys: Vec<Bytes>, blocked: Blocked) {
+        let db = blocked.waiter.db;
         for key in &keys {
-            if self.try_serve(db, key, &waiter) {
+            if self.try_serve(db, key, &blocked) {
                 return;
             }
         }
         for key in keys {
             self.dbs[db].add_interest(key.clone());
             let queue = self.waiters.blocked.entry((db, key)).or_default();
-            queue.retain(|w| !w.is_claimed());
-            queue.push_back(waiter.clone());
+            queue.retain(|b| !b.waiter.is_claimed());
+            queue.push_back(blocked.clone());
         }
     }
 
-    /// Serves `waiter` from `key` if the key has data and nobody ended the wait yet.
-    fn try_serve(&mut self, db: usize, key: &Bytes, waiter: &Waiter) -> bool {
-        if self.dbs[db].peek_type(key, self.clock()) != Some(waiter.wants) || !waiter.claim() {
-            return false;
-        }
-        let mut command = waiter.serve.clone();
-        command[waiter.key_at] = key.clone();
-        let reply = self.run_command(db, &command);
+    /// Serves a waiter from `key` if the key has what it waits for and nobody ended the wait yet.
+    fn try_serve(&mut self, db: usize, key: &Bytes, blocked: &Blocked) -> bool {
+        let waiter = &blocked.waiter;
+        let reply = match &blocked.serve {
+            Serve::Pop {
+                wants,
+                command,
+                key_at,
+            } => {
+                if self.dbs[db].peek_type(key, self.clock()) != Some(*wants) || !waiter.claim() {
+                    return false;
+                }
+                let mut command = command.clone();
+                command[*key_at] = key.clone();
+                self.run_command(db, &command)
+            }
+            Serve::Read(command) => {
+                if waiter.is_claimed() {
+                    return false;
+                }
+                let reply = self.run_command(db, command);
+                // Entries a group read delivered to a client that just gave up stay pending.
+                if matches!(reply, Frame::Null | Frame::NullArray) || !waiter.claim() {
+                    return false;
+                }
+                reply
+            }
+        };
         let _ = waiter.reply.unbounded_send((key.clone(), reply));
         true
     }
@@ -90,16 +125,20 @@ impl Shard {
                 continue;
             }
             let id = (db, key);
-            while let Some(waiter) = self
+            let mut index = 0;
+            while let Some(blocked) = self
                 .waiters
                 .blocked
                 .get(&id)
-                .and_then(|queue| queue.front().cloned())
+                .and_then(|queue| queue.get(index).cloned())
             {
-                if waiter.is_claimed() || self.try_serve(db, &id.1, &waiter) {
+                if blocked.waiter.is_claimed() || self.try_serve(db, &id.1, &blocked) {
                     if let Some(queue) = self.waiters.blocked.get_mut(&id) {
-                        queue.pop_front();
+                        queue.remove(index);
                     }
+                } else if matches!(blocked.serve, Serve::Read(_)) {
+                    // A reader that found nothing new keeps its place; later ones may want other ids.
+                    index += 1;
                 } else {
                     break;
                 }
@@ -114,6 +153,71 @@ impl Shard {
                 self.drop_interest_if_unwatched(db, &id.1);
             }
         }
+    }
+}
+
+/// For XREAD/XREADGROUP: the BLOCK timeout in milliseconds and the command without it; None
+/// when the command does not block.
+pub fn read_block(name: &str, args: &[Bytes]) -> Option<Result<(u64, Vec<Bytes>), Frame>> {
+    if !matches!(name, "xread" | "xreadgroup") {
+        return None;
+    }
+    let streams = args.iter().position(|a| a.eq_ignore_ascii_case(b"streams"))?;
+    let at = args[..streams]
+        .iter()
+        .position(|a| a.eq_ignore_ascii_case(b"block"))?;
+    let value = args.get(at + 1)?;
+    let timeout = match damselfly_storage::string2ll(value) {
+        None => Err(Frame::error("ERR timeout is not an integer or out of range")),
+        Some(ms) if ms < 0 => Err(Frame::error("ERR timeout is negative")),
+        Some(ms) => {
+            let mut stripped = args[..at].to_vec();
+            stripped.extend(args[at + 2..].iter().cloned());
+            Ok((ms as u64, stripped))
+        }
+    };
+    Some(timeout)
+}
+
+/// XREAD/XREADGROUP ... BLOCK ms: the read without BLOCK first; when it finds nothing, each
+/// shard re-runs its share of the read (its streams, `$` resolved to the stream's last id at
+/// blocking time) whenever one of its streams is written, until one returns entries.
+pub async fn run_read(
+    conn: &mut Connection,
+    spec: &'static CommandSpec,
+    timeout_ms: u64,
+    args: Vec<Bytes>,
+) -> Frame {
+    let attempt = crate::pipeline::run_keyed(conn, spec, args.clone()).await;
+    if !is_empty_reply(&attempt) {
+        return attempt;
+    }
+    let positions = spec.keys_of(&args);
+    let (Some(&first), count) = (positions.first(), positions.len()) else {
+        return attempt;
+    };
+    let shards = conn.ctx.shards();
+    let mut by_shard: BTreeMap<usize, Vec<(Bytes, Bytes)>> = BTreeMap::new();
+    for &position in &positions {
+        let (key, id) = (args[position].clone(), args[position + count].clone());
+        by_shard
+            .entry(shard_of(&key, shards))
+            .or_default()
+            .push((key, id));
+    }
+    let registrations = by_shard
+        .into_iter()
+        .map(|(shard, streams)| {
+            let mut command = args[..first].to_vec();
+            command.extend(streams.iter().map(|(key, _)| key.clone()));
+            command.extend(streams.iter().map(|(_, id)| id.clone()));
+            let keys = streams.into_iter().map(|(key, _)| key).collect();
+            (shard, keys, Serve::Read(command))
+        })
+        .collect();
+    match wait(conn, registrations, timeout_ms).await {
+        Some((_, frame)) => frame,
+        None => Frame::NullArray,
     }
 }
 
@@ -147,9 +251,7 @@ pub fn parse_timeout(arg: &[u8]) -> Result<u64, Frame> {
 struct Plan {
     keys: Vec<Bytes>,
     timeout_ms: u64,
-    wants: &'static str,
-    serve: Vec<Bytes>,
-    key_at: usize,
+    serve: Serve,
 }
 
 fn plan(spec: &CommandSpec, args: &[Bytes], shards: usize) -> Result<Plan, Frame> {
@@ -196,9 +298,11 @@ fn plan(spec: &CommandSpec, args: &[Bytes], shards: usize) -> Result<Plan, Frame
     Ok(Plan {
         keys,
         timeout_ms: parse_timeout(timeout_arg)?,
-        wants,
-        serve,
-        key_at,
+        serve: Serve::Pop {
+            wants,
+            command: serve,
+            key_at,
+        },
     })
 }
 
@@ -248,17 +352,7 @@ pub async fn run(conn: &mut Connection, spec: &'static CommandSpec, args: Vec<By
         Ok(plan) => plan,
         Err(error) => return error,
     };
-    let ctx = conn.ctx.clone();
-    let shards = ctx.shards();
-    let (sender, mut replies) = mpsc::unbounded();
-    let waiter = Arc::new(Waiter {
-        claimed: AtomicBool::new(false),
-        db: conn.db,
-        wants: plan.wants,
-        serve: plan.serve,
-        key_at: plan.key_at,
-        reply: sender,
-    });
+    let shards = conn.ctx.shards();
     let mut by_shard: BTreeMap<usize, Vec<Bytes>> = BTreeMap::new();
     for key in plan.keys {
         let keys = by_shard.entry(shard_of(&key, shards)).or_default();
@@ -266,16 +360,42 @@ pub async fn run(conn: &mut Connection, spec: &'static CommandSpec, args: Vec<By
             keys.push(key);
         }
     }
-    for (shard, keys) in by_shard {
-        let waiter = waiter.clone();
+    let registrations = by_shard
+        .into_iter()
+        .map(|(shard, keys)| (shard, keys, plan.serve.clone()))
+        .collect();
+    match wait(conn, registrations, plan.timeout_ms).await {
+        Some((key, frame)) => finish(conn, spec, &args, key, frame).await,
+        None => timed_out(spec.name),
+    }
+}
+
+/// Registers a waiter on each shard (its keys there and what serves it there) and waits until a
+/// shard serves it (Some), the timeout passes or the client leaves (None).
+async fn wait(
+    conn: &mut Connection,
+    registrations: Vec<(usize, Vec<Bytes>, Serve)>,
+    timeout_ms: u64,
+) -> Option<(Bytes, Frame)> {
+    let ctx = conn.ctx.clone();
+    let (sender, mut replies) = mpsc::unbounded();
+    let waiter = Arc::new(Waiter {
+        claimed: AtomicBool::new(false),
+        db: conn.db,
+        reply: sender,
+    });
+    for (shard, keys, serve) in registrations {
+        let blocked = Blocked {
+            waiter: waiter.clone(),
+            serve,
+        };
         let job: Job = Box::new(move |s| {
-            s.block(keys, waiter);
+            s.block(keys, blocked);
             Output::Unit
         });
         ctx.run_on(shard, job).await;
     }
-    let deadline =
-        (plan.timeout_ms > 0).then(|| Instant::now() + Duration::from_millis(plan.timeout_ms));
+    let deadline = (timeout_ms > 0).then(|| Instant::now() + Duration::from_millis(timeout_ms));
     let fd = conn.info.borrow().fd;
     loop {
         let check = match deadline {
@@ -283,18 +403,13 @@ pub async fn run(conn: &mut Connection, spec: &'static CommandSpec, args: Vec<By
             None => CLIENT_CHECK,
         };
         futures::select! {
-            served = replies.next() => {
-                let Some((key, frame)) = served else {
-                    return Frame::NullArray;
-                };
-                return finish(conn, spec, &args, key, frame).await;
-            }
+            served = replies.next() => return served,
             _ = glommio::timer::sleep(check).fuse() => {
                 let expired = deadline.is_some_and(|deadline| Instant::now() >= deadline);
                 let closed = crate::commands::peer_closed(fd);
                 if (expired || closed) && waiter.claim() {
                     conn.close_after_reply |= closed;
-                    return timed_out(spec.name);
+                    return None;
                 }
             }
         }

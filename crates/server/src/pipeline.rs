@@ -57,6 +57,18 @@ pub async fn execute(conn: &mut Connection, commands: Vec<Vec<Bytes>>) -> Vec<Fr
         conn.info.borrow_mut().last_command = spec.name;
         wrote |= spec.is_write() || spec.name == "exec";
         match plan {
+            _ if crate::blocking::read_block(spec.name, &args).is_some() => {
+                flush(conn, &mut batches, &mut replies).await;
+                let reply = match crate::blocking::read_block(spec.name, &args) {
+                    Some(Ok((timeout, stripped))) => {
+                        crate::blocking::run_read(conn, spec, timeout, stripped).await
+                    }
+                    Some(Err(error)) => error,
+                    None => Frame::error("ERR syntax error"),
+                };
+                replies.push(reply);
+                conn.ctx.shard.borrow_mut().tick();
+            }
             _ if crate::blocking::is_blocking(spec.name) => {
                 flush(conn, &mut batches, &mut replies).await;
                 replies.push(crate::blocking::run(conn, spec, args).await);

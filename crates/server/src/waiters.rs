@@ -2,7 +2,7 @@
 //! them. The dbs note writes to these keys; after commands run, the shard marks the watchers'
 //! transactions dirty and serves the blocked clients (`crate::blocking`).
 
-use crate::blocking::Waiter;
+use crate::blocking::Blocked;
 use crate::shard::Shard;
 use ahash::AHashMap;
 use bytes::Bytes;
@@ -17,7 +17,7 @@ pub type WatchFlag = Arc<AtomicBool>;
 #[derive(Default)]
 pub struct Waiters {
     watchers: AHashMap<(usize, Bytes), Vec<WatchFlag>>,
-    pub(crate) blocked: AHashMap<(usize, Bytes), VecDeque<Arc<Waiter>>>,
+    pub(crate) blocked: AHashMap<(usize, Bytes), VecDeque<Blocked>>,
     /// Blocked keys written since they were last served.
     pub(crate) ready: Vec<(usize, Bytes)>,
 }
