@@ -29,6 +29,9 @@ pub struct Waiter {
     /// Set by whoever ends the wait first.
     claimed: AtomicBool,
     db: usize,
+    /// The client's socket: a shard about to serve checks that the client is still there, so an
+    /// element never goes to a client that left.
+    fd: i32,
     reply: mpsc::UnboundedSender<(Bytes, Frame)>,
 }
 
@@ -41,6 +44,15 @@ impl Waiter {
 
     fn is_claimed(&self) -> bool {
         self.claimed.load(Ordering::Acquire)
+    }
+
+    /// Claims the waiter to serve it, unless someone ended the wait or the client left.
+    fn claim_to_serve(&self) -> bool {
+        if crate::commands::peer_closed(self.fd) {
+            self.claim();
+            return false;
+        }
+        self.claim()
     }
 }
 
@@ -91,7 +103,9 @@ impl Shard {
                 command,
                 key_at,
             } => {
-                if self.dbs[db].peek_type(key, self.clock()) != Some(*wants) || !waiter.claim() {
+                if self.dbs[db].peek_type(key, self.clock()) != Some(*wants)
+                    || !waiter.claim_to_serve()
+                {
                     return false;
                 }
                 let mut command = command.clone();
@@ -104,7 +118,7 @@ impl Shard {
                 }
                 let reply = self.run_command(db, command);
                 // Entries a group read delivered to a client that just gave up stay pending.
-                if matches!(reply, Frame::Null | Frame::NullArray) || !waiter.claim() {
+                if matches!(reply, Frame::Null | Frame::NullArray) || !waiter.claim_to_serve() {
                     return false;
                 }
                 reply
@@ -379,9 +393,11 @@ async fn wait(
 ) -> Option<(Bytes, Frame)> {
     let ctx = conn.ctx.clone();
     let (sender, mut replies) = mpsc::unbounded();
+    let fd = conn.info.borrow().fd;
     let waiter = Arc::new(Waiter {
         claimed: AtomicBool::new(false),
         db: conn.db,
+        fd,
         reply: sender,
     });
     for (shard, keys, serve) in registrations {
@@ -396,7 +412,6 @@ async fn wait(
         ctx.run_on(shard, job).await;
     }
     let deadline = (timeout_ms > 0).then(|| Instant::now() + Duration::from_millis(timeout_ms));
-    let fd = conn.info.borrow().fd;
     loop {
         let check = match deadline {
             Some(deadline) => CLIENT_CHECK.min(deadline.saturating_duration_since(Instant::now())),
@@ -405,10 +420,14 @@ async fn wait(
         futures::select! {
             served = replies.next() => return served,
             _ = glommio::timer::sleep(check).fuse() => {
+                if crate::commands::peer_closed(fd) {
+                    // Whatever a shard may have sent cannot reach the client any more.
+                    waiter.claim();
+                    conn.close_after_reply = true;
+                    return None;
+                }
                 let expired = deadline.is_some_and(|deadline| Instant::now() >= deadline);
-                let closed = crate::commands::peer_closed(fd);
-                if (expired || closed) && waiter.claim() {
-                    conn.close_after_reply |= closed;
+                if expired && waiter.claim() {
                     return None;
                 }
             }
