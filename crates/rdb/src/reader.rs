@@ -6,7 +6,8 @@ use crc::{Digest, Table};
 
 use crate::encoding::{read_array, read_plain_len, read_string, read_u8, CRC64};
 use crate::error::{Error, Result};
-use crate::{opcode, types, RDB_VERSION};
+use crate::objects::{is_value_type, read_value};
+use crate::{opcode, RDB_VERSION};
 
 /// A decoded value in a neutral form, whatever encoding the file used.
 #[derive(Debug, Clone, PartialEq)]
@@ -224,19 +225,21 @@ impl<R: Read> RdbReader<R> {
                 opcode::MODULE_AUX | opcode::FUNCTION_PRE_GA => {
                     return Err(Error::UnsupportedOpcode(op))
                 }
-                types::STRING => {
+                rdb_type => {
+                    if !is_value_type(rdb_type) {
+                        return Err(Error::UnsupportedType(rdb_type));
+                    }
                     let key = read_string(&mut self.src)?;
-                    let value = read_string(&mut self.src)?;
+                    let value = read_value(&mut self.src, rdb_type)?;
                     return Ok(Some(RdbEvent::Entry(Entry {
                         db: self.db,
                         key,
-                        value: Value::String(value),
+                        value,
                         expire_ms: self.expire_ms.take(),
                         idle_secs: self.idle_secs.take(),
                         freq: self.freq.take(),
                     })));
                 }
-                t => return Err(Error::UnsupportedType(t)),
             }
         }
     }
