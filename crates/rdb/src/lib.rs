@@ -44,6 +44,7 @@ mod error;
 mod fragment;
 mod intset;
 mod listpack;
+mod lzf;
 mod numbers;
 mod objects;
 mod reader;
@@ -59,7 +60,8 @@ pub use fragment::{
     decode_value, encode_value, read_record, write_record, write_string_record, Record,
 };
 pub use reader::{
-    read_rdb, Entry, RdbEvent, RdbFile, RdbReader, Stream, StreamGroup, StreamId, Value,
+    read_rdb, Entry, RdbEvent, RdbFile, RdbReader, Stream, StreamEntry, StreamGroup, StreamId,
+    Value,
 };
 pub use writer::RdbWriter;
 

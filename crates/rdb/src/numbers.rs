@@ -31,8 +31,8 @@ pub(crate) fn parse_canonical_i64(s: &[u8]) -> Option<i64> {
     }
 }
 
-/// Formats a score as Redis 7.0 stores it in a listpack (`d2string`): integral values below
-/// 2^53 as integers, infinities as `inf`/`-inf`, otherwise a text that reads back exactly.
+/// Formats a score as Redis 7.0 stores it in a listpack (`d2string`): integral values within
+/// ±2^52 as integers, infinities as `inf`/`-inf`, everything else as C's `%.17g`.
 pub(crate) fn format_score(v: f64) -> String {
     if v.is_nan() {
         return "nan".to_string();
@@ -43,16 +43,32 @@ pub(crate) fn format_score(v: f64) -> String {
     if v == 0.0 {
         return if v.is_sign_negative() { "-0" } else { "0" }.to_string();
     }
-    const EXACT: f64 = (1u64 << 53) as f64;
-    if v.fract() == 0.0 && v.abs() < EXACT {
+    const LIMIT: f64 = (1u64 << 52) as f64;
+    if v.fract() == 0.0 && v > -(LIMIT - 1.0) && v < LIMIT {
         return (v as i64).to_string();
     }
-    let plain = v.to_string();
-    let exp = format!("{v:e}");
-    if exp.len() < plain.len() {
-        exp
+    format_g17(v)
+}
+
+/// C's `printf("%.17g", v)` for a finite, non-zero `v`.
+fn format_g17(v: f64) -> String {
+    const PRECISION: i32 = 17;
+    let sci = format!("{:.*e}", (PRECISION - 1) as usize, v);
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    if (-4..PRECISION).contains(&exp) {
+        let fixed = format!("{:.*}", (PRECISION - 1 - exp) as usize, v);
+        return strip_fraction_zeros(&fixed).to_string();
+    }
+    let sign = if exp < 0 { '-' } else { '+' };
+    format!("{}e{sign}{:02}", strip_fraction_zeros(mantissa), exp.abs())
+}
+
+fn strip_fraction_zeros(s: &str) -> &str {
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.')
     } else {
-        plain
+        s
     }
 }
 
@@ -107,6 +123,13 @@ mod tests {
             assert_eq!(back.to_bits(), v.to_bits(), "{s}");
         }
         assert_eq!(format_score(3.0), "3");
-        assert_eq!(format_score(1e300), "1e300");
+        assert_eq!(format_score(2.5), "2.5");
+        assert_eq!(format_score(0.1), "0.10000000000000001");
+        assert_eq!(format_score(1e300), "1.0000000000000001e+300");
+        assert_eq!(format_score(1e-5), "1.0000000000000001e-05");
+        assert_eq!(format_score(1e17), "1e+17");
+        assert_eq!(format_score(4503599627370496.0), "4503599627370496");
+        assert_eq!(format_score(-4503599627370495.0), "-4503599627370495");
+        assert_eq!(format_score(1.0 / 3.0), "0.33333333333333331");
     }
 }

@@ -11,14 +11,17 @@ use crate::numbers::{format_score, parse_canonical_i64, parse_score};
 use crate::reader::Value;
 use crate::{intset, stream, types, ziplist};
 
-/// Redis 7.0's default thresholds for the compact encodings it saves.
+/// Redis 7.0's built-in thresholds for the compact encodings it saves (the hash entry limit is
+/// 512 in the server's defaults, 128 only in the sample redis.conf).
 const SET_MAX_INTSET_ENTRIES: usize = 512;
-const HASH_MAX_LISTPACK_ENTRIES: usize = 128;
+const HASH_MAX_LISTPACK_ENTRIES: usize = 512;
 const HASH_MAX_LISTPACK_VALUE: usize = 64;
 const ZSET_MAX_LISTPACK_ENTRIES: usize = 128;
 const ZSET_MAX_LISTPACK_VALUE: usize = 64;
 /// `list-max-listpack-size -2`: quicklist nodes of at most 8 KiB.
 const LIST_NODE_MAX_BYTES: usize = 8 * 1024;
+/// Elements this large are stored alone in a plain node (`packed_threshold`).
+const LIST_PLAIN_NODE_MIN: usize = 1 << 30;
 
 /// Quicklist node containers.
 const QUICKLIST_PLAIN: u64 = 1;
@@ -145,7 +148,7 @@ fn owned(items: Vec<Item<'_>>) -> Vec<Vec<u8>> {
 }
 
 fn pairs(items: &[Item<'_>]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
-    if items.len() % 2 != 0 {
+    if !items.len().is_multiple_of(2) {
         return Err(corrupt("odd number of hash elements"));
     }
     Ok(items
@@ -155,7 +158,7 @@ fn pairs(items: &[Item<'_>]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
 }
 
 fn score_pairs(items: &[Item<'_>]) -> Result<Vec<(Vec<u8>, f64)>> {
-    if items.len() % 2 != 0 {
+    if !items.len().is_multiple_of(2) {
         return Err(corrupt("odd number of zset elements"));
     }
     items
@@ -207,24 +210,31 @@ fn write_strings<'a>(
     }
 }
 
-/// A quicklist of listpack nodes of at most 8 KiB each (an element alone is always allowed).
+/// A quicklist of listpack nodes, split where Redis splits them while pushing: a node takes
+/// another element while its bytes + the element's length + 8 stay within 8 KiB; elements of
+/// 1 GiB or more get a plain node of their own.
 fn write_quicklist2(items: &[Vec<u8>], compress: bool, out: &mut Vec<u8>) {
-    let mut nodes: Vec<Vec<u8>> = Vec::new();
+    let mut nodes: Vec<(u64, Vec<u8>)> = Vec::new();
     let mut node = listpack::Builder::new();
     for item in items {
-        // A listpack element takes at most its bytes plus 5 header and 5 backlen bytes.
-        if node.len() > 0 && node.bytes() + item.len() + 10 > LIST_NODE_MAX_BYTES {
-            nodes.push(std::mem::replace(&mut node, listpack::Builder::new()).finish());
+        let large = item.len() >= LIST_PLAIN_NODE_MIN;
+        if node.len() > 0 && (large || node.bytes() + item.len() + 8 > LIST_NODE_MAX_BYTES) {
+            let full = std::mem::replace(&mut node, listpack::Builder::new());
+            nodes.push((QUICKLIST_PACKED, full.finish()));
         }
-        node.push_str(item);
+        if large {
+            nodes.push((QUICKLIST_PLAIN, item.clone()));
+        } else {
+            node.push_str(item);
+        }
     }
     if node.len() > 0 {
-        nodes.push(node.finish());
+        nodes.push((QUICKLIST_PACKED, node.finish()));
     }
     encode_len(nodes.len() as u64, out);
-    for lp in nodes {
-        encode_len(QUICKLIST_PACKED, out);
-        encode_string(&lp, compress, out);
+    for (container, data) in nodes {
+        encode_len(container, out);
+        encode_string(&data, compress, out);
     }
 }
 

@@ -30,11 +30,14 @@ pub enum Value {
 /// A stream entry id: milliseconds and sequence number.
 pub type StreamId = (u64, u64);
 
+/// A stream entry: its id and field/value pairs.
+pub type StreamEntry = (StreamId, Vec<(Vec<u8>, Vec<u8>)>);
+
 /// A stream in neutral form (what RDB type 19, STREAM_LISTPACKS_2, holds).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Stream {
     /// Live entries in id order, with their field/value pairs.
-    pub entries: Vec<(StreamId, Vec<(Vec<u8>, Vec<u8>)>)>,
+    pub entries: Vec<StreamEntry>,
     pub last_id: StreamId,
     pub first_id: StreamId,
     pub max_deleted_id: StreamId,

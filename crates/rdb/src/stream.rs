@@ -11,7 +11,7 @@ use std::io::Read;
 use crate::encoding::{encode_len, encode_string, read_array, read_plain_len, read_string};
 use crate::error::{Error, Result};
 use crate::listpack::{self, Item};
-use crate::reader::{Stream, StreamGroup, StreamId};
+use crate::reader::{Stream, StreamEntry, StreamGroup, StreamId};
 
 const FLAG_DELETED: i64 = 1;
 const FLAG_SAMEFIELDS: i64 = 2;
@@ -154,11 +154,7 @@ fn int<'a>(it: &mut impl Iterator<Item = Item<'a>>) -> Result<i64> {
         .ok_or_else(|| corrupt("expected an integer"))
 }
 
-fn read_node(
-    master: StreamId,
-    items: &[Item<'_>],
-    entries: &mut Vec<(StreamId, Vec<(Vec<u8>, Vec<u8>)>)>,
-) -> Result<()> {
+fn read_node(master: StreamId, items: &[Item<'_>], entries: &mut Vec<StreamEntry>) -> Result<()> {
     let mut it = items.iter().copied();
     let count = int(&mut it)?;
     let deleted = int(&mut it)?;
