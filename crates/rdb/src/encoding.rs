@@ -172,14 +172,12 @@ pub fn encode_string(s: &[u8], compress: bool, out: &mut Vec<u8>) {
         return;
     }
     if compress && s.len() > 20 {
-        if let Ok(c) = lzf::compress(s) {
-            if !c.is_empty() && c.len() <= s.len() - 4 {
-                out.push(0xc0 | ENC_LZF);
-                encode_len(c.len() as u64, out);
-                encode_len(s.len() as u64, out);
-                out.extend_from_slice(&c);
-                return;
-            }
+        if let Some(c) = crate::lzf::compress(s, s.len() - 4) {
+            out.push(0xc0 | ENC_LZF);
+            encode_len(c.len() as u64, out);
+            encode_len(s.len() as u64, out);
+            out.extend_from_slice(&c);
+            return;
         }
     }
     encode_len(s.len() as u64, out);

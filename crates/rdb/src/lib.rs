@@ -42,16 +42,26 @@
 mod encoding;
 mod error;
 mod fragment;
+mod intset;
+mod listpack;
+mod lzf;
+mod numbers;
+mod objects;
 mod reader;
+mod stream;
 mod writer;
+mod ziplist;
 
 pub use encoding::{
     crc64, decode_len, encode_len, encode_string, lzf_decompress, try_int_encoding, Len,
 };
 pub use error::{Error, Result};
-pub use fragment::{read_record, write_string_record, Record};
+pub use fragment::{
+    decode_value, encode_value, read_record, write_record, write_string_record, Record,
+};
 pub use reader::{
-    read_rdb, Entry, RdbEvent, RdbFile, RdbReader, Stream, StreamGroup, StreamId, Value,
+    read_rdb, Entry, RdbEvent, RdbFile, RdbReader, Stream, StreamEntry, StreamGroup, StreamId,
+    Value,
 };
 pub use writer::RdbWriter;
 
@@ -102,8 +112,20 @@ pub mod types {
     pub const ZSET_2: u8 = 5;
     /// Module value.
     pub const MODULE_2: u8 = 7;
+    /// Zipmap-encoded hash (before Redis 2.6).
+    pub const HASH_ZIPMAP: u8 = 9;
+    /// Ziplist-encoded list (before Redis 3.2).
+    pub const LIST_ZIPLIST: u8 = 10;
     /// Intset-encoded set.
     pub const SET_INTSET: u8 = 11;
+    /// Ziplist-encoded zset (before Redis 7.0).
+    pub const ZSET_ZIPLIST: u8 = 12;
+    /// Ziplist-encoded hash (before Redis 7.0).
+    pub const HASH_ZIPLIST: u8 = 13;
+    /// Quicklist of ziplists (Redis 3.2 to 6.2).
+    pub const LIST_QUICKLIST: u8 = 14;
+    /// Stream (Redis 5.0 to 6.2).
+    pub const STREAM_LISTPACKS: u8 = 15;
     /// Listpack-encoded hash (Redis 7.0).
     pub const HASH_LISTPACK: u8 = 16;
     /// Listpack-encoded zset (Redis 7.0).

@@ -6,7 +6,8 @@ use crc::{Digest, Table};
 
 use crate::encoding::{read_array, read_plain_len, read_string, read_u8, CRC64};
 use crate::error::{Error, Result};
-use crate::{opcode, types, RDB_VERSION};
+use crate::objects::{is_value_type, read_value};
+use crate::{opcode, RDB_VERSION};
 
 /// A decoded value in a neutral form, whatever encoding the file used.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,11 +30,14 @@ pub enum Value {
 /// A stream entry id: milliseconds and sequence number.
 pub type StreamId = (u64, u64);
 
+/// A stream entry: its id and field/value pairs.
+pub type StreamEntry = (StreamId, Vec<(Vec<u8>, Vec<u8>)>);
+
 /// A stream in neutral form (what RDB type 19, STREAM_LISTPACKS_2, holds).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Stream {
     /// Live entries in id order, with their field/value pairs.
-    pub entries: Vec<(StreamId, Vec<(Vec<u8>, Vec<u8>)>)>,
+    pub entries: Vec<StreamEntry>,
     pub last_id: StreamId,
     pub first_id: StreamId,
     pub max_deleted_id: StreamId,
@@ -224,19 +228,21 @@ impl<R: Read> RdbReader<R> {
                 opcode::MODULE_AUX | opcode::FUNCTION_PRE_GA => {
                     return Err(Error::UnsupportedOpcode(op))
                 }
-                types::STRING => {
+                rdb_type => {
+                    if !is_value_type(rdb_type) {
+                        return Err(Error::UnsupportedType(rdb_type));
+                    }
                     let key = read_string(&mut self.src)?;
-                    let value = read_string(&mut self.src)?;
+                    let value = read_value(&mut self.src, rdb_type)?;
                     return Ok(Some(RdbEvent::Entry(Entry {
                         db: self.db,
                         key,
-                        value: Value::String(value),
+                        value,
                         expire_ms: self.expire_ms.take(),
                         idle_secs: self.idle_secs.take(),
                         freq: self.freq.take(),
                     })));
                 }
-                t => return Err(Error::UnsupportedType(t)),
             }
         }
     }

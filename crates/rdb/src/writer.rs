@@ -6,6 +6,8 @@ use crc::{Digest, Table};
 
 use crate::encoding::{encode_len, encode_string, CRC64};
 use crate::error::Result;
+use crate::objects::write_value;
+use crate::reader::Value;
 use crate::{opcode, types, RDB_VERSION, REDIS_VERSION};
 
 /// Writes an RDB version 10 payload to `W`, maintaining the CRC-64 as it goes.
@@ -149,6 +151,19 @@ impl<W: Write> RdbWriter<W> {
     ) -> Result<()> {
         self.write_type_and_key(types::STRING, key, expire_ms)?;
         self.write_string(value)
+    }
+
+    /// Writes a complete entry of any type, in the encoding Redis 7.0 would save it with.
+    pub fn write_entry(&mut self, key: &[u8], value: &Value, expire_ms: Option<u64>) -> Result<()> {
+        let mut body = std::mem::take(&mut self.buf);
+        body.clear();
+        let rdb_type = write_value(value, self.compress, &mut body);
+        let res = self
+            .write_type_and_key(rdb_type, key, expire_ms)
+            .and_then(|()| self.write_raw(&body));
+        body.clear();
+        self.buf = body;
+        res
     }
 
     /// Writes `EOF` and the CRC-64, flushes, and returns the sink.

@@ -178,11 +178,11 @@ fn header_errors() {
 #[test]
 fn unsupported_type_and_opcodes() {
     let mut w = RdbWriter::new(Vec::new()).unwrap();
-    w.write_type_and_key(18, b"list", None).unwrap();
+    w.write_type_and_key(7, b"module", None).unwrap();
     let bytes = w.finish().unwrap();
     let err = read_rdb(&bytes[..]).unwrap_err();
-    assert!(matches!(err, Error::UnsupportedType(18)));
-    assert_eq!(err.to_string(), "Unsupported type 18");
+    assert!(matches!(err, Error::UnsupportedType(7)));
+    assert_eq!(err.to_string(), "Unsupported type 7");
 
     let mut w = RdbWriter::new(Vec::new()).unwrap();
     w.write_raw(&[damselfly_rdb::opcode::MODULE_AUX]).unwrap();

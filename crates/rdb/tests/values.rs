@@ -1,0 +1,206 @@
+//! Round trips of every value type through `encode_value` / `decode_value`, `write_record` /
+//! `read_record` and `RdbWriter::write_entry`, and malformed payloads that must not panic.
+
+use std::collections::BTreeSet;
+
+use damselfly_rdb::{
+    decode_value, encode_value, read_rdb, read_record, write_record, RdbWriter, Stream,
+    StreamGroup, Value,
+};
+use proptest::prelude::*;
+
+fn element() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        proptest::collection::vec(any::<u8>(), 0..12),
+        any::<i64>().prop_map(|v| v.to_string().into_bytes()),
+        (-5000i64..5000).prop_map(|v| v.to_string().into_bytes()),
+        (any::<u8>(), 0usize..200).prop_map(|(b, n)| vec![b; n]),
+    ]
+}
+
+fn score() -> impl Strategy<Value = f64> {
+    prop_oneof![
+        any::<f64>().prop_filter("not NaN", |v| !v.is_nan()),
+        (-1000i32..1000).prop_map(f64::from),
+        Just(f64::INFINITY),
+        Just(f64::NEG_INFINITY),
+    ]
+}
+
+fn stream() -> impl Strategy<Value = Stream> {
+    let fields = proptest::collection::vec((element(), element()), 0..4);
+    (
+        proptest::collection::vec((1u64..1000, 0u64..3, fields), 0..150),
+        proptest::collection::vec((element(), any::<u8>(), element()), 0..3),
+    )
+        .prop_map(|(raw, groups)| {
+            let mut ms = 1_700_000_000_000u64;
+            let entries: Vec<_> = raw
+                .into_iter()
+                .map(|(step, seq, fields)| {
+                    ms += step;
+                    ((ms, seq), fields)
+                })
+                .collect();
+            let last_id = entries.last().map_or((0, 0), |e| e.0);
+            let names: BTreeSet<Vec<u8>> = groups.iter().map(|g| g.0.clone()).collect();
+            let groups = names
+                .into_iter()
+                .zip(&groups)
+                .map(|(name, (_, pick, consumer))| {
+                    let pending = entries
+                        .iter()
+                        .step_by(usize::from(*pick % 7) + 1)
+                        .take(5)
+                        .map(|e| (e.0, 1_700_000_000_500, 2, consumer.clone()))
+                        .collect();
+                    StreamGroup {
+                        name,
+                        last_id,
+                        entries_read: i64::from(*pick) - 1,
+                        pending,
+                        consumers: vec![(consumer.clone(), 1_700_000_000_900)],
+                    }
+                })
+                .collect();
+            Stream {
+                first_id: entries.first().map_or((0, 0), |e| e.0),
+                entries_added: entries.len() as u64,
+                last_id,
+                max_deleted_id: (0, 0),
+                entries,
+                groups,
+            }
+        })
+}
+
+fn value() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        element().prop_map(Value::String),
+        proptest::collection::vec(element(), 0..300).prop_map(Value::List),
+        proptest::collection::btree_set(element(), 0..600)
+            .prop_map(|s| Value::Set(s.into_iter().collect())),
+        proptest::collection::btree_set(any::<i64>(), 0..600)
+            .prop_map(|s| Value::Set(s.into_iter().map(|v| v.to_string().into_bytes()).collect())),
+        proptest::collection::btree_map(element(), element(), 0..200)
+            .prop_map(|m| Value::Hash(m.into_iter().collect())),
+        proptest::collection::btree_map(element(), score(), 0..200)
+            .prop_map(|m| Value::ZSet(m.into_iter().collect())),
+        stream().prop_map(|s| Value::Stream(Box::new(s))),
+    ]
+}
+
+/// The value as the decoder returns it: sets and zsets in the order Redis keeps them.
+fn canonical(v: &Value) -> Value {
+    match v {
+        Value::Set(m) => {
+            let mut m = m.clone();
+            m.sort();
+            Value::Set(m)
+        }
+        Value::ZSet(p) => {
+            let mut p = p.clone();
+            p.sort_by(|a, b| a.1.total_cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
+            Value::ZSet(p)
+        }
+        Value::Stream(s) => {
+            let mut s = s.clone();
+            for g in &mut s.groups {
+                g.pending.sort_by_key(|p| p.0);
+            }
+            Value::Stream(s)
+        }
+        v => v.clone(),
+    }
+}
+
+fn same(a: &Value, b: &Value) -> bool {
+    match (canonical(a), canonical(b)) {
+        // Scores must come back bit for bit (-0.0 included).
+        (Value::ZSet(x), Value::ZSet(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .zip(&y)
+                    .all(|(p, q)| p.0 == q.0 && p.1.to_bits() == q.1.to_bits())
+        }
+        (x, y) => x == y,
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn prop_values_round_trip(v in value()) {
+        let mut out = Vec::new();
+        encode_value(&v, &mut out);
+        let mut input = &out[..];
+        let back = decode_value(&mut input).unwrap();
+        prop_assert!(input.is_empty());
+        prop_assert!(same(&back, &v), "{:?} != {:?}", back, v);
+
+        let mut rec = Vec::new();
+        write_record(b"key", &v, Some(77), &mut rec);
+        let (key, back, exp) = read_record(&mut &rec[..]).unwrap().unwrap();
+        prop_assert_eq!((key, exp), (b"key".to_vec(), Some(77)));
+        prop_assert!(same(&back, &v));
+
+        let mut w = RdbWriter::new(Vec::new()).unwrap();
+        w.write_entry(b"k", &v, None).unwrap();
+        let file = read_rdb(&w.finish().unwrap()[..]).unwrap();
+        prop_assert!(same(&file.entries[0].value, &v));
+    }
+
+    #[test]
+    fn prop_mutated_payloads_never_panic(
+        v in value(),
+        muts in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..6),
+        cut in any::<usize>(),
+    ) {
+        let mut out = Vec::new();
+        encode_value(&v, &mut out);
+        for (pos, val) in muts {
+            let n = out.len();
+            out[pos % n] = val;
+        }
+        let _ = decode_value(&mut &out[..]);
+        let cut = cut % (out.len() + 1);
+        let _ = decode_value(&mut &out[..cut]);
+    }
+}
+
+#[test]
+fn every_truncation_of_every_type_is_an_error() {
+    let values = [
+        Value::List((0..700).map(|i| format!("e{i}").into_bytes()).collect()),
+        Value::Set(vec![b"1".to_vec(), b"-7".to_vec()]),
+        Value::Hash(vec![(b"f".to_vec(), b"v".to_vec())]),
+        Value::ZSet(vec![(b"m".to_vec(), 1.5)]),
+        Value::Stream(Box::new(Stream {
+            entries: vec![
+                ((1, 0), vec![(b"f".to_vec(), b"v".to_vec())]),
+                ((2, 0), vec![]),
+            ],
+            last_id: (2, 0),
+            first_id: (1, 0),
+            entries_added: 2,
+            groups: vec![StreamGroup {
+                name: b"g".to_vec(),
+                last_id: (1, 0),
+                entries_read: 1,
+                pending: vec![((1, 0), 5, 1, b"c".to_vec())],
+                consumers: vec![(b"c".to_vec(), 6)],
+            }],
+            ..Stream::default()
+        })),
+    ];
+    for v in &values {
+        let mut out = Vec::new();
+        encode_value(v, &mut out);
+        assert!(same(&decode_value(&mut &out[..]).unwrap(), v));
+        for cut in 0..out.len() {
+            assert!(decode_value(&mut &out[..cut]).is_err(), "{v:?} cut {cut}");
+        }
+    }
+    assert!(decode_value(&mut &[99u8][..]).is_err());
+}
