@@ -489,3 +489,33 @@ fn closed_subscriber_no_longer_counts() {
         publisher.check("PUBSUB CHANNELS", arr(vec![]));
     });
 }
+
+#[test]
+fn publish_and_subscribe_inside_multi() {
+    with_servers(&[], |s| {
+        let mut sub = subscriber(s, &["ch"]);
+        let mut r = s.raw();
+        r.check("MULTI", ok());
+        r.check("SET k v", status("QUEUED"));
+        r.check("PUBLISH ch m", status("QUEUED"));
+        r.check("PUBSUB NUMSUB ch", status("QUEUED"));
+        r.check(
+            "EXEC",
+            arr(vec![ok(), int(1), arr(vec![bulk("ch"), int(1)])]),
+        );
+        assert_eq!(sub.read_reply(), message("ch", "m"));
+        // SUBSCRIBE queued in a transaction takes effect at EXEC.
+        r.check("MULTI", ok());
+        r.check("SUBSCRIBE x", status("QUEUED"));
+        r.check("EXEC", arr(vec![frame("subscribe", "x", 1)]));
+        r.check("GET k", err(SUBSCRIBED_ERR));
+        let mut publisher = s.raw();
+        publisher.check("PUBLISH x hi", int(1));
+        assert_eq!(r.read_reply(), message("x", "hi"));
+        assert_eq!(
+            cmd_n(&mut r, "UNSUBSCRIBE", 1),
+            vec![frame("unsubscribe", "x", 0)]
+        );
+        r.check("GET k", bulk("v"));
+    });
+}

@@ -593,3 +593,46 @@ fn resp3_exec_watch_failure_is_null() {
         other.check("EXEC", Reply::NilArray);
     });
 }
+
+#[test]
+fn watch_is_per_db_and_ignores_noop_writes() {
+    with_servers(&[], |s| {
+        let mut r = s.raw();
+        let mut other = s.raw();
+        // FLUSHALL touches only watched keys that existed.
+        r.check("WATCH nokey", ok());
+        other.check("FLUSHALL", ok());
+        r.check("MULTI", ok());
+        r.check("EXEC", arr(vec![]));
+        // DEL of a missing watched key changes nothing.
+        r.check("WATCH nokey", ok());
+        other.check("DEL nokey", int(0));
+        r.check("MULTI", ok());
+        r.check("EXEC", arr(vec![]));
+        // A watch is on the key of the db selected when WATCH ran.
+        r.check("SELECT 1", ok());
+        r.check("WATCH k", ok());
+        other.check("SET k db0", ok());
+        r.check("MULTI", ok());
+        r.check("EXEC", arr(vec![]));
+        r.check("WATCH k", ok());
+        r.check("SELECT 0", ok());
+        other.check("SELECT 1", ok());
+        other.check("SET k db1", ok());
+        r.check("MULTI", ok());
+        r.check("GET k", queued());
+        r.check("EXEC", Reply::NilArray);
+        // Reads that change the key (GETEX with a TTL, GETDEL) are writes.
+        other.check("SELECT 0", ok());
+        r.check("SET cnt 5", ok());
+        r.check("WATCH cnt", ok());
+        other.check("GET cnt", bulk("5"));
+        other.check("GETEX cnt PX 100000", bulk("5"));
+        r.check("MULTI", ok());
+        r.check("EXEC", Reply::NilArray);
+        r.check("WATCH cnt", ok());
+        other.check("GETDEL cnt", bulk("5"));
+        r.check("MULTI", ok());
+        r.check("EXEC", Reply::NilArray);
+    });
+}
