@@ -519,3 +519,32 @@ fn publish_and_subscribe_inside_multi() {
         r.check("GET k", bulk("v"));
     });
 }
+
+/// Redis 7.0 words PUBSUB's unknown-subcommand and fixed-arity subcommand
+/// errors like every container command; damselfly still uses the Redis 6
+/// wording (crates/server/src/commands/pubsub.rs, last arm of `pubsub`).
+#[test]
+#[ignore = "server bug: PUBSUB subcommand errors use the Redis 6 wording"]
+fn pubsub_subcommand_errors() {
+    with_servers(&[], |s| {
+        let mut r = s.raw();
+        r.check(
+            "PUBSUB NOPE",
+            err("ERR unknown subcommand 'NOPE'. Try PUBSUB HELP."),
+        );
+        r.check(
+            "PUBSUB NUMPAT x",
+            err("ERR wrong number of arguments for 'pubsub|numpat' command"),
+        );
+        r.check(
+            "PUBSUB HELP x",
+            err("ERR wrong number of arguments for 'pubsub|help' command"),
+        );
+        // CHANNELS has a variable arity: PUBSUB itself words that one.
+        r.check(
+            "PUBSUB CHANNELS a b",
+            err("ERR unknown subcommand or wrong number of arguments for 'CHANNELS'. Try PUBSUB HELP."),
+        );
+        r.check("PUBSUB", arity_err("pubsub"));
+    });
+}

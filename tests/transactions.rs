@@ -636,3 +636,24 @@ fn watch_is_per_db_and_ignores_noop_writes() {
         r.check("EXEC", Reply::NilArray);
     });
 }
+
+/// Redis 7.0 rejects a malformed EXEC inside MULTI by discarding the whole
+/// transaction (`execCommandAbort`), leaving the MULTI state. Damselfly
+/// replies the plain arity error and stays in MULTI with the queue flagged
+/// (crates/server/src/pipeline.rs, the `plan` error branch of `execute`).
+#[test]
+#[ignore = "server bug: EXEC with wrong arity inside MULTI should answer EXECABORT and leave MULTI"]
+fn exec_with_wrong_arity_discards_the_transaction() {
+    with_servers(&[], |s| {
+        let mut r = s.raw();
+        r.check("MULTI", ok());
+        r.check("SET q 1", queued());
+        r.check(
+            "EXEC x",
+            err("EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' command"),
+        );
+        // Out of MULTI: commands run at once, nothing was applied.
+        r.check("GET q", nil());
+        r.check("EXEC", err("ERR EXEC without MULTI"));
+    });
+}
