@@ -524,7 +524,6 @@ fn publish_and_subscribe_inside_multi() {
 /// errors like every container command; damselfly still uses the Redis 6
 /// wording (crates/server/src/commands/pubsub.rs, last arm of `pubsub`).
 #[test]
-#[ignore = "server bug: PUBSUB subcommand errors use the Redis 6 wording"]
 fn pubsub_subcommand_errors() {
     with_servers(&[], |s| {
         let mut r = s.raw();

@@ -642,7 +642,6 @@ fn watch_is_per_db_and_ignores_noop_writes() {
 /// replies the plain arity error and stays in MULTI with the queue flagged
 /// (crates/server/src/pipeline.rs, the `plan` error branch of `execute`).
 #[test]
-#[ignore = "server bug: EXEC with wrong arity inside MULTI should answer EXECABORT and leave MULTI"]
 fn exec_with_wrong_arity_discards_the_transaction() {
     with_servers(&[], |s| {
         let mut r = s.raw();
@@ -665,7 +664,6 @@ fn exec_with_wrong_arity_discards_the_transaction() {
 /// (keyspace.rs lookup -> remove_expired -> remove -> before_mutate ->
 /// interest.note) marks the watcher dirty, so EXEC returns a null array.
 #[test]
-#[ignore = "server bug: reclaiming a key already expired when watched invalidates the WATCH"]
 fn watch_of_already_expired_key_ignores_its_reclaim() {
     with_servers(&[], |s| {
         let mut r = s.raw();

@@ -14,14 +14,14 @@ use std::time::Instant;
 /// The keys one shard starts with: (db, key, entry).
 pub type ShardKeys = Vec<(usize, Bytes, Entry)>;
 
-/// One key of a snapshot: key, string value, absolute expiry in ms.
-pub type SnapshotEntry = (Bytes, Bytes, Option<u64>);
+/// One key of a snapshot: key, value in the RDB crate's neutral form, absolute expiry in ms.
+pub type SnapshotEntry = (Bytes, RdbValue, Option<u64>);
 
 pub fn snapshot_path(config: &Config) -> PathBuf {
     PathBuf::from(&config.dir).join(&config.dbfilename)
 }
 
-/// Copies the live string keys of every database of one shard.
+/// Copies the live keys of every database of one shard.
 pub fn collect(dbs: &mut [Db], now_ms: u64) -> Vec<Vec<SnapshotEntry>> {
     dbs.iter_mut()
         .map(|db| {
@@ -30,8 +30,7 @@ pub fn collect(dbs: &mut [Db], now_ms: u64) -> Vec<Vec<SnapshotEntry>> {
             keys.into_iter()
                 .filter_map(|key| {
                     let entry = db.get_entry(&key, now_ms)?;
-                    let value = entry.value().to_bytes()?;
-                    Some((key, value, entry.expire_at()))
+                    Some((key, entry.value().to_rdb(), entry.expire_at()))
                 })
                 .collect()
         })
@@ -98,7 +97,7 @@ fn write_file(temp: &Path, shards: &[Vec<Vec<SnapshotEntry>>]) -> Result<usize, 
         saved += entries.len();
         for (key, value, expire) in entries {
             writer
-                .write_string_entry(key, value, *expire)
+                .write_entry(key, value, *expire)
                 .map_err(|err| text(&err))?;
         }
     }
@@ -150,19 +149,15 @@ pub fn load(config: &Config, shards: usize) -> Result<Vec<ShardKeys>, String> {
         if entry.expire_ms.is_some_and(|expire| expire <= now) {
             continue;
         }
-        let RdbValue::String(value) = entry.value else {
+        let Some(value) = Value::from_rdb(entry.value) else {
             return Err(format!(
-                "{} holds a value type damselfly does not support yet",
+                "{} holds a value type damselfly does not support",
                 path.display()
             ));
         };
         let key = Bytes::from(entry.key);
         let shard = shard_of(&key, shards);
-        per_shard[shard].push((
-            db,
-            key,
-            Entry::new(Value::from_arg(&value), entry.expire_ms),
-        ));
+        per_shard[shard].push((db, key, Entry::new(value, entry.expire_ms)));
         loaded += 1;
     }
     tracing::info!(

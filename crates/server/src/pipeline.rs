@@ -37,8 +37,7 @@ pub async fn execute(conn: &mut Connection, commands: Vec<Vec<Bytes>>) -> Vec<Fr
         let (spec, plan) = match plan(conn, &args) {
             Ok(planned) => planned,
             Err(error) => {
-                commands::multi::refuse(conn);
-                replies.push(error);
+                replies.push(commands::multi::refuse(conn, &args[0], error).await);
                 continue;
             }
         };

@@ -38,6 +38,9 @@ impl Shard {
     /// WATCH: `flag` is set when `key` is written. Returns the key's expiry (0: none) as of now,
     /// so EXEC can tell that it expired meanwhile.
     pub fn watch(&mut self, db: usize, key: Bytes, flag: WatchFlag, now_ms: u64) -> u64 {
+        // A key already expired is reclaimed now: its later lazy deletion is not a change (Redis
+        // ignores it), while re-creating it is.
+        self.dbs[db].contains(&key, now_ms);
         let expire_at = self.dbs[db].peek_expire(&key, now_ms).unwrap_or(0);
         self.dbs[db].add_interest(key.clone());
         self.waiters

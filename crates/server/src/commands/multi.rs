@@ -52,11 +52,25 @@ pub fn queue(conn: &mut Connection, args: Vec<Bytes>) -> Frame {
     Frame::simple("QUEUED")
 }
 
-/// A command was refused while queueing (unknown, wrong arity...): EXEC will abort.
-pub fn refuse(conn: &mut Connection) {
-    if let Some(state) = conn.multi.as_mut() {
+/// A command was refused (unknown, wrong arity...): inside MULTI, EXEC will abort; a refused EXEC
+/// itself aborts the transaction at once, as Redis does. Returns the reply.
+pub async fn refuse(conn: &mut Connection, name: &[u8], error: Frame) -> Frame {
+    let Some(state) = conn.multi.as_mut() else {
+        return error;
+    };
+    if !name.eq_ignore_ascii_case(b"exec") {
         state.failed = true;
+        return error;
     }
+    conn.multi = None;
+    unwatch_all(conn).await;
+    let reason = match &error {
+        Frame::Error(text) => text.strip_prefix("ERR ").unwrap_or(text).to_string(),
+        _ => String::new(),
+    };
+    Frame::error_owned(format!(
+        "EXECABORT Transaction discarded because of: {reason}"
+    ))
 }
 
 pub fn multi(conn: &mut Connection) -> Frame {

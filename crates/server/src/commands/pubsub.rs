@@ -253,8 +253,12 @@ pub async fn pubsub(conn: &Connection, args: &[Bytes]) -> Frame {
             .map(|line| Frame::Simple((*line).into()))
             .collect(),
         ),
+        (b"channels" | b"numpat" | b"help" | b"shardchannels", _) => Frame::error_owned(format!(
+            "ERR wrong number of arguments for 'pubsub|{}' command",
+            String::from_utf8_lossy(&sub)
+        )),
         _ => Frame::error_owned(format!(
-            "ERR unknown subcommand or wrong number of arguments for '{}'. Try PUBSUB HELP.",
+            "ERR unknown subcommand '{}'. Try PUBSUB HELP.",
             String::from_utf8_lossy(&args[1])
         )),
     }

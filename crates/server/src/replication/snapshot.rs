@@ -9,8 +9,7 @@ pub fn encode_chunk(db: usize, images: &[PreImage]) -> Bytes {
     let mut records = Vec::with_capacity(images.len() * 32);
     for image in images {
         let expire = (image.expire_at != 0).then_some(image.expire_at);
-        let value = image.value.to_bytes().unwrap_or_default();
-        damselfly_rdb::write_string_record(&image.key, &value, expire, &mut records);
+        damselfly_rdb::write_record(&image.key, &image.value.to_rdb(), expire, &mut records);
     }
     wire::snapshot_chunk(db, &records)
 }
@@ -22,13 +21,8 @@ pub fn decode_chunk(records: &[u8]) -> Result<Vec<(Bytes, Entry)>, String> {
     while let Some((key, value, expire)) =
         damselfly_rdb::read_record(&mut input).map_err(|err| err.to_string())?
     {
-        let damselfly_rdb::Value::String(bytes) = value else {
-            return Err("unsupported value type in snapshot".to_string());
-        };
-        entries.push((
-            Bytes::from(key),
-            Entry::new(Value::from_arg(&bytes), expire),
-        ));
+        let value = Value::from_rdb(value).ok_or("unsupported value type in snapshot")?;
+        entries.push((Bytes::from(key), Entry::new(value, expire)));
     }
     Ok(entries)
 }

@@ -220,8 +220,10 @@ fn lookup_command(name: &[u8]) -> Option<(&'static str, i32, Handler)> {
 }
 
 /// The commands of the collection types, from their modules' tables.
-fn collection_command(name: &[u8]) -> Option<(&'static str, i32, Handler)> {
-    static INDEX: OnceLock<HashMap<&'static [u8], (&'static str, i32, Handler)>> = OnceLock::new();
+type Entry = (&'static str, i32, Handler);
+
+fn collection_command(name: &[u8]) -> Option<Entry> {
+    static INDEX: OnceLock<HashMap<&'static [u8], Entry>> = OnceLock::new();
     let index = INDEX.get_or_init(|| {
         [
             lists::COMMANDS,
