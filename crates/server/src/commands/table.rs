@@ -140,6 +140,7 @@ macro_rules! spec {
     };
 }
 
+mod dump;
 mod hashes;
 mod lists;
 mod sets;
@@ -155,6 +156,7 @@ pub fn all() -> impl Iterator<Item = &'static CommandSpec> {
         sets::SPECS,
         zsets::SPECS,
         streams::SPECS,
+        dump::SPECS,
     ]
     .into_iter()
     .flatten()

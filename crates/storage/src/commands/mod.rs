@@ -2,6 +2,7 @@
 //! count keyspace hits and misses as Redis does, and Redis's error replies.
 
 mod bits;
+mod dump;
 mod expire;
 mod hashes;
 mod keys;
@@ -225,6 +226,7 @@ fn collection_command(name: &[u8]) -> Option<(&'static str, i32, Handler)> {
             sets::COMMANDS,
             zsets::COMMANDS,
             streams::COMMANDS,
+            dump::COMMANDS,
         ]
         .into_iter()
         .flatten()
