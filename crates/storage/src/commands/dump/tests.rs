@@ -208,3 +208,84 @@ fn relative_ttl_replays_as_absolute() {
     ];
     assert_eq!(effects.writes, vec![(0, Some(want))]);
 }
+
+/// A random string value: integers, compressible runs, random bytes, around Redis's encoding
+/// boundaries (11-byte integers, 20-byte LZF threshold, 44-byte embstr).
+fn random_value(g: &mut crate::commands::difftest::Gen) -> Vec<u8> {
+    match g.next() % 6 {
+        0 => (g.next() as i64 >> (g.next() % 64))
+            .to_string()
+            .into_bytes(),
+        1 => format!("{}", g.next() % 100_000).into_bytes(),
+        2 => {
+            let unit = ["ab", "hello ", "x", "0123456789"][(g.next() % 4) as usize];
+            unit.repeat((g.next() % 300) as usize).into_bytes()
+        }
+        3 => (0..g.next() % 60).map(|_| g.next() as u8).collect(),
+        4 => (0..g.next() % 3000)
+            .map(|_| b'a' + (g.next() % 3) as u8)
+            .collect(),
+        _ => ["007", "-0", "+5", " 1", "1e3", "3.14", ""][(g.next() % 7) as usize]
+            .as_bytes()
+            .to_vec(),
+    }
+}
+
+/// DUMP and RESTORE against redis-server: identical payloads and replies.
+/// `REDIS_DIFF_PORT=7106 cargo test -p damselfly-storage differential_dump -- --ignored`
+#[test]
+#[ignore]
+fn differential_dump() {
+    use crate::commands::difftest::{from_frame, Client, Gen};
+    let Some(port) = std::env::var("REDIS_DIFF_PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+    else {
+        eprintln!("REDIS_DIFF_PORT not set; skipping");
+        return;
+    };
+    let mut redis = Client::connect(port);
+    for seed in 1..=3u64 {
+        redis.call(&[b"FLUSHALL".to_vec()]);
+        let mut t = T::new();
+        let mut g = Gen(seed);
+        for step in 0..2000 {
+            let key = format!("k{}", g.next() % 20).into_bytes();
+            let cmd: Vec<Vec<u8>> = match g.next() % 4 {
+                0 => vec![b"SET".to_vec(), key, random_value(&mut g)],
+                1 => vec![b"DUMP".to_vec(), key],
+                2 => {
+                    let source = format!("k{}", g.next() % 20).into_bytes();
+                    let mut payload = match redis.call(&[b"DUMP".to_vec(), source]) {
+                        crate::commands::difftest::R::Bulk(Some(p)) => p,
+                        _ => b"nothing".to_vec(),
+                    };
+                    if g.chance(10) {
+                        let at = (g.next() as usize) % payload.len();
+                        payload[at] ^= 1;
+                    }
+                    let mut cmd = vec![b"RESTORE".to_vec(), key, b"0".to_vec(), payload];
+                    for option in ["REPLACE", "IDLETIME", "FREQ", "BOGUS"] {
+                        if g.chance(25) {
+                            cmd.push(option.as_bytes().to_vec());
+                            if option != "REPLACE" && option != "BOGUS" {
+                                cmd.push((g.next() % 300).to_string().into_bytes());
+                            }
+                        }
+                    }
+                    cmd
+                }
+                _ => vec![b"GET".to_vec(), key],
+            };
+            let refs: Vec<&[u8]> = cmd.iter().map(Vec::as_slice).collect();
+            let ours = from_frame(&t.raw(&refs));
+            let theirs = redis.call(&cmd);
+            assert_eq!(
+                ours,
+                theirs,
+                "seed {seed} step {step}: {:?}",
+                String::from_utf8_lossy(&cmd.concat())
+            );
+        }
+    }
+}
