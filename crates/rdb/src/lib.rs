@@ -15,24 +15,32 @@
 //! * `EOF` (0xFF) followed by the CRC-64 (Jones, Redis variant) of every
 //!   preceding byte, little-endian.
 //!
-//! Strings are encoded exactly as Redis 7.0 decides: integer-looking strings
-//! of at most 11 bytes that are canonical decimals fitting in `i32` become
-//! INT8/INT16/INT32, strings longer than 20 bytes are LZF-compressed when that
-//! saves at least 4 bytes (compression can be switched off), everything else
-//! is a length-prefixed raw string. Only the **string** value type (type 0)
-//! is implemented; [`RdbWriter::write_type_and_key`], [`RdbWriter::write_len`]
-//! and [`RdbWriter::write_string`] are the building blocks for list, set, zset,
-//! hash and stream encoders to be added later.
+//! Values are encoded exactly as Redis 7.0 (default configuration) saves them, so that its
+//! `DUMP` payloads and our [`encode_value`] agree byte for byte:
+//!
+//! * strings: integer-looking strings of at most 11 bytes that are canonical decimals fitting in
+//!   `i32` become INT8/INT16/INT32; strings longer than 20 bytes are LZF-compressed (with
+//!   Redis's own liblzf output) when that saves at least 4 bytes (compression can be switched
+//!   off); everything else is a length-prefixed raw string;
+//! * lists: `LIST_QUICKLIST_2` (18), listpack nodes split at 8 KiB as Redis splits them;
+//! * sets: `SET_INTSET` (11) for at most 512 integers, `SET` (2) otherwise;
+//! * hashes: `HASH_LISTPACK` (16) for at most 512 fields with fields and values of at most 64
+//!   bytes, `HASH` (4) otherwise;
+//! * sorted sets: `ZSET_LISTPACK` (17, scores as `%.17g` text) for at most 128 members of at most
+//!   64 bytes, `ZSET_2` (5, binary scores, highest first) otherwise;
+//! * streams: `STREAM_LISTPACKS_2` (19) with nodes of at most 100 entries / 4 KiB, consumer
+//!   groups, pending entries and consumers.
 //!
 //! The reader accepts RDB versions 1 to 10. It understands `AUX`, `SELECTDB`,
 //! `RESIZEDB`, `EXPIRETIME` (seconds), `EXPIRETIME_MS`, `IDLE`, `FREQ` and
-//! `FUNCTION2`, string values in every encoding (raw, INT8/16/32, LZF), and
-//! verifies the trailing CRC-64 (a stored checksum of 0 means "checksum
-//! disabled", as in Redis; versions below 5 have no checksum). Any other value
-//! type yields [`Error::UnsupportedType`], and `MODULE_AUX` /
-//! `FUNCTION_PRE_GA` yield [`Error::UnsupportedOpcode`]. The reader never
-//! panics on malformed input and never allocates based on an untrusted length
-//! before the bytes have actually arrived.
+//! `FUNCTION2`, and every value type Redis 7.0 loads: strings in every encoding, lists (1, 10,
+//! 14, 18 with plain and packed nodes), sets (2, 11), sorted sets (3, 5, 12, 17), hashes (4, 9,
+//! 13, 16) and streams (15, 19); it verifies the trailing CRC-64 (a stored checksum of 0 means
+//! "checksum disabled", as in Redis; versions below 5 have no checksum). Module values yield
+//! [`Error::UnsupportedType`], and `MODULE_AUX` / `FUNCTION_PRE_GA` yield
+//! [`Error::UnsupportedOpcode`]. Listpacks, ziplists, zipmaps and intsets are checked against
+//! their own size fields. The reader never panics on malformed input and never allocates based
+//! on an untrusted length before the bytes have actually arrived.
 //!
 //! The reader consumes exactly the bytes of the RDB payload (it stops right
 //! after the checksum), so it can be used on a replication stream. It reads

@@ -214,16 +214,33 @@ fn read_node(master: StreamId, items: &[Item<'_>], entries: &mut Vec<StreamEntry
     Ok(())
 }
 
-/// Appends a type 19 body. Entries go into nodes of at most 100 entries / about 4 KiB as Redis
-/// would build them by XADD; pending entries and consumers in id and name order.
+/// Appends a type 19 body. Entries go into nodes as XADD fills them (at most 100 entries, a new
+/// node once the node's bytes plus the entry's field and value lengths reach 4 KiB); pending
+/// entries and consumers in id and name order.
 pub(crate) fn write(s: &Stream, compress: bool, out: &mut Vec<u8>) {
     let mut nodes: Vec<([u8; 16], Vec<u8>)> = Vec::new();
     let mut rest = &s.entries[..];
     while let Some(((master, master_fields), _)) = rest.split_first() {
+        let master_entry = |count: usize| {
+            let mut lp = listpack::Builder::new();
+            lp.push_int(count as i64);
+            lp.push_int(0);
+            lp.push_int(master_fields.len() as i64);
+            for (f, _) in master_fields {
+                lp.push_str(f);
+            }
+            lp.push_int(0);
+            lp
+        };
+        // Bytes of the node so far minus those of an empty body, as XADD measures it.
+        let master_bytes = master_entry(1).bytes() - listpack::Builder::new().bytes();
         let mut body = listpack::Builder::new();
         let mut n = 0;
         for (id, fields) in rest {
-            if n == NODE_MAX_ENTRIES || (n > 0 && body.bytes() >= NODE_MAX_BYTES) {
+            let fields_len: usize = fields.iter().map(|(f, v)| f.len() + v.len()).sum();
+            let full =
+                master_bytes + body.bytes() + fields_len >= NODE_MAX_BYTES || n >= NODE_MAX_ENTRIES;
+            if n > 0 && full {
                 break;
             }
             let same = fields.len() == master_fields.len()
@@ -244,15 +261,7 @@ pub(crate) fn write(s: &Stream, compress: bool, out: &mut Vec<u8>) {
             body.push_int(elements as i64);
             n += 1;
         }
-        let mut lp = listpack::Builder::new();
-        lp.push_int(n as i64);
-        lp.push_int(0);
-        lp.push_int(master_fields.len() as i64);
-        for (f, _) in master_fields {
-            lp.push_str(f);
-        }
-        lp.push_int(0);
-        nodes.push((id_bytes(*master), lp.append(body)));
+        nodes.push((id_bytes(*master), master_entry(n).append(body)));
         rest = &rest[n..];
     }
     encode_len(nodes.len() as u64, out);

@@ -787,6 +787,56 @@ fn dump_payloads_match_redis() {
             .contains(&&k[..])
         })
         .collect();
+    // A stream built by XADD alone (no tombstones), with a group, pending entries and consumers.
+    let mut entries = Vec::new();
+    for i in 0..400u64 {
+        let id = (1_700_000_000_000 + i / 2, i % 2);
+        let fields = if i % 9 == 4 {
+            vec![(b"other".to_vec(), vec![b'o'; (i % 50) as usize])]
+        } else {
+            vec![
+                (b"a".to_vec(), i.to_string().into_bytes()),
+                (b"b".to_vec(), vec![b'v'; (i % 40) as usize]),
+            ]
+        };
+        let mut cmd: Vec<Vec<u8>> = vec![
+            b"XADD".to_vec(),
+            b"xs".to_vec(),
+            format!("{}-{}", id.0, id.1).into_bytes(),
+        ];
+        for (f, v) in &fields {
+            cmd.push(f.clone());
+            cmd.push(v.clone());
+        }
+        run(&mut con, &cmd.iter().map(Vec::as_slice).collect::<Vec<_>>());
+        entries.push((id, fields));
+    }
+    run(&mut con, &[b"XGROUP", b"CREATE", b"xs", b"g", b"0"]);
+    run(
+        &mut con,
+        &[
+            b"XREADGROUP",
+            b"GROUP",
+            b"g",
+            b"c1",
+            b"COUNT",
+            b"3",
+            b"STREAMS",
+            b"xs",
+            b">",
+        ],
+    );
+    let Value::Stream(from_redis) = damselfly_rdb::decode_value(
+        &mut &redis::cmd("DUMP")
+            .arg("xs")
+            .query::<Vec<u8>>(&mut con)
+            .unwrap()[..],
+    )
+    .unwrap() else {
+        panic!("stream expected")
+    };
+    assert_eq!(from_redis.entries, entries);
+    keys.push((b"xs".to_vec(), Value::Stream(from_redis)));
     for (i, (_, _, v, _)) in value_shapes().into_iter().enumerate() {
         let key = format!("string:{i}").into_bytes();
         run(&mut con, &[b"SET", &key, &v]);

@@ -141,6 +141,7 @@ macro_rules! spec {
 }
 
 mod blocking;
+mod dump;
 mod hashes;
 mod lists;
 mod sets;
@@ -157,6 +158,7 @@ pub fn all() -> impl Iterator<Item = &'static CommandSpec> {
         zsets::SPECS,
         streams::SPECS,
         blocking::SPECS,
+        dump::SPECS,
     ]
     .into_iter()
     .flatten()

@@ -4,6 +4,7 @@
 mod bits;
 mod blocking;
 mod effects;
+mod dump;
 mod expire;
 mod hashes;
 mod keys;
@@ -232,6 +233,7 @@ fn collection_command(name: &[u8]) -> Option<Entry> {
             zsets::COMMANDS,
             streams::COMMANDS,
             blocking::COMMANDS,
+            dump::COMMANDS,
         ]
         .into_iter()
         .flatten()
