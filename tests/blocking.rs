@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 /// among the clients running that command.
 fn block(server: &Server, client: &mut Raw, line: &str, blocked_before: usize) {
     let args: Vec<&str> = line.split_whitespace().collect();
-    client.send(&encode_cmd(&args)).expect("send blocking command");
+    client
+        .send(&encode_cmd(&args))
+        .expect("send blocking command");
     let name = args[0].to_ascii_lowercase();
     let mut observer = server.raw();
     wait_for("the client to block", Duration::from_secs(10), || {
@@ -167,7 +169,10 @@ fn a_blocked_client_is_served_after_the_transaction_that_pushed() {
         r.check("RPUSH {q}list a", Reply::status("QUEUED"));
         r.check("LLEN {q}list", Reply::status("QUEUED"));
         // Inside the transaction the element is still there; the waiter gets it afterwards.
-        assert_eq!(r.run("EXEC"), Reply::arr(vec![Reply::int(1), Reply::int(1)]));
+        assert_eq!(
+            r.run("EXEC"),
+            Reply::arr(vec![Reply::int(1), Reply::int(1)])
+        );
         assert_eq!(blocked.read_reply(), Reply::bulks(&["{q}list", "a"]));
         r.check("LLEN {q}list", Reply::int(0));
     });
@@ -180,10 +185,14 @@ fn a_client_that_left_is_not_served() {
         block(s, &mut gone, "BLPOP left 0", 0);
         drop(gone);
         let mut r = s.raw();
-        wait_for("the server to drop the client", Duration::from_secs(10), || {
-            let list = r.run("CLIENT LIST").as_string();
-            (!list.contains("cmd=blpop")).then_some(())
-        });
+        wait_for(
+            "the server to drop the client",
+            Duration::from_secs(10),
+            || {
+                let list = r.run("CLIENT LIST").as_string();
+                (!list.contains("cmd=blpop")).then_some(())
+            },
+        );
         r.check("RPUSH left x", Reply::int(1));
         r.check("LLEN left", Reply::int(1));
     });
@@ -199,8 +208,11 @@ fn served_pops_reach_replicas() {
         let replica = Server::start_replica_of(3 - threads, &primary, &[]);
         let mut r = primary.raw();
         wait_for("the replica to sync", Duration::from_secs(20), || {
-            (replica.info_field("replication", "master_link_status").as_deref() == Some("up"))
-                .then_some(())
+            (replica
+                .info_field("replication", "master_link_status")
+                .as_deref()
+                == Some("up"))
+            .then_some(())
         });
         let mut blocked = primary.raw();
         block(&primary, &mut blocked, "BLMOVE a b RIGHT LEFT 0", 0);

@@ -49,7 +49,10 @@ fn every_type_answers_type_and_encoding() {
             "GET list",
             Reply::err("WRONGTYPE Operation against a key holding the wrong kind of value"),
         );
-        r.check("SCAN 0 TYPE zset COUNT 100", Reply::arr(vec![Reply::bulk("0"), Reply::bulks(&["zset"])]));
+        r.check(
+            "SCAN 0 TYPE zset COUNT 100",
+            Reply::arr(vec![Reply::bulk("0"), Reply::bulks(&["zset"])]),
+        );
     });
 }
 
@@ -92,7 +95,10 @@ fn store_and_move_commands_work_across_shards() {
         r.check("SADD s1 a b c", Reply::int(3));
         r.check("SADD s2 b c d", Reply::int(3));
         r.check("SINTERSTORE dest s1 s2", Reply::int(2));
-        assert_eq!(r.run("SMEMBERS dest").as_string_set(), ["b", "c"].map(String::from).into());
+        assert_eq!(
+            r.run("SMEMBERS dest").as_string_set(),
+            ["b", "c"].map(String::from).into()
+        );
         r.check("SUNIONSTORE dest s1 s2", Reply::int(4));
         r.check("SDIFFSTORE dest s1 s2", Reply::int(1));
         r.check("SINTERCARD 2 s1 s2", Reply::int(2));
@@ -143,9 +149,17 @@ fn cross_shard_moves_are_atomic_under_concurrency() {
             std::thread::spawn(move || {
                 let mut w = Raw::connect(&addr);
                 for i in 0..1500 {
-                    let (from, to) = if i % 2 == 0 { ("left", "right") } else { ("right", "left") };
+                    let (from, to) = if i % 2 == 0 {
+                        ("left", "right")
+                    } else {
+                        ("right", "left")
+                    };
                     assert_eq!(w.cmd(&["SMOVE", from, to, "m"]), Reply::int(1));
-                    let (a, b) = if i % 2 == 0 { ("la", "lb") } else { ("lb", "la") };
+                    let (a, b) = if i % 2 == 0 {
+                        ("la", "lb")
+                    } else {
+                        ("lb", "la")
+                    };
                     w.check("MULTI", Reply::ok());
                     w.cmd(&["LMOVE", a, b, "LEFT", "RIGHT"]);
                     w.cmd(&["LMOVE", a, b, "LEFT", "RIGHT"]);
@@ -164,8 +178,16 @@ fn cross_shard_moves_are_atomic_under_concurrency() {
             reader.run("LLEN lb");
             let replies = reader.run("EXEC");
             let values: Vec<i64> = replies.as_array().iter().map(Reply::as_int).collect();
-            assert_eq!(values[0] + values[1], 1, "member in exactly one set: {values:?}");
-            assert_eq!(values[2] + values[3], 20, "no element lost or doubled: {values:?}");
+            assert_eq!(
+                values[0] + values[1],
+                1,
+                "member in exactly one set: {values:?}"
+            );
+            assert_eq!(
+                values[2] + values[3],
+                20,
+                "no element lost or doubled: {values:?}"
+            );
             checks += 1;
         }
         writer.join().expect("writer");
@@ -188,7 +210,9 @@ fn every_type_survives_save_and_restart() {
         r.check("HSET bighash a 1 b 2 c 3", Reply::int(3));
         r.check("PEXPIRE zset 100000000", Reply::int(1));
         r.check("XGROUP CREATE stream g 0", Reply::ok());
-        assert!(!r.run("XREADGROUP GROUP g alice COUNT 1 STREAMS stream >").is_error());
+        assert!(!r
+            .run("XREADGROUP GROUP g alice COUNT 1 STREAMS stream >")
+            .is_error());
         let digest = r.run("DEBUG DIGEST");
         r.check("SAVE", Reply::ok());
         r.send(&encode_cmd(&["SHUTDOWN", "NOSAVE"])).unwrap();
@@ -213,8 +237,11 @@ fn mixed_type_load_replicates_with_equal_digests() {
         loaded(&mut r);
         let replica = Server::start_replica_of(replica_threads, &primary, &[]);
         wait_for("the replica to sync", Duration::from_secs(30), || {
-            (replica.info_field("replication", "master_link_status").as_deref() == Some("up"))
-                .then_some(())
+            (replica
+                .info_field("replication", "master_link_status")
+                .as_deref()
+                == Some("up"))
+            .then_some(())
         });
         for i in 0..300 {
             let k = i % 7;
@@ -230,16 +257,28 @@ fn mixed_type_load_replicates_with_equal_digests() {
                 r.cmd(&["LPOP", &format!("l{k}")]);
                 r.cmd(&["SRANDMEMBER", &format!("s{k}"), "-2"]);
                 r.cmd(&["SINTERSTORE", &format!("inter{k}"), &format!("s{k}"), "s1"]);
-                r.cmd(&["ZUNIONSTORE", &format!("zu{k}"), "2", &format!("z{k}"), "z1"]);
+                r.cmd(&[
+                    "ZUNIONSTORE",
+                    &format!("zu{k}"),
+                    "2",
+                    &format!("z{k}"),
+                    "z1",
+                ]);
                 r.cmd(&["SMOVE", &format!("s{k}"), "s1", &format!("m{i}")]);
                 r.cmd(&["LMOVE", &format!("l{k}"), "l1", "RIGHT", "LEFT"]);
                 r.cmd(&["XTRIM", &format!("x{k}"), "MAXLEN", "20"]);
             }
         }
         r.check("XGROUP CREATE x1 g 0", Reply::ok());
-        assert!(!r.run("XREADGROUP GROUP g c1 COUNT 3 STREAMS x1 >").is_error());
+        assert!(!r
+            .run("XREADGROUP GROUP g c1 COUNT 3 STREAMS x1 >")
+            .is_error());
         r.check("RENAME h1 h1renamed", Reply::ok());
         assert_eq!(r.run("WAIT 1 10000"), Reply::int(1));
-        assert_eq!(primary.digest(), replica.digest(), "{primary_threads} -> {replica_threads}");
+        assert_eq!(
+            primary.digest(),
+            replica.digest(),
+            "{primary_threads} -> {replica_threads}"
+        );
     }
 }

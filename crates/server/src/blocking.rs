@@ -79,8 +79,11 @@ pub struct Blocked {
 impl Shard {
     /// Blocks a waiter on `keys` of this shard, or serves it at once if one has data already (a
     /// write may have landed since its attempt).
-    fn block(&mut self, keys: Vec<Bytes>, blocked: Blocked) {
+    fn block(&mut self, keys: Vec<Bytes>, mut blocked: Blocked) {
         let db = blocked.waiter.db;
+        if let Serve::Read(command) = &mut blocked.serve {
+            self.resolve_last_ids(db, command);
+        }
         for key in &keys {
             if self.try_serve(db, key, &blocked) {
                 return;
@@ -91,6 +94,30 @@ impl Shard {
             let queue = self.waiters.blocked.entry((db, key)).or_default();
             queue.retain(|b| !b.waiter.is_claimed());
             queue.push_back(blocked.clone());
+        }
+    }
+
+    /// XREAD's `$` means "after the stream's last id now": resolved when the client blocks.
+    fn resolve_last_ids(&mut self, db: usize, command: &mut [Bytes]) {
+        let Some(streams) = command
+            .iter()
+            .position(|word| word.eq_ignore_ascii_case(b"streams"))
+        else {
+            return;
+        };
+        let count = (command.len() - streams - 1) / 2;
+        for i in 0..count {
+            let (key_at, id_at) = (streams + 1 + i, streams + 1 + count + i);
+            if command[id_at].as_ref() != b"$" {
+                continue;
+            }
+            let info = [
+                Bytes::from_static(b"XINFO"),
+                Bytes::from_static(b"STREAM"),
+                command[key_at].clone(),
+            ];
+            command[id_at] = last_generated_id(&self.run_command(db, &info))
+                .unwrap_or_else(|| Bytes::from_static(b"0-0"));
         }
     }
 
@@ -176,13 +203,17 @@ pub fn read_block(name: &str, args: &[Bytes]) -> Option<Result<(u64, Vec<Bytes>)
     if !matches!(name, "xread" | "xreadgroup") {
         return None;
     }
-    let streams = args.iter().position(|a| a.eq_ignore_ascii_case(b"streams"))?;
+    let streams = args
+        .iter()
+        .position(|a| a.eq_ignore_ascii_case(b"streams"))?;
     let at = args[..streams]
         .iter()
         .position(|a| a.eq_ignore_ascii_case(b"block"))?;
     let value = args.get(at + 1)?;
     let timeout = match damselfly_storage::string2ll(value) {
-        None => Err(Frame::error("ERR timeout is not an integer or out of range")),
+        None => Err(Frame::error(
+            "ERR timeout is not an integer or out of range",
+        )),
         Some(ms) if ms < 0 => Err(Frame::error("ERR timeout is negative")),
         Some(ms) => {
             let mut stripped = args[..at].to_vec();
@@ -241,6 +272,26 @@ pub fn is_blocking(name: &str) -> bool {
         name,
         "blpop" | "brpop" | "blmove" | "brpoplpush" | "blmpop" | "bzpopmin" | "bzpopmax" | "bzmpop"
     )
+}
+
+/// The `last-generated-id` field of an XINFO STREAM reply.
+fn last_generated_id(info: &Frame) -> Option<Bytes> {
+    let pairs: Vec<(&Frame, &Frame)> = match info {
+        Frame::Map(pairs) => pairs.iter().map(|(k, v)| (k, v)).collect(),
+        Frame::Array(items) => items
+            .chunks(2)
+            .filter_map(|p| Some((p.first()?, p.get(1)?)))
+            .collect(),
+        _ => return None,
+    };
+    pairs
+        .into_iter()
+        .find_map(|(name, value)| match (name, value) {
+            (Frame::Bulk(name), Frame::Bulk(id)) if name.as_ref() == b"last-generated-id" => {
+                Some(id.clone())
+            }
+            _ => None,
+        })
 }
 
 /// Redis's timeout argument in seconds (a float), as milliseconds; 0 waits forever.

@@ -165,61 +165,17 @@ fn key_state(db: &Db, key: &[u8]) -> Vec<Vec<Bytes>> {
 }
 
 /// Commands that recreate a key exactly, value and absolute expiry, whatever its type: a SET for
-/// strings; for collections a DEL, one command adding every element, and a PEXPIREAT.
+/// strings, a RESTORE of the DUMP payload (REPLACE ABSTTL) for the other types.
 pub fn restore_commands(key: &[u8], value: &Value, expire_at: u64) -> Vec<Vec<Bytes>> {
     if value.is_string() {
         return vec![set_effect(key, value, expire_at)];
     }
-    let mut fill = match value.to_rdb() {
-        damselfly_rdb::Value::List(items) => with_words("RPUSH", key, items),
-        damselfly_rdb::Value::Set(members) => with_words("SADD", key, members),
-        damselfly_rdb::Value::Hash(pairs) => with_words(
-            "HSET",
-            key,
-            pairs.into_iter().flat_map(|(field, value)| [field, value]),
-        ),
-        damselfly_rdb::Value::ZSet(pairs) => with_words(
-            "ZADD",
-            key,
-            pairs
-                .into_iter()
-                .flat_map(|(member, score)| [format_score(score).into_bytes(), member]),
-        ),
-        _ => return vec![key_command("DEL", key)],
-    };
-    let mut commands = vec![key_command("DEL", key)];
-    if fill.len() > 2 {
-        commands.push(std::mem::take(&mut fill));
-    }
-    if expire_at != 0 {
-        let mut expire = key_command("PEXPIREAT", key);
-        expire.push(Bytes::from(expire_at.to_string()));
-        commands.push(expire);
-    }
-    commands
-}
-
-fn with_words(
-    name: &'static str,
-    key: &[u8],
-    words: impl IntoIterator<Item = Vec<u8>>,
-) -> Vec<Bytes> {
-    let mut command = key_command(name, key);
-    command.extend(words.into_iter().map(Bytes::from));
-    command
-}
-
-/// A score that parses back to the same double (Rust prints the shortest round-trip form).
-fn format_score(score: f64) -> String {
-    if score.is_infinite() {
-        if score > 0.0 {
-            "inf".into()
-        } else {
-            "-inf".into()
-        }
-    } else {
-        format!("{score}")
-    }
+    let mut command = key_command("RESTORE", key);
+    command.push(Bytes::from(expire_at.to_string()));
+    command.push(Bytes::from(super::dump::dump_payload(value)));
+    command.push(Bytes::from_static(b"REPLACE"));
+    command.push(Bytes::from_static(b"ABSTTL"));
+    vec![command]
 }
 
 /// Single-key commands that replay a move or multi-key pop, built from its reply.

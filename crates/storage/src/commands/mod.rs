@@ -3,8 +3,8 @@
 
 mod bits;
 mod blocking;
-mod effects;
 mod dump;
+mod effects;
 mod expire;
 mod hashes;
 mod keys;
