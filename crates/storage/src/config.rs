@@ -58,7 +58,7 @@ pub static LIST_COMPRESS_DEPTH: Threshold =
 pub static HASH_MAX_LISTPACK_ENTRIES: Threshold = Threshold::new(
     "hash-max-listpack-entries",
     Some("hash-max-ziplist-entries"),
-    128,
+    512,
     0,
     i64::MAX,
 );
