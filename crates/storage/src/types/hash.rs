@@ -188,11 +188,7 @@ impl Hash {
 
     /// The contents in the RDB crate's neutral form (SAVE, replication snapshots, DUMP).
     pub fn to_rdb(&self) -> damselfly_rdb::Value {
-        damselfly_rdb::Value::Hash(
-            self.iter()
-                .map(|(f, v)| (f.to_vec(), v.to_vec()))
-                .collect(),
-        )
+        damselfly_rdb::Value::Hash(self.iter().map(|(f, v)| (f.to_vec(), v.to_vec())).collect())
     }
 }
 

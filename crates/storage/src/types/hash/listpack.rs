@@ -130,7 +130,10 @@ mod tests {
         assert_eq!(lp.len(), 2);
         assert_eq!(lp.heap_bytes(), lp.used_bytes());
         let pairs: Vec<_> = lp.iter().collect();
-        assert_eq!(pairs, vec![(&b"a"[..], &b"longer value"[..]), (&b"bb"[..], &b""[..])]);
+        assert_eq!(
+            pairs,
+            vec![(&b"a"[..], &b"longer value"[..]), (&b"bb"[..], &b""[..])]
+        );
         assert!(lp.remove(b"a"));
         assert!(!lp.remove(b"a"));
         assert_eq!(lp.iter().count(), 1);

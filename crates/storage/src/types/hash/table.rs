@@ -80,7 +80,8 @@ impl Table {
 
     fn store(&mut self, at: u32, entry: SmallBytes) {
         let old = std::mem::replace(&mut self.slab[at as usize], entry);
-        self.entries_heap = self.entries_heap + self.slab[at as usize].heap_bytes() - old.heap_bytes();
+        self.entries_heap =
+            self.entries_heap + self.slab[at as usize].heap_bytes() - old.heap_bytes();
     }
 
     /// Sets a field; true when it was new.
