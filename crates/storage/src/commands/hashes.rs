@@ -338,10 +338,14 @@ fn random_pairs<'h>(h: &'h Hash, count: i64, rng: &mut Rng) -> Vec<(&'h [u8], &'
         return Vec::new();
     }
     if count < 0 {
-        let n = count.unsigned_abs();
-        return (0..n)
-            .map_while(|_| h.random_pair(&mut |n| rng.below(n)))
-            .collect();
+        let n = usize::try_from(count.unsigned_abs()).unwrap_or(usize::MAX);
+        let mut picks = Vec::new();
+        // A count no memory could hold gets an empty reply instead of aborting the process.
+        if picks.try_reserve_exact(n).is_err() {
+            return picks;
+        }
+        picks.extend((0..n).map_while(|_| h.random_pair(&mut |n| rng.below(n))));
+        return picks;
     }
     let count = usize::try_from(count).unwrap_or(usize::MAX);
     if count >= size {
@@ -456,3 +460,6 @@ fn hscan(c: &mut Call) -> Frame {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod difftest;

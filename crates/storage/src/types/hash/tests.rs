@@ -83,3 +83,58 @@ fn digest_is_order_independent_and_encoding_independent() {
     assert_eq!(digest(&small), digest(&reversed));
     assert_eq!(digest(&small), digest(&table));
 }
+
+/// Resident set size of this process, in bytes.
+fn rss() -> usize {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: usize = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
+    pages * 4096
+}
+
+/// Memory of the two reference workloads, to compare with redis-server's used_memory for the
+/// same data (run alone: `cargo test -p damselfly-storage --lib memory_footprint -- --ignored
+/// --nocapture`).
+#[test]
+#[ignore]
+fn memory_footprint() {
+    let before = rss();
+    let mut big = Hash::default();
+    for i in 0..1_000_000 {
+        big.set(format!("field:{i}").as_bytes(), i.to_string().as_bytes());
+    }
+    let grown = rss();
+    println!(
+        "one hash of 1M fields: encoding {}, heap_bytes {}, rss delta {}",
+        big.encoding(),
+        big.heap_bytes(),
+        grown - before
+    );
+    drop(big);
+
+    let before = rss();
+    let mut db = crate::keyspace::Db::new();
+    for k in 0..100_000 {
+        let mut h = Hash::default();
+        for j in 0..10 {
+            h.set(
+                format!("field:{j}").as_bytes(),
+                format!("value:{j}").as_bytes(),
+            );
+        }
+        db.insert(
+            format!("key:{k}").as_bytes(),
+            crate::value::Value::Hash(Box::new(h)),
+            0,
+            0,
+        );
+    }
+    println!(
+        "100k hashes of 10 fields: used_value_bytes {}, rss delta {}",
+        db.used_value_bytes(),
+        rss() - before
+    );
+}
