@@ -138,36 +138,34 @@ fn command(g: &mut Gen) -> Vec<Vec<u8>> {
             c.push(field(g));
             c.push(word(g.pick(FLOATS)));
         }
-        "HRANDFIELD" => {
-            if g.chance(70) {
-                let count = g.pick(&[
-                    "0",
-                    "1",
-                    "2",
-                    "5",
-                    "-1",
-                    "-5",
-                    "20",
-                    "1000",
-                    "-1000",
-                    "x",
-                    "-9223372036854775808",
-                    "4611686018427387904",
-                    "-4611686018427387904",
-                ]);
-                c.push(word(count));
-                // A huge negative count without WITHVALUES means that many picks: skip it.
-                let huge = count.len() > 15;
-                if huge || g.chance(50) {
-                    c.push(word(if huge {
-                        "WITHVALUES"
-                    } else {
-                        g.pick(&["WITHVALUES", "withvalues", "WITHVALUE", "x"])
-                    }));
-                }
-                if g.chance(3) {
-                    c.push(word("x"));
-                }
+        "HRANDFIELD" if g.chance(70) => {
+            let count = g.pick(&[
+                "0",
+                "1",
+                "2",
+                "5",
+                "-1",
+                "-5",
+                "20",
+                "1000",
+                "-1000",
+                "x",
+                "-9223372036854775808",
+                "4611686018427387904",
+                "-4611686018427387904",
+            ]);
+            c.push(word(count));
+            // A huge negative count without WITHVALUES means that many picks: skip it.
+            let huge = count.len() > 15;
+            if huge || g.chance(50) {
+                c.push(word(if huge {
+                    "WITHVALUES"
+                } else {
+                    g.pick(&["WITHVALUES", "withvalues", "WITHVALUE", "x"])
+                }));
+            }
+            if g.chance(3) {
+                c.push(word("x"));
             }
         }
         "HSCAN" => {

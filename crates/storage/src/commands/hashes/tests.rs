@@ -86,7 +86,7 @@ fn encodings_follow_redis() {
     assert_eq!(t.run(&format!("HINCRBY h {long} 1")), int(1));
     assert_eq!(t.run("OBJECT ENCODING h"), bulk("hashtable"));
     t.run("HSET g a 1");
-    assert_eq!(t.run("HINCRBYFLOAT g a 1e70").is_error(), false);
+    assert!(!t.run("HINCRBYFLOAT g a 1e70").is_error());
     assert_eq!(t.run("OBJECT ENCODING g"), bulk("hashtable"));
 }
 
