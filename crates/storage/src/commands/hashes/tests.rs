@@ -226,3 +226,39 @@ fn digest_matches_redis() {
     let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
     assert_eq!(hex, "6c8f22b3bf510fdcfd6122dd0f908a80e88243bf");
 }
+
+/// What a command journals for replicas.
+fn journal(dbs: &mut [crate::Db], line: &str) -> Vec<(usize, Option<Vec<Bytes>>)> {
+    let mut stats = crate::Stats::default();
+    let mut effects = crate::Effects::default();
+    let mut ctx = crate::ExecContext {
+        now_ms: 1,
+        stats: &mut stats,
+        effects: Some(&mut effects),
+    };
+    let args: Vec<Bytes> = line
+        .split(' ')
+        .map(|s| Bytes::copy_from_slice(s.as_bytes()))
+        .collect();
+    crate::commands::execute(dbs, 0, &args, &mut ctx);
+    effects.writes
+}
+
+#[test]
+fn journal_effects() {
+    let mut dbs = vec![crate::Db::new()];
+    let words = |s: &str| {
+        s.split(' ')
+            .map(|w| Bytes::copy_from_slice(w.as_bytes()))
+            .collect()
+    };
+    assert_eq!(
+        journal(&mut dbs, "HINCRBYFLOAT h f 1.5"),
+        vec![(0, Some(words("HSET h f 1.5")))]
+    );
+    assert_eq!(journal(&mut dbs, "HSET h g 1"), vec![(0, None)]);
+    assert!(journal(&mut dbs, "HSETNX h f 2").is_empty());
+    assert!(journal(&mut dbs, "HDEL h nope").is_empty());
+    assert!(journal(&mut dbs, "HINCRBY h f 1").is_empty());
+    assert_eq!(journal(&mut dbs, "HDEL h f g"), vec![(0, None)]);
+}
