@@ -4,7 +4,6 @@
 //! allocation. Members never move except when the table is resized, which lets SSCAN walk home
 //! buckets in Redis's reverse-binary order with Redis's guarantees.
 
-use std::hash::BuildHasher;
 use std::sync::OnceLock;
 
 /// Members of up to this many bytes are stored inside their slot.
@@ -231,10 +230,7 @@ impl Table {
 
 /// Slots for `members`: a power of two at most half full, so the table grows at 3/4.
 fn slots_for(members: usize) -> usize {
-    members
-        .saturating_mul(2)
-        .next_power_of_two()
-        .max(MIN_SLOTS)
+    members.saturating_mul(2).next_power_of_two().max(MIN_SLOTS)
 }
 
 #[cfg(test)]
@@ -316,7 +312,9 @@ mod tests {
         for _ in 0..200 {
             seen.insert(
                 t.random(|| {
-                    x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    x = x
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
                     x >> 11
                 })
                 .to_vec(),
