@@ -396,4 +396,6 @@ fn scan_reply(cursor: u64, members: Vec<Frame>) -> Frame {
 }
 
 #[cfg(test)]
+mod difftest;
+#[cfg(test)]
 mod tests;
