@@ -5,6 +5,7 @@ use super::{read_set, set_at, with_set, write_set};
 use crate::commands::{parse_i64, Call, SYNTAX};
 use crate::keyspace::Db;
 use crate::types::Set;
+use crate::value::Value;
 use bytes::Bytes;
 use damselfly_protocol::Frame;
 use std::collections::HashSet;
@@ -15,9 +16,10 @@ const POP_MOVE_STRATEGY_MUL: u64 = 5;
 /// SRANDMEMBER copies the set and drops members when it holds less than this many times the
 /// count (Redis's SRANDMEMBER_SUB_STRATEGY_MUL).
 const RANDOM_SUB_STRATEGY_MUL: u64 = 3;
-/// Most picks SRANDMEMBER with a negative count answers (Redis has no limit and never finishes
-/// a reply of 2^62 members).
-const MAX_REPEATED_PICKS: i64 = 1 << 32;
+/// Most picks SRANDMEMBER with a negative count answers. Redis has no limit and would build
+/// a reply of up to 2^63 members until memory runs out; a bound keeps one request from taking
+/// the whole process down.
+const MAX_REPEATED_PICKS: i64 = 1 << 24;
 
 /// A random source seeded from the db's generator, usable while the set is borrowed.
 fn rng(db: &mut Db) -> impl FnMut() -> u64 {
@@ -30,12 +32,20 @@ fn rng(db: &mut Db) -> impl FnMut() -> u64 {
     }
 }
 
-fn srem_effect(key: &[u8], members: &[Bytes]) -> Vec<Bytes> {
+fn members_effect(name: &'static str, key: &[u8], members: &[Bytes]) -> Vec<Bytes> {
     let mut command = Vec::with_capacity(members.len() + 2);
-    command.push(Bytes::from_static(b"SREM"));
+    command.push(Bytes::from_static(name.as_bytes()));
     command.push(Bytes::copy_from_slice(key));
     command.extend(members.iter().cloned());
     command
+}
+
+fn srem_effect(key: &[u8], members: &[Bytes]) -> Vec<Bytes> {
+    members_effect("SREM", key, members)
+}
+
+fn sadd_effect(key: &[u8], members: Vec<Bytes>) -> Vec<Bytes> {
+    members_effect("SADD", key, &members)
 }
 
 fn bulks(members: Vec<Bytes>) -> Vec<Frame> {
@@ -106,8 +116,8 @@ fn spop_count(c: &mut Call) -> Frame {
     let db = c.db();
     let mut random = rng(db);
     let remaining = size - count;
-    let popped = if remaining * POP_MOVE_STRATEGY_MUL > count {
-        with_set(db, id, |set| {
+    if remaining * POP_MOVE_STRATEGY_MUL > count {
+        let popped = with_set(db, id, |set| {
             (0..count)
                 .map(|_| {
                     let member = set.random(&mut random);
@@ -115,25 +125,38 @@ fn spop_count(c: &mut Call) -> Frame {
                     member
                 })
                 .collect::<Vec<_>>()
-        })
-    } else {
-        // Pick the members that stay into a new set, which then replaces the old one (so its
-        // encoding is chosen afresh, as Redis's dbOverwrite of the new set does).
-        let (kept, popped) = with_set(db, id, |set| {
-            let mut kept = Set::default();
-            for _ in 0..remaining {
-                let member = set.random(&mut random);
-                set.remove(&member);
-                kept.add(&member);
-            }
-            (Some(kept), set.members())
         });
-        if let Some(kept) = kept {
-            db.replace_value(id, crate::value::Value::Set(Box::new(kept)));
+        c.journal_as(srem_effect(key, &popped));
+        return Frame::Set(bulks(popped));
+    }
+    // Pick the members that stay into a new set, which then replaces the old one (so its
+    // encoding is chosen afresh, as Redis's dbOverwrite of the new set does).
+    let (kept, popped) = with_set(db, id, |set| {
+        let mut kept = Set::default();
+        for _ in 0..remaining {
+            let member = set.random(&mut random);
+            set.remove(&member);
+            kept.add(&member);
         }
-        popped
-    };
-    c.journal_as(srem_effect(key, &popped));
+        (kept, set.members())
+    });
+    let expire_at = db.slot(id).expire_at;
+    let kept_members = kept.members();
+    db.replace_value(id, Value::Set(Box::new(kept)));
+    // Replicas rebuild the key the same way, so they end in the same encoding too; the
+    // members that stay are the smaller part here.
+    c.journal_as(vec![
+        Bytes::from_static(b"DEL"),
+        Bytes::copy_from_slice(key),
+    ]);
+    c.journal_as(sadd_effect(key, kept_members));
+    if expire_at != 0 {
+        c.journal_as(vec![
+            Bytes::from_static(b"PEXPIREAT"),
+            Bytes::copy_from_slice(key),
+            Bytes::from(expire_at.to_string()),
+        ]);
+    }
     Frame::Set(bulks(popped))
 }
 

@@ -205,30 +205,69 @@ fn spop_and_srandmember() {
     assert_eq!(t.run("SCARD r"), int(10));
 }
 
-#[test]
-fn spop_journals_removed_members() {
-    let mut t = T::new();
-    t.run("SADD s a b c d e f g h i j");
+/// Runs one command with a replication journal, returning the reply and what was journaled.
+fn journaled(t: &mut T, line: &str) -> (Frame, Vec<Vec<String>>) {
     let mut effects = Effects::default();
-    let args: Vec<Bytes> = ["SPOP", "s", "3"].iter().map(|a| Bytes::from(*a)).collect();
+    let args: Vec<Bytes> = line
+        .split(' ')
+        .map(|a| Bytes::copy_from_slice(a.as_bytes()))
+        .collect();
     let mut ctx = ExecContext {
         now_ms: t.now,
         stats: &mut t.stats,
         effects: Some(&mut effects),
     };
     let reply = crate::commands::execute(&mut t.dbs, 0, &args, &mut ctx);
-    let popped = members(reply);
-    assert_eq!(effects.writes.len(), 1);
-    let (_, Some(command)) = &effects.writes[0] else {
-        panic!("journaled as sent")
-    };
-    let mut journaled: Vec<String> = command[2..]
-        .iter()
-        .map(|m| String::from_utf8_lossy(m).into_owned())
+    let commands = effects
+        .writes
+        .into_iter()
+        .map(|(_, command)| {
+            command
+                .unwrap_or_else(|| args.clone())
+                .iter()
+                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .collect()
+        })
         .collect();
-    journaled.sort();
-    assert_eq!(command[0], Bytes::from_static(b"SREM"));
-    assert_eq!(journaled, popped);
+    (reply, commands)
+}
+
+fn sorted(mut items: Vec<String>) -> Vec<String> {
+    items.sort();
+    items
+}
+
+#[test]
+fn spop_journals_its_effect() {
+    let mut t = T::new();
+    t.run("SADD s a b c d e f g h i j");
+    t.run("PEXPIREAT s 1800000000000");
+    // Few popped: one SREM of the popped members.
+    let (reply, journal) = journaled(&mut t, "SPOP s 3");
+    let popped = members(reply);
+    assert_eq!(journal.len(), 1);
+    assert_eq!(journal[0][..2], ["SREM", "s"]);
+    assert_eq!(sorted(journal[0][2..].to_vec()), popped);
+    // Most popped: the key is rebuilt from the members that stay, with its TTL.
+    let (reply, journal) = journaled(&mut t, "SPOP s 6");
+    assert_eq!(members(reply).len(), 6);
+    let stays = members(t.run("SMEMBERS s"));
+    assert_eq!(journal.len(), 3);
+    assert_eq!(journal[0], ["DEL", "s"]);
+    assert_eq!(journal[1][..2], ["SADD", "s"]);
+    assert_eq!(sorted(journal[1][2..].to_vec()), stays);
+    assert_eq!(journal[2], ["PEXPIREAT", "s", "1800000000000"]);
+    // Everything popped: a DEL.
+    let (_, journal) = journaled(&mut t, "SPOP s 5");
+    assert_eq!(journal, vec![vec!["DEL", "s"]]);
+    t.run("SADD s x");
+    let (Frame::Bulk(popped), journal) = journaled(&mut t, "SPOP s") else {
+        panic!("bulk")
+    };
+    assert_eq!(&popped[..], b"x");
+    assert_eq!(journal, vec![vec!["SREM", "s", "x"]]);
+    let (_, journal) = journaled(&mut t, "SPOP s");
+    assert!(journal.is_empty());
 }
 
 #[test]
