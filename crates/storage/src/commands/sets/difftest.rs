@@ -356,6 +356,23 @@ fn differential_sets() {
                     history[history.len().saturating_sub(30)..].join("\n")
                 ),
             }
+            // Every write's keys must end in the same encoding (stored results, rebuilt sets).
+            let written = match cmd[0].as_str() {
+                "SMOVE" => &cmd[1..3],
+                "SADD" | "SREM" | "SPOP" | "SINTERSTORE" | "SUNIONSTORE" | "SDIFFSTORE" => {
+                    &cmd[1..2]
+                }
+                _ => &[],
+            };
+            for key in written {
+                let probe = args_of(&["OBJECT".into(), "ENCODING".into(), key.clone()]);
+                let mine = ours(&t.raw(&probe.iter().map(Vec::as_slice).collect::<Vec<_>>()));
+                let theirs = redis.call(&probe);
+                assert_eq!(
+                    mine, theirs,
+                    "seed {seed} step {step}: encoding of {key} after {cmd:?}"
+                );
+            }
         }
         for key in KEYS {
             for probe in ["SMEMBERS", "OBJECT ENCODING", "TYPE"] {
