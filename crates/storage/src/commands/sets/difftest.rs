@@ -142,7 +142,10 @@ fn command(g: &mut Gen) -> Vec<String> {
     match name {
         "SADD" | "SREM" | "SMISMEMBER" => {
             c.push(k(g));
-            for _ in 0..1 + g.next() % 5 {
+            // Now and then many members, so sets outgrow the intset limit and SDIFF's work
+            // estimate favours copying the first set.
+            let many = if g.chance(10) { 16 } else { 5 };
+            for _ in 0..1 + g.next() % many {
                 c.push(m(g));
             }
         }
@@ -171,7 +174,7 @@ fn command(g: &mut Gen) -> Vec<String> {
             }
         }
         "SINTERSTORE" | "SUNIONSTORE" | "SDIFFSTORE" => {
-            for _ in 0..2 + g.next() % 4 {
+            for _ in 0..2 + g.next() % 5 {
                 c.push(k(g));
             }
         }
