@@ -29,6 +29,9 @@ pub enum Frame {
     Verbatim(Bytes),
     /// RESP3 out-of-band push; an array in RESP2.
     Push(Vec<Frame>),
+    /// Pairs (ZRANGE WITHSCORES, HRANDFIELD WITHVALUES): a flat array in RESP2, an array of
+    /// two-element arrays in RESP3.
+    Pairs(Vec<(Frame, Frame)>),
     /// Several replies to one command, written one after the other (SUBSCRIBE a b answers once
     /// per channel).
     Many(Vec<Frame>),

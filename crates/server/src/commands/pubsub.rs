@@ -253,7 +253,12 @@ pub async fn pubsub(conn: &Connection, args: &[Bytes]) -> Frame {
             .map(|line| Frame::Simple((*line).into()))
             .collect(),
         ),
-        (b"channels" | b"numpat" | b"help" | b"shardchannels", _) => Frame::error_owned(format!(
+        // CHANNELS and SHARDCHANNELS have a variable arity: PUBSUB words their error itself.
+        (b"channels" | b"shardchannels", _) => Frame::error_owned(format!(
+            "ERR unknown subcommand or wrong number of arguments for '{}'. Try PUBSUB HELP.",
+            String::from_utf8_lossy(&args[1])
+        )),
+        (b"numpat" | b"help", _) => Frame::error_owned(format!(
             "ERR wrong number of arguments for 'pubsub|{}' command",
             String::from_utf8_lossy(&sub)
         )),

@@ -27,6 +27,12 @@ pub(crate) fn from_frame(f: &Frame) -> R {
         Frame::Null => R::Bulk(None),
         Frame::NullArray => R::Array(None),
         Frame::Array(v) => R::Array(Some(v.iter().map(from_frame).collect())),
+        Frame::Pairs(pairs) => R::Array(Some(
+            pairs
+                .iter()
+                .flat_map(|(a, b)| [from_frame(a), from_frame(b)])
+                .collect(),
+        )),
         other => R::Simple(format!("unexpected {other:?}")),
     }
 }

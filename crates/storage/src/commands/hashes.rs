@@ -319,14 +319,16 @@ fn hrandfield_count(c: &mut Call) -> Frame {
     let mut rng = Rng(c.db().next_random() | 1);
     read_with(c, Frame::Array(Vec::new()), |h| {
         let picks = random_pairs(h, count, &mut rng);
-        let mut out = Vec::with_capacity(picks.len() * if with_values { 2 } else { 1 });
-        for (field, value) in picks {
-            out.push(bulk(field));
-            if with_values {
-                out.push(bulk(value));
-            }
+        if with_values {
+            // RESP3 nests each field with its value.
+            return Frame::Pairs(
+                picks
+                    .into_iter()
+                    .map(|(field, value)| (bulk(field), bulk(value)))
+                    .collect(),
+            );
         }
-        Frame::Array(out)
+        Frame::Array(picks.into_iter().map(|(field, _)| bulk(field)).collect())
     })
 }
 
