@@ -288,7 +288,9 @@ impl List {
             }
             let i = if from_tail { count - 1 - k } else { k };
             removed += self
-                .edit(i, |node| node.remove_matching(&target, max - removed, from_tail))
+                .edit(i, |node| {
+                    node.remove_matching(&target, max - removed, from_tail)
+                })
                 .unwrap_or(0);
         }
         if removed > 0 {

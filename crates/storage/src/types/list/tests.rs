@@ -146,7 +146,13 @@ fn matches_a_model_at_every_fill() {
 
 #[test]
 fn node_sizes_follow_the_fill() {
-    for (fill, max_bytes) in [(-1, 4096), (-2, 8192), (-3, 16384), (-4, 32768), (-5, 65536)] {
+    for (fill, max_bytes) in [
+        (-1, 4096),
+        (-2, 8192),
+        (-3, 16384),
+        (-4, 32768),
+        (-5, 65536),
+    ] {
         with_fill(fill, || {
             let list = List::from_items(vec![b"xxxxxxxxx".to_vec(); 20_000]);
             check(&list, true);
@@ -186,21 +192,25 @@ fn an_oversized_element_gets_its_own_node() {
 
 #[test]
 fn memory_per_small_element_is_compact() {
-    let mut list = List::default();
-    for i in 0..1_000_000u32 {
-        if i % 2 == 0 {
-            list.push_back(b"xxx");
-        } else {
-            list.push_front(b"xxx");
+    // At the default fill (other tests change it), redis-server 7.0.15 reports MEMORY USAGE
+    // 5035040 for this list.
+    with_fill(-2, || {
+        let mut list = List::default();
+        for i in 0..1_000_000u32 {
+            if i % 2 == 0 {
+                list.push_back(b"xxx");
+            } else {
+                list.push_front(b"xxx");
+            }
         }
-    }
-    // 5 bytes per entry ("xxx" plus header and back-length), little slack.
-    assert!(list.heap_bytes() < 5_300_000, "{}", list.heap_bytes());
-    for _ in 0..999_990 {
-        list.pop_back();
-    }
-    assert_eq!(list.len(), 10);
-    assert!(list.heap_bytes() < 50_000, "{}", list.heap_bytes());
+        // 5 bytes per entry ("xxx" plus header and back-length), little slack.
+        assert!(list.heap_bytes() < 5_100_000, "{}", list.heap_bytes());
+        for _ in 0..999_990 {
+            list.pop_back();
+        }
+        assert_eq!(list.len(), 10);
+        assert!(list.heap_bytes() < 50_000, "{}", list.heap_bytes());
+    });
 }
 
 #[test]
@@ -220,10 +230,20 @@ fn clone_and_eq_ignore_the_node_layout() {
 
 #[test]
 fn rdb_form_and_digest() {
-    let list = List::from_items(vec![b"1".to_vec(), b"2".to_vec(), b"3".to_vec(), b"x".to_vec()]);
+    let list = List::from_items(vec![
+        b"1".to_vec(),
+        b"2".to_vec(),
+        b"3".to_vec(),
+        b"x".to_vec(),
+    ]);
     assert_eq!(
         list.to_rdb(),
-        damselfly_rdb::Value::List(vec![b"1".to_vec(), b"2".to_vec(), b"3".to_vec(), b"x".to_vec()])
+        damselfly_rdb::Value::List(vec![
+            b"1".to_vec(),
+            b"2".to_vec(),
+            b"3".to_vec(),
+            b"x".to_vec()
+        ])
     );
     // DEBUG DIGEST-VALUE after RPUSH a 1 2 3 x on redis-server 7.0.15.
     let mut db = crate::Db::new();
