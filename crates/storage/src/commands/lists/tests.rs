@@ -397,7 +397,21 @@ fn list_command(g: &mut Gen) -> Vec<String> {
         "LPOP" | "RPOP" => {
             c.push(k(g));
             if g.chance(50) {
-                c.push(g.pick(&["0", "1", "2", "5", "100", "-1", "x"]).to_string());
+                c.push(
+                    g.pick(&[
+                        "0",
+                        "1",
+                        "2",
+                        "5",
+                        "100",
+                        "-1",
+                        "x",
+                        "9223372036854775807",
+                        "-9223372036854775808",
+                        "",
+                    ])
+                    .to_string(),
+                );
             }
             if g.chance(3) {
                 c.push("1".to_string());
@@ -462,7 +476,19 @@ fn list_command(g: &mut Gen) -> Vec<String> {
             while g.chance(30) {
                 c.push(g.pick(&["COUNT", "count", "x"]).to_string());
                 if g.chance(90) {
-                    c.push(g.pick(&["1", "2", "10", "0", "-1", "x"]).to_string());
+                    c.push(
+                        g.pick(&[
+                            "1",
+                            "2",
+                            "10",
+                            "0",
+                            "-1",
+                            "x",
+                            "9223372036854775807",
+                            "1000",
+                        ])
+                        .to_string(),
+                    );
                 }
             }
         }
