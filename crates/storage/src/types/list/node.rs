@@ -55,10 +55,11 @@ impl Node {
 
     /// Inserts `elem` at byte position `pos` (an entry boundary).
     pub fn insert_at(&mut self, pos: usize, elem: &Elem, cap_hint: usize) {
-        let mut encoded = Vec::with_capacity(entry::encoded_len(elem));
-        entry::encode(elem, &mut encoded);
-        self.reserve(encoded.len(), cap_hint);
-        self.buf.splice(pos..pos, encoded);
+        // Encode at the end and rotate it into place: no temporary buffer per insert.
+        let size = entry::encoded_len(elem);
+        self.reserve(size, cap_hint);
+        entry::encode(elem, &mut self.buf);
+        self.buf[pos..].rotate_right(size);
         self.count += 1;
     }
 
