@@ -193,6 +193,14 @@ impl List {
         }
     }
 
+    /// Makes room for one more node; a list's first node gets room for exactly one, since
+    /// most small lists never need a second (the deque would otherwise start at four).
+    fn reserve_node(&mut self) {
+        if self.nodes.capacity() == 0 {
+            self.nodes.reserve_exact(1);
+        }
+    }
+
     pub fn push_back(&mut self, value: &[u8]) {
         let elem = Elem::of(value);
         let fill = Fill::current();
@@ -202,6 +210,7 @@ impl List {
             if let Some(last) = self.nodes.len().checked_sub(1) {
                 self.edit(last, Node::shrink);
             }
+            self.reserve_node();
             self.nodes.push_back(Node::default());
         }
         self.edit(self.nodes.len() - 1, |n| n.push_back(&elem, fill.max_bytes));
@@ -214,6 +223,7 @@ impl List {
         let size = entry::encoded_len(&elem);
         if !self.nodes.front().is_some_and(|n| fill.accepts(n, size)) {
             self.edit(0, Node::shrink);
+            self.reserve_node();
             self.nodes.push_front(Node::default());
         }
         self.edit(0, |n| n.push_front(&elem, fill.max_bytes));

@@ -253,3 +253,13 @@ fn rdb_form_and_digest() {
     assert_eq!(hex, "a7e0d1f4e14edac355ae5f87ac1038a4263fe314");
     assert_eq!(list.encoding(), "quicklist");
 }
+
+#[test]
+fn a_one_element_list_is_small() {
+    let mut list = List::default();
+    list.push_front(b"xxx");
+    assert_eq!(list.nodes.capacity(), 1);
+    assert_eq!(list.heap_bytes(), 5 + std::mem::size_of::<Node>());
+    list.push_back(b"yyy");
+    assert_eq!(list.nodes.capacity(), 1);
+}
