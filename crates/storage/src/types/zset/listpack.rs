@@ -1,0 +1,165 @@
+//! The small encoding: every entry in one contiguous buffer, sorted by (score, member). Each entry
+//! is `varint(member length) member score(8 bytes, little endian)`. Operations scan linearly,
+//! which is cheap for the few entries this encoding holds.
+
+use std::cmp::Ordering;
+
+#[derive(Clone, Debug, Default)]
+pub struct Listpack {
+    buf: Vec<u8>,
+    len: usize,
+}
+
+/// One decoded entry and where it lies in the buffer.
+#[derive(Clone, Copy)]
+pub struct Entry<'a> {
+    pub member: &'a [u8],
+    pub score: f64,
+    start: usize,
+    end: usize,
+}
+
+const SCORE_BYTES: usize = 8;
+
+fn write_varint(out: &mut Vec<u8>, mut n: usize) {
+    while n >= 0x80 {
+        out.push((n as u8 & 0x7f) | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
+}
+
+/// (value, bytes read).
+fn read_varint(buf: &[u8]) -> (usize, usize) {
+    let mut n = 0usize;
+    for (i, &b) in buf.iter().enumerate() {
+        n |= usize::from(b & 0x7f) << (7 * i);
+        if b & 0x80 == 0 {
+            return (n, i + 1);
+        }
+    }
+    (n, buf.len())
+}
+
+/// Total order of the sorted set: by score, then by member bytes.
+pub fn cmp_entry(score_a: f64, member_a: &[u8], score_b: f64, member_b: &[u8]) -> Ordering {
+    score_a
+        .partial_cmp(&score_b)
+        .unwrap_or(Ordering::Equal)
+        .then_with(|| member_a.cmp(member_b))
+}
+
+impl Listpack {
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn heap_bytes(&self) -> usize {
+        self.buf.capacity()
+    }
+
+    /// Builds from entries already sorted by (score, member) with distinct members.
+    pub fn from_sorted<'a>(entries: impl Iterator<Item = (&'a [u8], f64)>) -> Listpack {
+        let mut lp = Listpack::default();
+        for (member, score) in entries {
+            lp.encode(member, score);
+            lp.len += 1;
+        }
+        lp.buf.shrink_to_fit();
+        lp
+    }
+
+    fn encode(&mut self, member: &[u8], score: f64) {
+        write_varint(&mut self.buf, member.len());
+        self.buf.extend_from_slice(member);
+        self.buf.extend_from_slice(&score.to_le_bytes());
+    }
+
+    fn entry_at(&self, start: usize) -> Entry<'_> {
+        let (len, header) = read_varint(&self.buf[start..]);
+        let member_start = start + header;
+        let score_start = member_start + len;
+        let end = score_start + SCORE_BYTES;
+        let mut score = [0u8; SCORE_BYTES];
+        score.copy_from_slice(&self.buf[score_start..end]);
+        Entry {
+            member: &self.buf[member_start..score_start],
+            score: f64::from_le_bytes(score),
+            start,
+            end,
+        }
+    }
+
+    /// Entries in ascending order.
+    pub fn iter(&self) -> impl Iterator<Item = Entry<'_>> + '_ {
+        let mut pos = 0;
+        std::iter::from_fn(move || {
+            (pos < self.buf.len()).then(|| {
+                let e = self.entry_at(pos);
+                pos = e.end;
+                e
+            })
+        })
+    }
+
+    pub fn find(&self, member: &[u8]) -> Option<Entry<'_>> {
+        self.iter().find(|e| e.member == member)
+    }
+
+    /// Inserts a member known to be absent at its sorted position.
+    pub fn insert(&mut self, member: &[u8], score: f64) {
+        let at = self
+            .iter()
+            .find(|e| cmp_entry(e.score, e.member, score, member) == Ordering::Greater)
+            .map_or(self.buf.len(), |e| e.start);
+        let mut encoded = Vec::with_capacity(member.len() + SCORE_BYTES + 5);
+        write_varint(&mut encoded, member.len());
+        encoded.extend_from_slice(member);
+        encoded.extend_from_slice(&score.to_le_bytes());
+        self.buf.splice(at..at, encoded);
+        self.len += 1;
+    }
+
+    /// Removes `member`; returns its score.
+    pub fn remove(&mut self, member: &[u8]) -> Option<f64> {
+        let (start, end, score) = self.find(member).map(|e| (e.start, e.end, e.score))?;
+        self.buf.drain(start..end);
+        self.len -= 1;
+        Some(score)
+    }
+
+    /// Removes the entries of ranks `start..=end` (valid ranks).
+    pub fn remove_ranks(&mut self, start: usize, end: usize) {
+        let first = self.iter().nth(start).map(|e| e.start);
+        let last = self.iter().nth(end).map(|e| e.end);
+        if let (Some(first), Some(last)) = (first, last) {
+            self.buf.drain(first..last);
+            self.len -= end - start + 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sorted_insert_and_remove() {
+        let mut lp = Listpack::default();
+        lp.insert(b"b", 2.0);
+        lp.insert(b"a", 2.0);
+        lp.insert(&[b'x'; 300], -1.0);
+        lp.insert(b"c", 1.0);
+        let order: Vec<Vec<u8>> = lp.iter().map(|e| e.member.to_vec()).collect();
+        assert_eq!(
+            order,
+            vec![vec![b'x'; 300], b"c".to_vec(), b"a".to_vec(), b"b".to_vec()]
+        );
+        assert_eq!(lp.remove(b"a"), Some(2.0));
+        assert_eq!(lp.remove(b"a"), None);
+        assert_eq!(lp.len(), 3);
+        lp.remove_ranks(0, 1);
+        assert_eq!(lp.len(), 1);
+        assert_eq!(lp.find(b"b").map(|e| e.score), Some(2.0));
+    }
+}
