@@ -24,9 +24,7 @@ pub struct ZSet {
 
 impl Default for ZSet {
     fn default() -> ZSet {
-        ZSet {
-            repr: Repr::Listpack(Listpack::default()),
-        }
+        ZSet::new()
     }
 }
 
@@ -50,6 +48,13 @@ fn fits_listpack(len: usize, max_member: usize) -> bool {
 }
 
 impl ZSet {
+    /// An empty set (listpack).
+    pub const fn new() -> ZSet {
+        ZSet {
+            repr: Repr::Listpack(Listpack::new()),
+        }
+    }
+
     pub fn len(&self) -> usize {
         match &self.repr {
             Repr::Listpack(lp) => lp.len(),

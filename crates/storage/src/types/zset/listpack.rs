@@ -41,6 +41,16 @@ fn read_varint(buf: &[u8]) -> (usize, usize) {
     (n, buf.len())
 }
 
+/// Redis's listpack keeps a score as text where "-0" reads back as the integer 0: a negative zero
+/// is stored as zero.
+fn stored_score(score: f64) -> f64 {
+    if score == 0.0 {
+        0.0
+    } else {
+        score
+    }
+}
+
 /// Total order of the sorted set: by score, then by member bytes.
 pub fn cmp_entry(score_a: f64, member_a: &[u8], score_b: f64, member_b: &[u8]) -> Ordering {
     score_a
@@ -50,6 +60,13 @@ pub fn cmp_entry(score_a: f64, member_a: &[u8], score_b: f64, member_b: &[u8]) -
 }
 
 impl Listpack {
+    pub const fn new() -> Listpack {
+        Listpack {
+            buf: Vec::new(),
+            len: 0,
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.len
     }
@@ -72,7 +89,8 @@ impl Listpack {
     fn encode(&mut self, member: &[u8], score: f64) {
         write_varint(&mut self.buf, member.len());
         self.buf.extend_from_slice(member);
-        self.buf.extend_from_slice(&score.to_le_bytes());
+        self.buf
+            .extend_from_slice(&stored_score(score).to_le_bytes());
     }
 
     fn entry_at(&self, start: usize) -> Entry<'_> {
@@ -115,7 +133,7 @@ impl Listpack {
         let mut encoded = Vec::with_capacity(member.len() + SCORE_BYTES + 5);
         write_varint(&mut encoded, member.len());
         encoded.extend_from_slice(member);
-        encoded.extend_from_slice(&score.to_le_bytes());
+        encoded.extend_from_slice(&stored_score(score).to_le_bytes());
         self.buf.splice(at..at, encoded);
         self.len += 1;
     }

@@ -1,0 +1,1 @@
+//! Differential test against redis-server (filled in below).
