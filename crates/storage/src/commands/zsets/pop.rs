@@ -28,9 +28,8 @@ fn zpop_command(c: &mut Call, end: End) -> Frame {
     let count = match c.args.get(2) {
         None => 1,
         Some(arg) => match parse_i64(arg) {
-            Err(e) => return e,
-            Ok(n) if n < 0 => return Frame::error("ERR value is out of range, must be positive"),
-            Ok(n) => n,
+            Ok(n) if n >= 0 => n,
+            _ => return Frame::error("ERR value is out of range, must be positive"),
         },
     };
     let args = c.args;
@@ -82,9 +81,8 @@ fn pop_first(
 pub(in crate::commands) fn zmpop(c: &mut Call) -> Frame {
     const NUMKEYS: &str = "ERR numkeys should be greater than 0";
     let numkeys = match parse_i64(c.arg(1)) {
-        Err(e) => return e,
-        Ok(n) if n < 1 => return Frame::error(NUMKEYS),
-        Ok(n) => n as u64,
+        Ok(n) if n >= 1 => n as u64,
+        _ => return Frame::error(NUMKEYS),
     };
     let where_at = match usize::try_from(numkeys + 2) {
         Ok(at) if at < c.args.len() => at,
@@ -102,9 +100,8 @@ pub(in crate::commands) fn zmpop(c: &mut Call) -> Frame {
     while j < c.args.len() {
         if count.is_none() && opt_is(c.arg(j), "count") && j + 1 < c.args.len() {
             match parse_i64(c.arg(j + 1)) {
-                Err(e) => return e,
-                Ok(n) if n < 1 => return Frame::error("ERR count should be greater than 0"),
-                Ok(n) => count = Some(n),
+                Ok(n) if n >= 1 => count = Some(n),
+                _ => return Frame::error("ERR count should be greater than 0"),
             }
             j += 2;
         } else {
