@@ -55,6 +55,18 @@ impl ZSet {
         }
     }
 
+    /// An empty set meant to receive `expected` elements: a skiplist straight away when they
+    /// would not fit a listpack (Redis's ZRANGESTORE by rank does this).
+    pub fn for_expected(expected: usize) -> ZSet {
+        if fits_listpack(expected, 0) {
+            ZSet::new()
+        } else {
+            ZSet {
+                repr: Repr::Skiplist(Box::default()),
+            }
+        }
+    }
+
     pub fn len(&self) -> usize {
         match &self.repr {
             Repr::Listpack(lp) => lp.len(),

@@ -80,14 +80,16 @@ fn score(g: &mut Gen) -> String {
     }
 }
 
-/// A zset key: mostly the scored ones; lex commands use "lex", whose scores are all 0.
+/// A zset key: mostly the scored ones. Lex commands use "lex", whose scores are all 0 (lex
+/// ranges are meaningful only then), "missing" and "string", which no other command writes.
 fn key(g: &mut Gen) -> String {
     g.pick(&["z0", "z1", "z2", "z0", "z1", "str", "none"])
         .to_string()
 }
 
 fn lex_key(g: &mut Gen) -> String {
-    g.pick(&["lex", "lex", "lex", "str", "missing"]).to_string()
+    g.pick(&["lex", "lex", "lex", "string", "missing"])
+        .to_string()
 }
 
 fn push_all(cmd: &mut Vec<String>, items: &[&str]) {
@@ -272,7 +274,7 @@ fn command(g: &mut Gen) -> Vec<String> {
             ],
         ),
         33 => push_all(&mut cmd, &["DEL", g.pick(KEYS)]),
-        34 => push_all(&mut cmd, &["SET", "str", "v"]),
+        34 => push_all(&mut cmd, &["SET", g.pick(&["str", "string"]), "v"]),
         _ => push_all(
             &mut cmd,
             &[g.pick(&["OBJECT", "TYPE"]), "ENCODING", g.pick(KEYS)],

@@ -153,7 +153,20 @@ fn zrange_generic(
         Ok(Some(id)) => select(zset_at(c.db(), id), &range, rev, offset, limit),
     };
     match store {
-        Some(dest) => store_result(c, dest, items),
+        Some(dest) => {
+            // Redis adds the elements one by one, in reply order, to a new set: a skiplist when
+            // a rank range is known to be too long, a listpack otherwise (converted as it
+            // grows). Which scores went through the listpack follows from that.
+            let mut result = if kind == Kind::Rank {
+                ZSet::for_expected(items.len())
+            } else {
+                ZSet::new()
+            };
+            for (member, score) in items {
+                result.insert(&member, score);
+            }
+            store_result(c, dest, result)
+        }
         None => scored_reply(items, with_scores),
     }
 }
@@ -167,19 +180,14 @@ fn parse_range<'a>(kind: Kind, min: &'a [u8], max: &'a [u8]) -> Result<Range<'a>
 }
 
 /// Stores a computed result at `dest` (deleting it when empty) and replies with its size.
-pub(super) fn store_result(c: &mut Call, dest: &[u8], items: Vec<(Bytes, f64)>) -> Frame {
-    let len = items.len();
+pub(super) fn store_result(c: &mut Call, dest: &[u8], result: ZSet) -> Frame {
+    let len = result.len();
     if len == 0 {
         c.db().delete(dest);
     } else {
-        let pairs = items.into_iter().map(|(m, s)| (m.to_vec(), s)).collect();
         let now = c.now();
-        c.db().set_key(
-            dest,
-            Value::ZSet(Box::new(ZSet::from_pairs(pairs))),
-            false,
-            now,
-        );
+        c.db()
+            .set_key(dest, Value::ZSet(Box::new(result)), false, now);
     }
     Frame::Integer(len as i64)
 }

@@ -187,7 +187,8 @@ fn generic(c: &mut Call, op: Op, store: bool) -> Frame {
         Op::Diff => diff(&sources),
     };
     if store {
-        store_result(c, c.arg(1), items)
+        let pairs = items.into_iter().map(|(m, s)| (m.to_vec(), s)).collect();
+        store_result(c, c.arg(1), ZSet::from_pairs(pairs))
     } else {
         scored_reply(items, with_scores)
     }
