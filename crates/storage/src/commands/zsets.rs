@@ -167,7 +167,7 @@ fn zadd_generic(c: &mut Call, incr: bool) -> Frame {
         first += 1;
     }
     let elements = c.args.len() - first;
-    if elements % 2 != 0 || elements == 0 {
+    if !elements.is_multiple_of(2) || elements == 0 {
         return Frame::error(SYNTAX);
     }
     let pairs = elements / 2;
@@ -175,7 +175,7 @@ fn zadd_generic(c: &mut Call, incr: bool) -> Frame {
     if f.nx && f.xx {
         return Frame::error("ERR XX and NX options at the same time are not compatible");
     }
-    if (f.gt && f.nx) || (f.lt && f.nx) || (f.gt && f.lt) {
+    if (f.nx && (f.gt || f.lt)) || (f.gt && f.lt) {
         return Frame::error("ERR GT, LT, and/or NX options at the same time are not compatible");
     }
     if f.incr && pairs > 1 {

@@ -40,6 +40,9 @@ fn zpop_command(c: &mut Call, end: End) -> Frame {
     }
 }
 
+/// The key popped from and its elements with their scores.
+type Popped = (Bytes, Vec<(Bytes, f64)>);
+
 /// Redis's genericZpopCommand: pops up to `count` elements from the first of `keys` that
 /// exists. Ok(None) when none exists; the key popped from otherwise.
 fn pop_first(
@@ -47,7 +50,7 @@ fn pop_first(
     keys: &[Bytes],
     end: End,
     count: i64,
-) -> Result<Option<(Bytes, Vec<(Bytes, f64)>)>, Frame> {
+) -> Result<Option<Popped>, Frame> {
     let mut found = None;
     for key in keys {
         if let Some(id) = write_zset(c, key)? {
