@@ -304,4 +304,40 @@ mod tests {
         assert_eq!(z.len(), 200);
         assert_eq!(z.rank(b"10"), Some(2));
     }
+
+    /// Redis 7.0 holds a 1M-member skiplist of `element:<12 digits>` members in 125 bytes per
+    /// member (used_memory); we must stay below that. Run with ZSET_MEMORY_MEMBERS=1000000 for
+    /// the full size.
+    #[test]
+    fn memory_per_member_is_below_redis() {
+        let n: usize = std::env::var("ZSET_MEMORY_MEMBERS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(50_000);
+        let mut z = ZSet::default();
+        for i in 0..n {
+            z.insert(
+                format!("element:{i:012}").as_bytes(),
+                (i * 7 % 1_000_003) as f64,
+            );
+        }
+        let per_member = z.heap_bytes() / n;
+        eprintln!("{n} members: {per_member} bytes each");
+        assert!(per_member < 125, "{per_member} bytes per member");
+    }
+
+    /// DEBUG DIGEST-VALUE of `ZADD e 1e20 x 0.1 y -inf z` on redis-server 7.0.15.
+    #[test]
+    fn digest_matches_redis() {
+        let z = ZSet::from_pairs(vec![
+            (b"x".to_vec(), 1e20),
+            (b"y".to_vec(), 0.1),
+            (b"z".to_vec(), f64::NEG_INFINITY),
+        ]);
+        let mut digest = [0u8; 20];
+        mix_digest(&mut digest, &crate::value::OBJ_ZSET.to_be_bytes());
+        z.digest(&mut digest);
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(hex, "4bd5bf4c72244ce46e7b4bfb6ebf833b76d768d7");
+    }
 }

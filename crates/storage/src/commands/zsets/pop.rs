@@ -45,12 +45,7 @@ type Popped = (Bytes, Vec<(Bytes, f64)>);
 
 /// Redis's genericZpopCommand: pops up to `count` elements from the first of `keys` that
 /// exists. Ok(None) when none exists; the key popped from otherwise.
-fn pop_first(
-    c: &mut Call,
-    keys: &[Bytes],
-    end: End,
-    count: i64,
-) -> Result<Option<Popped>, Frame> {
+fn pop_first(c: &mut Call, keys: &[Bytes], end: End, count: i64) -> Result<Option<Popped>, Frame> {
     let mut found = None;
     for key in keys {
         if let Some(id) = write_zset(c, key)? {
