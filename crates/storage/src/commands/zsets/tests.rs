@@ -255,3 +255,14 @@ fn scan_and_encodings() {
     t.run(&format!("ZADD l 1 {long}"));
     assert_eq!(t.run("OBJECT ENCODING l"), bulk("skiplist"));
 }
+
+/// A one-member sorted set (`ZADD key 1 member`) costs Redis 7.0 a 16-byte robj and a listpack
+/// in jemalloc's 24-byte class: the value itself must not cost more here. (The keyspace's own
+/// per-key cost is the same for every type.)
+#[test]
+fn small_value_memory_is_at_most_redis() {
+    let mut z = crate::types::ZSet::new();
+    z.insert(b"member", 1.0);
+    let value = crate::Value::ZSet(Box::new(z));
+    assert!(value.heap_bytes() <= 40, "{} bytes", value.heap_bytes());
+}

@@ -1,13 +1,13 @@
-//! The small encoding: every entry in one contiguous buffer, sorted by (score, member). Each entry
-//! is `varint(member length) member score(8 bytes, little endian)`. Operations scan linearly,
-//! which is cheap for the few entries this encoding holds.
+//! The small encoding: every entry in one contiguous, exactly sized buffer, sorted by (score,
+//! member): `varint(count)` then, per entry, `varint(member length) member score(8 bytes, little
+//! endian)`. Operations scan linearly and rebuild the buffer, which is cheap for the few entries
+//! this encoding holds; an empty set holds no buffer.
 
 use std::cmp::Ordering;
 
 #[derive(Clone, Debug, Default)]
 pub struct Listpack {
-    buf: Vec<u8>,
-    len: usize,
+    buf: Option<Box<[u8]>>,
 }
 
 /// One decoded entry and where it lies in the buffer.
@@ -61,47 +61,58 @@ pub fn cmp_entry(score_a: f64, member_a: &[u8], score_b: f64, member_b: &[u8]) -
 
 impl Listpack {
     pub const fn new() -> Listpack {
-        Listpack {
-            buf: Vec::new(),
-            len: 0,
-        }
+        Listpack { buf: None }
+    }
+
+    fn bytes(&self) -> &[u8] {
+        self.buf.as_deref().unwrap_or(&[])
     }
 
     pub fn len(&self) -> usize {
-        self.len
+        read_varint(self.bytes()).0
     }
 
     pub fn heap_bytes(&self) -> usize {
-        self.buf.capacity()
+        self.bytes().len()
+    }
+
+    /// Replaces the contents with `count` entries made of `parts` concatenated.
+    fn rebuild(&mut self, count: usize, parts: &[&[u8]]) {
+        if count == 0 {
+            self.buf = None;
+            return;
+        }
+        let mut buf = Vec::with_capacity(5 + parts.iter().map(|p| p.len()).sum::<usize>());
+        write_varint(&mut buf, count);
+        for part in parts {
+            buf.extend_from_slice(part);
+        }
+        self.buf = Some(buf.into_boxed_slice());
     }
 
     /// Builds from entries already sorted by (score, member) with distinct members.
     pub fn from_sorted<'a>(entries: impl Iterator<Item = (&'a [u8], f64)>) -> Listpack {
-        let mut lp = Listpack::default();
+        let mut body = Vec::new();
+        let mut count = 0;
         for (member, score) in entries {
-            lp.encode(member, score);
-            lp.len += 1;
+            encode(&mut body, member, score);
+            count += 1;
         }
-        lp.buf.shrink_to_fit();
+        let mut lp = Listpack::new();
+        lp.rebuild(count, &[&body]);
         lp
     }
 
-    fn encode(&mut self, member: &[u8], score: f64) {
-        write_varint(&mut self.buf, member.len());
-        self.buf.extend_from_slice(member);
-        self.buf
-            .extend_from_slice(&stored_score(score).to_le_bytes());
-    }
-
     fn entry_at(&self, start: usize) -> Entry<'_> {
-        let (len, header) = read_varint(&self.buf[start..]);
+        let buf = self.bytes();
+        let (len, header) = read_varint(&buf[start..]);
         let member_start = start + header;
         let score_start = member_start + len;
         let end = score_start + SCORE_BYTES;
         let mut score = [0u8; SCORE_BYTES];
-        score.copy_from_slice(&self.buf[score_start..end]);
+        score.copy_from_slice(&buf[score_start..end]);
         Entry {
-            member: &self.buf[member_start..score_start],
+            member: &buf[member_start..score_start],
             score: f64::from_le_bytes(score),
             start,
             end,
@@ -110,9 +121,14 @@ impl Listpack {
 
     /// Entries in ascending order.
     pub fn iter(&self) -> impl Iterator<Item = Entry<'_>> + '_ {
-        let mut pos = 0;
+        let total = self.bytes().len();
+        let mut pos = if total == 0 {
+            0
+        } else {
+            read_varint(self.bytes()).1
+        };
         std::iter::from_fn(move || {
-            (pos < self.buf.len()).then(|| {
+            (pos < total).then(|| {
                 let e = self.entry_at(pos);
                 pos = e.end;
                 e
@@ -124,25 +140,37 @@ impl Listpack {
         self.iter().find(|e| e.member == member)
     }
 
+    /// Where the entries begin (after the count).
+    fn body_start(&self) -> usize {
+        read_varint(self.bytes()).1.min(self.bytes().len())
+    }
+
     /// Inserts a member known to be absent at its sorted position.
     pub fn insert(&mut self, member: &[u8], score: f64) {
+        let body = self.body_start();
         let at = self
             .iter()
             .find(|e| cmp_entry(e.score, e.member, score, member) == Ordering::Greater)
-            .map_or(self.buf.len(), |e| e.start);
-        let mut encoded = Vec::with_capacity(member.len() + SCORE_BYTES + 5);
-        write_varint(&mut encoded, member.len());
-        encoded.extend_from_slice(member);
-        encoded.extend_from_slice(&stored_score(score).to_le_bytes());
-        self.buf.splice(at..at, encoded);
-        self.len += 1;
+            .map_or(self.bytes().len(), |e| e.start);
+        let mut entry = Vec::with_capacity(member.len() + SCORE_BYTES + 5);
+        encode(&mut entry, member, score);
+        let old = self.buf.take().unwrap_or_default();
+        let count = read_varint(&old).0 + 1;
+        self.rebuild(count, &[&old[body..at], &entry, &old[at..]]);
+    }
+
+    /// Removes the bytes `start..end` holding `removed` entries.
+    fn cut(&mut self, start: usize, end: usize, removed: usize) {
+        let body = self.body_start();
+        let old = self.buf.take().unwrap_or_default();
+        let count = read_varint(&old).0 - removed;
+        self.rebuild(count, &[&old[body..start], &old[end..]]);
     }
 
     /// Removes `member`; returns its score.
     pub fn remove(&mut self, member: &[u8]) -> Option<f64> {
         let (start, end, score) = self.find(member).map(|e| (e.start, e.end, e.score))?;
-        self.buf.drain(start..end);
-        self.len -= 1;
+        self.cut(start, end, 1);
         Some(score)
     }
 
@@ -151,10 +179,15 @@ impl Listpack {
         let first = self.iter().nth(start).map(|e| e.start);
         let last = self.iter().nth(end).map(|e| e.end);
         if let (Some(first), Some(last)) = (first, last) {
-            self.buf.drain(first..last);
-            self.len -= end - start + 1;
+            self.cut(first, last, end - start + 1);
         }
     }
+}
+
+fn encode(out: &mut Vec<u8>, member: &[u8], score: f64) {
+    write_varint(out, member.len());
+    out.extend_from_slice(member);
+    out.extend_from_slice(&stored_score(score).to_le_bytes());
 }
 
 #[cfg(test)]
