@@ -190,7 +190,12 @@ pub(in crate::commands) fn zrandmember(c: &mut Call) -> Frame {
 fn random_ranks(c: &mut Call, len: usize, count: i64) -> Vec<usize> {
     let wanted = usize::try_from(count.unsigned_abs()).unwrap_or(usize::MAX);
     if count < 0 {
-        return (0..wanted).map(|_| c.db().random_below(len)).collect();
+        // Grown as it goes: a client-given count must not size an allocation up front.
+        let mut ranks = Vec::new();
+        for _ in 0..wanted {
+            ranks.push(c.db().random_below(len));
+        }
+        return ranks;
     }
     if wanted >= len {
         return (0..len).collect();
