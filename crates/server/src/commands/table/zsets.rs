@@ -1,6 +1,37 @@
-//! Sorted set commands' specs.
+//! Sorted set commands' specs (flags and key positions as redis-server 7.0's COMMAND INFO).
 
-#[allow(unused_imports)]
 use super::{CommandSpec, Kind};
 
-pub(super) static SPECS: &[CommandSpec] = &[];
+pub(super) static SPECS: &[CommandSpec] = &[
+    spec!("zadd", -4, ["write", "denyoom", "fast"], 1, 1, 1, "sorted-set", "1.2.0", "Add one or more members to a sorted set, or update its score if it already exists", Keyed),
+    spec!("zincrby", 4, ["write", "denyoom", "fast"], 1, 1, 1, "sorted-set", "1.2.0", "Increment the score of a member in a sorted set", Keyed),
+    spec!("zrem", -3, ["write", "fast"], 1, 1, 1, "sorted-set", "1.2.0", "Remove one or more members from a sorted set", Keyed),
+    spec!("zscore", 3, ["readonly", "fast"], 1, 1, 1, "sorted-set", "1.2.0", "Get the score associated with the given member in a sorted set", Keyed),
+    spec!("zmscore", -3, ["readonly", "fast"], 1, 1, 1, "sorted-set", "6.2.0", "Get the score associated with the given members in a sorted set", Keyed),
+    spec!("zcard", 2, ["readonly", "fast"], 1, 1, 1, "sorted-set", "1.2.0", "Get the number of members in a sorted set", Keyed),
+    spec!("zrank", 3, ["readonly", "fast"], 1, 1, 1, "sorted-set", "2.0.0", "Determine the index of a member in a sorted set", Keyed),
+    spec!("zrevrank", 3, ["readonly", "fast"], 1, 1, 1, "sorted-set", "2.0.0", "Determine the index of a member in a sorted set, with scores ordered from high to low", Keyed),
+    spec!("zscan", -3, ["readonly"], 1, 1, 1, "sorted-set", "2.8.0", "Incrementally iterate sorted sets elements and associated scores", Keyed),
+    spec!("zcount", 4, ["readonly", "fast"], 1, 1, 1, "sorted-set", "2.0.0", "Count the members in a sorted set with scores within the given values", Keyed),
+    spec!("zlexcount", 4, ["readonly", "fast"], 1, 1, 1, "sorted-set", "2.8.9", "Count the number of members in a sorted set between a given lexicographical range", Keyed),
+    spec!("zrange", -4, ["readonly"], 1, 1, 1, "sorted-set", "1.2.0", "Return a range of members in a sorted set", Keyed),
+    spec!("zrangestore", -5, ["write", "denyoom"], 1, 2, 1, "sorted-set", "6.2.0", "Store a range of members from sorted set into another key", Keyed),
+    spec!("zrevrange", -4, ["readonly"], 1, 1, 1, "sorted-set", "1.2.0", "Return a range of members in a sorted set, by index, with scores ordered from high to low", Keyed),
+    spec!("zrangebyscore", -4, ["readonly"], 1, 1, 1, "sorted-set", "1.0.5", "Return a range of members in a sorted set, by score", Keyed),
+    spec!("zrevrangebyscore", -4, ["readonly"], 1, 1, 1, "sorted-set", "2.2.0", "Return a range of members in a sorted set, by score, with scores ordered from high to low", Keyed),
+    spec!("zrangebylex", -4, ["readonly"], 1, 1, 1, "sorted-set", "2.8.9", "Return a range of members in a sorted set, by lexicographical range", Keyed),
+    spec!("zrevrangebylex", -4, ["readonly"], 1, 1, 1, "sorted-set", "2.8.9", "Return a range of members in a sorted set, by lexicographical range, ordered from higher to lower strings.", Keyed),
+    spec!("zremrangebyrank", 4, ["write"], 1, 1, 1, "sorted-set", "2.0.0", "Remove all members in a sorted set within the given indexes", Keyed),
+    spec!("zremrangebyscore", 4, ["write"], 1, 1, 1, "sorted-set", "1.2.0", "Remove all members in a sorted set within the given scores", Keyed),
+    spec!("zremrangebylex", 4, ["write"], 1, 1, 1, "sorted-set", "2.8.9", "Remove all members in a sorted set between the given lexicographical range", Keyed),
+    spec!("zpopmin", -2, ["write", "fast"], 1, 1, 1, "sorted-set", "5.0.0", "Remove and return members with the lowest scores in a sorted set", Keyed),
+    spec!("zpopmax", -2, ["write", "fast"], 1, 1, 1, "sorted-set", "5.0.0", "Remove and return members with the highest scores in a sorted set", Keyed),
+    spec!("zmpop", -4, ["write", "movablekeys"], 0, 0, 0, "sorted-set", "7.0.0", "Remove and return members with scores in a sorted set", Keyed),
+    spec!("zrandmember", -2, ["readonly"], 1, 1, 1, "sorted-set", "6.2.0", "Get one or multiple random elements from a sorted set", Keyed),
+    spec!("zunionstore", -4, ["write", "denyoom", "movablekeys"], 1, 1, 1, "sorted-set", "2.0.0", "Add multiple sorted sets and store the resulting sorted set in a new key", Keyed),
+    spec!("zinterstore", -4, ["write", "denyoom", "movablekeys"], 1, 1, 1, "sorted-set", "2.0.0", "Intersect multiple sorted sets and store the resulting sorted set in a new key", Keyed),
+    spec!("zdiffstore", -4, ["write", "denyoom", "movablekeys"], 1, 1, 1, "sorted-set", "6.2.0", "Subtract multiple sorted sets and store the resulting sorted set in a new key", Keyed),
+    spec!("zunion", -3, ["readonly", "movablekeys"], 0, 0, 0, "sorted-set", "6.2.0", "Add multiple sorted sets", Keyed),
+    spec!("zinter", -3, ["readonly", "movablekeys"], 0, 0, 0, "sorted-set", "6.2.0", "Intersect multiple sorted sets", Keyed),
+    spec!("zdiff", -3, ["readonly", "movablekeys"], 0, 0, 0, "sorted-set", "6.2.0", "Subtract multiple sorted sets", Keyed),
+];
