@@ -100,15 +100,22 @@ fn delete_if_empty(c: &mut Call, id: u32) {
 
 /// Elements with their scores as a reply: member, score, member, score...
 /// (RESP3 nests each pair; this is the RESP2 shape.)
+/// Members, with their scores as pairs (flat in RESP2, nested in RESP3) when asked.
 fn scored_reply(items: Vec<(Bytes, f64)>, with_scores: bool) -> Frame {
-    let mut out = Vec::with_capacity(items.len() * if with_scores { 2 } else { 1 });
-    for (member, score) in items {
-        out.push(Frame::Bulk(member));
-        if with_scores {
-            out.push(Frame::Double(score));
-        }
+    if with_scores {
+        return Frame::Pairs(
+            items
+                .into_iter()
+                .map(|(member, score)| (Frame::Bulk(member), Frame::Double(score)))
+                .collect(),
+        );
     }
-    Frame::Array(out)
+    Frame::Array(
+        items
+            .into_iter()
+            .map(|(member, _)| Frame::Bulk(member))
+            .collect(),
+    )
 }
 
 #[derive(Default)]

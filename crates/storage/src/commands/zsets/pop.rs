@@ -36,6 +36,13 @@ fn zpop_command(c: &mut Call, end: End) -> Frame {
     match pop_first(c, &args[1..2], end, count) {
         Err(e) => e,
         Ok(None) => Frame::Array(Vec::new()),
+        // Without a count the member and score stay flat even in RESP3, as in Redis.
+        Ok(Some((_, items))) if c.args.len() == 2 => Frame::Array(
+            items
+                .into_iter()
+                .flat_map(|(member, score)| [Frame::Bulk(member), Frame::Double(score)])
+                .collect(),
+        ),
         Ok(Some((_, items))) => scored_reply(items, true),
     }
 }
