@@ -289,4 +289,6 @@ fn xdel(c: &mut Call) -> Frame {
 }
 
 #[cfg(test)]
+mod difftest;
+#[cfg(test)]
 mod tests;

@@ -120,6 +120,23 @@ pub fn xgroup(c: &mut Call) -> Frame {
             }
         }
     }
+    let shape_ok = match sub {
+        Sub::Create => argc <= 8,
+        Sub::SetId => argc == 5 || argc == 7,
+        _ => true,
+    };
+    if !shape_ok {
+        return subcommand_syntax_error(c, "XGROUP");
+    }
+    if sub == Sub::SetId && argc == 7 {
+        if !opt_is(c.arg(5), "entriesread") {
+            return subcommand_syntax_error(c, "XGROUP");
+        }
+        entries_read = match parse_entries_read(c.arg(6)) {
+            Ok(n) => n,
+            Err(e) => return e,
+        };
+    }
     let key = c.arg(2);
     let group_name = c.arg(3);
     let slot = match write_stream(c, key) {
@@ -137,7 +154,7 @@ pub fn xgroup(c: &mut Call) -> Frame {
     }
     match sub {
         Sub::Create => create(c, slot, entries_read),
-        Sub::SetId => set_id(c, slot),
+        Sub::SetId => set_id(c, slot, entries_read),
         Sub::Destroy => {
             let Some(slot) = slot else {
                 return Frame::Integer(0);
@@ -189,9 +206,6 @@ pub fn xgroup(c: &mut Call) -> Frame {
 }
 
 fn create(c: &mut Call, slot: Option<u32>, entries_read: i64) -> Frame {
-    if c.args.len() > 8 {
-        return subcommand_syntax_error(c, "XGROUP");
-    }
     let (key, group_name, id_arg) = (c.arg(2), c.arg(3), c.arg(4));
     let id = if cstr(id_arg) == b"$" {
         slot.map_or(StreamId::MIN, |slot| stream_at(c, slot).last_id)
@@ -220,11 +234,7 @@ fn create(c: &mut Call, slot: Option<u32>, entries_read: i64) -> Frame {
     Frame::OK
 }
 
-fn set_id(c: &mut Call, slot: Option<u32>) -> Frame {
-    let argc = c.args.len();
-    if argc != 5 && argc != 7 {
-        return subcommand_syntax_error(c, "XGROUP");
-    }
+fn set_id(c: &mut Call, slot: Option<u32>, entries_read: i64) -> Frame {
     let Some(slot) = slot else {
         return Frame::error("ERR The XGROUP subcommand requires the key to exist. Note that for CREATE you may want to use the MKSTREAM option to create an empty stream automatically.");
     };
@@ -236,19 +246,6 @@ fn set_id(c: &mut Call, slot: Option<u32>) -> Frame {
             Err(e) => return e,
         }
     };
-    let mut entries_read = ENTRIES_READ_UNKNOWN;
-    if argc == 7 {
-        if !opt_is(c.arg(5), "entriesread") {
-            return Frame::error(SYNTAX);
-        }
-        entries_read = match parse_i64(c.arg(6)) {
-            Ok(_) => match parse_entries_read(c.arg(6)) {
-                Ok(n) => n,
-                Err(e) => return e,
-            },
-            Err(_) => return Frame::error(SYNTAX),
-        };
-    }
     let group_name = c.arg(3);
     with_stream(c, slot, |s| {
         if let Some(g) = s.groups.get_mut(group_name) {

@@ -46,19 +46,14 @@ fn parse_options<'a>(c: &Call<'a, '_>, xreadgroup: bool) -> Result<ReadArgs<'a>,
             i += 2;
         } else if opt_is(opt, "streams") && more > 0 {
             let rest = &args[i + 1..];
-            if rest.len() % 2 != 0 {
-                let (name, symbol) = if xreadgroup {
-                    ("xreadgroup", '>')
-                } else {
-                    ("xread", '$')
-                };
-                return Err(Frame::error_owned(format!(
-                    "ERR Unbalanced '{name}' list of streams: for each stream key an ID or '{symbol}' must be specified."
-                )));
+            if !rest.len().is_multiple_of(2) {
+                return Err(Frame::error(
+                    "ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified.",
+                ));
             }
             let (keys, ids) = rest.split_at(rest.len() / 2);
             if xreadgroup && group.is_none() {
-                return Err(Frame::error(SYNTAX));
+                return Err(Frame::error("ERR Missing GROUP option for XREADGROUP"));
             }
             return Ok(ReadArgs {
                 count,
