@@ -201,7 +201,7 @@ fn command(g: &mut Gen, next_ms: &mut u64) -> Vec<String> {
             }
             if g.chance(10) {
                 c.push("BLOCK".into());
-                c.push(g.pick(&["0", "-1", "x"]).into());
+                c.push(g.pick(&["-1", "x"]).into());
             }
             if g.chance(15) {
                 c.push("NOACK".into());

@@ -137,6 +137,8 @@ fn read_command(c: &mut Call, xreadgroup: bool) -> Frame {
             From::Undelivered
         } else {
             match parse_strict_id(id_arg) {
+                // xreadCommand encodes `>` as the largest id, so naming that id means `>` too.
+                Ok(StreamId::MAX) if xreadgroup => From::Undelivered,
                 Ok(id) => From::After(id),
                 Err(e) => return e,
             }
