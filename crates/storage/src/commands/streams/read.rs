@@ -231,8 +231,8 @@ fn read_group(c: &mut Call, slot: u32, request: &GroupRead) -> Option<Vec<Frame>
         if !group.consumers.contains_key(request.consumer) {
             journal.push(bulk_args(&[
                 b"XGROUP",
-                request.key,
                 b"CREATECONSUMER",
+                request.key,
                 request.group,
                 request.consumer,
             ]));
