@@ -80,8 +80,9 @@ fn mask_tree(r: R) -> R {
     }
 }
 
-fn id(g: &mut Gen) -> String {
-    let ms = g.next() % 12;
+/// An id near the existing ones (`top` is the latest explicit XADD millisecond).
+fn id(g: &mut Gen, top: u64) -> String {
+    let ms = top.saturating_sub(8) + g.next() % 12;
     match g.next() % 20 {
         0 => format!("{ms}"),
         1 => "-".into(),
@@ -100,7 +101,7 @@ fn count(g: &mut Gen) -> String {
         .to_string()
 }
 
-fn trim_args(g: &mut Gen, c: &mut Vec<String>) {
+fn trim_args(g: &mut Gen, c: &mut Vec<String>, top: u64) {
     if g.chance(50) {
         c.push("MAXLEN".into());
         if g.chance(50) {
@@ -112,7 +113,7 @@ fn trim_args(g: &mut Gen, c: &mut Vec<String>) {
         if g.chance(50) {
             c.push(g.pick(&["~", "="]).into());
         }
-        c.push(id(g));
+        c.push(id(g, top));
     }
     if g.chance(15) {
         c.push("LIMIT".into());
@@ -156,13 +157,13 @@ fn command(g: &mut Gen, next_ms: &mut u64) -> Vec<String> {
                 c.push("NOMKSTREAM".into());
             }
             if g.chance(25) {
-                trim_args(g, &mut c);
+                trim_args(g, &mut c, *next_ms);
             }
             if g.chance(80) {
                 *next_ms += g.next() % 3;
                 c.push(format!("{}-{}", *next_ms, g.next() % 3));
             } else {
-                c.push(id(g));
+                c.push(id(g, *next_ms));
             }
             let pairs = if g.chance(5) { 0 } else { 1 + g.next() % 3 };
             for _ in 0..pairs {
@@ -174,11 +175,15 @@ fn command(g: &mut Gen, next_ms: &mut u64) -> Vec<String> {
             }
         }
         "XLEN" | "TYPE" | "DEL" => {}
-        "SET" => c.push("v".into()),
+        // Only `str` turns into a string, so the other keys stay streams long enough for groups.
+        "SET" => {
+            c[1] = "str".into();
+            c.push("v".into());
+        }
         "OBJECT" => c.insert(1, "ENCODING".into()),
         "XRANGE" | "XREVRANGE" => {
-            c.push(id(g));
-            c.push(id(g));
+            c.push(id(g, *next_ms));
+            c.push(id(g, *next_ms));
             if g.chance(40) {
                 c.push(g.pick(&["COUNT", "count", "LIMIT"]).into());
                 c.push(count(g));
@@ -186,10 +191,10 @@ fn command(g: &mut Gen, next_ms: &mut u64) -> Vec<String> {
         }
         "XDEL" => {
             for _ in 0..1 + g.next() % 3 {
-                c.push(id(g));
+                c.push(id(g, *next_ms));
             }
         }
-        "XTRIM" if g.chance(95) => trim_args(g, &mut c),
+        "XTRIM" if g.chance(95) => trim_args(g, &mut c, *next_ms),
         "XREAD" | "XREADGROUP" => {
             c.pop();
             if name == "XREADGROUP" && g.chance(95) {
@@ -214,7 +219,7 @@ fn command(g: &mut Gen, next_ms: &mut u64) -> Vec<String> {
                 c.push(if g.chance(50) {
                     g.pick(&[">", "$", "0", "0-0"]).into()
                 } else {
-                    id(g)
+                    id(g, *next_ms)
                 });
             }
             if g.chance(3) {
@@ -236,7 +241,11 @@ fn command(g: &mut Gen, next_ms: &mut u64) -> Vec<String> {
             c.push(group);
             match sub {
                 "CREATE" | "SETID" => {
-                    c.push(if g.chance(30) { "$".into() } else { id(g) });
+                    c.push(if g.chance(30) {
+                        "$".into()
+                    } else {
+                        id(g, *next_ms)
+                    });
                     if g.chance(30) {
                         c.push("MKSTREAM".into());
                     }
@@ -253,7 +262,7 @@ fn command(g: &mut Gen, next_ms: &mut u64) -> Vec<String> {
         "XACK" => {
             c.push(group);
             for _ in 0..1 + g.next() % 3 {
-                c.push(id(g));
+                c.push(id(g, *next_ms));
             }
         }
         "XPENDING" => {
@@ -263,8 +272,8 @@ fn command(g: &mut Gen, next_ms: &mut u64) -> Vec<String> {
                     c.push("IDLE".into());
                     c.push(g.pick(&["0", "3600000", "x"]).into());
                 }
-                c.push(id(g));
-                c.push(id(g));
+                c.push(id(g, *next_ms));
+                c.push(id(g, *next_ms));
                 c.push(count(g));
                 if g.chance(40) {
                     c.push(consumer);
@@ -276,7 +285,7 @@ fn command(g: &mut Gen, next_ms: &mut u64) -> Vec<String> {
             c.push(consumer);
             c.push(g.pick(&["0", "3600000", "-5", "x"]).into());
             for _ in 0..1 + g.next() % 3 {
-                c.push(id(g));
+                c.push(id(g, *next_ms));
             }
             for _ in 0..g.next() % 3 {
                 match g.next() % 8 {
@@ -285,7 +294,7 @@ fn command(g: &mut Gen, next_ms: &mut u64) -> Vec<String> {
                     2 => c.extend(["RETRYCOUNT".into(), g.pick(&["0", "7", "-1", "x"]).into()]),
                     3 => c.push("FORCE".into()),
                     4 => c.push("JUSTID".into()),
-                    5 => c.extend(["LASTID".into(), id(g)]),
+                    5 => c.extend(["LASTID".into(), id(g, *next_ms)]),
                     6 => c.push("BOGUS".into()),
                     _ => c.push("IDLE".into()),
                 }
@@ -295,7 +304,7 @@ fn command(g: &mut Gen, next_ms: &mut u64) -> Vec<String> {
             c.push(group);
             c.push(consumer);
             c.push(g.pick(&["0", "3600000", "-5", "x"]).into());
-            c.push(id(g));
+            c.push(id(g, *next_ms));
             if g.chance(50) {
                 c.push("COUNT".into());
                 c.push(g.pick(&["1", "2", "0", "-1", "x", "100"]).into());

@@ -583,11 +583,20 @@ pub fn xclaim(c: &mut Call) -> Frame {
             }
             continue;
         }
-        match nack {
-            None if !force => {}
-            Some(nack) if min_idle > 0 && now - (nack.delivery_time as i64) < min_idle => {}
-            _ => steps.push(ClaimStep::Claim(id)),
+        // An id repeated in the call sees its earlier claim: delivered at `delivery_time`.
+        let claimed_here = steps
+            .iter()
+            .any(|st| matches!(st, ClaimStep::Claim(d) if *d == id));
+        let delivered_at = match nack {
+            _ if claimed_here => Some(delivery_time),
+            Some(nack) => Some(nack.delivery_time),
+            None if force => None,
+            None => continue,
+        };
+        if delivered_at.is_some_and(|at| min_idle > 0 && now - (at as i64) < min_idle) {
+            continue;
         }
+        steps.push(ClaimStep::Claim(id));
     }
     if steps.is_empty() && new_last.is_none() {
         return Frame::Array(Vec::new());
