@@ -351,10 +351,12 @@ fn deliver_history(
         .unwrap_or_default();
     let mut frames = Vec::with_capacity(ids.len());
     for id in ids {
-        frames.push(match s.get(id) {
-            Some(e) => entry_frame(id, e.fields()),
-            None => Frame::Array(vec![super::id_frame(id), Frame::NullArray]),
-        });
+        // An entry deleted since its delivery is reported as a null, and not delivered again.
+        let Some(entry) = s.get(id) else {
+            frames.push(Frame::Array(vec![super::id_frame(id), Frame::NullArray]));
+            continue;
+        };
+        frames.push(entry_frame(id, entry.fields()));
         if let Some(nack) = group.pel.get_mut(&id) {
             nack.delivery_time = now;
             nack.delivery_count += 1;
