@@ -12,7 +12,26 @@ const KEYS: &[&str] = &["s0", "s1", "s2", "str"];
 const GROUPS: &[&str] = &["g0", "g1"];
 const CONSUMERS: &[&str] = &["c0", "c1", "c2"];
 const FIELDS: &[&str] = &["a", "b", "c", "1", "", "long-field-name"];
-const VALUES: &[&str] = &["1", "x", "", "-7", "hello", "12345678901234567890"];
+const VALUES: &[&str] = &[
+    "1",
+    "x",
+    "",
+    "-7",
+    "hello",
+    "12345678901234567890",
+    // Long enough for stream-node-max-bytes (4096) to close nodes before their entry limit.
+    LONG_VALUE,
+];
+const LONG_VALUE: &str = concat!(
+    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+);
 
 /// RESP2 view of a frame: maps flatten, doubles become bulk strings.
 fn resp2(f: &Frame) -> R {
