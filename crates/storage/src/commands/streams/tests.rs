@@ -232,3 +232,27 @@ fn errors_match_redis() {
         Frame::error("ERR The XGROUP subcommand requires the key to exist. Note that for CREATE you may want to use the MKSTREAM option to create an empty stream automatically.")
     );
 }
+
+#[test]
+fn forced_claims_start_from_one_delivery() {
+    let mut t = T::new();
+    t.run("XADD s 1-1 a b");
+    t.run("XADD s 1-2 a b");
+    t.run("XGROUP CREATE s g $");
+    assert_eq!(
+        t.run("XCLAIM s g c 0 1-1 FORCE JUSTID"),
+        Frame::Array(vec![bulk("1-1")])
+    );
+    t.run("XCLAIM s g c 0 1-2 FORCE");
+    let counts: Vec<Frame> = match t.run("XPENDING s g - + 10") {
+        Frame::Array(items) => items
+            .into_iter()
+            .filter_map(|item| match item {
+                Frame::Array(mut fields) => fields.pop(),
+                _ => None,
+            })
+            .collect(),
+        other => vec![other],
+    };
+    assert_eq!(counts, [Frame::Integer(1), Frame::Integer(2)]);
+}

@@ -121,7 +121,8 @@ impl Group {
     }
 
     /// Makes `owner` (which must exist) the owner of pending entry `id`, creating the entry if
-    /// missing, and sets its delivery time; returns the entry.
+    /// missing (delivered once, as streamCreateNACK makes it), and sets its delivery time;
+    /// returns the entry.
     pub fn assign_pending(&mut self, id: StreamId, owner: &Bytes, delivery_time: u64) -> &mut Nack {
         let previous = self.pel.get(&id).map(|n| n.consumer.clone());
         if previous.as_ref() != Some(owner) {
@@ -134,7 +135,7 @@ impl Group {
         }
         let nack = self.pel.entry(id).or_insert_with(|| Nack {
             delivery_time,
-            delivery_count: 0,
+            delivery_count: 1,
             consumer: owner.clone(),
         });
         nack.consumer = owner.clone();
