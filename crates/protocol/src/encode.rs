@@ -17,6 +17,21 @@ pub fn encode(frame: &Frame, resp3: bool, out: &mut Vec<u8>) {
         Frame::Set(items) => aggregate(out, if resp3 { b'~' } else { b'*' }, items, resp3),
         Frame::Push(items) => aggregate(out, if resp3 { b'>' } else { b'*' }, items, resp3),
         Frame::Many(frames) => frames.iter().for_each(|frame| encode(frame, resp3, out)),
+        Frame::KeyedPairs(pairs) if resp3 => {
+            integer_line(out, b'%', pairs.len() as i64);
+            for (key, value) in pairs {
+                encode(key, resp3, out);
+                encode(value, resp3, out);
+            }
+        }
+        Frame::KeyedPairs(pairs) => {
+            integer_line(out, b'*', pairs.len() as i64);
+            for (key, value) in pairs {
+                out.extend_from_slice(b"*2\r\n");
+                encode(key, resp3, out);
+                encode(value, resp3, out);
+            }
+        }
         Frame::Pairs(pairs) => {
             if resp3 {
                 integer_line(out, b'*', pairs.len() as i64);

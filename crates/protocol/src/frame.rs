@@ -32,6 +32,8 @@ pub enum Frame {
     /// Pairs (ZRANGE WITHSCORES, HRANDFIELD WITHVALUES): a flat array in RESP2, an array of
     /// two-element arrays in RESP3.
     Pairs(Vec<(Frame, Frame)>),
+    /// A map in RESP3, an array of `[key, value]` arrays in RESP2 (XREAD's streams).
+    KeyedPairs(Vec<(Frame, Frame)>),
     /// Several replies to one command, written one after the other (SUBSCRIBE a b answers once
     /// per channel).
     Many(Vec<Frame>),

@@ -27,6 +27,12 @@ pub(crate) fn from_frame(f: &Frame) -> R {
         Frame::Null => R::Bulk(None),
         Frame::NullArray => R::Array(None),
         Frame::Array(v) => R::Array(Some(v.iter().map(from_frame).collect())),
+        Frame::KeyedPairs(pairs) => R::Array(Some(
+            pairs
+                .iter()
+                .map(|(a, b)| R::Array(Some(vec![from_frame(a), from_frame(b)])))
+                .collect(),
+        )),
         Frame::Pairs(pairs) => R::Array(Some(
             pairs
                 .iter()

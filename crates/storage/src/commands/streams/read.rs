@@ -166,16 +166,14 @@ fn read_command(c: &mut Call, xreadgroup: bool) -> Frame {
             }
         };
         if let Some(entries) = entries {
-            served.push(Frame::Array(vec![
-                Frame::Bulk(key.clone()),
-                Frame::Array(entries),
-            ]));
+            served.push((Frame::Bulk(key.clone()), Frame::Array(entries)));
         }
     }
     if served.is_empty() {
         Frame::NullArray
     } else {
-        Frame::Array(served)
+        // A map of stream to entries in RESP3, [stream, entries] pairs in RESP2.
+        Frame::KeyedPairs(served)
     }
 }
 
