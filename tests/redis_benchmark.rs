@@ -6,12 +6,27 @@ use common::*;
 use std::process::Command;
 use std::time::Duration;
 
+/// redis-benchmark 7.0's default suite, as it names its result lines.
 const TESTS: &[&str] = &[
     "PING_INLINE",
     "PING_MBULK",
     "SET",
     "GET",
     "INCR",
+    "LPUSH",
+    "RPUSH",
+    "LPOP",
+    "RPOP",
+    "SADD",
+    "HSET",
+    "SPOP",
+    "ZADD",
+    "ZPOPMIN",
+    "LPUSH (needed to benchmark LRANGE)",
+    "LRANGE_100 (first 100 elements)",
+    "LRANGE_300 (first 300 elements)",
+    "LRANGE_500 (first 500 elements)",
+    "LRANGE_600 (first 600 elements)",
     "MSET (10 keys)",
 ];
 
@@ -35,11 +50,9 @@ fn redis_benchmark_runs_all_tests() {
             "100000",
             "-n",
             "100000",
-            "-t",
-            "ping_inline,ping_mbulk,set,get,incr,mset",
             "-q",
         ]),
-        Duration::from_secs(300),
+        Duration::from_secs(600),
     );
     // Progress lines are separated by carriage returns.
     let text = out.replace('\r', "\n");
@@ -75,7 +88,11 @@ fn redis_benchmark_runs_all_tests() {
             assert!(v.parse::<i64>().is_ok(), "{k} = {v}");
             c += 1;
         } else {
-            assert!(k.starts_with("key:"), "unexpected key {k}");
+            let known = ["key:", "mylist", "myset:", "myhash", "myzset"];
+            assert!(
+                known.iter().any(|prefix| k.starts_with(prefix)),
+                "unexpected key {k}"
+            );
         }
     }
     assert!(
@@ -83,4 +100,43 @@ fn redis_benchmark_runs_all_tests() {
         "no counter:* keys among {} random keys",
         sample.len()
     );
+}
+
+#[test]
+fn redis_benchmark_xadd_runs() {
+    if !have_binary("redis-benchmark") {
+        eprintln!("skipping redis_benchmark_xadd_runs: redis-benchmark is not installed");
+        return;
+    }
+    let s = Server::start(2, &[]);
+    let port = s.port.to_string();
+    let (exit, out) = run_to_exit(
+        Command::new("redis-benchmark").args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port,
+            "-n",
+            "100000",
+            "-q",
+            "XADD",
+            "mystream",
+            "*",
+            "myfield",
+            "value",
+        ]),
+        Duration::from_secs(300),
+    );
+    let text = out.replace('\r', "\n");
+    assert!(
+        exit.success(),
+        "redis-benchmark exited with {exit}:\n{text}"
+    );
+    assert!(
+        text.lines().any(|l| l.contains("requests per second")),
+        "no result line:\n{text}"
+    );
+    let mut r = s.raw();
+    r.check("XLEN mystream", int(100000));
+    r.check("TYPE mystream", status("stream"));
 }
