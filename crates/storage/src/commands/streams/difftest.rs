@@ -54,6 +54,19 @@ fn resp2(f: &Frame) -> R {
         Frame::Boolean(b) => R::Int(i64::from(*b)),
         Frame::Double(d) => R::Bulk(Some(d.to_string().into_bytes())),
         Frame::Verbatim(b) => R::Bulk(Some(b.to_vec())),
+        Frame::Pairs(pairs) => R::Array(Some(
+            pairs
+                .iter()
+                .flat_map(|(k, v)| [resp2(k), resp2(v)])
+                .collect(),
+        )),
+        Frame::KeyedPairs(pairs) => R::Array(Some(
+            pairs
+                .iter()
+                .map(|(k, v)| R::Array(Some(vec![resp2(k), resp2(v)])))
+                .collect(),
+        )),
+        Frame::Many(frames) => R::Array(Some(frames.iter().map(resp2).collect())),
     }
 }
 
