@@ -414,6 +414,12 @@ fn resp2(frame: &Frame) -> R {
     match frame {
         Frame::Double(d) => R::Bulk(Some(format_double(*d).into_bytes())),
         Frame::Array(items) => R::Array(Some(items.iter().map(resp2).collect())),
+        Frame::Pairs(pairs) => R::Array(Some(
+            pairs
+                .iter()
+                .flat_map(|(member, score)| [resp2(member), resp2(score)])
+                .collect(),
+        )),
         other => from_frame(other),
     }
 }
