@@ -320,11 +320,15 @@ struct Plan {
 }
 
 fn plan(spec: &CommandSpec, args: &[Bytes], shards: usize) -> Result<Plan, Frame> {
-    let keys: Vec<Bytes> = spec
-        .keys_of(args)
-        .into_iter()
-        .map(|position| args[position].clone())
-        .collect();
+    // BLMOVE and BRPOPLPUSH wait on their source only.
+    let keys: Vec<Bytes> = match spec.name {
+        "blmove" | "brpoplpush" => vec![args[1].clone()],
+        _ => spec
+            .keys_of(args)
+            .into_iter()
+            .map(|position| args[position].clone())
+            .collect(),
+    };
     let word = |text: &'static str| Bytes::from_static(text.as_bytes());
     let last = &args[args.len() - 1];
     let (timeout_arg, wants, serve, key_at) = match spec.name {
