@@ -216,10 +216,15 @@ fn every_type_survives_save_and_restart() {
         r.check("SAVE", Reply::ok());
         r.send(&encode_cmd(&["SHUTDOWN", "NOSAVE"])).unwrap();
         assert!(first.wait_exit(Duration::from_secs(20)).success());
-        let second = Server::start(after, &["--dir", dir_arg]);
+        // Loading picks encodings by the thresholds in force, as Redis does.
+        let second = Server::start(
+            after,
+            &["--dir", dir_arg, "--hash-max-listpack-entries", "2"],
+        );
         let mut r = second.raw();
         assert_eq!(r.run("DEBUG DIGEST"), digest, "{before} -> {after} shards");
         r.check("OBJECT ENCODING bighash", Reply::bulk("hashtable"));
+        r.check("OBJECT ENCODING hash", Reply::bulk("listpack"));
         assert!(r.run("PTTL zset").as_int() > 0);
         assert_eq!(r.run("XPENDING stream g").as_array()[0], Reply::int(1));
     }

@@ -11,8 +11,21 @@ use rand::{Rng, SeedableRng};
 
 /// Keys of several shards, and a `{tag}` pair that always shares one.
 const KEYS: &[&str] = &["a", "b", "c", "k1", "k2", "{t}x", "{t}y", "z"];
-const MEMBERS: &[&str] = &["1", "2", "10", "-3", "m", "n", "hello", "", "x y", "99999999999"];
-const SCORES: &[&str] = &["0", "1", "-1", "2.5", "1e3", "inf", "-inf", "nan", "abc", "(1"];
+const MEMBERS: &[&str] = &[
+    "1",
+    "2",
+    "10",
+    "-3",
+    "m",
+    "n",
+    "hello",
+    "",
+    "x y",
+    "99999999999",
+];
+const SCORES: &[&str] = &[
+    "0", "1", "-1", "2.5", "1e3", "inf", "-inf", "nan", "abc", "(1",
+];
 const INDEXES: &[&str] = &["0", "1", "-1", "2", "-2", "5", "-100", "100", "x"];
 
 /// Commands whose replies come in no defined order: compared as sorted lists.
@@ -26,7 +39,8 @@ struct Gen(StdRng);
 
 impl Gen {
     fn pick(&mut self, from: &[&str]) -> String {
-        from.choose(&mut self.0).map_or_else(String::new, |s| s.to_string())
+        from.choose(&mut self.0)
+            .map_or_else(String::new, |s| s.to_string())
     }
 
     fn key(&mut self) -> String {
@@ -111,14 +125,24 @@ impl Gen {
                 w
             }
             40 => vec!["ZINCRBY".into(), k, self.pick(SCORES), self.member()],
-            41 => vec!["ZRANGE".into(), k, self.pick(INDEXES), self.pick(INDEXES), "WITHSCORES".into()],
+            41 => vec![
+                "ZRANGE".into(),
+                k,
+                self.pick(INDEXES),
+                self.pick(INDEXES),
+                "WITHSCORES".into(),
+            ],
             42 => vec![
                 "ZRANGEBYSCORE".into(),
                 k,
                 self.pick(SCORES),
                 self.pick(SCORES),
             ],
-            43 => vec![self.pick(&["ZRANK", "ZREVRANK", "ZSCORE"]), k, self.member()],
+            43 => vec![
+                self.pick(&["ZRANK", "ZREVRANK", "ZSCORE"]),
+                k,
+                self.member(),
+            ],
             44 => vec![self.pick(&["ZPOPMIN", "ZPOPMAX"]), k],
             45 => vec![
                 self.pick(&["ZUNIONSTORE", "ZINTERSTORE", "ZDIFFSTORE"]),
@@ -146,7 +170,12 @@ impl Gen {
             51 => vec!["XRANGE".into(), k, "-".into(), "+".into()],
             52 => vec!["XLEN".into(), k],
             53 => vec!["XDEL".into(), k, format!("{}-0", self.0.gen_range(1..5))],
-            54 => vec!["XTRIM".into(), k, "MAXLEN".into(), self.pick(&["0", "1", "3"])],
+            54 => vec![
+                "XTRIM".into(),
+                k,
+                "MAXLEN".into(),
+                self.pick(&["0", "1", "3"]),
+            ],
             55 => vec!["SET".into(), k, self.member()],
             56 => vec![self.pick(&["TYPE", "OBJECT ENCODING", "EXISTS", "DEL"]), k],
             57 => vec!["RENAME".into(), k, self.key()],

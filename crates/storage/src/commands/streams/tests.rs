@@ -142,7 +142,7 @@ fn xread_ignores_block_and_answers_at_once() {
         t.run("XREADGROUP GROUP g c BLOCK 0 STREAMS s >"),
         Frame::NullArray
     );
-    let Frame::Array(reply) = t.run("XREAD BLOCK 0 STREAMS s 0") else {
+    let Frame::KeyedPairs(reply) = t.run("XREAD BLOCK 0 STREAMS s 0") else {
         panic!("entries expected");
     };
     assert_eq!(reply.len(), 1);
