@@ -466,6 +466,20 @@ async fn wait(
         });
         ctx.run_on(shard, job).await;
     }
+    // Counted once registered everywhere: from then on the client is in its keys' queues.
+    ctx.shard.borrow_mut().blocked_clients += 1;
+    let served = wait_registered(conn, &waiter, &mut replies, timeout_ms).await;
+    ctx.shard.borrow_mut().blocked_clients -= 1;
+    served
+}
+
+async fn wait_registered(
+    conn: &mut Connection,
+    waiter: &Waiter,
+    replies: &mut mpsc::UnboundedReceiver<(Bytes, Frame)>,
+    timeout_ms: u64,
+) -> Option<(Bytes, Frame)> {
+    let fd = waiter.fd;
     let deadline = (timeout_ms > 0).then(|| Instant::now() + Duration::from_millis(timeout_ms));
     loop {
         let check = match deadline {

@@ -63,6 +63,8 @@ pub struct Shard {
     pub(crate) waiters: crate::waiters::Waiters,
     /// Pub/Sub subscriptions of this executor's connections.
     pub pubsub: crate::pubsub::PubSub,
+    /// This executor's connections blocked in a blocking command (INFO blocked_clients).
+    pub blocked_clients: usize,
 }
 
 pub fn now_ms() -> u64 {
@@ -82,6 +84,7 @@ impl Shard {
             tx_effects: AHashMap::new(),
             waiters: Default::default(),
             pubsub: Default::default(),
+            blocked_clients: 0,
             clock_ms: now_ms(),
             dbs: (0..shared.config.databases).map(|_| Db::new()).collect(),
             stats: Stats::default(),

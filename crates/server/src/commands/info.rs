@@ -20,6 +20,7 @@ pub struct ShardInfo {
     pub stats: Stats,
     pub commands_processed: u64,
     pub connected_clients: usize,
+    pub blocked_clients: usize,
     pub connections_received: u64,
     /// Replication backlog: whether this shard journals, first offset held, bytes held.
     pub backlog_active: bool,
@@ -41,6 +42,7 @@ impl ShardInfo {
             stats: shard.stats.clone(),
             commands_processed: shard.commands_processed,
             connected_clients: shard.clients.len(),
+            blocked_clients: shard.blocked_clients,
             connections_received: shard.clients.total_received,
             backlog_active: shard.journal.is_active(),
             backlog_first: shard.journal.backlog_span().0,
@@ -61,6 +63,7 @@ impl ShardInfo {
         self.stats.expired_keys += other.stats.expired_keys;
         self.commands_processed += other.commands_processed;
         self.connected_clients += other.connected_clients;
+        self.blocked_clients += other.blocked_clients;
         self.connections_received += other.connections_received;
         self.backlog_active |= other.backlog_active;
         self.backlog_first += other.backlog_first;
@@ -159,8 +162,9 @@ fn server(conn: &Connection, out: &mut String) {
 fn clients(total: &ShardInfo, out: &mut String) {
     let _ = write!(
         out,
-        "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:10000\r\nclient_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:0\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n",
-        total.connected_clients
+        "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:10000\r\nclient_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:{}\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n",
+        total.connected_clients,
+        total.blocked_clients
     );
 }
 
