@@ -140,6 +140,9 @@ pub async fn unwatch_all(conn: &mut Connection) {
     }
 }
 
+/// Single-shard commands waiting for the next hop, per shard: (reply slot, db, command).
+type Pending = BTreeMap<usize, Vec<(usize, usize, Vec<Bytes>)>>;
+
 /// What EXEC will do with one queued command.
 enum Step {
     /// All its keys on one shard.
@@ -217,7 +220,7 @@ async fn run_transaction(
         return Frame::NullArray;
     }
     let mut replies = vec![Frame::Null; planned.len()];
-    let mut pending: BTreeMap<usize, Vec<(usize, usize, Vec<Bytes>)>> = BTreeMap::new();
+    let mut pending: Pending = BTreeMap::new();
     for (index, (spec, step, args)) in planned.into_iter().enumerate() {
         if let Step::Single(shard) = step {
             pending
@@ -294,11 +297,7 @@ fn selected_db(args: &[Bytes], databases: usize) -> Option<usize> {
 }
 
 /// Runs the single-shard commands gathered so far: one job per shard, all shards in one hop.
-async fn run_pending(
-    tx: &mut Transaction,
-    pending: &mut BTreeMap<usize, Vec<(usize, usize, Vec<Bytes>)>>,
-    replies: &mut [Frame],
-) {
+async fn run_pending(tx: &mut Transaction, pending: &mut Pending, replies: &mut [Frame]) {
     if pending.is_empty() {
         return;
     }
