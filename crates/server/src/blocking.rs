@@ -294,24 +294,6 @@ fn last_generated_id(info: &Frame) -> Option<Bytes> {
         })
 }
 
-/// Redis's timeout argument in seconds (a float), as milliseconds; 0 waits forever.
-pub fn parse_timeout(arg: &[u8]) -> Result<u64, Frame> {
-    let seconds = std::str::from_utf8(arg)
-        .ok()
-        .filter(|text| !text.is_empty() && !text.starts_with(char::is_whitespace))
-        .and_then(|text| text.parse::<f64>().ok())
-        .filter(|value| value.is_finite())
-        .ok_or_else(|| Frame::error("ERR timeout is not a float or out of range"))?;
-    if seconds < 0.0 {
-        return Err(Frame::error("ERR timeout is negative"));
-    }
-    let ms = seconds * 1000.0;
-    if ms >= (i64::MAX / 2) as f64 {
-        return Err(Frame::error("ERR timeout is out of range"));
-    }
-    Ok(ms as u64)
-}
-
 /// How a blocking command waits: its keys, timeout, what serves it and how its reply is shaped.
 struct Plan {
     keys: Vec<Bytes>,
@@ -366,7 +348,7 @@ fn plan(spec: &CommandSpec, args: &[Bytes], shards: usize) -> Result<Plan, Frame
     };
     Ok(Plan {
         keys,
-        timeout_ms: parse_timeout(timeout_arg)?,
+        timeout_ms: damselfly_storage::parse_block_timeout(timeout_arg)?,
         serve: Serve::Pop {
             wants,
             command: serve,

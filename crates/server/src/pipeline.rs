@@ -55,10 +55,12 @@ pub async fn execute(conn: &mut Connection, commands: Vec<Vec<Bytes>>) -> Vec<Fr
         conn.ctx.shard.borrow_mut().commands_processed += 1;
         conn.info.borrow_mut().last_command = spec.name;
         wrote |= spec.is_write() || spec.name == "exec";
+        // XREAD/XREADGROUP with BLOCK: the timeout and the command without it.
+        let stream_block = crate::blocking::read_block(spec.name, &args);
         match plan {
-            _ if crate::blocking::read_block(spec.name, &args).is_some() => {
+            _ if stream_block.is_some() => {
                 flush(conn, &mut batches, &mut replies).await;
-                let reply = match crate::blocking::read_block(spec.name, &args) {
+                let reply = match stream_block {
                     Some(Ok((timeout, stripped))) => {
                         crate::blocking::run_read(conn, spec, timeout, stripped).await
                     }

@@ -19,8 +19,8 @@ mod value;
 use bytes::Bytes;
 
 pub use commands::{
-    bitcount, bitop, bitpos, execute, parse_bitop, restore_commands, set_effect, store_bitop,
-    BitOp, BitposRange,
+    bitcount, bitop, bitpos, execute, parse_bitop, parse_block_timeout, restore_commands,
+    set_effect, store_bitop, BitOp, BitposRange,
 };
 pub use damselfly_protocol::string2ll;
 pub use digest::{digest_value, mix_digest};

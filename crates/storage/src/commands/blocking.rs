@@ -18,8 +18,9 @@ pub(super) const COMMANDS: &[(&str, i32, Handler)] = &[
     ("bzmpop", -5, bzmpop),
 ];
 
-/// Redis's getTimeoutFromObjectOrReply for a timeout in seconds.
-fn check_timeout(arg: &[u8]) -> Result<(), Frame> {
+/// Redis's getTimeoutFromObjectOrReply for a timeout in seconds, as milliseconds (0: forever).
+/// The server's blocking path uses it too.
+pub fn parse_block_timeout(arg: &[u8]) -> Result<u64, Frame> {
     let seconds = std::str::from_utf8(arg)
         .ok()
         .filter(|text| !text.is_empty() && !text.starts_with(char::is_whitespace))
@@ -29,7 +30,11 @@ fn check_timeout(arg: &[u8]) -> Result<(), Frame> {
     if seconds < 0.0 {
         return Err(Frame::error("ERR timeout is negative"));
     }
-    Ok(())
+    let ms = seconds * 1000.0;
+    if ms >= (i64::MAX / 2) as f64 {
+        return Err(Frame::error("ERR timeout is out of range"));
+    }
+    Ok(ms as u64)
 }
 
 /// Runs another command of this shard on the same db, keeping what it journals.
@@ -61,7 +66,7 @@ fn word(text: &'static str) -> Bytes {
 /// `pop`; the reply leads with the key.
 fn pop_first(c: &mut Call, wants: &str, pop: &'static str) -> Frame {
     let last = c.args.len() - 1;
-    if let Err(error) = check_timeout(c.arg(last)) {
+    if let Err(error) = parse_block_timeout(c.arg(last)) {
         return error;
     }
     for i in 1..last {
@@ -110,7 +115,7 @@ fn blmove(c: &mut Call) -> Frame {
     if !is_side(c.arg(3)) || !is_side(c.arg(4)) {
         return Frame::error(SYNTAX);
     }
-    if let Err(error) = check_timeout(c.arg(5)) {
+    if let Err(error) = parse_block_timeout(c.arg(5)) {
         return error;
     }
     let args = c.args[..5].to_vec();
@@ -120,7 +125,7 @@ fn blmove(c: &mut Call) -> Frame {
 }
 
 fn brpoplpush(c: &mut Call) -> Frame {
-    if let Err(error) = check_timeout(c.arg(3)) {
+    if let Err(error) = parse_block_timeout(c.arg(3)) {
         return error;
     }
     let command = vec![
@@ -135,7 +140,7 @@ fn brpoplpush(c: &mut Call) -> Frame {
 
 /// BLMPOP/BZMPOP: `timeout numkeys key... where [COUNT n]` runs as `LMPOP/ZMPOP numkeys ...`.
 fn mpop(c: &mut Call, name: &'static str) -> Frame {
-    if let Err(error) = check_timeout(c.arg(1)) {
+    if let Err(error) = parse_block_timeout(c.arg(1)) {
         return error;
     }
     if parse_i64(c.arg(2)).is_err() {

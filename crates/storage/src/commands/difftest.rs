@@ -352,6 +352,25 @@ fn command(g: &mut Gen) -> Vec<String> {
     c
 }
 
+/// A connection to the redis-server on `REDIS_DIFF_PORT`, or None (with a note) when it is unset.
+pub(crate) fn redis_from_env() -> Option<Client> {
+    let port = std::env::var("REDIS_DIFF_PORT")
+        .ok()
+        .and_then(|p| p.parse().ok());
+    if port.is_none() {
+        eprintln!("REDIS_DIFF_PORT not set; skipping");
+    }
+    port.map(Client::connect)
+}
+
+/// A numeric setting of a differential run (`REDIS_DIFF_SEEDS`...), `default` when unset.
+pub(crate) fn env_number<N: std::str::FromStr>(name: &str, default: N) -> N {
+    std::env::var(name)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
 pub(crate) fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -374,18 +393,10 @@ pub(crate) fn close_enough(cmd: &str, a: &R, b: &R) -> bool {
 #[test]
 #[ignore]
 fn differential() {
-    let Some(port) = std::env::var("REDIS_DIFF_PORT")
-        .ok()
-        .and_then(|p| p.parse().ok())
-    else {
-        eprintln!("REDIS_DIFF_PORT not set; skipping");
+    let Some(mut redis) = redis_from_env() else {
         return;
     };
-    let mut redis = Client::connect(port);
-    let seeds: u64 = std::env::var("REDIS_DIFF_SEEDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(20);
+    let seeds: u64 = env_number("REDIS_DIFF_SEEDS", 20);
     for seed in 1..=seeds {
         redis.call(&[b"FLUSHALL".to_vec()]);
         redis.call(&[b"SELECT".to_vec(), b"0".to_vec()]);
@@ -473,14 +484,9 @@ fn random_float(g: &mut Gen) -> String {
 #[test]
 #[ignore]
 fn differential_floats() {
-    let Some(port) = std::env::var("REDIS_DIFF_PORT")
-        .ok()
-        .and_then(|p| p.parse().ok())
-    else {
-        eprintln!("REDIS_DIFF_PORT not set; skipping");
+    let Some(mut redis) = redis_from_env() else {
         return;
     };
-    let mut redis = Client::connect(port);
     let mut t = T::new();
     let mut g = Gen(0x1234_5678_9abc_def1);
     for step in 0..50_000 {

@@ -21,6 +21,7 @@ mod difftest;
 pub(crate) mod tests;
 
 pub use bits::{bitcount, bitop, bitpos, parse_bitop, store_bitop, BitOp, BitposRange};
+pub use blocking::parse_block_timeout;
 pub(crate) use effects::string_state;
 pub use effects::{restore_commands, set_effect};
 

@@ -236,15 +236,10 @@ fn random_value(g: &mut crate::commands::difftest::Gen) -> Vec<u8> {
 #[test]
 #[ignore]
 fn differential_dump() {
-    use crate::commands::difftest::{from_frame, Client, Gen};
-    let Some(port) = std::env::var("REDIS_DIFF_PORT")
-        .ok()
-        .and_then(|p| p.parse().ok())
-    else {
-        eprintln!("REDIS_DIFF_PORT not set; skipping");
+    use crate::commands::difftest::{from_frame, redis_from_env, Gen};
+    let Some(mut redis) = redis_from_env() else {
         return;
     };
-    let mut redis = Client::connect(port);
     for seed in 1..=3u64 {
         redis.call(&[b"FLUSHALL".to_vec()]);
         let mut t = T::new();

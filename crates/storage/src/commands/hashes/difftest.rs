@@ -3,7 +3,7 @@
 //! (`REDIS_DIFF_SEEDS` sets how many seeds). The server's data is flushed; it must allow DEBUG
 //! (`--enable-debug-command yes`) for digests to be compared too.
 
-use crate::commands::difftest::{from_frame, now_ms, Client, Gen, R};
+use crate::commands::difftest::{env_number, from_frame, now_ms, redis_from_env, Client, Gen, R};
 use crate::commands::tests::T;
 use crate::config::{HASH_MAX_LISTPACK_ENTRIES, HASH_MAX_LISTPACK_VALUE};
 use crate::value::Value;
@@ -443,18 +443,10 @@ fn set_thresholds(redis: &mut Client, entries: i64, value: i64) {
 #[test]
 #[ignore]
 fn differential_hashes() {
-    let Some(port) = std::env::var("REDIS_DIFF_PORT")
-        .ok()
-        .and_then(|p| p.parse().ok())
-    else {
-        eprintln!("REDIS_DIFF_PORT not set; skipping");
+    let Some(mut redis) = redis_from_env() else {
         return;
     };
-    let seeds: u64 = std::env::var("REDIS_DIFF_SEEDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(20);
-    let mut redis = Client::connect(port);
+    let seeds: u64 = env_number("REDIS_DIFF_SEEDS", 20);
     for seed in 1..=seeds {
         // Every third seed uses small thresholds so that conversions happen often.
         if seed % 3 == 0 {

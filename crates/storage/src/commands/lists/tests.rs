@@ -1,6 +1,6 @@
 //! List command tests; expected replies observed on redis-server 7.0.15.
 
-use super::super::difftest::{from_frame, Client, Gen, R};
+use super::super::difftest::{env_number, from_frame, redis_from_env, Client, Gen, R};
 use super::super::tests::T;
 use crate::config::LIST_MAX_LISTPACK_SIZE;
 use bytes::Bytes;
@@ -524,22 +524,11 @@ fn set_fill(redis: &mut Client, fill: i64) {
 #[test]
 #[ignore]
 fn differential_lists() {
-    let Some(port) = std::env::var("REDIS_DIFF_PORT")
-        .ok()
-        .and_then(|p| p.parse().ok())
-    else {
-        eprintln!("REDIS_DIFF_PORT not set; skipping");
+    let Some(mut redis) = redis_from_env() else {
         return;
     };
-    let mut redis = Client::connect(port);
-    let seeds: u64 = std::env::var("REDIS_DIFF_SEEDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(20);
-    let steps: usize = std::env::var("REDIS_DIFF_STEPS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(3000);
+    let seeds: u64 = env_number("REDIS_DIFF_SEEDS", 20);
+    let steps: usize = env_number("REDIS_DIFF_STEPS", 3000);
     for seed in 1..=seeds {
         redis.call(&[b"FLUSHALL".to_vec()]);
         redis.call(&[b"CONFIG".to_vec(), b"RESETSTAT".to_vec()]);

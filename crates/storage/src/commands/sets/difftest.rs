@@ -4,7 +4,7 @@
 //! brought back to our contents so that the runs stay comparable.
 //! `REDIS_DIFF_PORT=7103 cargo test -p damselfly-storage differential_sets -- --ignored --test-threads=1`
 
-use crate::commands::difftest::{from_frame, Client, Gen, R};
+use crate::commands::difftest::{env_number, from_frame, redis_from_env, Client, Gen, R};
 use crate::commands::tests::T;
 use crate::config::SET_MAX_INTSET_ENTRIES;
 use crate::value::Value;
@@ -305,18 +305,10 @@ fn check(
 #[test]
 #[ignore]
 fn differential_sets() {
-    let Some(port) = std::env::var("REDIS_DIFF_PORT")
-        .ok()
-        .and_then(|p| p.parse().ok())
-    else {
-        eprintln!("REDIS_DIFF_PORT not set; skipping");
+    let Some(mut redis) = redis_from_env() else {
         return;
     };
-    let seeds: u64 = std::env::var("REDIS_DIFF_SEEDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(20);
-    let mut redis = Client::connect(port);
+    let seeds: u64 = env_number("REDIS_DIFF_SEEDS", 20);
     let default_limit = SET_MAX_INTSET_ENTRIES.get();
     SET_MAX_INTSET_ENTRIES.set(INTSET_LIMIT);
     let limit = INTSET_LIMIT.to_string().into_bytes();

@@ -3,7 +3,7 @@
 //! Ids are explicit (servers generate different ones for `*`); times that depend on the exact
 //! millisecond (idle times, seen times, radix tree node counts) are masked.
 
-use super::super::difftest::{now_ms, Client, Gen, R};
+use super::super::difftest::{env_number, now_ms, redis_from_env, Client, Gen, R};
 use super::super::tests::T;
 use crate::config::STREAM_NODE_MAX_ENTRIES;
 use damselfly_protocol::Frame;
@@ -385,22 +385,11 @@ fn run_both(t: &mut T, redis: &mut Client, cmd: &[String]) -> (R, R) {
 #[test]
 #[ignore]
 fn differential_streams() {
-    let Some(port) = std::env::var("REDIS_DIFF_PORT")
-        .ok()
-        .and_then(|p| p.parse().ok())
-    else {
-        eprintln!("REDIS_DIFF_PORT not set; skipping");
+    let Some(mut redis) = redis_from_env() else {
         return;
     };
-    let mut redis = Client::connect(port);
-    let seeds: u64 = std::env::var("REDIS_DIFF_SEEDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(20);
-    let steps: usize = std::env::var("REDIS_DIFF_STEPS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(3000);
+    let seeds: u64 = env_number("REDIS_DIFF_SEEDS", 20);
+    let steps: usize = env_number("REDIS_DIFF_STEPS", 3000);
     // How often each command failed and why, to see which paths the run really exercised.
     let mut outcomes: std::collections::BTreeMap<(String, String), u32> = Default::default();
     for seed in 1..=seeds {

@@ -8,7 +8,7 @@
 //! sets. After every few commands each key's contents, encoding and DEBUG DIGEST-VALUE are
 //! compared; at the end, the keyspace hit and miss counters.
 
-use crate::commands::difftest::{from_frame, now_ms, Client, Gen, R};
+use crate::commands::difftest::{env_number, from_frame, now_ms, redis_from_env, Client, Gen, R};
 use crate::commands::tests::T;
 use crate::config::{ZSET_MAX_LISTPACK_ENTRIES, ZSET_MAX_LISTPACK_VALUE};
 use crate::digest::digest_value;
@@ -479,25 +479,13 @@ fn hex(d: &[u8]) -> String {
 #[test]
 #[ignore]
 fn differential_zsets() {
-    let Some(port) = std::env::var("REDIS_DIFF_PORT")
-        .ok()
-        .and_then(|p| p.parse().ok())
-    else {
-        eprintln!("REDIS_DIFF_PORT not set; skipping");
+    let Some(redis) = redis_from_env() else {
         return;
     };
-    let env = |name: &str, default: u64| {
-        std::env::var(name)
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(default)
-    };
+    let env = env_number::<u64>;
     let (seeds, steps) = (env("REDIS_DIFF_SEEDS", 20), env("REDIS_DIFF_STEPS", 3000));
     let first_seed = env("REDIS_DIFF_FIRST_SEED", 1);
-    let mut p = Pair {
-        redis: Client::connect(port),
-        t: T::new(),
-    };
+    let mut p = Pair { redis, t: T::new() };
     for seed in first_seed..first_seed + seeds {
         let (entries, value) = match seed % 3 {
             0 => (128, 64),
