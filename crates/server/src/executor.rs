@@ -7,9 +7,10 @@ use crate::persistence::ShardKeys;
 use crate::shard::{now_ms, Shard};
 use crate::shared::Shared;
 use crate::wakeup::{await_remote, await_remote_every, IDLE_REPOLL};
+use futures::channel::mpsc::UnboundedSender;
 use futures::channel::oneshot;
 use futures::future::join_all;
-use glommio::channels::channel_mesh::{Full, MeshBuilder, Senders};
+use futures::StreamExt;
 use glommio::net::TcpListener;
 use glommio::{spawn_local, timer};
 use std::cell::RefCell;
@@ -22,7 +23,8 @@ use std::time::{Duration, Instant};
 pub struct ExecutorCtx {
     pub id: usize,
     pub shard: RefCell<Shard>,
-    pub senders: Senders<ShardMsg>,
+    /// Per shard, the channel to it (None for this shard).
+    senders: Vec<Option<UnboundedSender<ShardMsg>>>,
     pub shared: Arc<Shared>,
 }
 
@@ -32,13 +34,17 @@ impl ExecutorCtx {
     }
 
     /// Delivers a message to a shard: handled in place when it is ours, over the mesh otherwise.
-    pub async fn send(&self, target: usize, message: ShardMsg) {
+    pub fn send(&self, target: usize, message: ShardMsg) {
         if target == self.id {
             self.shard.borrow_mut().handle(message);
-        } else if await_remote(self.senders.send_to(target, message))
-            .await
-            .is_err()
-        {
+            return;
+        }
+        let sent = self
+            .senders
+            .get(target)
+            .and_then(Option::as_ref)
+            .map(|sender| sender.unbounded_send(message));
+        if !matches!(sent, Some(Ok(()))) {
             tracing::warn!("shard {target} is not accepting messages");
         }
     }
@@ -49,7 +55,7 @@ impl ExecutorCtx {
             return job(&mut self.shard.borrow_mut());
         }
         let (reply, result) = oneshot::channel();
-        self.send(target, ShardMsg::Run { job, reply }).await;
+        self.send(target, ShardMsg::Run { job, reply });
         await_remote(result).await.unwrap_or(Output::Unit)
     }
 
@@ -64,8 +70,7 @@ impl ExecutorCtx {
                     job: make_job(target),
                     reply,
                 },
-            )
-            .await;
+            );
             receivers.push(result);
         }
         let mut outputs = Vec::with_capacity(receivers.len());
@@ -115,19 +120,13 @@ pub async fn yield_once() {
 pub type InitialKeys = Arc<Mutex<Vec<ShardKeys>>>;
 
 pub async fn executor_main(
-    mesh: MeshBuilder<ShardMsg, Full>,
+    id: usize,
+    ports: crate::mesh::Ports,
     shared: Arc<Shared>,
     listener_fds: Vec<Vec<RawFd>>,
     initial_keys: InitialKeys,
 ) {
-    let (senders, mut receivers) = match await_remote(mesh.join()).await {
-        Ok(joined) => joined,
-        Err(_) => {
-            tracing::error!("could not join the shard mesh");
-            return;
-        }
-    };
-    let id = senders.peer_id();
+    let crate::mesh::Ports { senders, receivers } = ports;
     let mut shard = Shard::new(id, shared.clone());
     let keys = initial_keys
         .lock()
@@ -145,10 +144,10 @@ pub async fn executor_main(
         shared,
     });
     CURRENT.with(|current| *current.borrow_mut() = Some(ctx.clone()));
-    for (_, receiver) in receivers.streams() {
+    for mut receiver in receivers {
         let ctx = ctx.clone();
         spawn_local(async move {
-            while let Some(message) = await_remote_every(receiver.recv(), IDLE_REPOLL).await {
+            while let Some(message) = await_remote_every(receiver.next(), IDLE_REPOLL).await {
                 ctx.shard.borrow_mut().handle(message);
             }
         })

@@ -11,6 +11,7 @@ mod listener;
 mod locks;
 mod logging;
 mod memory;
+mod mesh;
 mod messages;
 mod persistence;
 mod pipeline;
@@ -26,7 +27,6 @@ mod wakeup;
 
 use clap::Parser;
 use config::{Args, Config};
-use glommio::channels::channel_mesh::MeshBuilder;
 use glommio::{CpuSet, LocalExecutorPoolBuilder, PoolPlacement};
 use shared::Shared;
 use std::sync::{Arc, Mutex};
@@ -37,10 +37,6 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 /// The Redis version we are compatible with, as reported by INFO and HELLO.
 pub const REDIS_VERSION: &str = "7.0.15";
-
-/// Capacity of each shard-to-shard channel. Each connection has at most one batch or transaction hop in flight
-/// per shard, so senders only wait when thousands of connections on one shard target another at once.
-const MESH_CAPACITY: usize = 4096;
 
 /// Parses the command line, starts every shard and serves until shutdown. Returns the process exit code.
 pub fn run() -> i32 {
@@ -87,7 +83,13 @@ fn serve(config: Config) -> Result<(), String> {
         env!("CARGO_PKG_VERSION"),
         (0..shards).map(|s| cpus[s % cpus.len()]).collect::<Vec<_>>()
     );
-    let mesh = MeshBuilder::full(shards, MESH_CAPACITY);
+    let shard_cpus: Vec<usize> = (0..shards).map(|s| cpus[s % cpus.len()]).collect();
+    let ports = Arc::new(Mutex::new(
+        mesh::build(shards)
+            .into_iter()
+            .map(Some)
+            .collect::<Vec<_>>(),
+    ));
     let pool = LocalExecutorPoolBuilder::new(PoolPlacement::Custom(placement))
         .name("shard")
         .io_memory(1 << 20)
@@ -96,7 +98,8 @@ fn serve(config: Config) -> Result<(), String> {
             let shared = shared.clone();
             let fds = listener_fds.clone();
             let snapshot = snapshot.clone();
-            async move { executor::executor_main(mesh, shared, fds, snapshot).await }
+            let (id, ports) = claim_shard(&ports, &shard_cpus);
+            async move { executor::executor_main(id, ports, shared, fds, snapshot).await }
         })
         .map_err(|err| format!("cannot start the executors: {err} (is RLIMIT_MEMLOCK too low? try `ulimit -l unlimited`)"))?;
     tracing::info!("Ready to accept connections tcp");
@@ -106,6 +109,27 @@ fn serve(config: Config) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// The shard this executor thread runs: the first unclaimed one placed on the CPU it is pinned to,
+/// so shard i runs on the i-th allowed CPU whatever order the threads start in.
+fn claim_shard(
+    ports: &Mutex<Vec<Option<mesh::Ports>>>,
+    shard_cpus: &[usize],
+) -> (usize, mesh::Ports) {
+    // SAFETY: sched_getcpu has no arguments and only reads the calling thread's CPU.
+    let cpu = usize::try_from(unsafe { libc::sched_getcpu() }).ok();
+    let mut ports = ports
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let unclaimed = |shard: &usize| ports[*shard].is_some();
+    let shard = (0..ports.len())
+        .filter(unclaimed)
+        .find(|&shard| Some(shard_cpus[shard]) == cpu)
+        .or_else(|| (0..ports.len()).find(unclaimed))
+        .expect("one executor per shard");
+    let taken = ports[shard].take().expect("checked unclaimed");
+    (shard, taken)
 }
 
 /// The CPUs this process may run on (its affinity mask, so `taskset` is honoured).

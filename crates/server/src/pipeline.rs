@@ -190,16 +190,14 @@ async fn flush(conn: &Connection, batches: &mut [RemoteBatch], replies: &mut [Fr
         }
         let (reply, result) = oneshot::channel();
         let commands = std::mem::take(&mut batch.commands);
-        conn.ctx
-            .send(
-                shard,
-                ShardMsg::Batch {
-                    db: conn.db,
-                    commands,
-                    reply,
-                },
-            )
-            .await;
+        conn.ctx.send(
+            shard,
+            ShardMsg::Batch {
+                db: conn.db,
+                commands,
+                reply,
+            },
+        );
         waiting.push((std::mem::take(&mut batch.slots), result));
     }
     for (slots, result) in waiting {
@@ -246,16 +244,14 @@ async fn run_queued(conn: &Connection, args: Vec<Bytes>) -> Frame {
 /// Runs one command on `shard` as a batch of one, behind any transaction holding its keys.
 async fn run_on_shard(conn: &Connection, shard: usize, args: Vec<Bytes>) -> Frame {
     let (reply, result) = oneshot::channel();
-    conn.ctx
-        .send(
-            shard,
-            ShardMsg::Batch {
-                db: conn.db,
-                commands: vec![args],
-                reply,
-            },
-        )
-        .await;
+    conn.ctx.send(
+        shard,
+        ShardMsg::Batch {
+            db: conn.db,
+            commands: vec![args],
+            reply,
+        },
+    );
     await_remote(result)
         .await
         .ok()

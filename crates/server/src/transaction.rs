@@ -40,8 +40,7 @@ impl Transaction {
                         journal_parts,
                         reply,
                     },
-                )
-                .await;
+                );
                 answers.push((shard, answer));
             }
             let mut accepted = Vec::with_capacity(answers.len());
@@ -58,7 +57,7 @@ impl Transaction {
                 };
             }
             for shard in accepted {
-                ctx.send(shard, ShardMsg::Release { txid }).await;
+                ctx.send(shard, ShardMsg::Release { txid });
             }
             attempt += 1;
             let pause = rand::thread_rng().gen_range(0..(20u64 << attempt.min(6)));
@@ -71,17 +70,15 @@ impl Transaction {
         let mut answers = Vec::with_capacity(jobs.len());
         for (shard, job) in jobs {
             let (reply, answer) = oneshot::channel();
-            self.ctx
-                .send(
-                    shard,
-                    ShardMsg::Execute {
-                        txid: self.txid,
-                        conclude,
-                        job,
-                        reply,
-                    },
-                )
-                .await;
+            self.ctx.send(
+                shard,
+                ShardMsg::Execute {
+                    txid: self.txid,
+                    conclude,
+                    job,
+                    reply,
+                },
+            );
             if conclude {
                 self.open.remove(&shard);
             }
@@ -97,9 +94,7 @@ impl Transaction {
     /// Concludes on every participant that has not concluded yet, without running anything more.
     pub async fn finish(mut self) {
         for shard in std::mem::take(&mut self.open) {
-            self.ctx
-                .send(shard, ShardMsg::Release { txid: self.txid })
-                .await;
+            self.ctx.send(shard, ShardMsg::Release { txid: self.txid });
         }
     }
 }
@@ -115,7 +110,7 @@ impl Drop for Transaction {
         let (ctx, txid) = (self.ctx.clone(), self.txid);
         glommio::spawn_local(async move {
             for shard in open {
-                ctx.send(shard, ShardMsg::Release { txid }).await;
+                ctx.send(shard, ShardMsg::Release { txid });
             }
         })
         .detach();

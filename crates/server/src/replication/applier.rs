@@ -420,8 +420,7 @@ async fn send_batches(
             }
             Output::Unit
         });
-        ctx.send(shard, crate::messages::ShardMsg::Run { job, reply })
-            .await;
+        ctx.send(shard, crate::messages::ShardMsg::Run { job, reply });
         answers.push(answer);
     }
     (answers, settling)

@@ -521,8 +521,7 @@ pub fn request_acks(ctx: &Rc<ExecutorCtx>) {
         let (reply, _) = futures::channel::oneshot::channel();
         let ctx = ctx.clone();
         glommio::spawn_local(async move {
-            ctx.send(shard, crate::messages::ShardMsg::Run { job, reply })
-                .await;
+            ctx.send(shard, crate::messages::ShardMsg::Run { job, reply });
         })
         .detach();
     }
