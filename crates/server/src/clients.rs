@@ -1,5 +1,7 @@
 //! The connections one executor serves, for CLIENT LIST / INFO / KILL and INFO clients.
 
+use crate::client_output::ClientOutput;
+use crate::output_limits::OutputClass;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -39,7 +41,6 @@ impl ClientKind {
 }
 
 /// What CLIENT LIST shows about one connection; shared between the connection task and the registry.
-#[derive(Debug)]
 pub struct ClientInfo {
     pub id: u64,
     pub fd: i32,
@@ -54,14 +55,24 @@ pub struct ClientInfo {
     pub shard: usize,
     pub killed: bool,
     pub kind: ClientKind,
+    /// Channels and patterns subscribed to.
+    pub sub: usize,
+    pub psub: usize,
+    /// Unparsed input bytes and the input buffer's spare room (CLIENT LIST's qbuf, qbuf-free).
+    pub qbuf: usize,
+    pub qbuf_free: usize,
+    pub output: Rc<ClientOutput>,
 }
 
 impl ClientInfo {
-    /// One line in Redis's CLIENT LIST format.
+    /// One line in Redis's CLIENT LIST format. Of the unsent output (replies being written, then
+    /// messages queued behind them), obl is the first 16 KB and omem the rest, as Redis splits its
+    /// reply buffer and reply list; oll counts the queued messages.
     pub fn describe(&self) -> String {
         let now = Instant::now();
+        let omem = self.output.bytes();
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={} thread={}",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi=-1 qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp=0 obl={} oll={} omem={omem} tot-mem={} events={} cmd={} user=default redir=-1 resp={} thread={}",
             self.id,
             self.addr,
             self.laddr,
@@ -71,10 +82,41 @@ impl ClientInfo {
             now.duration_since(self.last_interaction).as_secs(),
             self.kind.flag(),
             self.db,
+            self.sub,
+            self.psub,
+            self.qbuf,
+            self.qbuf_free,
+            self.qbuf + self.qbuf_free,
+            self.output.buffered(),
+            self.output.queued_messages(),
+            self.memory(),
+            if self.output.buffered() > 0 { "rw" } else { "r" },
             if self.last_command.is_empty() { "NULL" } else { self.last_command },
             self.resp,
             self.shard,
         )
+    }
+
+    /// What the client's buffers hold (CLIENT LIST's tot-mem).
+    pub fn memory(&self) -> usize {
+        self.qbuf + self.qbuf_free + self.output.buffered() + self.output.bytes()
+    }
+
+    /// Notes the client's subscription counts: a client with any is in the pubsub class.
+    pub fn set_subscriptions(&mut self, sub: usize, psub: usize) {
+        self.sub = sub;
+        self.psub = psub;
+        let subscribed = sub + psub > 0;
+        match self.kind {
+            ClientKind::Normal if subscribed => self.kind = ClientKind::PubSub,
+            ClientKind::PubSub if !subscribed => self.kind = ClientKind::Normal,
+            _ => {}
+        }
+        self.output.set_class(if self.kind == ClientKind::PubSub {
+            OutputClass::PubSub
+        } else {
+            OutputClass::Normal
+        });
     }
 }
 

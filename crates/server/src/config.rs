@@ -1,5 +1,6 @@
 //! Startup configuration: command-line flags (redis-server's names) over an optional redis.conf-style file.
 
+use crate::output_limits::{ClassLimit, OutputClass};
 use clap::Parser;
 use std::path::PathBuf;
 
@@ -91,6 +92,10 @@ pub struct Args {
     /// Entries per stream node (default 100).
     #[arg(long)]
     pub stream_node_max_entries: Option<String>,
+    /// `<class> <hard> <soft> <soft seconds>` (repeatable; classes normal, replica, pubsub): close a
+    /// client whose unsent output passes the hard limit or stays past the soft one that long.
+    #[arg(long, num_args = 1.., allow_hyphen_values = true)]
+    pub client_output_buffer_limit: Vec<String>,
 }
 
 /// Sets an encoding threshold (`hash-max-listpack-entries`... or its `ziplist` alias) from text.
@@ -142,6 +147,8 @@ pub struct Config {
     pub replica_read_only: bool,
     pub repl_timeout_secs: u64,
     pub repl_backlog_size: u64,
+    /// client-output-buffer-limit settings, in the order given (later ones win).
+    pub output_limits: Vec<(OutputClass, ClassLimit)>,
 }
 
 impl Default for Config {
@@ -165,6 +172,7 @@ impl Default for Config {
             replica_read_only: true,
             repl_timeout_secs: 60,
             repl_backlog_size: 16 << 20,
+            output_limits: Vec::new(),
         }
     }
 }
@@ -251,6 +259,9 @@ impl Config {
         if let Some(size) = args.repl_backlog_size {
             self.repl_backlog_size = parse_memory(&size)?;
         }
+        if !args.client_output_buffer_limit.is_empty() {
+            self.add_output_limits(&args.client_output_buffer_limit)?;
+        }
         let thresholds = [
             ("list-max-listpack-size", args.list_max_listpack_size),
             ("hash-max-listpack-entries", args.hash_max_listpack_entries),
@@ -297,6 +308,14 @@ impl Config {
                 self.dir
             ));
         }
+        Ok(())
+    }
+
+    /// Adds `client-output-buffer-limit` groups, given as separate words or as quoted groups.
+    fn add_output_limits(&mut self, values: &[String]) -> Result<(), String> {
+        let words: Vec<&str> = values.iter().flat_map(|v| v.split_whitespace()).collect();
+        let limits = crate::output_limits::parse(&words).map_err(str::to_string)?;
+        self.output_limits.extend(limits);
         Ok(())
     }
 
@@ -359,6 +378,7 @@ impl Config {
                     .map_err(|_| "Invalid repl-timeout".to_string())?
             }
             "repl-backlog-size" => self.repl_backlog_size = parse_memory(single()?)?,
+            "client-output-buffer-limit" => self.add_output_limits(values)?,
             other if damselfly_storage::config::find(other).is_some() => {
                 set_threshold(other, single()?)?
             }

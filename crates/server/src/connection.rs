@@ -1,6 +1,7 @@
 //! One client connection: read what is available, parse every complete command, run them (local ones
 //! inline, remote ones batched per shard), and write all replies with one syscall.
 
+use crate::client_output::ClientOutput;
 use crate::clients::{ClientInfo, ClientKind, SharedClientInfo};
 use crate::executor::ExecutorCtx;
 use crate::pipeline;
@@ -39,8 +40,10 @@ pub struct Connection {
     pub multi: Option<crate::commands::multi::MultiState>,
     /// Keys watched since WATCH.
     pub watch: Option<crate::commands::multi::WatchState>,
-    /// Pub/Sub channels and patterns, and the messages published to them.
+    /// Pub/Sub channels and patterns.
     pub subscriptions: Option<Box<crate::commands::pubsub::Subscriptions>>,
+    /// Where others push messages for this client, and the accounting of its unsent output.
+    pub output: Rc<ClientOutput>,
 }
 
 /// Redis's protected mode: with no password and no explicit bind address, only loopback clients may connect.
@@ -68,6 +71,7 @@ pub async fn serve(ctx: Rc<ExecutorCtx>, mut stream: TcpStream) {
     }
     let id = ctx.shared.next_client_id();
     let now = Instant::now();
+    let output = Rc::new(ClientOutput::new(stream.as_raw_fd()));
     let info = Rc::new(RefCell::new(ClientInfo {
         id,
         fd: stream.as_raw_fd(),
@@ -82,6 +86,17 @@ pub async fn serve(ctx: Rc<ExecutorCtx>, mut stream: TcpStream) {
         shard: ctx.id,
         killed: false,
         kind: ClientKind::Normal,
+        sub: 0,
+        psub: 0,
+        qbuf: 0,
+        qbuf_free: 0,
+        output: output.clone(),
+    }));
+    let described = Rc::downgrade(&info);
+    output.set_describe(Box::new(move || {
+        described
+            .upgrade()
+            .map_or_else(String::new, |info| info.borrow().describe())
     }));
     ctx.shard.borrow_mut().clients.add(info.clone());
     let mut connection = Connection {
@@ -97,10 +112,12 @@ pub async fn serve(ctx: Rc<ExecutorCtx>, mut stream: TcpStream) {
         multi: None,
         watch: None,
         subscriptions: None,
+        output,
     };
     if let Err(err) = connection.run(&mut stream).await {
         tracing::debug!("client {id} closed: {err}");
     }
+    connection.output.retire();
     ctx.shard.borrow_mut().clients.remove(id);
     crate::commands::multi::unwatch_all(&mut connection).await;
     crate::commands::pubsub::unsubscribe_all(&mut connection);
@@ -119,12 +136,9 @@ impl Connection {
         let mut more_buffered = false;
         loop {
             if !more_buffered {
-                let read = match self.subscriptions.as_mut() {
+                let read = match self.subscriptions {
                     None => stream.read(&mut chunk).await?,
-                    Some(subscriptions) => {
-                        read_or_deliver(stream, &mut chunk, subscriptions, self.resp3, &mut output)
-                            .await?
-                    }
+                    Some(_) => self.read_or_deliver(stream, &mut chunk).await?,
                 };
                 if read == 0 || self.info.borrow().killed {
                     return Ok(());
@@ -137,7 +151,10 @@ impl Connection {
                     );
                     return Ok(());
                 }
-                self.info.borrow_mut().last_interaction = Instant::now();
+                let mut info = self.info.borrow_mut();
+                info.last_interaction = Instant::now();
+                info.qbuf = input.len();
+                info.qbuf_free = input.capacity() - input.len();
             }
             // An unauthenticated client gets Redis's stricter limits, decided per command: after one
             // command the rest is parsed only once it has run (it may have been AUTH).
@@ -181,7 +198,7 @@ impl Connection {
                 self.close_after_reply = true;
             }
             if !output.is_empty() && (!more_buffered || self.close_after_reply) {
-                stream.write_all(&output).await?;
+                self.write(stream, &output).await?;
                 output.clear();
             }
             if self.close_after_reply {
@@ -194,31 +211,45 @@ impl Connection {
     }
 }
 
-/// Waits for input while writing the messages published to a subscribed connection. A read
-/// interrupted by a message is not lost: glommio keeps the pending readiness in the stream.
-async fn read_or_deliver(
-    stream: &mut TcpStream,
-    chunk: &mut [u8],
-    subscriptions: &mut crate::commands::pubsub::Subscriptions,
-    resp3: bool,
-    output: &mut Vec<u8>,
-) -> std::io::Result<usize> {
-    use futures::{FutureExt, StreamExt};
-    loop {
-        let message = futures::select! {
-            read = stream.read(chunk).fuse() => return read,
-            message = subscriptions.messages.next() => message,
-        };
-        let Some(message) = message else {
-            continue;
-        };
-        encode(&message, resp3, output);
-        while let Ok(more) = subscriptions.messages.try_recv() {
-            encode(&more, resp3, output);
+impl Connection {
+    /// Writes `bytes` to the client. While the client does not read them they count as its unsent
+    /// output, so a write past its class's output limit closes it instead of waiting forever.
+    async fn write(&self, stream: &mut TcpStream, bytes: &[u8]) -> std::io::Result<()> {
+        let limits = &self.ctx.shared.output_limits;
+        if !self.output.begin_write(bytes.len(), limits) {
+            return Err(output_limit_reached());
         }
-        stream.write_all(output).await?;
-        output.clear();
+        let written = stream.write_all(bytes).await;
+        self.output.end_write();
+        if self.output.is_closing() {
+            return Err(output_limit_reached());
+        }
+        written
     }
+
+    /// Waits for input while writing the messages pushed to a subscribed connection. A read
+    /// interrupted by a message is not lost: glommio keeps the pending readiness in the stream.
+    async fn read_or_deliver(
+        &self,
+        stream: &mut TcpStream,
+        chunk: &mut [u8],
+    ) -> std::io::Result<usize> {
+        use futures::FutureExt;
+        loop {
+            let pushed = futures::select! {
+                read = stream.read(chunk).fuse() => return read,
+                pushed = self.output.next_pushed().fuse() => pushed,
+            };
+            if self.output.is_closing() {
+                return Err(output_limit_reached());
+            }
+            self.write(stream, &pushed).await?;
+        }
+    }
+}
+
+fn output_limit_reached() -> std::io::Error {
+    std::io::Error::other("closed for overcoming of output buffer limits")
 }
 
 #[cfg(test)]

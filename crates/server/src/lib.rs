@@ -2,6 +2,7 @@
 //! transaction scheduler. See docs/architecture.md.
 
 mod blocking;
+mod client_output;
 mod clients;
 mod commands;
 mod config;
@@ -13,6 +14,7 @@ mod logging;
 mod memory;
 mod mesh;
 mod messages;
+mod output_limits;
 mod persistence;
 mod pipeline;
 mod pubsub;

@@ -2,13 +2,15 @@
 //! with its own executor; PUBLISH runs on every executor, each delivering to its own subscribers
 //! (the mesh keeps one publisher's messages in order).
 
+use crate::client_output::ClientOutput;
+use crate::output_limits::OutputLimits;
 use ahash::AHashMap;
 use bytes::Bytes;
 use damselfly_protocol::Frame;
-use futures::channel::mpsc::UnboundedSender;
+use std::rc::Rc;
 
-/// Where a connection's pushed messages go.
-pub type PushSink = UnboundedSender<Frame>;
+/// Where a connection's pushed messages go: queued for its writer, never waited for.
+pub type PushSink = Rc<ClientOutput>;
 
 #[derive(Default)]
 pub struct PubSub {
@@ -40,8 +42,9 @@ impl PubSub {
             .retain(|(p, id, _)| !(p == pattern && *id == conn));
     }
 
-    /// Delivers a message to this executor's subscribers; returns how many received it.
-    pub fn publish(&self, channel: &Bytes, message: &Bytes) -> i64 {
+    /// Delivers a message to this executor's subscribers; returns how many received it. A subscriber
+    /// past its output limit is closed here rather than slowing the publisher.
+    pub fn publish(&self, channel: &Bytes, message: &Bytes, limits: &OutputLimits) -> i64 {
         let mut received = 0;
         if let Some(subscribers) = self.channels.get(channel) {
             for (_, sink) in subscribers {
@@ -50,7 +53,7 @@ impl PubSub {
                     Frame::Bulk(channel.clone()),
                     Frame::Bulk(message.clone()),
                 ]);
-                if sink.unbounded_send(push).is_ok() {
+                if sink.push(&push, limits) {
                     received += 1;
                 }
             }
@@ -63,7 +66,7 @@ impl PubSub {
                     Frame::Bulk(channel.clone()),
                     Frame::Bulk(message.clone()),
                 ]);
-                if sink.unbounded_send(push).is_ok() {
+                if sink.push(&push, limits) {
                     received += 1;
                 }
             }

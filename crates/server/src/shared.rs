@@ -2,6 +2,7 @@
 //! global counters. Keyspace data is never here.
 
 use crate::config::Config;
+use crate::output_limits::OutputLimits;
 use crate::replication::state::Replication;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::RwLock;
@@ -32,6 +33,8 @@ pub struct Shared {
     saving: AtomicBool,
     last_save_failed: AtomicBool,
     pub repl: Replication,
+    /// client-output-buffer-limit, per client class.
+    pub output_limits: OutputLimits,
 }
 
 impl Shared {
@@ -45,8 +48,13 @@ impl Shared {
             timeout: 0,
         };
         let repl = Replication::new(shards, config.replica_read_only);
+        let output_limits = OutputLimits::default();
+        for &(class, limit) in &config.output_limits {
+            output_limits.set(class, limit);
+        }
         Shared {
             repl,
+            output_limits,
             config,
             runtime: RwLock::new(runtime),
             shards,

@@ -84,6 +84,7 @@ fn fixed_parameters(conn: &Connection) -> Vec<(&'static str, String)> {
         ("io-threads", "1".to_string()),
         ("proto-max-bulk-len", (512u64 * 1024 * 1024).to_string()),
         ("client-query-buffer-limit", (1u64 << 30).to_string()),
+        ("client-output-buffer-limit", shared.output_limits.render()),
         ("replicaof", replicaof),
         ("masterauth", config.masterauth.clone().unwrap_or_default()),
         ("replica-read-only", yes_no(read_only)),
@@ -144,6 +145,20 @@ fn set(conn: &Connection, pairs: &[Bytes]) -> Frame {
                 Ok(seconds) => changes.push(Box::new(move |c| c.timeout = seconds)),
                 Err(_) => return failed("argument couldn't be parsed into an integer"),
             },
+            "client-output-buffer-limit" => {
+                let words: Vec<&str> = value.split_whitespace().collect();
+                match crate::output_limits::parse(&words) {
+                    Ok(limits) => {
+                        let shared = conn.ctx.shared.clone();
+                        changes.push(Box::new(move |_| {
+                            for (class, limit) in limits {
+                                shared.output_limits.set(class, limit);
+                            }
+                        }))
+                    }
+                    Err(reason) => return failed(reason),
+                }
+            }
             "replica-read-only" | "slave-read-only" => match parse_yes_no(&value) {
                 Ok(flag) => {
                     let shared = conn.ctx.shared.clone();

@@ -113,6 +113,7 @@ pub fn hello(conn: &mut Connection, args: &[Bytes]) -> Frame {
         }
     }
     conn.resp3 = version == 3;
+    conn.output.set_resp3(conn.resp3);
     conn.info.borrow_mut().resp = version as u8;
     Frame::Map(vec![
         (bulk_str("server"), bulk_str("redis")),
@@ -128,6 +129,7 @@ pub fn hello(conn: &mut Connection, args: &[Bytes]) -> Frame {
 pub fn reset(conn: &mut Connection) -> Frame {
     conn.db = 0;
     conn.resp3 = false;
+    conn.output.set_resp3(false);
     conn.authenticated = conn.ctx.shared.runtime().requirepass.is_none();
     let mut info = conn.info.borrow_mut();
     info.db = 0;

@@ -21,6 +21,8 @@ pub struct ShardInfo {
     pub commands_processed: u64,
     pub connected_clients: usize,
     pub blocked_clients: usize,
+    /// The largest unsent output of any client now (client_recent_max_output_buffer).
+    pub max_output_buffer: usize,
     pub connections_received: u64,
     /// Replication backlog: whether this shard journals, first offset held, bytes held.
     pub backlog_active: bool,
@@ -43,6 +45,12 @@ impl ShardInfo {
             commands_processed: shard.commands_processed,
             connected_clients: shard.clients.len(),
             blocked_clients: shard.blocked_clients,
+            max_output_buffer: shard
+                .clients
+                .iter()
+                .map(|info| info.borrow().output.bytes())
+                .max()
+                .unwrap_or(0),
             connections_received: shard.clients.total_received,
             backlog_active: shard.journal.is_active(),
             backlog_first: shard.journal.backlog_span().0,
@@ -64,6 +72,7 @@ impl ShardInfo {
         self.commands_processed += other.commands_processed;
         self.connected_clients += other.connected_clients;
         self.blocked_clients += other.blocked_clients;
+        self.max_output_buffer = self.max_output_buffer.max(other.max_output_buffer);
         self.connections_received += other.connections_received;
         self.backlog_active |= other.backlog_active;
         self.backlog_first += other.backlog_first;
@@ -162,8 +171,9 @@ fn server(conn: &Connection, out: &mut String) {
 fn clients(total: &ShardInfo, out: &mut String) {
     let _ = write!(
         out,
-        "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:10000\r\nclient_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:{}\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n",
+        "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:10000\r\nclient_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:{}\r\nblocked_clients:{}\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n",
         total.connected_clients,
+        total.max_output_buffer,
         total.blocked_clients
     );
 }

@@ -5,15 +5,13 @@ use crate::messages::{Job, Output};
 use crate::pubsub::PushSink;
 use bytes::Bytes;
 use damselfly_protocol::Frame;
-use futures::channel::mpsc::{self, UnboundedReceiver};
 use std::collections::BTreeSet;
 
-/// A connection's subscriptions and the channel its messages arrive on.
+/// A connection's subscriptions (its messages arrive in its `ClientOutput`).
+#[derive(Default)]
 pub struct Subscriptions {
     channels: Vec<Bytes>,
     patterns: Vec<Bytes>,
-    sink: PushSink,
-    pub messages: UnboundedReceiver<Frame>,
 }
 
 impl Subscriptions {
@@ -53,21 +51,23 @@ fn confirmation(kind: &'static str, name: Option<Bytes>, count: i64) -> Frame {
 }
 
 fn subscriptions(conn: &mut Connection) -> &mut Subscriptions {
-    conn.subscriptions.get_or_insert_with(|| {
-        let (sink, messages) = mpsc::unbounded();
-        Box::new(Subscriptions {
-            channels: Vec::new(),
-            patterns: Vec::new(),
-            sink,
-            messages,
-        })
-    })
+    conn.subscriptions.get_or_insert_with(Box::default)
+}
+
+/// CLIENT LIST's sub/psub and the client's output class follow its subscriptions.
+fn note_counts(conn: &Connection) {
+    if let Some(subs) = &conn.subscriptions {
+        conn.info
+            .borrow_mut()
+            .set_subscriptions(subs.channels.len(), subs.patterns.len());
+    }
 }
 
 /// SUBSCRIBE / PSUBSCRIBE: one confirmation per name, pushed before any later message.
 pub fn subscribe(conn: &mut Connection, args: &[Bytes], pattern: bool) -> Vec<Frame> {
     let id = conn.id;
     let ctx = conn.ctx.clone();
+    let sink: PushSink = conn.output.clone();
     let subs = subscriptions(conn);
     let mut replies = Vec::with_capacity(args.len() - 1);
     for name in &args[1..] {
@@ -80,14 +80,15 @@ pub fn subscribe(conn: &mut Connection, args: &[Bytes], pattern: bool) -> Vec<Fr
             list.push(name.clone());
             let mut shard = ctx.shard.borrow_mut();
             if pattern {
-                shard.pubsub.psubscribe(name.clone(), id, subs.sink.clone());
+                shard.pubsub.psubscribe(name.clone(), id, sink.clone());
             } else {
-                shard.pubsub.subscribe(name.clone(), id, subs.sink.clone());
+                shard.pubsub.subscribe(name.clone(), id, sink.clone());
             }
         }
         let kind = if pattern { "psubscribe" } else { "subscribe" };
         replies.push(confirmation(kind, Some(name.clone()), subs.count()));
     }
+    note_counts(conn);
     replies
 }
 
@@ -129,12 +130,14 @@ pub fn unsubscribe(conn: &mut Connection, args: &[Bytes], pattern: bool) -> Vec<
         }
         replies.push(confirmation(kind, Some(name), subs.count()));
     }
+    note_counts(conn);
     replies
 }
 
 /// Drops every subscription (RESET, connection closed).
 pub fn unsubscribe_all(conn: &mut Connection) {
     if let Some(subs) = conn.subscriptions.take() {
+        conn.info.borrow_mut().set_subscriptions(0, 0);
         let mut shard = conn.ctx.shard.borrow_mut();
         for channel in &subs.channels {
             shard.pubsub.unsubscribe(channel, conn.id);
@@ -151,7 +154,12 @@ pub async fn publish(conn: &Connection, args: &[Bytes]) -> Frame {
         .ctx
         .run_everywhere(|_| {
             let (channel, message) = (channel.clone(), message.clone());
-            let job: Job = Box::new(move |s| Output::Integer(s.pubsub.publish(&channel, &message)));
+            let job: Job = Box::new(move |s| {
+                Output::Integer(
+                    s.pubsub
+                        .publish(&channel, &message, &s.shared.output_limits),
+                )
+            });
             job
         })
         .await;

@@ -4,6 +4,7 @@
 
 use super::signal::Signal;
 use super::wire;
+use crate::output_limits::{exceeded, ClassLimit};
 use bytes::Bytes;
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -16,8 +17,10 @@ pub struct FlowSink {
     pub session: u64,
     queue: RefCell<VecDeque<Bytes>>,
     queued_bytes: Cell<usize>,
-    /// Past this many unsent bytes the replica is dropped instead of buffering without bound.
-    limit: usize,
+    /// This flow's share of the replica class's client-output-buffer-limit: past it the replica is
+    /// dropped (it reconnects and resyncs) instead of buffering without bound.
+    limit: ClassLimit,
+    soft_since: Cell<Option<Instant>>,
     dead: Cell<bool>,
     changed: Signal,
     /// This flow runs a full sync whose snapshot is not finished yet.
@@ -31,12 +34,13 @@ pub struct FlowSink {
 }
 
 impl FlowSink {
-    pub fn new(session: u64, limit: usize, start_offset: u64, full_sync: bool) -> FlowSink {
+    pub fn new(session: u64, limit: ClassLimit, start_offset: u64, full_sync: bool) -> FlowSink {
         FlowSink {
             session,
             queue: RefCell::new(VecDeque::new()),
             queued_bytes: Cell::new(0),
             limit,
+            soft_since: Cell::new(None),
             dead: Cell::new(false),
             changed: Signal::default(),
             snapshotting: Cell::new(full_sync),
@@ -53,11 +57,10 @@ impl FlowSink {
             return;
         }
         let queued = self.queued_bytes.get() + bytes.len();
-        if queued > self.limit {
+        if exceeded(self.limit, queued, &self.soft_since) {
             tracing::warn!(
-                "replica session {} exceeded its output buffer limit ({} bytes): dropping it",
+                "replica session {} overcame its output buffer limit ({queued} bytes unsent on this shard's flow): dropping it",
                 self.session,
-                self.limit
             );
             self.kill();
             return;
@@ -230,7 +233,7 @@ impl Journal {
 
     /// Registers a flow that continues from `offset` (checked with `can_resume_from`, a record
     /// boundary): the backlog from there is queued for it at once.
-    pub fn register_partial(&mut self, session: u64, offset: u64, limit: usize) {
+    pub fn register_partial(&mut self, session: u64, offset: u64, limit: ClassLimit) {
         self.seal();
         let sink = Rc::new(FlowSink::new(session, limit, offset, false));
         let mut position = self.backlog_start;
@@ -246,7 +249,7 @@ impl Journal {
     }
 
     /// Registers a flow that starts with a snapshot taken now; records from now on follow it.
-    pub fn register_full(&mut self, session: u64, limit: usize) {
+    pub fn register_full(&mut self, session: u64, limit: ClassLimit) {
         self.activate();
         self.seal();
         self.sinks
@@ -270,6 +273,14 @@ impl Journal {
 mod tests {
     use super::*;
 
+    fn hard(bytes: usize) -> ClassLimit {
+        ClassLimit {
+            hard: bytes as u64,
+            soft: 0,
+            soft_seconds: 0,
+        }
+    }
+
     fn record(journal: &mut Journal, byte: u8) {
         let args = [Bytes::from(vec![byte; 3])];
         journal.append(0, 1, &[(0, &args[..])]);
@@ -288,14 +299,14 @@ mod tests {
         assert!(journal.can_resume_from(8 * size));
         assert!(journal.can_resume_from(10 * size));
         assert!(!journal.can_resume_from(7 * size));
-        journal.register_partial(7, 9 * size, 1 << 20);
+        journal.register_partial(7, 9 * size, hard(1 << 20));
         assert_eq!(journal.sink(7).unwrap().queued_bytes() as u64, size);
     }
 
     #[test]
     fn a_flow_past_its_limit_is_dropped() {
         let mut journal = Journal::new(1 << 20);
-        journal.register_full(1, 60);
+        journal.register_full(1, hard(60));
         record(&mut journal, 1);
         assert_eq!(journal.sinks.len(), 1);
         record(&mut journal, 2);
@@ -305,7 +316,7 @@ mod tests {
     #[test]
     fn records_reach_a_flow_when_sealed() {
         let mut journal = Journal::new(1 << 20);
-        journal.register_full(1, 1 << 20);
+        journal.register_full(1, hard(1 << 20));
         let args = [Bytes::from_static(b"PING")];
         journal.append(0, 1, &[(0, &args[..])]);
         journal.append(0, 1, &[(0, &args[..])]);

@@ -24,8 +24,6 @@ use std::os::fd::{AsRawFd, FromRawFd, RawFd};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-/// Redis's default client-output-buffer-limit for replicas (hard limit), per replica.
-const REPLICA_OUTPUT_LIMIT: usize = 256 << 20;
 /// Slots a snapshot step walks before yielding to other work.
 const SNAPSHOT_STEP: u32 = 2048;
 /// Bytes written to the socket per write call at most.
@@ -100,7 +98,18 @@ pub async fn sync(conn: &mut Connection, args: &[Bytes]) -> Frame {
         return Frame::error("ERR a full sync is already running, try again later");
     }
     let session = repl.next_session();
-    let limit = REPLICA_OUTPUT_LIMIT / shards;
+    // The replica class's client-output-buffer-limit covers a replica; each shard's flow gets its share.
+    let replica_limit = conn
+        .ctx
+        .shared
+        .output_limits
+        .get(crate::output_limits::OutputClass::Replica);
+    let share = |bytes: u64| bytes.div_ceil(shards as u64);
+    let limit = crate::output_limits::ClassLimit {
+        hard: share(replica_limit.hard),
+        soft: share(replica_limit.soft),
+        ..replica_limit
+    };
     let registrations: Vec<(usize, Job)> = (0..shards)
         .map(|shard| {
             let offset = offsets.get(shard).copied().unwrap_or(0);
@@ -258,6 +267,11 @@ fn register_client(ctx: &Rc<ExecutorCtx>, stream: &TcpStream) -> Rc<RefCell<Clie
         shard: ctx.id,
         killed: false,
         kind: ClientKind::Replica,
+        sub: 0,
+        psub: 0,
+        qbuf: 0,
+        qbuf_free: 0,
+        output: Rc::new(crate::client_output::ClientOutput::new(stream.as_raw_fd())),
     }));
     ctx.shard.borrow_mut().clients.add(info.clone());
     info
