@@ -225,3 +225,53 @@ fn served_pops_reach_replicas() {
         assert_eq!(primary.digest(), replica.digest());
     });
 }
+
+#[test]
+fn a_client_that_left_does_not_hold_up_the_next_one() {
+    with_servers(&[], |s| {
+        let mut gone = s.raw();
+        block(s, &mut gone, "BLPOP {left}l 0", 0);
+        // The server notices the disconnection only after a while; the waiter queued behind it
+        // must be served meanwhile (it used to stay blocked while the list held the element).
+        drop(gone);
+        let mut next = s.raw();
+        next.send(&encode_cmd(&["BLPOP", "{left}l", "0"]))
+            .expect("send BLPOP");
+        let mut r = s.raw();
+        r.check("RPUSH {left}l x", Reply::int(1));
+        assert_eq!(next.read_reply(), Reply::bulks(&["{left}l", "x"]));
+        r.check("LLEN {left}l", Reply::int(0));
+    });
+}
+
+#[test]
+fn a_move_to_a_destination_of_another_type_leaves_the_element_for_the_next_waiter() {
+    // Tagged keys share a shard; the others most likely do not.
+    for (src, bad, good) in [
+        ("{m}src", "{m}string", "{m}list"),
+        ("src", "string", "list"),
+    ] {
+        with_servers(&[], |s| {
+            let mut r = s.raw();
+            r.check_cmd(&["SET", bad, "v"], Reply::ok());
+            let mut failing = s.raw();
+            block(
+                s,
+                &mut failing,
+                &format!("BLMOVE {src} {bad} LEFT RIGHT 0"),
+                0,
+            );
+            let mut served = s.raw();
+            block(s, &mut served, &format!("BRPOPLPUSH {src} {good} 0"), 1);
+            r.check_cmd(&["RPUSH", src, "x"], Reply::int(1));
+            assert_eq!(
+                failing.read_reply(),
+                Reply::err("WRONGTYPE Operation against a key holding the wrong kind of value")
+            );
+            assert_eq!(served.read_reply(), Reply::bulk("x"));
+            r.check_cmd(&["LRANGE", good, "0", "-1"], Reply::bulks(&["x"]));
+            r.check_cmd(&["EXISTS", src], Reply::int(0));
+            r.check_cmd(&["GET", bad], Reply::bulk("v"));
+        });
+    }
+}
