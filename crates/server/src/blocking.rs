@@ -506,7 +506,9 @@ pub async fn run(conn: &mut Connection, spec: &'static CommandSpec, args: Vec<By
         .collect();
     match wait(conn, registrations, plan.timeout_ms).await {
         Some((key, frame)) => finish(conn, spec, &args, key, frame).await,
-        None => timed_out(spec.name),
+        // Redis 7.0 answers a timeout with a null array for every blocking command, BLMOVE and
+        // BRPOPLPUSH included (blocked.c, replyToBlockedClientTimedOut).
+        None => Frame::NullArray,
     }
 }
 
@@ -642,11 +644,4 @@ fn cross_shard_push(shards: usize, name: &str, args: &[Bytes]) -> Option<Vec<Byt
         "RPUSH"
     };
     Some(vec![Bytes::from_static(push.as_bytes()), args[2].clone()])
-}
-
-fn timed_out(name: &str) -> Frame {
-    match name {
-        "blmove" | "brpoplpush" => Frame::Null,
-        _ => Frame::NullArray,
-    }
 }
