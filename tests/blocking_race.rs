@@ -30,7 +30,7 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 /// Rounds per command and shard count when `DAMSELFLY_RACE_ROUNDS` is not set.
-const DEFAULT_ROUNDS: usize = 60;
+const DEFAULT_ROUNDS: usize = 300;
 /// How long a round may take to settle before a waiter counts as stranded.
 const SETTLE_DEADLINE: Duration = Duration::from_secs(3);
 const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
@@ -269,6 +269,11 @@ impl<'a> Round<'a> {
             (0..3).map(key).collect()
         };
         let mut setup = Vec::new();
+        if command.kind == Kind::Stream && leave {
+            // Every reader gets every entry from 0-0: without trimming, a reused stream would
+            // make each round read all earlier rounds' entries.
+            setup.push(words(&format!("XTRIM {} MAXLEN 0", key(0))));
+        }
         if command.kind == Kind::Group {
             for key in &keys {
                 setup.push(words(&format!("XGROUP CREATE {key} g $ MKSTREAM")));
@@ -581,8 +586,8 @@ impl<'a> Round<'a> {
         let mut pushed_all = std::mem::take(&mut self.carried);
         pushed_all.extend(self.pushed.iter().cloned());
         if self.command.kind == Kind::Stream {
-            // Non-consuming reads: each reader gets entries that were pushed.
-            self.carried = pushed_all.clone();
+            // Non-consuming reads: each reader gets entries that were pushed (a reused stream is
+            // trimmed at the start of each round, so nothing is carried over).
             let pushed: BTreeSet<&String> = pushed_all.iter().collect();
             return match received.iter().find(|id| !pushed.contains(id)) {
                 Some(id) => wrong(format!("a reader received {id}, never pushed")),
