@@ -564,7 +564,10 @@ async fn wait_registered(
             None => CLIENT_CHECK,
         };
         futures::select! {
-            served = replies.next() => return served,
+            // The reply comes from another shard's thread: re-polled every few ms, as every
+            // cross-thread completion is (`wakeup.rs`), so a lost glommio wakeup does not leave a
+            // served client waiting until the next client check.
+            served = crate::wakeup::await_remote(replies.next()).fuse() => return served,
             _ = glommio::timer::sleep(check).fuse() => {
                 if crate::commands::peer_closed(fd) {
                     // Whatever a shard may have sent cannot reach the client any more.
