@@ -87,7 +87,9 @@ fn timeouts_answer_null() {
         let started = Instant::now();
         r.check("BLPOP empty 0.2", Reply::NilArray);
         assert!(started.elapsed() >= Duration::from_millis(190));
-        r.check("BLMOVE empty dst LEFT RIGHT 0.05", Reply::NilBulk);
+        // Redis 7.0: a null array for the moves too (inside MULTI they answer a null bulk).
+        r.check("BLMOVE empty dst LEFT RIGHT 0.05", Reply::NilArray);
+        r.check("BRPOPLPUSH empty dst 0.05", Reply::NilArray);
         r.check("BZPOPMIN empty 0.05", Reply::NilArray);
         r.check("BLMPOP 0.05 2 empty other LEFT", Reply::NilArray);
         r.run("HELLO 3");
@@ -224,4 +226,54 @@ fn served_pops_reach_replicas() {
         rr.check("LRANGE b 0 -1", Reply::bulks(&["3"]));
         assert_eq!(primary.digest(), replica.digest());
     });
+}
+
+#[test]
+fn a_client_that_left_does_not_hold_up_the_next_one() {
+    with_servers(&[], |s| {
+        let mut gone = s.raw();
+        block(s, &mut gone, "BLPOP {left}l 0", 0);
+        // The server notices the disconnection only after a while; the waiter queued behind it
+        // must be served meanwhile (it used to stay blocked while the list held the element).
+        drop(gone);
+        let mut next = s.raw();
+        next.send(&encode_cmd(&["BLPOP", "{left}l", "0"]))
+            .expect("send BLPOP");
+        let mut r = s.raw();
+        r.check("RPUSH {left}l x", Reply::int(1));
+        assert_eq!(next.read_reply(), Reply::bulks(&["{left}l", "x"]));
+        r.check("LLEN {left}l", Reply::int(0));
+    });
+}
+
+#[test]
+fn a_move_to_a_destination_of_another_type_leaves_the_element_for_the_next_waiter() {
+    // Tagged keys share a shard; the others most likely do not.
+    for (src, bad, good) in [
+        ("{m}src", "{m}string", "{m}list"),
+        ("src", "string", "list"),
+    ] {
+        with_servers(&[], |s| {
+            let mut r = s.raw();
+            r.check_cmd(&["SET", bad, "v"], Reply::ok());
+            let mut failing = s.raw();
+            block(
+                s,
+                &mut failing,
+                &format!("BLMOVE {src} {bad} LEFT RIGHT 0"),
+                0,
+            );
+            let mut served = s.raw();
+            block(s, &mut served, &format!("BRPOPLPUSH {src} {good} 0"), 1);
+            r.check_cmd(&["RPUSH", src, "x"], Reply::int(1));
+            assert_eq!(
+                failing.read_reply(),
+                Reply::err("WRONGTYPE Operation against a key holding the wrong kind of value")
+            );
+            assert_eq!(served.read_reply(), Reply::bulk("x"));
+            r.check_cmd(&["LRANGE", good, "0", "-1"], Reply::bulks(&["x"]));
+            r.check_cmd(&["EXISTS", src], Reply::int(0));
+            r.check_cmd(&["GET", bad], Reply::bulk("v"));
+        });
+    }
 }

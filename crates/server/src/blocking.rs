@@ -46,14 +46,27 @@ impl Waiter {
         self.claimed.load(Ordering::Acquire)
     }
 
-    /// Claims the waiter to serve it, unless someone ended the wait or the client left.
+    /// Claims the waiter to serve it, unless someone ended the wait or the client left. The
+    /// reply channel tells first: once the connection task is gone its fd may belong to a newer
+    /// client, so `peer_closed` alone could serve an element into a dropped channel.
     fn claim_to_serve(&self) -> bool {
-        if crate::commands::peer_closed(self.fd) {
+        if self.reply.is_closed() || crate::commands::peer_closed(self.fd) {
             self.claim();
             return false;
         }
         self.claim()
     }
+}
+
+/// What came of offering a key to one waiter.
+#[derive(PartialEq, Eq)]
+enum Offer {
+    /// It got its reply (possibly an error, such as BLMOVE's WRONGTYPE destination).
+    Served,
+    /// Its wait had ended (served elsewhere, timed out, client gone): drop it, try the next.
+    Gone,
+    /// The key holds nothing for it now.
+    Nothing,
 }
 
 /// What serves a waiter on one shard.
@@ -78,14 +91,24 @@ pub struct Blocked {
 
 impl Shard {
     /// Blocks a waiter on `keys` of this shard, or serves it at once if one has data already (a
-    /// write may have landed since its attempt).
+    /// write may have landed since its attempt). Runs as one job on the keys' shard, so it is
+    /// ordered with every write there: a write before it is seen by the re-check, a write after
+    /// it finds the waiter queued.
     fn block(&mut self, keys: Vec<Bytes>, mut blocked: Blocked) {
         let db = blocked.waiter.db;
         if let Serve::Read(command) = &mut blocked.serve {
             self.resolve_last_ids(db, command);
         }
+        let mut locked = Vec::new();
         for key in &keys {
-            if self.try_serve(db, key, &blocked) {
+            // A transaction holding the key may have lent its entries to another shard (a
+            // cross-shard attempt of another blocking command, say): popping here too would
+            // serve one element twice. The key is retried once the lock is released.
+            if self.key_locked(db, key) {
+                locked.push((db, key.clone()));
+                continue;
+            }
+            if self.try_serve(db, key, &blocked) != Offer::Nothing {
                 return;
             }
         }
@@ -95,6 +118,7 @@ impl Shard {
             queue.retain(|b| !b.waiter.is_claimed());
             queue.push_back(blocked.clone());
         }
+        self.waiters.ready.extend(locked);
     }
 
     /// XREAD's `$` means "after the stream's last id now": resolved when the client blocks.
@@ -121,38 +145,94 @@ impl Shard {
         }
     }
 
+    /// Whether `XREADGROUP GROUP g c ... STREAMS keys... >...` would deliver an entry now, found
+    /// without delivering any: one of the streams has an entry after the group's last delivered id.
+    fn group_read_ready(&mut self, db: usize, command: &[Bytes]) -> bool {
+        let word = |w: &'static str| Bytes::from_static(w.as_bytes());
+        let group = command
+            .iter()
+            .position(|w| w.eq_ignore_ascii_case(b"group"))
+            .and_then(|at| command.get(at + 1));
+        let streams = command
+            .iter()
+            .position(|w| w.eq_ignore_ascii_case(b"streams"));
+        let (Some(group), Some(streams)) = (group, streams) else {
+            return false;
+        };
+        let count = (command.len() - streams - 1) / 2;
+        command[streams + 1..streams + 1 + count].iter().any(|key| {
+            let groups = self.run_command(db, &[word("XINFO"), word("GROUPS"), key.clone()]);
+            let Frame::Array(groups) = groups else {
+                return false;
+            };
+            let Some(last) = groups.iter().find_map(|info| {
+                (field(info, b"name")? == group)
+                    .then(|| field(info, b"last-delivered-id"))
+                    .flatten()
+            }) else {
+                return false;
+            };
+            let mut after = b"(".to_vec();
+            after.extend_from_slice(&last);
+            let next = [
+                word("XRANGE"),
+                key.clone(),
+                Bytes::from(after),
+                word("+"),
+                word("COUNT"),
+                word("1"),
+            ];
+            matches!(self.run_command(db, &next), Frame::Array(entries) if !entries.is_empty())
+        })
+    }
+
     /// Serves a waiter from `key` if the key has what it waits for and nobody ended the wait yet.
-    fn try_serve(&mut self, db: usize, key: &Bytes, blocked: &Blocked) -> bool {
+    fn try_serve(&mut self, db: usize, key: &Bytes, blocked: &Blocked) -> Offer {
         let waiter = &blocked.waiter;
+        if waiter.is_claimed() {
+            return Offer::Gone;
+        }
         let reply = match &blocked.serve {
             Serve::Pop {
                 wants,
                 command,
                 key_at,
             } => {
-                if self.dbs[db].peek_type(key, self.clock()) != Some(*wants)
-                    || !waiter.claim_to_serve()
-                {
-                    return false;
+                if self.dbs[db].peek_type(key, self.clock()) != Some(*wants) {
+                    return Offer::Nothing;
+                }
+                if !waiter.claim_to_serve() {
+                    return Offer::Gone;
                 }
                 let mut command = command.clone();
                 command[*key_at] = key.clone();
                 self.run_command(db, &command)
             }
-            Serve::Read(command) => {
-                if waiter.is_claimed() {
-                    return false;
+            Serve::Read(command) if command[0].eq_ignore_ascii_case(b"xreadgroup") => {
+                // A group read delivers what it returns: claim first, or entries delivered to a
+                // waiter that another shard served meanwhile would stay pending, received by
+                // nobody.
+                if !self.group_read_ready(db, command) {
+                    return Offer::Nothing;
                 }
+                if !waiter.claim_to_serve() {
+                    return Offer::Gone;
+                }
+                self.run_command(db, command)
+            }
+            Serve::Read(command) => {
                 let reply = self.run_command(db, command);
-                // Entries a group read delivered to a client that just gave up stay pending.
-                if matches!(reply, Frame::Null | Frame::NullArray) || !waiter.claim_to_serve() {
-                    return false;
+                if matches!(reply, Frame::Null | Frame::NullArray) {
+                    return Offer::Nothing;
+                }
+                if !waiter.claim_to_serve() {
+                    return Offer::Gone;
                 }
                 reply
             }
         };
         let _ = waiter.reply.unbounded_send((key.clone(), reply));
-        true
+        Offer::Served
     }
 
     /// Serves the clients blocked on keys that were written, oldest first, while the keys have
@@ -173,15 +253,19 @@ impl Shard {
                 .get(&id)
                 .and_then(|queue| queue.get(index).cloned())
             {
-                if blocked.waiter.is_claimed() || self.try_serve(db, &id.1, &blocked) {
+                // A waiter whose wait ended, or whose serve failed (WRONGTYPE destination: the
+                // element stays), leaves the queue and the next one is offered the key: stopping
+                // there would leave the rest blocked while the key holds data.
+                if self.try_serve(db, &id.1, &blocked) != Offer::Nothing {
                     if let Some(queue) = self.waiters.blocked.get_mut(&id) {
                         queue.remove(index);
                     }
-                } else if matches!(blocked.serve, Serve::Read(_)) {
-                    // A reader that found nothing new keeps its place; later ones may want other ids.
-                    index += 1;
-                } else {
+                } else if self.dbs[db].peek_type(&id.1, self.clock()).is_none() {
                     break;
+                } else {
+                    // A reader that found nothing new, or a pop waiting for another type, keeps
+                    // its place; later ones may want other ids or this type (Redis skips them too).
+                    index += 1;
                 }
             }
             if self
@@ -276,6 +360,11 @@ pub fn is_blocking(name: &str) -> bool {
 
 /// The `last-generated-id` field of an XINFO STREAM reply.
 fn last_generated_id(info: &Frame) -> Option<Bytes> {
+    field(info, b"last-generated-id")
+}
+
+/// A bulk string field of an XINFO reply (a map, or a flat array of names and values).
+fn field(info: &Frame, wanted: &[u8]) -> Option<Bytes> {
     let pairs: Vec<(&Frame, &Frame)> = match info {
         Frame::Map(pairs) => pairs.iter().map(|(k, v)| (k, v)).collect(),
         Frame::Array(items) => items
@@ -287,8 +376,8 @@ fn last_generated_id(info: &Frame) -> Option<Bytes> {
     pairs
         .into_iter()
         .find_map(|(name, value)| match (name, value) {
-            (Frame::Bulk(name), Frame::Bulk(id)) if name.as_ref() == b"last-generated-id" => {
-                Some(id.clone())
+            (Frame::Bulk(name), Frame::Bulk(value)) if name.as_ref() == wanted => {
+                Some(value.clone())
             }
             _ => None,
         })
@@ -417,7 +506,9 @@ pub async fn run(conn: &mut Connection, spec: &'static CommandSpec, args: Vec<By
         .collect();
     match wait(conn, registrations, plan.timeout_ms).await {
         Some((key, frame)) => finish(conn, spec, &args, key, frame).await,
-        None => timed_out(spec.name),
+        // Redis 7.0 answers a timeout with a null array for every blocking command, BLMOVE and
+        // BRPOPLPUSH included (blocked.c, replyToBlockedClientTimedOut).
+        None => Frame::NullArray,
     }
 }
 
@@ -444,6 +535,10 @@ async fn wait(
         };
         let job: Job = Box::new(move |s| {
             s.block(keys, blocked);
+            // A serve in `block` writes keys others may wait on (LMOVE's destination). A job for
+            // a remote shard gets this from `Shard::handle`; on the local shard `run_on` runs it
+            // in place, so it must not leave those writes unserved until some later command.
+            s.after_writes();
             Output::Unit
         });
         ctx.run_on(shard, job).await;
@@ -469,7 +564,10 @@ async fn wait_registered(
             None => CLIENT_CHECK,
         };
         futures::select! {
-            served = replies.next() => return served,
+            // The reply comes from another shard's thread: re-polled every few ms, as every
+            // cross-thread completion is (`wakeup.rs`), so a lost glommio wakeup does not leave a
+            // served client waiting until the next client check.
+            served = crate::wakeup::await_remote(replies.next()).fuse() => return served,
             _ = glommio::timer::sleep(check).fuse() => {
                 if crate::commands::peer_closed(fd) {
                     // Whatever a shard may have sent cannot reach the client any more.
@@ -487,7 +585,11 @@ async fn wait_registered(
 }
 
 /// The reply of a served waiter. A BLMOVE whose destination lives on another shard was served
-/// as a plain pop: the element is pushed to the destination now.
+/// as a plain pop: the element is pushed to the destination now. When that push fails (the
+/// destination holds another type) the element goes back to the end of the source it came
+/// from, so it is not lost and the source's next waiter is served with it (Redis leaves it in
+/// the source and moves on, atomically; here other clients may see the source without it for
+/// that moment).
 async fn finish(
     conn: &mut Connection,
     spec: &'static CommandSpec,
@@ -506,10 +608,26 @@ async fn finish(
     if let Some(push_spec) = crate::commands::table::lookup(&command[0]) {
         let pushed = crate::pipeline::run_keyed(conn, push_spec, command).await;
         if matches!(pushed, Frame::Error(_)) {
+            let back = undo_pop(spec.name, args, element.clone());
+            if let Some(back_spec) = crate::commands::table::lookup(&back[0]) {
+                crate::pipeline::run_keyed(conn, back_spec, back).await;
+            }
             return pushed;
         }
     }
     served
+}
+
+/// For a BLMOVE/BRPOPLPUSH served as a pop on its source: the push that puts `element` back
+/// where it was popped from.
+fn undo_pop(name: &str, args: &[Bytes], element: Bytes) -> Vec<Bytes> {
+    let from_left = name == "blmove" && args[3].eq_ignore_ascii_case(b"left");
+    let push = if from_left { "LPUSH" } else { "RPUSH" };
+    vec![
+        Bytes::from_static(push.as_bytes()),
+        args[1].clone(),
+        element,
+    ]
 }
 
 /// For BLMOVE/BRPOPLPUSH whose destination is on another shard than the source: the push that
@@ -529,11 +647,4 @@ fn cross_shard_push(shards: usize, name: &str, args: &[Bytes]) -> Option<Vec<Byt
         "RPUSH"
     };
     Some(vec![Bytes::from_static(push.as_bytes()), args[2].clone()])
-}
-
-fn timed_out(name: &str) -> Frame {
-    match name {
-        "blmove" | "brpoplpush" => Frame::Null,
-        _ => Frame::NullArray,
-    }
 }
