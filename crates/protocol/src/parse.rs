@@ -33,6 +33,10 @@ pub const UNAUTHENTICATED_MAX_MULTIBULK_LEN: usize = 10;
 /// Largest bulk length accepted from a connection that still has to authenticate.
 pub const UNAUTHENTICATED_MAX_BULK_LEN: usize = 16384;
 
+/// The least [`Parser::bytes_needed_hint`] suggests for a pending bulk: one read's worth in
+/// Redis (`PROTO_IOBUF_LEN`).
+pub const MIN_BULK_RESERVE: usize = 16 * 1024;
+
 /// Arguments preallocated for a multibulk request before any of them has arrived, so that a
 /// huge declared count alone cannot make the server allocate.
 const PREALLOCATED_ARGS: usize = 1024;
@@ -155,12 +159,27 @@ impl Parser {
     }
 
     /// How many more bytes, beyond what the buffer held when [`Parser::next_command`] last
-    /// returned, the bulk argument being read needs to be complete (its data and trailing CRLF).
-    /// `None` when no bulk of known length is pending. Callers use it to reserve capacity for big
-    /// values in one allocation.
+    /// returned, to reserve for the bulk argument being read (its data and trailing CRLF).
+    /// `None` when no bulk of known length is pending.
+    ///
+    /// The declared length is not trusted: the hint is at most what the buffer already holds
+    /// (and at least [`MIN_BULK_RESERVE`]), so a client that declares a 512 MB bulk and sends
+    /// nothing costs nothing, while a real big value is read with the buffer doubling a
+    /// logarithmic number of times. (Redis 7.0 reserves the whole declared length at once.)
     pub fn bytes_needed_hint(&self) -> Option<usize> {
-        let needed = self.bulk_len?.saturating_add(2);
-        Some(needed.saturating_sub(self.buffered)).filter(|&n| n > 0)
+        let needed = self
+            .bulk_len?
+            .saturating_add(2)
+            .saturating_sub(self.buffered);
+        Some(needed.min(self.buffered.max(MIN_BULK_RESERVE))).filter(|&n| n > 0)
+    }
+
+    /// Reserves capacity in `buf` for the bulk argument being read, as
+    /// [`Parser::bytes_needed_hint`] suggests. Call it after taking the complete commands.
+    pub fn reserve_for_bulk(&self, buf: &mut BytesMut) {
+        if let Some(needed) = self.bytes_needed_hint() {
+            buf.reserve(needed);
+        }
     }
 
     /// Forgets any partial request, e.g. after the caller cleared its buffer.

@@ -56,9 +56,13 @@ pub(crate) fn read_array<const N: usize, R: Read + ?Sized>(r: &mut R) -> Result<
     Ok(b)
 }
 
+/// Most bytes [`read_bytes`] reserves before they have arrived; beyond it the buffer doubles as
+/// data comes in.
+const READ_PREALLOC: u64 = 8 * 1024;
+
 /// Reads exactly `n` bytes without trusting `n` for the allocation size.
 pub(crate) fn read_bytes<R: Read + ?Sized>(r: &mut R, n: u64) -> Result<Vec<u8>> {
-    let mut buf = Vec::with_capacity(n.min(64 * 1024) as usize);
+    let mut buf = Vec::with_capacity(n.min(READ_PREALLOC) as usize);
     let got = r.take(n).read_to_end(&mut buf)?;
     if (got as u64) < n {
         return Err(Error::UnexpectedEof);
@@ -184,6 +188,9 @@ pub fn encode_string(s: &[u8], compress: bool, out: &mut Vec<u8>) {
     out.extend_from_slice(s);
 }
 
+/// Most output [`lzf_decompress`] reserves per byte of compressed input.
+const LZF_PREALLOC_RATIO: usize = 4;
+
 /// Decompresses an LZF block that must expand to exactly `expected_len`
 /// bytes. Never panics; the output buffer only grows as data is produced.
 pub fn lzf_decompress(input: &[u8], expected_len: u64) -> Result<Vec<u8>> {
@@ -196,7 +203,10 @@ pub fn lzf_decompress(input: &[u8], expected_len: u64) -> Result<Vec<u8>> {
         return Err(corrupt("implausible expansion ratio"));
     }
     let expected = usize::try_from(expected_len).map_err(|_| corrupt("length too large"))?;
-    let mut out: Vec<u8> = Vec::with_capacity(expected.min(1 << 20));
+    // The claimed length is only checked against the ratio above: reserve no more than a few
+    // times the compressed size, and let the output grow as data is actually produced.
+    let mut out: Vec<u8> =
+        Vec::with_capacity(expected.min(input.len().saturating_mul(LZF_PREALLOC_RATIO)));
     let mut i = 0usize;
     while i < input.len() {
         let ctrl = usize::from(input[i]);

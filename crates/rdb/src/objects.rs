@@ -27,11 +27,15 @@ const LIST_PLAIN_NODE_MIN: usize = 1 << 30;
 const QUICKLIST_PLAIN: u64 = 1;
 const QUICKLIST_PACKED: u64 = 2;
 
-/// Collections grow one element at a time: never reserve more than this from an untrusted count.
-const MAX_PREALLOC: u64 = 1024;
+/// Collections grow one element at a time: never reserve more than this many bytes from an
+/// untrusted count (a count is read before any element: 4 billion claimed entries must not
+/// reserve anything close to that).
+const MAX_PREALLOC_BYTES: usize = 4096;
 
-fn with_capacity<T>(n: u64) -> Vec<T> {
-    Vec::with_capacity(n.min(MAX_PREALLOC) as usize)
+/// A vector for `n` claimed elements, reserving at most [`MAX_PREALLOC_BYTES`].
+pub(crate) fn with_capacity<T>(n: u64) -> Vec<T> {
+    let most = MAX_PREALLOC_BYTES / std::mem::size_of::<T>().max(1);
+    Vec::with_capacity(usize::try_from(n).map_or(most, |n| n.min(most)))
 }
 
 fn corrupt(what: &str) -> Error {

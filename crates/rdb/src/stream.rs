@@ -11,6 +11,7 @@ use std::io::Read;
 use crate::encoding::{encode_len, encode_string, read_array, read_plain_len, read_string};
 use crate::error::{Error, Result};
 use crate::listpack::{self, Item};
+use crate::objects::with_capacity;
 use crate::reader::{Stream, StreamEntry, StreamGroup, StreamId};
 
 const FLAG_DELETED: i64 = 1;
@@ -18,7 +19,6 @@ const FLAG_SAMEFIELDS: i64 = 2;
 /// Redis 7.0 defaults `stream-node-max-entries` and `stream-node-max-bytes`.
 const NODE_MAX_ENTRIES: usize = 100;
 const NODE_MAX_BYTES: usize = 4096;
-const MAX_PREALLOC: u64 = 1024;
 
 fn corrupt(what: &str) -> Error {
     Error::Corrupt(format!("bad stream: {what}"))
@@ -98,7 +98,7 @@ fn read_group<R: Read + ?Sized>(r: &mut R, v2: bool, s: &Stream) -> Result<Strea
         }
     }
     let consumer_count = read_plain_len(r)?;
-    let mut consumers = Vec::with_capacity(consumer_count.min(MAX_PREALLOC) as usize);
+    let mut consumers = with_capacity(consumer_count);
     for _ in 0..consumer_count {
         let cname = read_string(r)?;
         let seen = u64::from_le_bytes(read_array(r)?);

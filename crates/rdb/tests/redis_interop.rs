@@ -1,5 +1,6 @@
 //! Interop with a real `redis-server` (7.0): parse its `dump.rdb`, and make it
-//! load ours. Skipped (with a message) when `redis-server` is not on PATH.
+//! load ours, and survive corrupted copies of its files. Skipped (with a message) when
+//! `redis-server` is not on PATH.
 
 use std::collections::BTreeMap;
 use std::net::TcpListener;
@@ -7,7 +8,12 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use damselfly_fuzzkit::{bounded, CountingAlloc};
 use damselfly_rdb::{read_rdb, RdbFile, RdbWriter, Stream, Value};
+
+// Measures what reading corrupted files holds (see `corrupted_files_saved_by_redis_are_errors`).
+#[global_allocator]
+static ALLOC: CountingAlloc = CountingAlloc;
 
 /// (db, key, value, relative TTL in ms)
 type Shape = (u64, Vec<u8>, Vec<u8>, Option<u64>);
@@ -857,5 +863,30 @@ fn dump_payloads_match_redis() {
             ours.len(),
             theirs.len()
         );
+    }
+}
+
+/// A file Redis saved with every type (the fuzz targets in fuzz.rs start from our own writer's
+/// output): every truncation and a byte flipped at every position, with the checksum disabled
+/// so that the corruption reaches the decoders, is an error or a load, never a panic, a hang,
+/// or more than 64 times the file's size held at once.
+#[test]
+fn corrupted_files_saved_by_redis_are_errors() {
+    if !have_redis() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &["--rdbchecksum", "no"]);
+    let mut con = server.conn();
+    load_collections(&mut con);
+    let file = save_and_read(&mut con, dir.path()).unwrap();
+    assert_eq!(file.checksum, Some(0));
+    let bytes = std::fs::read(dir.path().join("dump.rdb")).unwrap();
+    let step = (bytes.len() / 500).max(1);
+    for at in (0..bytes.len()).step_by(step) {
+        assert!(bounded(&bytes[..at], 64, || read_rdb(&bytes[..at]).is_err()));
+        let mut flipped = bytes.clone();
+        flipped[at] ^= 0xff;
+        bounded(&flipped, 64, || read_rdb(&flipped[..]).is_ok());
     }
 }

@@ -178,9 +178,7 @@ impl Connection {
                 }
             }
             more_buffered = one_at_a_time && !commands.is_empty() && !input.is_empty();
-            if let Some(needed) = parser.bytes_needed_hint() {
-                input.reserve(needed);
-            }
+            parser.reserve_for_bulk(&mut input);
             let replies = pipeline::execute(self, commands).await;
             if self.handoff.is_some() {
                 // The flow's first reply comes from the shard that takes the socket over.

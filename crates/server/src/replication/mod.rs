@@ -3,6 +3,10 @@
 
 pub mod applier;
 pub mod coordinator;
+pub mod flow_input;
+#[cfg(test)]
+mod fuzz;
+pub mod handshake;
 pub mod journal;
 pub mod primary;
 pub mod replica;

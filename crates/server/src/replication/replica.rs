@@ -4,12 +4,12 @@
 //! asking to continue from the offsets it has (partial resync).
 
 use super::applier::{self, Applier, SharedApplier};
+use super::flow_input::FlowInput;
+use super::handshake::{parse_flow_hello, parse_sync_reply, take_line, SyncReply};
 use super::state::Role;
-use super::wire;
 use crate::executor::ExecutorCtx;
 use crate::messages::{Job, Output};
 use bytes::BytesMut;
-use damselfly_protocol::{ParseError, Parser};
 use futures::{AsyncReadExt, AsyncWriteExt, FutureExt};
 use glommio::net::TcpStream;
 use std::cell::RefCell;
@@ -145,12 +145,8 @@ impl PrimaryConn {
     async fn line(&mut self) -> Result<String, String> {
         let mut chunk = [0u8; 4096];
         loop {
-            if let Some(end) = self.input.windows(2).position(|w| w == b"\r\n") {
-                let line = self.input.split_to(end + 2);
-                return Ok(String::from_utf8_lossy(&line[..end]).into_owned());
-            }
-            if self.input.len() > 64 << 10 {
-                return Err("primary sent an overlong reply".to_string());
+            if let Some(line) = take_line(&mut self.input)? {
+                return Ok(line);
             }
             let read = futures::select! {
                 read = self.stream.read(&mut chunk).fuse() => read,
@@ -235,25 +231,12 @@ async fn run_link(
     let mut request: Vec<&[u8]> = vec![b"DFLY", b"SYNC", our_port.as_bytes(), replid.as_bytes()];
     request.extend(offsets.iter().map(|o| o.as_bytes()));
     let reply = control.command(&request).await?;
-    let words: Vec<&str> = reply.split_whitespace().collect();
-    let (full, primary_replid, session, flows) = match words[..] {
-        [kind @ ("+FULLRESYNC" | "+CONTINUE"), replid, session, flows] => (
-            kind == "+FULLRESYNC",
-            replid.to_string(),
-            session.to_string(),
-            flows
-                .parse::<usize>()
-                .ok()
-                .filter(|n| (1..=1024).contains(n))
-                .ok_or("bad flow count")?,
-        ),
-        _ if reply.contains("unknown command") => {
-            return Err(format!(
-                "the primary is not damselfly (it answered DFLY with: {reply})"
-            ))
-        }
-        _ => return Err(format!("sync refused: {reply}")),
-    };
+    let SyncReply {
+        full,
+        replid: primary_replid,
+        session,
+        flows,
+    } = parse_sync_reply(&reply)?;
     drop(control);
     let started = Instant::now();
     if full || applier.as_ref().is_none_or(|a| a.borrow().flows() != flows) {
@@ -285,10 +268,7 @@ async fn run_link(
         let hello = conn
             .command(&[b"DFLY", b"FLOW", session.as_bytes(), flow_text.as_bytes()])
             .await?;
-        let start = match hello.split_whitespace().collect::<Vec<_>>()[..] {
-            ["+FULL" | "+PARTIAL", offset] => offset.parse::<u64>().map_err(|e| e.to_string())?,
-            _ => return Err(format!("flow {flow} refused: {hello}")),
-        };
+        let start = parse_flow_hello(flow, &hello)?;
         if full {
             shared_applier.borrow_mut().set_start(flow, start);
         } else if shared_applier.borrow().consumed(flow) != start {
@@ -356,33 +336,13 @@ async fn read_flow(
     generation: u64,
 ) -> Result<(), String> {
     let timeout = Duration::from_secs(ctx.shared.config.repl_timeout_secs);
-    let mut parser = Parser::new();
+    let mut flow_input = FlowInput::default();
     let mut chunk = vec![0u8; 256 << 10];
     let mut last_ack = Instant::now();
     let mut input = std::mem::take(&mut conn.input);
-    // The parser keeps a partly read record's header to itself, so a record's length in the stream
-    // is everything it consumed since the previous record.
-    let mut record_bytes = 0u64;
     let ack_signal = applier.borrow().ack_signal(flow);
     loop {
-        let mut ack_now = false;
-        loop {
-            let before = input.len();
-            let parsed = parser.next_command(&mut input);
-            record_bytes += (before - input.len()) as u64;
-            match parsed {
-                Ok(Some(args)) => {
-                    let length = std::mem::take(&mut record_bytes);
-                    let item = wire::decode(args)?;
-                    ack_now |= item == wire::Item::GetAck;
-                    applier.borrow_mut().accept(flow, item, length)?;
-                }
-                Ok(None) => break,
-                Err(ParseError::Protocol(message)) => {
-                    return Err(format!("bad replication stream: {message}"))
-                }
-            }
-        }
+        let ack_now = flow_input.drain(&mut input, &mut applier.borrow_mut(), flow)?;
         applier::flush(&ctx, &applier, &gate).await;
         let (applied, consumed, synced) = {
             let applier = applier.borrow();
