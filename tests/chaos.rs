@@ -8,6 +8,8 @@
 //! 15 s rounds until the time is up, every invariant after every round, one progress line per round).
 //! `DAMSELFLY_CHAOS_STALLED_SUBSCRIBER=1|0` forces the stalled-subscriber flood on or off; by default it
 //! runs when the server reports a pubsub `client-output-buffer-limit` (CONFIG GET).
+//! `DAMSELFLY_CHAOS_CROSS_SHARD_BLOCKERS=0` leaves out the consumers blocked on keys of two shards.
+//! `DAMSELFLY_CHAOS_SABOTAGE=<mode>` breaks one invariant on purpose (tests/chaos/sabotage.rs).
 mod common;
 
 #[path = "chaos/blockers.rs"]
@@ -62,8 +64,8 @@ fn cast(stalled_subscriber: bool) -> Vec<(&'static str, Actor, usize)> {
         ("slow-reader", rude::slow_reader, 2),
         ("never-reader", rude::never_reader, 2),
         ("vanishing-blocker", blockers::vanishing_blocker, 2),
-        // id 0 blocks on a list (BLPOP), id 1 on a sorted set (BZPOPMIN).
-        ("live-blockers", blockers::live_blockers, 2),
+        // BLPOP and BZPOPMIN consumers, on one key and on two keys of different shards.
+        ("live-blockers", blockers::live_blockers, 4),
         ("pubsub", pubsub::healthy_pubsub, 1),
     ];
     if stalled_subscriber {
@@ -241,6 +243,10 @@ fn chaos_run(
         if flood { "ON" } else { "OFF" }
     );
     let cast = cast(flood);
+    let cross_shard_blockers = env_flag("DAMSELFLY_CHAOS_CROSS_SHARD_BLOCKERS").unwrap_or(true);
+    if !cross_shard_blockers {
+        eprintln!("[chaos] consumers blocked on keys of two shards: OFF (DAMSELFLY_CHAOS_CROSS_SHARD_BLOCKERS=0)");
+    }
     let probes = invariants::probe_keys(shards);
     let started = Instant::now();
     let mut mem_baseline: Option<(u64, u64)> = None;
@@ -267,6 +273,7 @@ fn chaos_run(
             fixtures: fixtures.clone(),
             before: Arc::new(model.clone()),
             tx_writers: TX_WRITERS,
+            cross_shard_blockers,
         });
         let sabotage = sabotage.filter(|_| !warm_up);
         let rogue = sabotage.and_then(|m| sabotage::during_round(m, addr, shards, ctx.until));

@@ -4,8 +4,9 @@ use crate::common::Reply;
 use crate::ctx::{Ctx, Outcome};
 use crate::model::Stats;
 use crate::net::Conn;
+use crate::slots::key_on_shard;
 use rand::Rng;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 /// Blocks on BLPOP, BZPOPMIN or XREAD BLOCK (on keys nobody writes), then disconnects (FIN or RST) while
@@ -46,24 +47,27 @@ pub fn vanishing_blocker(ctx: &Ctx, id: usize) -> Outcome {
 
 const STOP: &str = "stop";
 
-/// One consumer: pops with `pop` (BLPOP or BZPOPMIN, no timeout) until it pops STOP. A pop that waits more
-/// than the socket timeout (5 s) while the producer keeps pushing is a lost wakeup.
-fn consume(ctx: &Ctx, key: &str, zset: bool) -> Result<Vec<String>, String> {
+/// One consumer: pops with BLPOP or BZPOPMIN (no timeout) from `keys` until it pops STOP. A pop that waits
+/// more than the socket timeout (5 s) while the producer keeps pushing is a lost wakeup.
+fn consume(ctx: &Ctx, keys: &[String], zset: bool) -> Result<Vec<String>, String> {
     let mut conn = Conn::connect(ctx.addr)?;
+    let cmd = if zset { "BZPOPMIN" } else { "BLPOP" };
+    let mut args = vec![cmd.to_string()];
+    args.extend(keys.iter().cloned());
+    args.push("0".into());
+    let shown = args.join(" ");
     let mut got = Vec::new();
     loop {
-        let cmd = if zset { "BZPOPMIN" } else { "BLPOP" };
-        let reply = conn.cmd(&[cmd, key, "0"]).map_err(|e| {
-            format!(
-                "{cmd} {key} 0 got no element within 5 s while a producer was pushing \
-                 (lost wakeup?): {e}"
-            )
+        let reply = conn.cmd(&args).map_err(|e| {
+            format!("{shown} got no element within 5 s while a producer was pushing (lost wakeup?): {e}")
         })?;
         let item = match &reply {
-            Reply::Array(a) if a.len() == 2 + zset as usize && a[0] == Reply::bulk(key) => {
+            Reply::Array(a)
+                if a.len() == 2 + zset as usize && keys.iter().any(|k| a[0] == Reply::bulk(k)) =>
+            {
                 String::from_utf8_lossy(a[1].as_bytes()).into_owned()
             }
-            other => return Err(format!("{cmd} {key} 0 replied {other:?}")),
+            other => return Err(format!("{shown} replied {other:?}")),
         };
         if item == STOP {
             conn.close();
@@ -74,51 +78,83 @@ fn consume(ctx: &Ctx, key: &str, zset: bool) -> Result<Vec<String>, String> {
     }
 }
 
-/// A producer and two consumers blocked on one list (BLPOP) or one sorted set (BZPOPMIN), keys fresh each
-/// round. Every element pushed is popped exactly once, and the key is empty at the end.
+/// What is left in `key` (a list or a sorted set).
+fn remaining(conn: &mut Conn, key: &str, zset: bool) -> Result<Vec<String>, String> {
+    let cmd = if zset { "ZRANGE" } else { "LRANGE" };
+    match conn.cmd(&[cmd, key, "0", "-1"])? {
+        Reply::Array(a) => Ok(a
+            .iter()
+            .map(|r| String::from_utf8_lossy(r.as_bytes()).into_owned())
+            .collect()),
+        other => Err(format!("{cmd} {key} 0 -1 replied {other:?}")),
+    }
+}
+
+/// A producer and two consumers blocked with no timeout, keys fresh each round:
+/// id 0 BLPOP on one list, id 1 BZPOPMIN on one sorted set, id 2 BLPOP on two lists and id 3 BZPOPMIN on two
+/// sorted sets on different shards (the producer alternates between them). Every element pushed is popped
+/// exactly once or is still in its key at the end; none is lost, duplicated or invented. Ids 2 and 3 are
+/// skipped when `DAMSELFLY_CHAOS_CROSS_SHARD_BLOCKERS=0`.
 pub fn live_blockers(ctx: &Ctx, id: usize) -> Outcome {
+    if id % 4 >= 2 && !ctx.cross_shard_blockers {
+        return Ok(Vec::new());
+    }
     let zset = id % 2 == 1;
-    let key = format!("chaos:q:{}:{id}", ctx.round);
+    let prefix = format!("chaos:q:{}:{id}", ctx.round);
+    let keys: Vec<String> = if id % 4 < 2 {
+        vec![prefix]
+    } else {
+        vec![
+            key_on_shard(&format!("{prefix}:a"), 0, ctx.shards),
+            key_on_shard(&format!("{prefix}:b"), 1 % ctx.shards, ctx.shards),
+        ]
+    };
     let consumers = 2;
     let mut pushed = BTreeSet::new();
-    let popped: Vec<Result<Vec<String>, String>> = std::thread::scope(|s| -> Result<_, String> {
+    let (popped, left) = std::thread::scope(|s| -> Result<_, String> {
         let handles: Vec<_> = (0..consumers)
-            .map(|_| s.spawn(|| consume(ctx, &key, zset)))
+            .map(|_| s.spawn(|| consume(ctx, &keys, zset)))
             .collect();
         let produced = (|| -> Result<Conn, String> {
             let mut conn = Conn::connect(ctx.addr)?;
             let mut rng = rand::thread_rng();
             let mut n = 0u64;
-            let push = |conn: &mut Conn, item: &str, score: &str| -> Result<(), String> {
-                let reply = if zset {
-                    conn.cmd(&["ZADD", &key, score, item])?
-                } else {
-                    conn.cmd(&["RPUSH", &key, item])?
+            let push =
+                |conn: &mut Conn, key: &str, item: &str, score: &str| -> Result<(), String> {
+                    let reply = if zset {
+                        conn.cmd(&["ZADD", key, score, item])?
+                    } else {
+                        conn.cmd(&["RPUSH", key, item])?
+                    };
+                    match reply {
+                        Reply::Int(_) => Ok(()),
+                        other => Err(format!("push to {key} replied {other:?}")),
+                    }
                 };
-                match reply {
-                    Reply::Int(_) => Ok(()),
-                    other => Err(format!("push to {key} replied {other:?}")),
-                }
-            };
             while ctx.running() {
                 let item = format!("e{n}");
-                push(&mut conn, &item, &n.to_string())?;
+                push(
+                    &mut conn,
+                    &keys[n as usize % keys.len()],
+                    &item,
+                    &n.to_string(),
+                )?;
                 pushed.insert(item);
                 n += 1;
                 // Chaos pacing: consumers are sometimes blocked, sometimes find data waiting.
                 std::thread::sleep(Duration::from_millis(rng.gen_range(0..4)));
             }
+            // STOPs go to the first key, which every consumer checks first: one per consumer.
             for i in 0..consumers {
-                // Scores after every element; distinct members so the zset holds one per consumer.
+                // Scores after every element; a zset holds STOP once, so wait until it is popped.
                 let stop_score = (u64::MAX / 2 + i as u64).to_string();
-                push(&mut conn, STOP, &stop_score)?;
+                push(&mut conn, &keys[0], STOP, &stop_score)?;
                 if zset {
-                    // A zset holds a member once: wait until this STOP is popped before the next.
                     let mut tries = 0;
-                    while conn.cmd(&["ZSCORE", &key, STOP])? != Reply::NilBulk {
+                    while conn.cmd(&["ZSCORE", &keys[0], STOP])? != Reply::NilBulk {
                         tries += 1;
                         if tries > 5000 {
-                            return Err(format!("STOP in {key} was never popped"));
+                            return Err(format!("STOP in {} was never popped", keys[0]));
                         }
                         std::thread::sleep(Duration::from_millis(1));
                     }
@@ -126,41 +162,52 @@ pub fn live_blockers(ctx: &Ctx, id: usize) -> Outcome {
             }
             Ok(conn)
         })();
-        let popped = handles
+        let popped: Vec<Result<Vec<String>, String>> = handles
             .into_iter()
             .map(|h| {
                 h.join()
                     .unwrap_or_else(|_| Err("a consumer panicked".into()))
             })
-            .collect::<Vec<_>>();
-        let popped: Vec<Result<Vec<String>, String>> = popped;
+            .collect();
         if let Some(Err(e)) = popped.iter().find(|p| p.is_err()) {
             return Err(e.clone());
         }
-        // Every consumer has popped its STOP, which came after every element: nothing may be left.
         let mut conn = produced?;
-        let left = conn.cmd(&["EXISTS", &key])?;
-        if left != Reply::Int(0) {
-            let len = conn.cmd(&[if zset { "ZCARD" } else { "LLEN" }, &key])?;
-            return Err(format!(
-                "{key} still holds {len:?} elements after every consumer popped its STOP"
-            ));
+        let mut left = Vec::new();
+        for k in &keys {
+            left.extend(remaining(&mut conn, k, zset)?);
         }
-        Ok(popped)
+        Ok((popped, left))
     })?;
-    let mut all = Vec::new();
-    for p in popped {
-        all.extend(p?);
+    if let Some(stop) = left.iter().find(|e| *e == STOP) {
+        return Err(format!(
+            "{keys:?}: {stop} left over after every consumer popped one"
+        ));
     }
-    let set: BTreeSet<String> = all.iter().cloned().collect();
-    if set.len() != all.len() {
-        return Err(format!("an element of {key} was popped twice"));
+    // Where each element ended up: consumer i, or still in its key.
+    let mut seen: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (i, p) in popped.into_iter().enumerate() {
+        for e in p.unwrap_or_default() {
+            seen.entry(e)
+                .or_default()
+                .push(format!("popped by consumer {i}"));
+        }
     }
+    for e in left {
+        seen.entry(e).or_default().push("left in its key".into());
+    }
+    let twice: Vec<_> = seen.iter().filter(|(_, w)| w.len() > 1).take(5).collect();
+    if !twice.is_empty() {
+        return Err(format!(
+            "{keys:?}: elements delivered more than once (each was pushed once): {twice:?}"
+        ));
+    }
+    let set: BTreeSet<String> = seen.into_keys().collect();
     if set != pushed {
         let lost: Vec<_> = pushed.difference(&set).take(5).collect();
         let extra: Vec<_> = set.difference(&pushed).take(5).collect();
         return Err(format!(
-            "{key}: {} pushed, {} popped; lost {lost:?}, never pushed {extra:?}",
+            "{keys:?}: {} pushed, {} popped or left; lost {lost:?}, never pushed {extra:?}",
             pushed.len(),
             set.len()
         ));

@@ -44,6 +44,8 @@ pub struct Ctx {
     pub before: Arc<Model>,
     /// How many transaction writers run (the transaction readers check all their groups).
     pub tx_writers: usize,
+    /// Whether live consumers also block on two keys of different shards (see `blockers::live_blockers`).
+    pub cross_shard_blockers: bool,
 }
 
 impl Ctx {
