@@ -267,7 +267,7 @@ fn chaos_run(
         let ctx = Arc::new(Ctx {
             addr,
             shards,
-            round: round + 1,
+            round,
             until: round_start + round_len,
             stats: stats.clone(),
             fixtures: fixtures.clone(),
