@@ -58,14 +58,15 @@ fn cast(stalled_subscriber: bool) -> Vec<(&'static str, Actor, usize)> {
         ("pipeliner", writers::pipeliner, 2),
         ("transactor", writers::transactor, TX_WRITERS),
         ("tx-reader", writers::tx_reader, 2),
+        ("watcher", writers::watcher, 1),
         ("half-closer", writers::half_closer, 1),
         ("half-commands", rude::half_commands, 2),
         ("resetter", rude::resetter, 1),
         ("slow-reader", rude::slow_reader, 2),
         ("never-reader", rude::never_reader, 2),
         ("vanishing-blocker", blockers::vanishing_blocker, 2),
-        // BLPOP and BZPOPMIN consumers, on one key and on two keys of different shards.
-        ("live-blockers", blockers::live_blockers, 4),
+        // BLPOP and BZPOPMIN consumers: one key, two keys of different shards, one key with a timeout.
+        ("live-blockers", blockers::live_blockers, 6),
         ("pubsub", pubsub::healthy_pubsub, 1),
     ];
     if stalled_subscriber {

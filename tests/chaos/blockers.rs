@@ -47,20 +47,24 @@ pub fn vanishing_blocker(ctx: &Ctx, id: usize) -> Outcome {
 
 const STOP: &str = "stop";
 
-/// One consumer: pops with BLPOP or BZPOPMIN (no timeout) from `keys` until it pops STOP. A pop that waits
-/// more than the socket timeout (5 s) while the producer keeps pushing is a lost wakeup.
-fn consume(ctx: &Ctx, keys: &[String], zset: bool) -> Result<Vec<String>, String> {
+/// One consumer: pops with BLPOP or BZPOPMIN from `keys` until it pops STOP, blocking again after a timeout.
+/// With no timeout, a pop that waits more than the socket timeout (5 s) while the producer keeps pushing is
+/// a lost wakeup.
+fn consume(ctx: &Ctx, keys: &[String], zset: bool, timeout: &str) -> Result<Vec<String>, String> {
     let mut conn = Conn::connect(ctx.addr)?;
     let cmd = if zset { "BZPOPMIN" } else { "BLPOP" };
     let mut args = vec![cmd.to_string()];
     args.extend(keys.iter().cloned());
-    args.push("0".into());
+    args.push(timeout.into());
     let shown = args.join(" ");
     let mut got = Vec::new();
     loop {
         let reply = conn.cmd(&args).map_err(|e| {
             format!("{shown} got no element within 5 s while a producer was pushing (lost wakeup?): {e}")
         })?;
+        if matches!(reply, Reply::NilArray | Reply::Null) && timeout != "0" {
+            continue; // timed out: block again
+        }
         let item = match &reply {
             Reply::Array(a)
                 if a.len() == 2 + zset as usize && keys.iter().any(|k| a[0] == Reply::bulk(k)) =>
@@ -90,30 +94,34 @@ fn remaining(conn: &mut Conn, key: &str, zset: bool) -> Result<Vec<String>, Stri
     }
 }
 
-/// A producer and two consumers blocked with no timeout, keys fresh each round:
-/// id 0 BLPOP on one list, id 1 BZPOPMIN on one sorted set, id 2 BLPOP on two lists and id 3 BZPOPMIN on two
-/// sorted sets on different shards (the producer alternates between them). Every element pushed is popped
+/// A producer and two consumers, keys fresh each round: id 0 BLPOP on one list, id 1 BZPOPMIN on one sorted
+/// set, id 2 BLPOP on two lists and id 3 BZPOPMIN on two sorted sets on different shards (the producer
+/// alternates between them), all with no timeout; ids 4 and 5 as 0 and 1 with a 20 ms timeout, blocking
+/// again each time it passes. Every element pushed is popped
 /// exactly once or is still in its key at the end; none is lost, duplicated or invented. Ids 2 and 3 are
 /// skipped when `DAMSELFLY_CHAOS_CROSS_SHARD_BLOCKERS=0`.
 pub fn live_blockers(ctx: &Ctx, id: usize) -> Outcome {
-    if id % 4 >= 2 && !ctx.cross_shard_blockers {
+    let two_keys = id == 2 || id == 3;
+    if two_keys && !ctx.cross_shard_blockers {
         return Ok(Vec::new());
     }
     let zset = id % 2 == 1;
+    // Ids 4 and 5 block with a 20 ms timeout, so serving races with timing out.
+    let timeout = if id >= 4 { "0.02" } else { "0" };
     let prefix = format!("chaos:q:{}:{id}", ctx.round);
-    let keys: Vec<String> = if id % 4 < 2 {
-        vec![prefix]
-    } else {
+    let keys: Vec<String> = if two_keys {
         vec![
             key_on_shard(&format!("{prefix}:a"), 0, ctx.shards),
             key_on_shard(&format!("{prefix}:b"), 1 % ctx.shards, ctx.shards),
         ]
+    } else {
+        vec![prefix]
     };
     let consumers = 2;
     let mut pushed = BTreeSet::new();
     let (popped, left) = std::thread::scope(|s| -> Result<_, String> {
         let handles: Vec<_> = (0..consumers)
-            .map(|_| s.spawn(|| consume(ctx, &keys, zset)))
+            .map(|_| s.spawn(|| consume(ctx, &keys, zset, timeout)))
             .collect();
         let produced = (|| -> Result<Conn, String> {
             let mut conn = Conn::connect(ctx.addr)?;

@@ -311,3 +311,76 @@ pub fn half_closer(ctx: &Ctx, id: usize) -> Outcome {
         ),
     ])
 }
+
+/// Two clients increment a pair of counters on different shards with optimistic locking: WATCH both, MGET
+/// (both must be equal), MULTI, SET both to the value plus one, EXEC; a null EXEC means the other client won
+/// and is retried. At the end both counters equal their start plus every successful EXEC: a lost update or a
+/// WATCH that missed a write shows as a difference.
+pub fn watcher(ctx: &Ctx, id: usize) -> Outcome {
+    let a = key_on_shard(&format!("chaos:watch:{id}:a-"), 0, ctx.shards);
+    let b = key_on_shard(&format!("chaos:watch:{id}:b-"), ctx.shards - 1, ctx.shards);
+    let start = ctx.before.int(&a);
+    let client = || -> Result<i64, String> {
+        let mut conn = Conn::connect(ctx.addr)?;
+        let mut wins = 0;
+        while ctx.running() {
+            conn.send_pipeline(&[vec!["WATCH", &a, &b], vec!["MGET", &a, &b]])?;
+            let replies = conn.read_replies(2)?;
+            let value = match &replies[..] {
+                [Reply::Status(ok), Reply::Array(v)]
+                    if ok == "OK" && v.len() == 2 && v[0] == v[1] =>
+                {
+                    match &v[0] {
+                        Reply::NilBulk => 0,
+                        Reply::Bulk(b) => String::from_utf8_lossy(b)
+                            .parse::<i64>()
+                            .map_err(|_| format!("counter {a} holds {:?}", v[0]))?,
+                        other => return Err(format!("MGET {a} {b} gave {other:?}")),
+                    }
+                }
+                other => {
+                    return Err(format!(
+                        "WATCH then MGET of the counter pair replied {other:?} (they must be equal)"
+                    ))
+                }
+            };
+            let next = (value + 1).to_string();
+            conn.send_pipeline(&[
+                vec!["MULTI"],
+                vec!["SET", &a, &next],
+                vec!["SET", &b, &next],
+                vec!["EXEC"],
+            ])?;
+            let replies = conn.read_replies(4)?;
+            let queued = Reply::status("QUEUED");
+            if replies[..3] != [Reply::ok(), queued.clone(), queued] {
+                return Err(format!("MULTI, SET, SET replied {:?}", &replies[..3]));
+            }
+            match &replies[3] {
+                Reply::Array(r) if r == &[Reply::ok(), Reply::ok()] => wins += 1,
+                Reply::NilArray => {}
+                other => return Err(format!("EXEC of the watched pair replied {other:?}")),
+            }
+        }
+        conn.close();
+        Ok(wins)
+    };
+    let (w0, w1) = std::thread::scope(|s| {
+        let h0 = s.spawn(client);
+        let h1 = s.spawn(client);
+        (
+            h0.join()
+                .unwrap_or_else(|_| Err("a watcher panicked".into())),
+            h1.join()
+                .unwrap_or_else(|_| Err("a watcher panicked".into())),
+        )
+    });
+    let total = start + w0? + w1?;
+    Stats::add(&ctx.stats.execs, (total - start) as u64);
+    let expect = if total == 0 {
+        Expect::Absent
+    } else {
+        Expect::Value(total.to_string())
+    };
+    Ok(vec![(a, expect.clone()), (b, expect)])
+}
