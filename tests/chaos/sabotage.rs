@@ -8,8 +8,9 @@
 //! | `block` | keeps one connection blocked in BLPOP | invariant 3 (blocked_clients) |
 //! | `write` | overwrites a transaction key behind the model's back during the round | the transaction readers (mixed stamps) and invariant 5 |
 //! | `memory` | stores 24 MB of extra values | invariant 4 (RSS) |
-//! | `stall` | keeps an executor busy in DEBUG SLEEP during the latency check | invariant 1 (shard latency) |
+//! | `stall` | freezes the server process with SIGSTOP, 250 ms at a time with 2 ms breaks, during the latency check | invariant 1 (shard latency) |
 
+use crate::common::process_state;
 use crate::net::Conn;
 use crate::writers::tx_group;
 use std::net::SocketAddr;
@@ -63,8 +64,12 @@ pub fn during_round(
 }
 
 /// Runs after the actors finished and before the checks; connections it returns stay open until the run
-/// ends. Mode `stall` returns a thread that keeps the executor of its connection asleep for three seconds.
-pub fn before_checks(mode: Sabotage, addr: SocketAddr) -> (Vec<Conn>, Option<JoinHandle<()>>) {
+/// ends. Mode `stall` returns the thread that freezes the server for the next three seconds.
+pub fn before_checks(
+    mode: Sabotage,
+    addr: SocketAddr,
+    pid: Option<u32>,
+) -> (Vec<Conn>, Option<JoinHandle<()>>) {
     let mut keep = Vec::new();
     let mut thread = None;
     match mode {
@@ -84,17 +89,31 @@ pub fn before_checks(mode: Sabotage, addr: SocketAddr) -> (Vec<Conn>, Option<Joi
             }
         }
         Sabotage::Stall => {
-            thread = Some(std::thread::spawn(move || {
-                let Ok(mut c) = Conn::connect(addr) else {
-                    return;
-                };
-                let end = Instant::now() + Duration::from_secs(3);
-                while Instant::now() < end {
-                    let _ = c.cmd(&["DEBUG", "SLEEP", "0.5"]);
+            // Freeze the whole process (SIGSTOP) for 250 ms at a time with 2 ms breaks, for three seconds.
+            thread = pid.map(|pid| {
+                std::thread::spawn(move || {
+                    let signal = |sig: &str| {
+                        let _ = std::process::Command::new("kill")
+                            .args([sig, &pid.to_string()])
+                            .status();
+                    };
+                    let end = Instant::now() + Duration::from_secs(3);
+                    while Instant::now() < end {
+                        signal("-STOP");
+                        std::thread::sleep(Duration::from_millis(250));
+                        signal("-CONT");
+                        std::thread::sleep(Duration::from_millis(2));
+                    }
+                    signal("-CONT");
+                })
+            });
+            // The checks must start while the process is stopped.
+            if let Some(pid) = pid {
+                let end = Instant::now() + Duration::from_secs(2);
+                while process_state(pid) != Some('T') && Instant::now() < end {
+                    std::thread::sleep(Duration::from_millis(1));
                 }
-            }));
-            // Let the first DEBUG SLEEP start before the latency probes.
-            std::thread::sleep(Duration::from_millis(50));
+            }
         }
         Sabotage::Write => {}
     }
