@@ -7,6 +7,7 @@
 //! | `leak` | keeps one idle connection open | invariant 3 (connected_clients) |
 //! | `block` | keeps one connection blocked in BLPOP | invariant 3 (blocked_clients) |
 //! | `write` | overwrites a transaction key behind the model's back during the round | the transaction readers (mixed stamps) and invariant 5 |
+//! | `model` | after the round, overwrites a pipeliner's key behind the model's back | invariant 5 (acknowledged writes) |
 //! | `memory` | stores 24 MB of extra values | invariant 4 (RSS) |
 //! | `stall` | freezes the server process with SIGSTOP, 250 ms at a time with 2 ms breaks, during the latency check | invariant 1 (shard latency) |
 
@@ -22,6 +23,7 @@ pub enum Sabotage {
     Leak,
     Block,
     Write,
+    Model,
     Memory,
     Stall,
 }
@@ -33,10 +35,11 @@ impl Sabotage {
             "leak" => Sabotage::Leak,
             "block" => Sabotage::Block,
             "write" => Sabotage::Write,
+            "model" => Sabotage::Model,
             "memory" => Sabotage::Memory,
             "stall" => Sabotage::Stall,
             other => panic!(
-                "DAMSELFLY_CHAOS_SABOTAGE={other:?}: use leak, block, write, memory or stall"
+                "DAMSELFLY_CHAOS_SABOTAGE={other:?}: use leak, block, write, model, memory or stall"
             ),
         })
     }
@@ -78,6 +81,11 @@ pub fn before_checks(
             if let Ok(mut c) = Conn::connect(addr) {
                 let _ = c.send_pipeline(&[vec!["BLPOP", "chaos:sabotage:never", "0"]]);
                 keep.push(c);
+            }
+        }
+        Sabotage::Model => {
+            if let Ok(mut c) = Conn::connect(addr) {
+                let _ = c.cmd(&["SET", "chaos:pipe:0:0", "rogue"]);
             }
         }
         Sabotage::Memory => {
