@@ -142,19 +142,40 @@ impl Server {
         Self::start_kind(Kind::Damselfly, threads, Some(config), extra)
     }
 
+    /// Starts the server under test with RLIMIT_NOFILE (soft and hard) set to `open_files`, as
+    /// `ulimit -n` would.
+    pub fn start_with_open_files_limit(threads: usize, open_files: u64, extra: &[&str]) -> Server {
+        let kind = if against_redis() {
+            Kind::Redis
+        } else {
+            Kind::Damselfly
+        };
+        Self::start_limited(kind, threads, None, extra, Some(open_files))
+    }
+
     /// Always starts a real redis-server (for differential tests).
     pub fn redis() -> Server {
         Self::start_kind(Kind::Redis, 1, None, &[])
     }
 
     fn start_kind(kind: Kind, threads: usize, config: Option<&Path>, extra: &[&str]) -> Server {
+        Self::start_limited(kind, threads, config, extra, None)
+    }
+
+    fn start_limited(
+        kind: Kind,
+        threads: usize,
+        config: Option<&Path>,
+        extra: &[&str],
+        open_files: Option<u64>,
+    ) -> Server {
         let mut last_log = String::new();
         // The free-port probe is racy (another process may grab the port
         // between our release and the server's bind), so retry a few times
         // when the server reports the address is in use.
         for _attempt in 0..5 {
             let port = free_port();
-            match Self::try_start(kind, threads, port, config, extra) {
+            match Self::try_start(kind, threads, port, config, extra, open_files) {
                 Ok(server) => return server,
                 Err(log) => {
                     let lower = log.to_lowercase();
@@ -175,6 +196,7 @@ impl Server {
         port: u16,
         config: Option<&Path>,
         extra: &[&str],
+        open_files: Option<u64>,
     ) -> Result<Server, String> {
         let dir = scratch_dir(match kind {
             Kind::Damselfly => "damselfly",
@@ -212,6 +234,22 @@ impl Server {
                 cmd
             }
         };
+        if let Some(limit) = open_files {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: setrlimit is async-signal-safe and only touches the child about to exec.
+            unsafe {
+                cmd.pre_exec(move || {
+                    let rlimit = libc::rlimit {
+                        rlim_cur: limit,
+                        rlim_max: limit,
+                    };
+                    if libc::setrlimit(libc::RLIMIT_NOFILE, &rlimit) == -1 {
+                        return Err(io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+        }
         cmd.current_dir(&dir)
             .stdin(Stdio::null())
             .stdout(log_file.try_clone().unwrap())

@@ -4,7 +4,9 @@
 pub mod encode;
 pub mod frame;
 pub mod parse;
+pub mod repr;
 
 pub use encode::{encode, format_double, format_i64};
 pub use frame::Frame;
 pub use parse::{string2ll, ParseError, Parser};
+pub use repr::repr;

@@ -20,7 +20,8 @@ use bytes::{Buf, Bytes, BytesMut};
 /// Longest header or inline line accepted without a terminator (Redis `PROTO_INLINE_MAX_SIZE`).
 pub const MAX_INLINE_SIZE: usize = 64 * 1024;
 
-/// Largest bulk argument (Redis `proto-max-bulk-len` default, 512 MB).
+/// Largest bulk argument unless [`Parser::set_max_bulk_len`] says otherwise (Redis
+/// `proto-max-bulk-len` default, 512 MB).
 pub const MAX_BULK_LEN: usize = 512 * 1024 * 1024;
 
 /// Largest multibulk argument count. This is the project's limit of 1M arguments (Redis up to
@@ -106,6 +107,8 @@ pub struct Parser {
     buffered: usize,
     /// Apply Redis's tighter limits for connections that have not authenticated yet.
     auth_required: bool,
+    /// proto-max-bulk-len, when set; [`MAX_BULK_LEN`] otherwise.
+    max_bulk_len: Option<usize>,
 }
 
 impl Parser {
@@ -203,6 +206,11 @@ impl Parser {
         self.auth_required = required;
     }
 
+    /// The largest bulk length accepted from now on (proto-max-bulk-len).
+    pub fn set_max_bulk_len(&mut self, max: usize) {
+        self.max_bulk_len = Some(max);
+    }
+
     /// Finds the first `terminator` in `buf`, scanning only bytes not scanned before. A NUL byte
     /// ends the search as it ends C's `strchr`: the line then never completes.
     fn find_line_end(&mut self, buf: &[u8], terminator: u8) -> Option<usize> {
@@ -280,7 +288,10 @@ impl Parser {
                     let len = buf
                         .get(1..cr)
                         .and_then(string2ll)
-                        .filter(|&len| (0..=MAX_BULK_LEN as i64).contains(&len))
+                        .filter(|&len| {
+                            let max = self.max_bulk_len.unwrap_or(MAX_BULK_LEN);
+                            len >= 0 && len as u64 <= max as u64
+                        })
                         .ok_or_else(|| {
                             ParseError::protocol("Protocol error: invalid bulk length")
                         })? as usize;

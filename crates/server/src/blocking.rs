@@ -545,7 +545,9 @@ async fn wait(
     }
     // Counted once registered everywhere: from then on the client is in its keys' queues.
     ctx.shard.borrow_mut().blocked_clients += 1;
+    conn.info.borrow_mut().blocked = true;
     let served = wait_registered(conn, &waiter, &mut replies, timeout_ms).await;
+    conn.info.borrow_mut().blocked = false;
     ctx.shard.borrow_mut().blocked_clients -= 1;
     served
 }

@@ -55,6 +55,8 @@ pub struct ClientInfo {
     pub shard: usize,
     pub killed: bool,
     pub kind: ClientKind,
+    /// Waiting in a blocking command (CLIENT LIST flag b; never closed for idleness).
+    pub blocked: bool,
     /// Channels and patterns subscribed to.
     pub sub: usize,
     pub psub: usize,
@@ -80,7 +82,7 @@ impl ClientInfo {
             self.name,
             now.duration_since(self.created).as_secs(),
             now.duration_since(self.last_interaction).as_secs(),
-            self.kind.flag(),
+            self.flags(),
             self.db,
             self.sub,
             self.psub,
@@ -95,6 +97,14 @@ impl ClientInfo {
             self.resp,
             self.shard,
         )
+    }
+
+    /// CLIENT LIST's flags: a blocked normal client shows b, as in Redis.
+    fn flags(&self) -> &'static str {
+        match self.kind {
+            ClientKind::Normal if self.blocked => "b",
+            kind => kind.flag(),
+        }
     }
 
     /// What the client's buffers hold (CLIENT LIST's tot-mem).

@@ -96,6 +96,21 @@ pub struct Args {
     /// client whose unsent output passes the hard limit or stays past the soft one that long.
     #[arg(long, num_args = 1.., allow_hyphen_values = true)]
     pub client_output_buffer_limit: Vec<String>,
+    /// Most clients connected at once (default 10000); lowered when the open files limit is too low.
+    #[arg(long)]
+    pub maxclients: Option<String>,
+    /// Close a client idle this many seconds (default 0: never).
+    #[arg(long)]
+    pub timeout: Option<String>,
+    /// Seconds of silence before TCP keepalive probes a client (default 300; 0: off).
+    #[arg(long)]
+    pub tcp_keepalive: Option<String>,
+    /// Largest bulk string a client may send or a string may grow to (default 512mb).
+    #[arg(long)]
+    pub proto_max_bulk_len: Option<String>,
+    /// Close a client whose unparsed input passes this many bytes (default 1gb).
+    #[arg(long)]
+    pub client_query_buffer_limit: Option<String>,
 }
 
 /// Sets an encoding threshold (`hash-max-listpack-entries`... or its `ziplist` alias) from text.
@@ -149,6 +164,12 @@ pub struct Config {
     pub repl_backlog_size: u64,
     /// client-output-buffer-limit settings, in the order given (later ones win).
     pub output_limits: Vec<(OutputClass, ClassLimit)>,
+    /// maxclients as configured (the open files limit may lower what is used).
+    pub maxclients: u64,
+    /// timeout: idle seconds before a client is closed (0: never).
+    pub timeout: u64,
+    pub tcp_keepalive: u64,
+    pub client_query_buffer_limit: u64,
 }
 
 impl Default for Config {
@@ -173,6 +194,10 @@ impl Default for Config {
             repl_timeout_secs: 60,
             repl_backlog_size: 16 << 20,
             output_limits: Vec::new(),
+            maxclients: 10_000,
+            timeout: 0,
+            tcp_keepalive: 300,
+            client_query_buffer_limit: 1 << 30,
         }
     }
 }
@@ -262,6 +287,18 @@ impl Config {
         if !args.client_output_buffer_limit.is_empty() {
             self.add_output_limits(&args.client_output_buffer_limit)?;
         }
+        let limits = [
+            ("maxclients", args.maxclients),
+            ("timeout", args.timeout),
+            ("tcp-keepalive", args.tcp_keepalive),
+            ("client-query-buffer-limit", args.client_query_buffer_limit),
+        ];
+        for (name, value) in limits {
+            if let Some(value) = value {
+                self.set_client_limit(name, &value)
+                    .map_err(|err| format!("{name}: {err}"))?;
+            }
+        }
         let thresholds = [
             ("list-max-listpack-size", args.list_max_listpack_size),
             ("hash-max-listpack-entries", args.hash_max_listpack_entries),
@@ -271,6 +308,7 @@ impl Config {
             ("zset-max-listpack-value", args.zset_max_listpack_value),
             ("stream-node-max-bytes", args.stream_node_max_bytes),
             ("stream-node-max-entries", args.stream_node_max_entries),
+            ("proto-max-bulk-len", args.proto_max_bulk_len),
         ];
         for (name, value) in thresholds {
             if let Some(value) = value {
@@ -317,6 +355,22 @@ impl Config {
         let limits = crate::output_limits::parse(&words).map_err(str::to_string)?;
         self.output_limits.extend(limits);
         Ok(())
+    }
+
+    /// Sets one of the client limits (`maxclients`, `timeout`, `tcp-keepalive`,
+    /// `client-query-buffer-limit`) from text; false for another name.
+    fn set_client_limit(&mut self, name: &str, value: &str) -> Result<bool, String> {
+        let Some(bounds) = ClientLimitBounds::of(name) else {
+            return Ok(false);
+        };
+        let value = bounds.parse(value)?;
+        match name {
+            "maxclients" => self.maxclients = value,
+            "timeout" => self.timeout = value,
+            "tcp-keepalive" => self.tcp_keepalive = value,
+            _ => self.client_query_buffer_limit = value,
+        }
+        Ok(true)
     }
 
     fn set_bind(&mut self, addresses: Vec<String>) {
@@ -379,12 +433,52 @@ impl Config {
             }
             "repl-backlog-size" => self.repl_backlog_size = parse_memory(single()?)?,
             "client-output-buffer-limit" => self.add_output_limits(values)?,
+            other if ClientLimitBounds::of(other).is_some() => {
+                self.set_client_limit(other, single()?)?;
+            }
             other if damselfly_storage::config::find(other).is_some() => {
                 set_threshold(other, single()?)?
             }
             other => tracing::warn!("ignoring unsupported config directive '{other}'"),
         }
         Ok(())
+    }
+}
+
+/// The range Redis accepts for a client limit, and whether it takes memory units.
+pub struct ClientLimitBounds {
+    min: u64,
+    max: u64,
+    memory: bool,
+}
+
+impl ClientLimitBounds {
+    pub fn of(name: &str) -> Option<ClientLimitBounds> {
+        let (min, max, memory) = match name {
+            "maxclients" => (1, u64::from(u32::MAX), false),
+            "timeout" | "tcp-keepalive" => (0, i32::MAX as u64, false),
+            "client-query-buffer-limit" => (1 << 20, i64::MAX as u64, true),
+            _ => return None,
+        };
+        Some(ClientLimitBounds { min, max, memory })
+    }
+
+    /// The value, or Redis's CONFIG SET reason for refusing it.
+    pub fn parse(&self, value: &str) -> Result<u64, String> {
+        let unparsable = || "argument couldn't be parsed into an integer".to_string();
+        let number = if self.memory {
+            parse_memory(value).map_err(|_| unparsable())?
+        } else {
+            let number: i64 = value.parse().map_err(|_| unparsable())?;
+            u64::try_from(number).unwrap_or(u64::MAX)
+        };
+        if number < self.min || number > self.max {
+            return Err(format!(
+                "argument must be between {} and {} inclusive",
+                self.min, self.max
+            ));
+        }
+        Ok(number)
     }
 }
 

@@ -1,6 +1,7 @@
 //! One client connection: read what is available, parse every complete command, run them (local ones
 //! inline, remote ones batched per shard), and write all replies with one syscall.
 
+use crate::client_limits::MAX_CLIENTS_REACHED;
 use crate::client_output::ClientOutput;
 use crate::clients::{ClientInfo, ClientKind, SharedClientInfo};
 use crate::executor::ExecutorCtx;
@@ -17,8 +18,6 @@ use std::rc::Rc;
 use std::time::Instant;
 
 const READ_CHUNK: usize = 64 * 1024;
-/// Redis's client-query-buffer-limit.
-const QUERY_BUFFER_LIMIT: usize = 1 << 30;
 
 const DENIED: &str = "DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Set up an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.";
 
@@ -58,7 +57,15 @@ fn protected_mode_denies(runtime: &RuntimeConfig, bind_given: bool, peer: IpAddr
 }
 
 pub async fn serve(ctx: Rc<ExecutorCtx>, mut stream: TcpStream) {
+    let limits = &ctx.shared.client_limits;
+    let Some(_slot) = limits.admit() else {
+        let _ = stream.write_all(MAX_CLIENTS_REACHED).await;
+        return;
+    };
     let _ = stream.set_nodelay(true);
+    if let Err(err) = limits.apply_keepalive(stream.as_raw_fd()) {
+        tracing::debug!("cannot set TCP keepalive on a client socket: {err}");
+    }
     let (Ok(addr), Ok(laddr)) = (stream.peer_addr(), stream.local_addr()) else {
         return;
     };
@@ -86,6 +93,7 @@ pub async fn serve(ctx: Rc<ExecutorCtx>, mut stream: TcpStream) {
         shard: ctx.id,
         killed: false,
         kind: ClientKind::Normal,
+        blocked: false,
         sub: 0,
         psub: 0,
         qbuf: 0,
@@ -144,22 +152,25 @@ impl Connection {
                     return Ok(());
                 }
                 input.extend_from_slice(&chunk[..read]);
-                if input.len() > QUERY_BUFFER_LIMIT {
-                    tracing::warn!(
-                        "closing client {} that reached max query buffer length",
-                        self.id
-                    );
+                {
+                    let mut info = self.info.borrow_mut();
+                    info.last_interaction = Instant::now();
+                    info.qbuf = input.len();
+                    info.qbuf_free = input.capacity() - input.len();
+                }
+                if input.len() as u64 > self.ctx.shared.client_limits.query_buffer_limit() {
+                    self.log_query_buffer_overrun(&input);
                     return Ok(());
                 }
-                let mut info = self.info.borrow_mut();
-                info.last_interaction = Instant::now();
-                info.qbuf = input.len();
-                info.qbuf_free = input.capacity() - input.len();
             }
             // An unauthenticated client gets Redis's stricter limits, decided per command: after one
             // command the rest is parsed only once it has run (it may have been AUTH).
             let one_at_a_time = !self.authenticated;
             parser.set_auth_required(one_at_a_time);
+            parser.set_max_bulk_len(
+                usize::try_from(damselfly_storage::config::PROTO_MAX_BULK_LEN.get())
+                    .unwrap_or(usize::MAX),
+            );
             let mut commands = Vec::new();
             let mut protocol_error = None;
             loop {
@@ -210,6 +221,16 @@ impl Connection {
 }
 
 impl Connection {
+    /// Redis's warning when it closes a client for client-query-buffer-limit.
+    fn log_query_buffer_overrun(&self, input: &[u8]) {
+        let initial = &input[..input.len().min(64)];
+        tracing::warn!(
+            "Closing client that reached max query buffer length: {} (qbuf initial bytes: {})",
+            self.info.borrow().describe(),
+            damselfly_protocol::repr(initial)
+        );
+    }
+
     /// Writes `bytes` to the client. While the client does not read them they count as its unsent
     /// output, so a write past its class's output limit closes it instead of waiting forever.
     async fn write(&self, stream: &mut TcpStream, bytes: &[u8]) -> std::io::Result<()> {
@@ -261,7 +282,6 @@ mod tests {
             protected_mode,
             loglevel: "notice".to_string(),
             save: String::new(),
-            timeout: 0,
         }
     }
 

@@ -154,6 +154,7 @@ pub async fn executor_main(
         .detach();
     }
     spawn_local(expiry_cycle(ctx.clone())).detach();
+    spawn_local(crate::idle_clients::close_idle_clients(ctx.clone())).detach();
     if let (0, Some((host, port))) = (id, ctx.shared.config.replicaof.clone()) {
         let ctx = ctx.clone();
         spawn_local(async move { crate::replication::replica::follow(&ctx, host, port).await })

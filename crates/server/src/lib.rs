@@ -2,18 +2,21 @@
 //! transaction scheduler. See docs/architecture.md.
 
 mod blocking;
+mod client_limits;
 mod client_output;
 mod clients;
 mod commands;
 mod config;
 mod connection;
 mod executor;
+mod idle_clients;
 mod listener;
 mod locks;
 mod logging;
 mod memory;
 mod mesh;
 mod messages;
+mod open_files;
 mod output_limits;
 mod persistence;
 mod pipeline;
@@ -65,6 +68,7 @@ pub fn run() -> i32 {
 }
 
 fn serve(config: Config) -> Result<(), String> {
+    let maxclients = open_files::fit_maxclients(config.maxclients)?;
     let cpus = allowed_cpus()?;
     let shards = config.threads.unwrap_or(cpus.len());
     let listener_fds = listener::bind_all(&config.bind, config.port, shards)?;
@@ -78,7 +82,7 @@ fn serve(config: Config) -> Result<(), String> {
         })
         .collect::<Result<Vec<_>, _>>()?;
     let port = config.port;
-    let shared = Arc::new(Shared::new(config, shards));
+    let shared = Arc::new(Shared::new(config, shards, maxclients));
     signals::install().map_err(|err| format!("cannot install signal handlers: {err}"))?;
     tracing::info!(
         "damselfly {} (Redis {REDIS_VERSION} compatible) starting: {shards} shard(s) on CPUs {:?}, port {port}",

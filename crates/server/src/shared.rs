@@ -1,6 +1,7 @@
 //! State every executor can read: the startup configuration, the few settings CONFIG SET may change, and
 //! global counters. Keyspace data is never here.
 
+use crate::client_limits::ClientLimits;
 use crate::config::Config;
 use crate::output_limits::OutputLimits;
 use crate::replication::state::Replication;
@@ -16,7 +17,6 @@ pub struct RuntimeConfig {
     pub protected_mode: bool,
     pub loglevel: String,
     pub save: String,
-    pub timeout: u64,
 }
 
 pub struct Shared {
@@ -35,25 +35,29 @@ pub struct Shared {
     pub repl: Replication,
     /// client-output-buffer-limit, per client class.
     pub output_limits: OutputLimits,
+    /// maxclients, timeout, tcp-keepalive, client-query-buffer-limit.
+    pub client_limits: ClientLimits,
 }
 
 impl Shared {
-    pub fn new(config: Config, shards: usize) -> Shared {
+    /// `maxclients` is the configured one as the open files limit allows it.
+    pub fn new(config: Config, shards: usize, maxclients: u64) -> Shared {
         let runtime = RuntimeConfig {
             requirepass: config.requirepass.clone(),
             maxmemory: config.maxmemory,
             protected_mode: config.protected_mode,
             loglevel: config.loglevel.clone(),
             save: String::new(),
-            timeout: 0,
         };
         let repl = Replication::new(shards, config.replica_read_only);
         let output_limits = OutputLimits::default();
         for &(class, limit) in &config.output_limits {
             output_limits.set(class, limit);
         }
+        let client_limits = ClientLimits::new(&config, maxclients);
         Shared {
             repl,
+            client_limits,
             output_limits,
             config,
             runtime: RwLock::new(runtime),

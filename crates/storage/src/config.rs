@@ -1,5 +1,6 @@
-//! Encoding thresholds, with Redis's parameter names and defaults. Set at start and by CONFIG SET,
-//! read by every shard when a collection grows (relaxed atomics: a change applies to later writes).
+//! Encoding thresholds and the string size limit, with Redis's parameter names and defaults. Set at
+//! start and by CONFIG SET, read by every shard when a value grows (relaxed atomics: a change applies
+//! to later writes).
 
 use std::sync::atomic::{AtomicI64, Ordering};
 
@@ -90,8 +91,17 @@ pub static STREAM_NODE_MAX_BYTES: Threshold =
 pub static STREAM_NODE_MAX_ENTRIES: Threshold =
     Threshold::new("stream-node-max-entries", None, 100, 0, i64::MAX);
 
+/// Largest bulk string a client may send and largest string a command may build.
+pub static PROTO_MAX_BULK_LEN: Threshold = Threshold::new(
+    "proto-max-bulk-len",
+    None,
+    512 * 1024 * 1024,
+    1024 * 1024,
+    i64::MAX,
+);
+
 /// Every threshold, for CONFIG GET/SET.
-pub static ALL: [&Threshold; 9] = [
+pub static ALL: [&Threshold; 10] = [
     &LIST_MAX_LISTPACK_SIZE,
     &LIST_COMPRESS_DEPTH,
     &HASH_MAX_LISTPACK_ENTRIES,
@@ -101,6 +111,7 @@ pub static ALL: [&Threshold; 9] = [
     &ZSET_MAX_LISTPACK_VALUE,
     &STREAM_NODE_MAX_BYTES,
     &STREAM_NODE_MAX_ENTRIES,
+    &PROTO_MAX_BULK_LEN,
 ];
 
 /// The threshold CONFIG knows by `name` (or its alias), case-insensitively.

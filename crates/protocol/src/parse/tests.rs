@@ -739,3 +739,20 @@ proptest! {
         prop_assert_eq!(parse_pieces(&bytes, &cuts), (expected, None));
     }
 }
+
+#[test]
+fn a_configured_max_bulk_len_bounds_bulks() {
+    let mut parser = Parser::new();
+    parser.set_max_bulk_len(1024 * 1024);
+    let mut at_limit = BytesMut::from(&b"*1\r\n$1048576\r\n"[..]);
+    assert_eq!(parser.next_command(&mut at_limit), Ok(None));
+    let mut parser = Parser::new();
+    parser.set_max_bulk_len(1024 * 1024);
+    let mut past_limit = BytesMut::from(&b"*1\r\n$1048577\r\n"[..]);
+    assert_eq!(
+        parser.next_command(&mut past_limit),
+        Err(ParseError::Protocol(
+            "Protocol error: invalid bulk length".to_string()
+        ))
+    );
+}

@@ -1,7 +1,7 @@
 //! CONFIG GET / SET / RESETSTAT / REWRITE.
 
 use super::{bulk_str, unknown_subcommand, wrong_arity};
-use crate::config::{parse_memory, parse_yes_no};
+use crate::config::{parse_memory, parse_yes_no, ClientLimitBounds};
 use crate::connection::Connection;
 use crate::replication::state::Role;
 use bytes::Bytes;
@@ -59,6 +59,7 @@ fn fixed_parameters(conn: &Connection) -> Vec<(&'static str, String)> {
         Role::Primary => String::new(),
     };
     let read_only = shared.repl.read_only.load(Ordering::Relaxed);
+    let limits = &shared.client_limits;
     vec![
         ("port", config.port.to_string()),
         ("bind", config.bind.join(" ")),
@@ -76,14 +77,16 @@ fn fixed_parameters(conn: &Connection) -> Vec<(&'static str, String)> {
         ("loglevel", runtime.loglevel.clone()),
         ("logfile", config.logfile.clone().unwrap_or_default()),
         ("protected-mode", yes_no(runtime.protected_mode)),
-        ("timeout", runtime.timeout.to_string()),
-        ("tcp-keepalive", "300".to_string()),
+        ("timeout", limits.timeout().to_string()),
+        ("tcp-keepalive", limits.tcp_keepalive().to_string()),
         ("hz", "10".to_string()),
-        ("maxclients", "10000".to_string()),
+        ("maxclients", limits.maxclients().to_string()),
         ("threads", shared.shards.to_string()),
         ("io-threads", "1".to_string()),
-        ("proto-max-bulk-len", (512u64 * 1024 * 1024).to_string()),
-        ("client-query-buffer-limit", (1u64 << 30).to_string()),
+        (
+            "client-query-buffer-limit",
+            limits.query_buffer_limit().to_string(),
+        ),
         ("client-output-buffer-limit", shared.output_limits.render()),
         ("replicaof", replicaof),
         ("masterauth", config.masterauth.clone().unwrap_or_default()),
@@ -116,6 +119,31 @@ fn get(conn: &Connection, patterns: &[Bytes]) -> Frame {
 /// One validated CONFIG SET assignment, applied only once every pair has been validated.
 type Change = Box<dyn FnOnce(&mut crate::shared::RuntimeConfig)>;
 
+/// A validated change of maxclients, timeout, tcp-keepalive or client-query-buffer-limit. Raising
+/// maxclients first raises the open files limit, as Redis does, and fails if it cannot.
+fn client_limit_change(conn: &Connection, name: &str, value: &str) -> Result<Change, String> {
+    let bounds = ClientLimitBounds::of(name).ok_or("unknown client limit")?;
+    let value = bounds.parse(value)?;
+    let shared = conn.ctx.shared.clone();
+    let limits = &shared.client_limits;
+    if name == "maxclients" && value > limits.maxclients() {
+        let allowed = crate::open_files::fit_maxclients(value)?;
+        if allowed != value {
+            return Err(format!("The operating system is not able to handle the specified number of clients, try with {allowed}"));
+        }
+    }
+    let name = name.to_string();
+    Ok(Box::new(move |_| {
+        let limits = &shared.client_limits;
+        match name.as_str() {
+            "maxclients" => limits.set_maxclients(value),
+            "timeout" => limits.set_timeout(value),
+            "tcp-keepalive" => limits.set_tcp_keepalive(value),
+            _ => limits.set_query_buffer_limit(value),
+        }
+    }))
+}
+
 fn set(conn: &Connection, pairs: &[Bytes]) -> Frame {
     let mut changes: Vec<Change> = Vec::new();
     for pair in pairs.chunks(2) {
@@ -141,10 +169,12 @@ fn set(conn: &Connection, pairs: &[Bytes]) -> Frame {
             }
             "loglevel" => return failed("argument(s) must be one of the following: debug, verbose, notice, warning, nothing"),
             "save" => changes.push(Box::new(move |c| c.save = value)),
-            "timeout" => match value.parse::<u64>() {
-                Ok(seconds) => changes.push(Box::new(move |c| c.timeout = seconds)),
-                Err(_) => return failed("argument couldn't be parsed into an integer"),
-            },
+            "maxclients" | "timeout" | "tcp-keepalive" | "client-query-buffer-limit" => {
+                match client_limit_change(conn, &name, &value) {
+                    Ok(change) => changes.push(change),
+                    Err(reason) => return failed(&reason),
+                }
+            }
             "client-output-buffer-limit" => {
                 let words: Vec<&str> = value.split_whitespace().collect();
                 match crate::output_limits::parse(&words) {

@@ -10,9 +10,6 @@ use damselfly_protocol::Frame;
 use damselfly_storage::{digest_value, mix_digest};
 use std::time::Duration;
 
-/// Values are bulk strings, so no larger than proto-max-bulk-len.
-const MAX_VALUE_SIZE: i64 = 512 * 1024 * 1024;
-
 pub async fn run(conn: &mut Connection, args: &[Bytes]) -> Frame {
     let sub = args[1].to_ascii_lowercase();
     match sub.as_slice() {
@@ -127,7 +124,12 @@ async fn populate(conn: &Connection, args: &[Bytes]) -> Frame {
         .unwrap_or_else(|| Bytes::from_static(b"key"));
     let size = match args.get(2).map(|a| parse_i64(a)) {
         None => 0,
-        Some(Some(size)) if (0..=MAX_VALUE_SIZE).contains(&size) => size as usize,
+        // Values are bulk strings, so no larger than proto-max-bulk-len.
+        Some(Some(size))
+            if (0..=damselfly_storage::config::PROTO_MAX_BULK_LEN.get()).contains(&size) =>
+        {
+            size as usize
+        }
         Some(_) => return Frame::error("ERR value is out of range, must be positive"),
     };
     let db = conn.db;

@@ -23,6 +23,8 @@ pub struct ShardInfo {
     pub blocked_clients: usize,
     /// The largest unsent output of any client now (client_recent_max_output_buffer).
     pub max_output_buffer: usize,
+    /// The largest unparsed input of any client now (client_recent_max_input_buffer).
+    pub max_input_buffer: usize,
     pub connections_received: u64,
     /// Replication backlog: whether this shard journals, first offset held, bytes held.
     pub backlog_active: bool,
@@ -51,6 +53,12 @@ impl ShardInfo {
                 .map(|info| info.borrow().output.bytes())
                 .max()
                 .unwrap_or(0),
+            max_input_buffer: shard
+                .clients
+                .iter()
+                .map(|info| info.borrow().qbuf)
+                .max()
+                .unwrap_or(0),
             connections_received: shard.clients.total_received,
             backlog_active: shard.journal.is_active(),
             backlog_first: shard.journal.backlog_span().0,
@@ -73,6 +81,7 @@ impl ShardInfo {
         self.connected_clients += other.connected_clients;
         self.blocked_clients += other.blocked_clients;
         self.max_output_buffer = self.max_output_buffer.max(other.max_output_buffer);
+        self.max_input_buffer = self.max_input_buffer.max(other.max_input_buffer);
         self.connections_received += other.connections_received;
         self.backlog_active |= other.backlog_active;
         self.backlog_first += other.backlog_first;
@@ -121,7 +130,7 @@ pub async fn run(conn: &Connection, args: &[Bytes]) -> Frame {
         }
         match *section {
             "server" => server(conn, &mut text),
-            "clients" => clients(&total, &mut text),
+            "clients" => clients(conn, &total, &mut text),
             "memory" => memory_section(conn, &mut text),
             "persistence" => persistence(conn, &mut text),
             "stats" => stats(conn, &total, &mut text),
@@ -168,11 +177,13 @@ fn server(conn: &Connection, out: &mut String) {
     );
 }
 
-fn clients(total: &ShardInfo, out: &mut String) {
+fn clients(conn: &Connection, total: &ShardInfo, out: &mut String) {
     let _ = write!(
         out,
-        "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:10000\r\nclient_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:{}\r\nblocked_clients:{}\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n",
+        "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:{}\r\nclient_recent_max_output_buffer:{}\r\nblocked_clients:{}\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n",
         total.connected_clients,
+        conn.ctx.shared.client_limits.maxclients(),
+        total.max_input_buffer,
         total.max_output_buffer,
         total.blocked_clients
     );
@@ -211,9 +222,10 @@ fn stats(conn: &Connection, total: &ShardInfo, out: &mut String) {
     let repl = &conn.ctx.shared.repl;
     let _ = write!(
         out,
-        "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\nrejected_connections:0\r\nexpired_keys:{}\r\nevicted_keys:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:0\r\npubsub_patterns:0\r\nsync_full:{}\r\nsync_partial_ok:{}\r\nsync_partial_err:{}\r\n",
+        "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:0\r\npubsub_patterns:0\r\nsync_full:{}\r\nsync_partial_ok:{}\r\nsync_partial_err:{}\r\n",
         total.connections_received,
         total.commands_processed,
+        conn.ctx.shared.client_limits.rejected(),
         total.stats.expired_keys,
         total.stats.keyspace_hits,
         total.stats.keyspace_misses,

@@ -267,6 +267,7 @@ fn register_client(ctx: &Rc<ExecutorCtx>, stream: &TcpStream) -> Rc<RefCell<Clie
         shard: ctx.id,
         killed: false,
         kind: ClientKind::Replica,
+        blocked: false,
         sub: 0,
         psub: 0,
         qbuf: 0,

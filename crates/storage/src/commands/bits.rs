@@ -10,9 +10,6 @@ use bytes::Bytes;
 use damselfly_protocol::string2ll;
 use damselfly_protocol::Frame;
 
-/// Redis's default proto-max-bulk-len, which bounds bit offsets (`offset >> 3` must be below it).
-const PROTO_MAX_BULK_LEN: u64 = 512 * 1024 * 1024;
-
 const BIT_OFFSET_ERR: &str = "ERR bit offset is not an integer or out of range";
 const BIT_VALUE_ERR: &str = "ERR bit is not an integer or out of range";
 
@@ -290,12 +287,12 @@ pub fn bitpos(s: &[u8], bit: bool, range: Option<BitposRange>) -> i64 {
     }
 }
 
-/// Redis's getBitOffsetFromArgument (without the `#` form): below 2^32.
+/// Redis's getBitOffsetFromArgument (without the `#` form): the byte it reaches lies within
+/// proto-max-bulk-len.
 fn parse_bit_offset(arg: &[u8]) -> Result<u64, Frame> {
+    let max_bytes = crate::config::PROTO_MAX_BULK_LEN.get() as u64;
     match string2ll(arg) {
-        Some(offset) if offset >= 0 && ((offset as u64) >> 3) < PROTO_MAX_BULK_LEN => {
-            Ok(offset as u64)
-        }
+        Some(offset) if offset >= 0 && ((offset as u64) >> 3) < max_bytes => Ok(offset as u64),
         _ => Err(Frame::error(BIT_OFFSET_ERR)),
     }
 }

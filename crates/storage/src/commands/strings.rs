@@ -7,9 +7,6 @@ use bytes::Bytes;
 use damselfly_protocol::string2ll;
 use damselfly_protocol::Frame;
 
-/// Redis's default proto-max-bulk-len: the largest string APPEND and SETRANGE may build.
-const PROTO_MAX_BULK_LEN: u64 = 512 * 1024 * 1024;
-
 #[derive(Clone, Copy, PartialEq)]
 enum ExpireKind {
     Ex,
@@ -422,10 +419,10 @@ pub fn incrbyfloat(c: &mut Call) -> Frame {
     Frame::Bulk(reply)
 }
 
-/// Redis's checkStringLength.
+/// Redis's checkStringLength: APPEND and SETRANGE build no string past proto-max-bulk-len.
 fn check_string_length(size: u64, append: u64) -> Result<(), Frame> {
     match size.checked_add(append) {
-        Some(total) if total <= PROTO_MAX_BULK_LEN => Ok(()),
+        Some(total) if total <= crate::config::PROTO_MAX_BULK_LEN.get() as u64 => Ok(()),
         _ => Err(Frame::error(
             "ERR string exceeds maximum allowed size (proto-max-bulk-len)",
         )),
