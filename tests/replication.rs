@@ -766,6 +766,129 @@ fn stopped_replica_does_not_block_the_primary() {
     assert!(r.raw().run("DBSIZE").as_int() > 50_000);
 }
 
+/// Writes `batches` × 100 pipelined SETs of 10 KB values (`big:<tag>:<batch>:<i>`).
+fn write_big_values(w: &mut Raw, tag: &str, batches: usize) {
+    let value = "v".repeat(10_000);
+    for batch in 0..batches {
+        let mut pipeline = Vec::new();
+        for i in 0..100 {
+            let key = format!("big:{tag}:{batch}:{i}");
+            pipeline.extend(encode_cmd(&["SET", key.as_str(), value.as_str()]));
+        }
+        w.send(&pipeline).expect("pipeline");
+        for reply in w.read_replies(100) {
+            assert_eq!(reply, Reply::ok());
+        }
+    }
+}
+
+const OUTPUT_LIMIT_LOG: &str = "scheduled to be closed ASAP for overcoming of output buffer limits";
+
+/// A replica that stops reading is dropped once its stream passes the replica class's hard
+/// client-output-buffer-limit, logged as Redis logs it, and the writers never wait for it. Its
+/// lag is then past the (small) backlog, so after SIGCONT it reconnects with a full sync.
+#[test]
+fn a_replica_past_its_hard_output_limit_is_dropped_and_full_syncs() {
+    for_each_topology(&[(2, 2), (1, 1)], |pt, rt| {
+        let p = start_primary(
+            pt,
+            &[
+                "--client-output-buffer-limit",
+                "replica 4mb 0 0",
+                "--repl-backlog-size",
+                "1mb",
+            ],
+        );
+        let r = Server::start_replica_of(rt, &p, &[]);
+        wait_synced(&r);
+        wait_replicas_online(&p, &[&r]);
+        let full_before = info_int(&p, "stats", "sync_full");
+        r.stop_process();
+
+        // 60 MB of writes: more than the loopback socket buffers and the limit together.
+        let mut w = p.raw();
+        let started = Instant::now();
+        write_big_values(&mut w, "hard", 60);
+        eprintln!(
+            "60 MB written in {:?} with the replica stopped",
+            started.elapsed()
+        );
+        wait_for("the replica to be dropped", Duration::from_secs(20), || {
+            p.log_text().contains(OUTPUT_LIMIT_LOG).then_some(())
+        });
+        assert_eq!(
+            r.process_state(),
+            Some('T'),
+            "the replica must still be stopped"
+        );
+        w.check("SET after:drop 1", ok());
+
+        r.continue_process();
+        wait_info(
+            &p,
+            "stats",
+            &format!("sync_full > {full_before}"),
+            RECONNECT_DEADLINE,
+            |i| field(i, "sync_full").unwrap().parse::<i64>().unwrap() > full_before,
+        );
+        wait_same_data(&p, &[&r]);
+        assert_eq!(r.raw().run("DBSIZE"), int(6_001));
+    });
+}
+
+/// A replica past the soft limit for its seconds is dropped too; when its lag is still in the
+/// backlog it comes back with a partial resync.
+#[test]
+fn a_replica_past_its_soft_output_limit_is_dropped_and_resyncs_partially() {
+    for_each_topology(&[(2, 2), (1, 1)], |pt, rt| {
+        let p = start_primary(
+            pt,
+            &[
+                "--client-output-buffer-limit",
+                "replica 0 2mb 1",
+                "--repl-backlog-size",
+                "128mb",
+            ],
+        );
+        let r = Server::start_replica_of(rt, &p, &[]);
+        wait_synced(&r);
+        wait_replicas_online(&p, &[&r]);
+        let partial_before = info_int(&p, "stats", "sync_partial_ok");
+        let full_before = info_int(&p, "stats", "sync_full");
+        r.stop_process();
+
+        let mut w = p.raw();
+        write_big_values(&mut w, "soft", 30);
+        // The soft limit is checked as new writes arrive, once its second has passed.
+        let mut extra = 0;
+        wait_for("the replica to be dropped", Duration::from_secs(20), || {
+            w.check_cmd(
+                &["SET", &format!("extra:{extra}"), &"e".repeat(10_000)],
+                ok(),
+            );
+            extra += 1;
+            p.log_text().contains(OUTPUT_LIMIT_LOG).then_some(())
+        });
+        assert_eq!(
+            r.process_state(),
+            Some('T'),
+            "the replica must still be stopped"
+        );
+
+        r.continue_process();
+        wait_info(
+            &p,
+            "stats",
+            &format!("sync_partial_ok > {partial_before}"),
+            RECONNECT_DEADLINE,
+            |i| field(i, "sync_partial_ok").unwrap().parse::<i64>().unwrap() > partial_before,
+        );
+        wait_same_data(&p, &[&r]);
+        assert_eq!(info_int(&p, "stats", "sync_full"), full_before);
+        assert_eq!(r.raw().run("DBSIZE").as_int(), 3_000 + extra);
+    });
+}
+
 /// Item 10: WAIT counts acknowledging replicas, times out when the replica is frozen, and is
 /// refused on a replica.
 #[test]

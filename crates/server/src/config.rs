@@ -94,7 +94,7 @@ pub struct Args {
     pub stream_node_max_entries: Option<String>,
     /// `<class> <hard> <soft> <soft seconds>` (repeatable; classes normal, replica, pubsub): close a
     /// client whose unsent output passes the hard limit or stays past the soft one that long.
-    #[arg(long, num_args = 1.., allow_hyphen_values = true)]
+    #[arg(long, num_args = 1..)]
     pub client_output_buffer_limit: Vec<String>,
     /// Most clients connected at once (default 10000); lowered when the open files limit is too low.
     #[arg(long)]
@@ -634,6 +634,38 @@ mod tests {
         let mut config = Config::default();
         config.apply_file_line("slaveof 127.0.0.1 7001").unwrap();
         assert_eq!(config.replicaof, Some(("127.0.0.1".to_string(), 7001)));
+    }
+
+    #[test]
+    fn an_output_limit_flag_ends_at_the_next_flag() {
+        let args = Args::try_parse_from([
+            "damselfly",
+            "--client-output-buffer-limit",
+            "replica 4mb 2mb 60",
+            "--repl-backlog-size",
+            "256mb",
+        ])
+        .unwrap();
+        let config = Config::load(args).unwrap();
+        assert_eq!(config.output_limits.len(), 1);
+        assert_eq!(config.repl_backlog_size, 256 << 20);
+    }
+
+    #[test]
+    fn client_limits_follow_redis_ranges() {
+        let bounds = ClientLimitBounds::of("maxclients").unwrap();
+        assert_eq!(bounds.parse("1"), Ok(1));
+        assert!(bounds
+            .parse("0")
+            .unwrap_err()
+            .contains("between 1 and 4294967295"));
+        let bounds = ClientLimitBounds::of("client-query-buffer-limit").unwrap();
+        assert_eq!(bounds.parse("2mb"), Ok(2 << 20));
+        assert!(ClientLimitBounds::of("port").is_none());
+        let mut config = Config::default();
+        config.apply_file_line("timeout 30").unwrap();
+        assert_eq!(config.timeout, 30);
+        assert!(config.apply_file_line("tcp-keepalive -1").is_err());
     }
 
     #[test]

@@ -8,6 +8,7 @@ use crate::output_limits::{exceeded, ClassLimit};
 use bytes::Bytes;
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
+use std::os::fd::RawFd;
 use std::rc::Rc;
 use std::time::Instant;
 
@@ -15,8 +16,12 @@ use std::time::Instant;
 /// connection has not written yet.
 pub struct FlowSink {
     pub session: u64,
-    queue: RefCell<VecDeque<Bytes>>,
+    /// What is queued, each part marked with whether it counts toward the output limit.
+    queue: RefCell<VecDeque<(Bytes, bool)>>,
     queued_bytes: Cell<usize>,
+    /// Queued bytes that count toward the output limit: everything but the snapshot, which (like
+    /// Redis's RDB transfer) is produced only as fast as the replica reads it.
+    limited_bytes: Cell<usize>,
     /// This flow's share of the replica class's client-output-buffer-limit: past it the replica is
     /// dropped (it reconnects and resyncs) instead of buffering without bound.
     limit: ClassLimit,
@@ -31,6 +36,16 @@ pub struct FlowSink {
     /// The journal offset the flow starts from.
     pub start_offset: u64,
     pub full_sync: bool,
+    /// The flow connection's socket and CLIENT LIST line while it is attached: a flow past its
+    /// limit is logged as Redis logs the client and its socket shut down, which also ends a write
+    /// the stalled replica is not reading.
+    connection: RefCell<Option<FlowConnection>>,
+}
+
+/// The attached connection of a flow.
+pub struct FlowConnection {
+    pub fd: RawFd,
+    pub describe: Box<dyn Fn() -> String>,
 }
 
 impl FlowSink {
@@ -39,6 +54,7 @@ impl FlowSink {
             session,
             queue: RefCell::new(VecDeque::new()),
             queued_bytes: Cell::new(0),
+            limited_bytes: Cell::new(0),
             limit,
             soft_since: Cell::new(None),
             dead: Cell::new(false),
@@ -48,7 +64,18 @@ impl FlowSink {
             created: Instant::now(),
             start_offset,
             full_sync,
+            connection: RefCell::new(None),
         }
+    }
+
+    /// The flow connection arrived: from now on a limit overrun closes its socket.
+    pub fn attach(&self, connection: FlowConnection) {
+        *self.connection.borrow_mut() = Some(connection);
+    }
+
+    /// The flow connection is ending; its fd must not be touched any more.
+    pub fn detach(&self) {
+        self.connection.borrow_mut().take();
     }
 
     /// Queues bytes for the replica; past the output limit the flow dies instead.
@@ -56,24 +83,55 @@ impl FlowSink {
         if self.dead.get() {
             return;
         }
-        let queued = self.queued_bytes.get() + bytes.len();
-        if exceeded(self.limit, queued, &self.soft_since) {
-            tracing::warn!(
-                "replica session {} overcame its output buffer limit ({queued} bytes unsent on this shard's flow): dropping it",
-                self.session,
-            );
-            self.kill();
+        let limited = self.limited_bytes.get() + bytes.len();
+        if exceeded(self.limit, limited, &self.soft_since) {
+            self.close_for_limit(limited);
             return;
         }
-        self.queued_bytes.set(queued);
-        self.queue.borrow_mut().push_back(bytes);
+        self.enqueue(bytes, true);
+    }
+
+    /// Queues snapshot data, which does not count toward the output limit.
+    pub fn push_snapshot(&self, bytes: Bytes) {
+        if !self.dead.get() {
+            self.enqueue(bytes, false);
+        }
+    }
+
+    fn enqueue(&self, bytes: Bytes, limited: bool) {
+        self.queued_bytes.set(self.queued_bytes.get() + bytes.len());
+        if limited {
+            self.limited_bytes
+                .set(self.limited_bytes.get() + bytes.len());
+        }
+        self.queue.borrow_mut().push_back((bytes, limited));
         self.wake();
+    }
+
+    fn close_for_limit(&self, queued: usize) {
+        match self.connection.borrow().as_ref() {
+            Some(connection) => {
+                tracing::warn!(
+                    "Client {} scheduled to be closed ASAP for overcoming of output buffer limits.",
+                    (connection.describe)()
+                );
+                // SAFETY: the fd is the attached flow socket, open until `detach`; shutdown only
+                // changes its state.
+                unsafe { libc::shutdown(connection.fd, libc::SHUT_RDWR) };
+            }
+            None => tracing::warn!(
+                "replica session {} overcame its output buffer limit ({queued} bytes unsent) before its flow connected: dropping it",
+                self.session
+            ),
+        }
+        self.kill();
     }
 
     pub fn kill(&self) {
         self.dead.set(true);
         self.queue.borrow_mut().clear();
         self.queued_bytes.set(0);
+        self.limited_bytes.set(0);
         self.wake();
     }
 
@@ -89,15 +147,21 @@ impl FlowSink {
     pub fn take_output(&self, max_bytes: usize) -> Option<Vec<u8>> {
         let mut queue = self.queue.borrow_mut();
         let mut out = Vec::new();
-        while let Some(front) = queue.front() {
+        let mut limited = 0;
+        while let Some((front, counts)) = queue.front() {
             if !out.is_empty() && out.len() + front.len() > max_bytes {
                 break;
             }
             out.extend_from_slice(front);
+            if *counts {
+                limited += front.len();
+            }
             queue.pop_front();
         }
         self.queued_bytes
             .set(self.queued_bytes.get().saturating_sub(out.len()));
+        self.limited_bytes
+            .set(self.limited_bytes.get().saturating_sub(limited));
         (!out.is_empty()).then_some(out)
     }
 
@@ -204,11 +268,11 @@ impl Journal {
         }
     }
 
-    /// Queues bytes that are not journal records (snapshot chunks, markers) for one flow, after
-    /// every record journaled so far.
+    /// Queues snapshot data (chunks, preimages, the end marker) for one flow, after every record
+    /// journaled so far.
     pub fn push_to(&mut self, sink: &FlowSink, bytes: Bytes) {
         self.seal();
-        sink.push(bytes);
+        sink.push_snapshot(bytes);
     }
 
     /// The flow of a session whose snapshot is in progress, if any.
@@ -260,12 +324,16 @@ impl Journal {
         self.sinks.iter().find(|s| s.session == session).cloned()
     }
 
-    /// Drops a session's flow (its connection ended or it never came).
-    pub fn remove(&mut self, session: u64) {
+    /// Drops a session's flow (its connection ended or it never came). True when that flow's
+    /// snapshot was still running: the caller stops the shard's snapshot.
+    pub fn remove(&mut self, session: u64) -> bool {
+        let mut snapshotting = false;
         for sink in self.sinks.iter().filter(|s| s.session == session) {
+            snapshotting |= sink.snapshotting.get();
             sink.kill();
         }
         self.sinks.retain(|s| s.session != session);
+        snapshotting
     }
 }
 

@@ -5,13 +5,14 @@
 //! snapshot interleaved with journal records, then live records, and reads acknowledgements.
 
 use super::coordinator::Event;
-use super::journal::FlowSink;
+use super::journal::{FlowConnection, FlowSink};
 use super::state::Session;
 use super::{snapshot, wire};
 use crate::clients::{ClientInfo, ClientKind};
 use crate::connection::Connection;
 use crate::executor::ExecutorCtx;
 use crate::messages::{Job, LockRequest, Output};
+use crate::shard::Shard;
 use crate::transaction::Transaction;
 use bytes::{Bytes, BytesMut};
 use damselfly_protocol::{Frame, Parser};
@@ -98,15 +99,20 @@ pub async fn sync(conn: &mut Connection, args: &[Bytes]) -> Frame {
         return Frame::error("ERR a full sync is already running, try again later");
     }
     let session = repl.next_session();
-    // The replica class's client-output-buffer-limit covers a replica; each shard's flow gets its share.
-    let replica_limit = conn
-        .ctx
-        .shared
+    // The replica class's client-output-buffer-limit covers a replica; each shard's flow gets its
+    // share. As in Redis, a hard limit below repl-backlog-size counts as repl-backlog-size: a
+    // replica that resumes from anywhere in the backlog must not be dropped for that lag alone.
+    let shared = &conn.ctx.shared;
+    let replica_limit = shared
         .output_limits
         .get(crate::output_limits::OutputClass::Replica);
+    let hard = match replica_limit.hard {
+        0 => 0,
+        hard => hard.max(shared.config.repl_backlog_size),
+    };
     let share = |bytes: u64| bytes.div_ceil(shards as u64);
     let limit = crate::output_limits::ClassLimit {
-        hard: share(replica_limit.hard),
+        hard: share(hard),
         soft: share(replica_limit.soft),
         ..replica_limit
     };
@@ -219,6 +225,15 @@ async fn serve_flow(ctx: Rc<ExecutorCtx>, fd: RawFd, session: u64) {
     };
     sink.attached.set(true);
     let info = register_client(&ctx, &stream);
+    let described = Rc::downgrade(&info);
+    sink.attach(FlowConnection {
+        fd: stream.as_raw_fd(),
+        describe: Box::new(move || {
+            described
+                .upgrade()
+                .map_or_else(String::new, |info| info.borrow().describe())
+        }),
+    });
     session_flow_opened(&ctx, session);
     let (reader, mut writer) = stream.split();
     let hello = format!(
@@ -234,17 +249,17 @@ async fn serve_flow(ctx: Rc<ExecutorCtx>, fd: RawFd, session: u64) {
     } else {
         Err("write failed".to_string())
     };
+    sink.detach();
     if let Err(reason) = finished {
         tracing::info!("replica session {session}: flow of shard {shard_id} ended: {reason}");
     }
     {
         let mut shard = ctx.shard.borrow_mut();
+        // Another shard's flow ending may have removed this sink already, snapshot running.
         if sink.snapshotting.get() {
-            for db in &mut shard.dbs {
-                db.stop_snapshot();
-            }
+            stop_snapshots(&mut shard);
         }
-        shard.journal.remove(session);
+        drop_flow(&mut shard, session);
         shard.clients.remove(info.borrow().id);
     }
     session_flow_closed(&ctx, session);
@@ -465,7 +480,7 @@ fn session_flow_closed(ctx: &Rc<ExecutorCtx>, session: u64) {
         repl.coordinator.send(Event::Gone { session });
         let job = move |_: usize| -> Job {
             Box::new(move |s| {
-                s.journal.remove(session);
+                drop_flow(s, session);
                 Output::Unit
             })
         };
@@ -505,24 +520,34 @@ pub fn drop_stale_flows(ctx: &Rc<ExecutorCtx>) {
         tracing::warn!(
             "replica session {session}: no acknowledgement for {timeout:?}, dropping it"
         );
-        shard.journal.remove(session);
+        drop_flow(&mut shard, session);
     }
-    let stale: Vec<(u64, bool)> = shard
+    let stale: Vec<u64> = shard
         .journal
         .sinks
         .iter()
         .filter(|s| !s.attached.get() && s.created.elapsed() > timeout)
-        .map(|s| (s.session, s.snapshotting.get()))
+        .map(|s| s.session)
         .collect();
-    for (session, snapshotting) in stale {
+    for session in stale {
         tracing::warn!("replica session {session}: flow never connected, dropping it");
-        shard.journal.remove(session);
-        if snapshotting {
-            for db in &mut shard.dbs {
-                db.stop_snapshot();
-            }
-        }
+        drop_flow(&mut shard, session);
         ctx.shared.repl.state().sessions.remove(&session);
+    }
+}
+
+/// Drops a session's flow on this shard. A full sync's flow that goes before its snapshot is done
+/// (its connection ended, never came, or another shard's flow of the session ended) stops the
+/// shard's snapshot, or every later full sync would be refused as "already running".
+fn drop_flow(shard: &mut Shard, session: u64) {
+    if shard.journal.remove(session) {
+        stop_snapshots(shard);
+    }
+}
+
+fn stop_snapshots(shard: &mut Shard) {
+    for db in &mut shard.dbs {
+        db.stop_snapshot();
     }
 }
 
