@@ -782,6 +782,25 @@ fn write_big_values(w: &mut Raw, tag: &str, batches: usize) {
     }
 }
 
+/// A primary with this replica `client-output-buffer-limit` and backlog, and its replica, synced
+/// and then stopped (SIGSTOP): from now on the replica reads nothing.
+fn synced_then_stopped(pt: usize, rt: usize, limit: &str, backlog: &str) -> (Server, Server) {
+    let p = start_primary(
+        pt,
+        &[
+            "--client-output-buffer-limit",
+            limit,
+            "--repl-backlog-size",
+            backlog,
+        ],
+    );
+    let r = Server::start_replica_of(rt, &p, &[]);
+    wait_synced(&r);
+    wait_replicas_online(&p, &[&r]);
+    r.stop_process();
+    (p, r)
+}
+
 const OUTPUT_LIMIT_LOG: &str = "scheduled to be closed ASAP for overcoming of output buffer limits";
 
 /// A replica that stops reading is dropped once its stream passes the replica class's hard
@@ -790,20 +809,8 @@ const OUTPUT_LIMIT_LOG: &str = "scheduled to be closed ASAP for overcoming of ou
 #[test]
 fn a_replica_past_its_hard_output_limit_is_dropped_and_full_syncs() {
     for_each_topology(&[(2, 2), (1, 1)], |pt, rt| {
-        let p = start_primary(
-            pt,
-            &[
-                "--client-output-buffer-limit",
-                "replica 4mb 0 0",
-                "--repl-backlog-size",
-                "1mb",
-            ],
-        );
-        let r = Server::start_replica_of(rt, &p, &[]);
-        wait_synced(&r);
-        wait_replicas_online(&p, &[&r]);
+        let (p, r) = synced_then_stopped(pt, rt, "replica 4mb 0 0", "1mb");
         let full_before = info_int(&p, "stats", "sync_full");
-        r.stop_process();
 
         // 60 MB of writes: more than the loopback socket buffers and the limit together.
         let mut w = p.raw();
@@ -841,21 +848,9 @@ fn a_replica_past_its_hard_output_limit_is_dropped_and_full_syncs() {
 #[test]
 fn a_replica_past_its_soft_output_limit_is_dropped_and_resyncs_partially() {
     for_each_topology(&[(2, 2), (1, 1)], |pt, rt| {
-        let p = start_primary(
-            pt,
-            &[
-                "--client-output-buffer-limit",
-                "replica 0 2mb 1",
-                "--repl-backlog-size",
-                "128mb",
-            ],
-        );
-        let r = Server::start_replica_of(rt, &p, &[]);
-        wait_synced(&r);
-        wait_replicas_online(&p, &[&r]);
+        let (p, r) = synced_then_stopped(pt, rt, "replica 0 2mb 1", "128mb");
         let partial_before = info_int(&p, "stats", "sync_partial_ok");
         let full_before = info_int(&p, "stats", "sync_full");
-        r.stop_process();
 
         let mut w = p.raw();
         write_big_values(&mut w, "soft", 30);

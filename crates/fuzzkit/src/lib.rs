@@ -5,10 +5,12 @@
 //! * [`CountingAlloc`]: a global allocator that keeps per-thread live and peak byte counts, so a
 //!   target can check that parsing `n` bytes of input never holds more than a small multiple
 //!   of `n` (a length field that claims 4 GB must not be trusted for an allocation).
+//! * [`mutation`]: byte-level mutations of valid inputs (flips, inserts, hostile fragments).
 //! * [`bounded`]: runs one case under that meter and under a watchdog that aborts the process,
 //!   printing the input, when a case runs too long (a hang would otherwise stall CI silently).
 
 mod alloc;
+pub mod mutation;
 mod watchdog;
 
 pub use alloc::CountingAlloc;

@@ -13,6 +13,7 @@
 //! Case counts come from `DAMSELFLY_FUZZ_CASES` (see docs/fuzzing.md).
 
 use bytes::{Bytes, BytesMut};
+use damselfly_fuzzkit::mutation::{mutate, mutation};
 use damselfly_fuzzkit::{bounded, CountingAlloc};
 use damselfly_protocol::{encode, Frame, ParseError, Parser};
 use proptest::prelude::*;
@@ -205,42 +206,6 @@ const HOSTILE: &[&[u8]] = &[
     b"\n",
 ];
 
-#[derive(Debug, Clone)]
-enum Mutation {
-    Flip(usize, u8),
-    Insert(usize, u8),
-    Delete(usize),
-    Splice(usize, usize),
-    Truncate(usize),
-}
-
-fn mutation() -> impl Strategy<Value = Mutation> {
-    prop_oneof![
-        (any::<usize>(), 1u8..=255).prop_map(|(at, mask)| Mutation::Flip(at, mask)),
-        (any::<usize>(), any::<u8>()).prop_map(|(at, byte)| Mutation::Insert(at, byte)),
-        any::<usize>().prop_map(Mutation::Delete),
-        (any::<usize>(), 0..HOSTILE.len()).prop_map(|(at, which)| Mutation::Splice(at, which)),
-        any::<usize>().prop_map(Mutation::Truncate),
-    ]
-}
-
-fn mutate(bytes: &mut Vec<u8>, mutation: &Mutation) {
-    let len = bytes.len();
-    match *mutation {
-        Mutation::Flip(at, mask) if len > 0 => bytes[at % len] ^= mask,
-        Mutation::Insert(at, byte) => bytes.insert(at % (len + 1), byte),
-        Mutation::Delete(at) if len > 0 => {
-            bytes.remove(at % len);
-        }
-        Mutation::Splice(at, which) => {
-            let at = at % (len + 1);
-            bytes.splice(at..at, HOSTILE[which].iter().copied());
-        }
-        Mutation::Truncate(at) => bytes.truncate(at % (len + 1)),
-        _ => {}
-    }
-}
-
 fn cuts() -> impl Strategy<Value = Vec<usize>> {
     prop::collection::vec(0usize..20_000, 0..12)
 }
@@ -272,13 +237,13 @@ proptest! {
     #[test]
     fn fuzz_mutated_streams(
         (bytes, _) in valid_stream(),
-        mutations in prop::collection::vec(mutation(), 1..8),
+        mutations in prop::collection::vec(mutation(HOSTILE), 1..8),
         cuts in cuts(),
         auth_required in any::<bool>(),
     ) {
         let mut bytes = bytes;
         for mutation in &mutations {
-            mutate(&mut bytes, mutation);
+            mutate(&mut bytes, mutation, HOSTILE);
         }
         check_any_split(&bytes, &cuts, auth_required);
     }

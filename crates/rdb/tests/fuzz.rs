@@ -11,6 +11,7 @@
 //!
 //! Case counts come from `DAMSELFLY_FUZZ_CASES` (see docs/fuzzing.md).
 
+use damselfly_fuzzkit::mutation::{mutate, mutation};
 use damselfly_fuzzkit::{bounded, CountingAlloc};
 use damselfly_rdb::{decode_value, encode_len, encode_value, read_rdb, RdbWriter, Value};
 use proptest::prelude::*;
@@ -174,48 +175,8 @@ const HOSTILE: &[&[u8]] = &[
     &[0x7f, 0xff],
 ];
 
-#[derive(Debug, Clone)]
-enum Mutation {
-    Flip(usize, u8),
-    Insert(usize, u8),
-    Delete(usize),
-    Overwrite(usize, usize),
-    Truncate(usize),
-}
-
-fn mutation() -> impl Strategy<Value = Mutation> {
-    prop_oneof![
-        (any::<usize>(), 1u8..=255).prop_map(|(at, mask)| Mutation::Flip(at, mask)),
-        (any::<usize>(), any::<u8>()).prop_map(|(at, byte)| Mutation::Insert(at, byte)),
-        any::<usize>().prop_map(Mutation::Delete),
-        (any::<usize>(), 0..HOSTILE.len()).prop_map(|(at, which)| Mutation::Overwrite(at, which)),
-        any::<usize>().prop_map(Mutation::Truncate),
-    ]
-}
-
-fn mutate(bytes: &mut Vec<u8>, mutation: &Mutation) {
-    let len = bytes.len();
-    if len == 0 {
-        return;
-    }
-    match *mutation {
-        Mutation::Flip(at, mask) => bytes[at % len] ^= mask,
-        Mutation::Insert(at, byte) => bytes.insert(at % (len + 1), byte),
-        Mutation::Delete(at) => {
-            bytes.remove(at % len);
-        }
-        Mutation::Overwrite(at, which) => {
-            let at = at % len;
-            let hostile = HOSTILE[which];
-            let end = (at + hostile.len()).min(len);
-            bytes[at..end].copy_from_slice(&hostile[..end - at]);
-        }
-        Mutation::Truncate(at) => bytes.truncate(at % (len + 1)),
-    }
-}
-
 fn mutations() -> impl Strategy<Value = Vec<Mutation>> {
-    prop::collection::vec(mutation(), 1..6)
+    prop::collection::vec(mutation(HOSTILE), 1..6)
 }
 
 /// Decodes a serialized value under the meter and the watchdog.
@@ -245,7 +206,7 @@ proptest! {
     fn fuzz_mutated_serialized_values(bytes in serialized_value(), mutations in mutations()) {
         let mut bytes = bytes;
         for mutation in &mutations {
-            mutate(&mut bytes, mutation);
+            mutate(&mut bytes, mutation, HOSTILE);
         }
         let _ = decode(&bytes);
     }
@@ -261,7 +222,7 @@ proptest! {
     fn fuzz_mutated_rdb_files(bytes in rdb_file(), mutations in mutations()) {
         let mut bytes = bytes;
         for mutation in &mutations {
-            mutate(&mut bytes, mutation);
+            mutate(&mut bytes, mutation, HOSTILE);
         }
         read(&bytes);
         // With the checksum disabled (a stored 0), corrupt bodies reach every decoder.

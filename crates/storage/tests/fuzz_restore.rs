@@ -12,6 +12,7 @@
 //! Case counts come from `DAMSELFLY_FUZZ_CASES` (see docs/fuzzing.md).
 
 use bytes::Bytes;
+use damselfly_fuzzkit::mutation::{mutate, mutation};
 use damselfly_fuzzkit::{bounded, CountingAlloc};
 use damselfly_protocol::Frame;
 use damselfly_storage::{execute, Db, ExecContext, Stats};
@@ -75,36 +76,6 @@ fn check_dump_round_trip(dbs: &mut [Db]) {
     assert_eq!(restore(&dumped).1, Frame::OK);
 }
 
-#[derive(Debug, Clone)]
-enum Mutation {
-    Flip(usize, u8),
-    Insert(usize, u8),
-    Delete(usize),
-    Truncate(usize),
-}
-
-fn mutation() -> impl Strategy<Value = Mutation> {
-    prop_oneof![
-        (any::<usize>(), 1u8..=255).prop_map(|(at, mask)| Mutation::Flip(at, mask)),
-        (any::<usize>(), any::<u8>()).prop_map(|(at, byte)| Mutation::Insert(at, byte)),
-        any::<usize>().prop_map(Mutation::Delete),
-        any::<usize>().prop_map(Mutation::Truncate),
-    ]
-}
-
-fn mutate(bytes: &mut Vec<u8>, mutation: &Mutation) {
-    let len = bytes.len();
-    match *mutation {
-        Mutation::Flip(at, mask) if len > 0 => bytes[at % len] ^= mask,
-        Mutation::Insert(at, byte) => bytes.insert(at % (len + 1), byte),
-        Mutation::Delete(at) if len > 0 => {
-            bytes.remove(at % len);
-        }
-        Mutation::Truncate(at) => bytes.truncate(at % (len + 1)),
-        _ => {}
-    }
-}
-
 fn body() -> impl Strategy<Value = Vec<u8>> {
     common::value().prop_map(|value| {
         let mut body = Vec::new();
@@ -128,12 +99,12 @@ proptest! {
     #[test]
     fn fuzz_restore_corrupt_bodies(
         body in body(),
-        mutations in prop::collection::vec(mutation(), 1..6),
+        mutations in prop::collection::vec(mutation(&[]), 1..6),
         version in prop_oneof![Just(10u16), 0u16..12],
     ) {
         let mut body = body;
         for mutation in &mutations {
-            mutate(&mut body, mutation);
+            mutate(&mut body, mutation, &[]);
         }
         let (mut dbs, reply) = restore(&with_footer(&body, version));
         if version > 10 {
@@ -146,11 +117,11 @@ proptest! {
     #[test]
     fn fuzz_restore_corrupt_payloads(
         body in body(),
-        mutations in prop::collection::vec(mutation(), 1..4),
+        mutations in prop::collection::vec(mutation(&[]), 1..4),
     ) {
         let mut payload = with_footer(&body, 10);
         for mutation in &mutations {
-            mutate(&mut payload, mutation);
+            mutate(&mut payload, mutation, &[]);
         }
         restore(&payload);
     }

@@ -16,6 +16,7 @@ use super::flow_input::FlowInput;
 use super::handshake::{parse_flow_hello, parse_sync_reply, take_line, MAX_FLOWS};
 use super::wire;
 use bytes::{Bytes, BytesMut};
+use damselfly_fuzzkit::mutation::{mutate, mutation};
 use damselfly_rdb::Value;
 use proptest::prelude::*;
 
@@ -144,42 +145,6 @@ const HOSTILE: &[&[u8]] = &[
     b"\x81\xff\xff\xff\xff\xff\xff\xff\xff",
 ];
 
-#[derive(Debug, Clone)]
-enum Mutation {
-    Flip(usize, u8),
-    Insert(usize, u8),
-    Delete(usize),
-    Splice(usize, usize),
-    Truncate(usize),
-}
-
-fn mutation() -> impl Strategy<Value = Mutation> {
-    prop_oneof![
-        (any::<usize>(), 1u8..=255).prop_map(|(at, mask)| Mutation::Flip(at, mask)),
-        (any::<usize>(), any::<u8>()).prop_map(|(at, byte)| Mutation::Insert(at, byte)),
-        any::<usize>().prop_map(Mutation::Delete),
-        (any::<usize>(), 0..HOSTILE.len()).prop_map(|(at, which)| Mutation::Splice(at, which)),
-        any::<usize>().prop_map(Mutation::Truncate),
-    ]
-}
-
-fn mutate(bytes: &mut Vec<u8>, mutation: &Mutation) {
-    let len = bytes.len();
-    match *mutation {
-        Mutation::Flip(at, mask) if len > 0 => bytes[at % len] ^= mask,
-        Mutation::Insert(at, byte) => bytes.insert(at % (len + 1), byte),
-        Mutation::Delete(at) if len > 0 => {
-            bytes.remove(at % len);
-        }
-        Mutation::Splice(at, which) => {
-            let at = at % (len + 1);
-            bytes.splice(at..at, HOSTILE[which].iter().copied());
-        }
-        Mutation::Truncate(at) => bytes.truncate(at % (len + 1)),
-        _ => {}
-    }
-}
-
 fn cuts() -> impl Strategy<Value = Vec<usize>> {
     prop::collection::vec(0usize..4000, 0..8).prop_map(|mut cuts| {
         cuts.sort_unstable();
@@ -224,12 +189,12 @@ proptest! {
     #[test]
     fn fuzz_mutated_flow_streams(
         stream in stream(),
-        mutations in prop::collection::vec(mutation(), 1..6),
+        mutations in prop::collection::vec(mutation(HOSTILE), 1..6),
         cuts in cuts(),
     ) {
         let mut stream = stream;
         for mutation in &mutations {
-            mutate(&mut stream, mutation);
+            mutate(&mut stream, mutation, HOSTILE);
         }
         let _ = bounded(&stream, || feed(&stream, &cuts));
     }
