@@ -11,7 +11,7 @@
 //!
 //! Case counts come from `DAMSELFLY_FUZZ_CASES` (see docs/fuzzing.md).
 
-use damselfly_fuzzkit::mutation::{mutate, mutation};
+use damselfly_fuzzkit::mutation::{mutate, mutation, Mutation};
 use damselfly_fuzzkit::{bounded, CountingAlloc};
 use damselfly_rdb::{decode_value, encode_len, encode_value, read_rdb, RdbWriter, Value};
 use proptest::prelude::*;
