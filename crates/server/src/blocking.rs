@@ -121,6 +121,23 @@ impl Shard {
         self.waiters.ready.extend(locked);
     }
 
+    /// Forgets the waiters that left (timed out, disconnected, or were served by another shard)
+    /// from the queues of keys nobody wrote since: without it, clients blocking on keys that are
+    /// never written again would leave their entries here for good.
+    pub fn drop_departed_waiters(&mut self) {
+        let mut emptied = Vec::new();
+        for (id, queue) in self.waiters.blocked.iter_mut() {
+            queue.retain(|b| !b.waiter.is_claimed());
+            if queue.is_empty() {
+                emptied.push(id.clone());
+            }
+        }
+        for (db, key) in emptied {
+            self.waiters.blocked.remove(&(db, key.clone()));
+            self.drop_interest_if_unwatched(db, &key);
+        }
+    }
+
     /// XREAD's `$` means "after the stream's last id now": resolved when the client blocks.
     fn resolve_last_ids(&mut self, db: usize, command: &mut [Bytes]) {
         let Some(streams) = command

@@ -181,12 +181,18 @@ async fn accept_loop(ctx: Rc<ExecutorCtx>, fd: RawFd) {
 }
 
 /// Redis's active expiry: ten times a second sample keys with a TTL and delete expired ones, repeating while
-/// more than a quarter of a sample was expired, within a CPU budget per tick.
+/// more than a quarter of a sample was expired, within a CPU budget per tick. The same tick drops
+/// stale replication flows and, once a second, the blocked-client entries of clients that left.
 async fn expiry_cycle(ctx: Rc<ExecutorCtx>) {
     const SAMPLE: usize = 20;
     const BUDGET: Duration = Duration::from_millis(2);
+    let mut ticks = 0u64;
     loop {
         timer::sleep(Duration::from_millis(100)).await;
+        ticks += 1;
+        if ticks.is_multiple_of(10) {
+            ctx.shard.borrow_mut().drop_departed_waiters();
+        }
         crate::replication::primary::drop_stale_flows(&ctx);
         ctx.shard.borrow_mut().journal.seal();
         if ctx.shared.repl.is_replica() {
