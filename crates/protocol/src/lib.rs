@@ -2,6 +2,7 @@
 //! benchmarked alone.
 
 pub mod encode;
+pub mod errors;
 pub mod frame;
 pub mod parse;
 pub mod repr;

@@ -7,6 +7,7 @@ use crate::messages::ShardMsg;
 use crate::router::shard_of;
 use crate::wakeup::await_remote;
 use bytes::Bytes;
+use damselfly_protocol::errors;
 use damselfly_protocol::Frame;
 use futures::channel::oneshot;
 
@@ -65,7 +66,7 @@ pub async fn execute(conn: &mut Connection, commands: Vec<Vec<Bytes>>) -> Vec<Fr
                         crate::blocking::run_read(conn, spec, timeout, stripped).await
                     }
                     Some(Err(error)) => error,
-                    None => Frame::error("ERR syntax error"),
+                    None => Frame::error(errors::SYNTAX),
                 };
                 replies.push(reply);
                 conn.ctx.shard.borrow_mut().tick();

@@ -5,6 +5,7 @@ use crate::clients::{ClientInfo, ClientKind};
 use crate::connection::Connection;
 use crate::messages::{sum_integers, Job, Output};
 use bytes::Bytes;
+use damselfly_protocol::errors;
 use damselfly_protocol::Frame;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -79,7 +80,7 @@ async fn list(conn: &Connection, options: &[Bytes]) -> Frame {
                         String::from_utf8_lossy(kind)
                     ))
                 }
-                None => return Frame::error("ERR syntax error"),
+                None => return Frame::error(errors::SYNTAX),
             }
         } else if option.eq_ignore_ascii_case(b"id") {
             let mut wanted = Vec::new();
@@ -90,11 +91,11 @@ async fn list(conn: &Connection, options: &[Bytes]) -> Frame {
                 }
             }
             if wanted.is_empty() {
-                return Frame::error("ERR syntax error");
+                return Frame::error(errors::SYNTAX);
             }
             ids = Some(wanted);
         } else {
-            return Frame::error("ERR syntax error");
+            return Frame::error(errors::SYNTAX);
         }
     }
     let ids = Arc::new(ids);
@@ -177,7 +178,7 @@ async fn kill(conn: &Connection, options: &[Bytes]) -> Frame {
         filter.skip = None;
     } else {
         if !options.len().is_multiple_of(2) {
-            return Frame::error("ERR syntax error");
+            return Frame::error(errors::SYNTAX);
         }
         for pair in options.chunks(2) {
             let value = String::from_utf8_lossy(&pair[1]).into_owned();
@@ -191,7 +192,7 @@ async fn kill(conn: &Connection, options: &[Bytes]) -> Frame {
                 b"skipme" => match value.to_ascii_lowercase().as_str() {
                     "yes" => filter.skip = Some(conn.id),
                     "no" => filter.skip = None,
-                    _ => return Frame::error("ERR syntax error"),
+                    _ => return Frame::error(errors::SYNTAX),
                 },
                 b"type" => match ClientKind::parse(&value) {
                     Some(kind) => filter.kind = Some(kind),
@@ -204,7 +205,7 @@ async fn kill(conn: &Connection, options: &[Bytes]) -> Frame {
                         filter.id = Some(0);
                     }
                 }
-                _ => return Frame::error("ERR syntax error"),
+                _ => return Frame::error(errors::SYNTAX),
             }
         }
     }

@@ -3,6 +3,7 @@
 use super::{bulk_str, not_an_integer, parse_i64, wrong_arity};
 use crate::connection::Connection;
 use bytes::Bytes;
+use damselfly_protocol::errors;
 use damselfly_protocol::Frame;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -51,7 +52,7 @@ pub fn auth(conn: &mut Connection, args: &[Bytes]) -> Frame {
     let (user, password) = match args.len() {
         2 => (None, &args[1]),
         3 => (Some(&args[1][..]), &args[2]),
-        _ => return Frame::error("ERR syntax error"),
+        _ => return Frame::error(errors::SYNTAX),
     };
     if user.is_none() && conn.ctx.shared.runtime().requirepass.is_none() {
         return Frame::error("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?");
@@ -166,11 +167,11 @@ pub fn shutdown_request(conn: &Connection, args: &[Bytes]) -> Result<ShutdownReq
             b"abort" => abort = true,
             b"force" => force = true,
             b"now" => {}
-            _ => return Err(Frame::error("ERR syntax error")),
+            _ => return Err(Frame::error(errors::SYNTAX)),
         }
     }
     if (save && nosave) || (abort && args.len() > 2) {
-        return Err(Frame::error("ERR syntax error"));
+        return Err(Frame::error(errors::SYNTAX));
     }
     if abort {
         return Err(Frame::error("ERR No shutdown in progress."));

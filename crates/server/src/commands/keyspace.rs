@@ -6,6 +6,7 @@ use crate::messages::{sum_integers, Job, LockRequest, Output};
 use crate::shard::now_ms;
 use crate::transaction::Transaction;
 use bytes::Bytes;
+use damselfly_protocol::errors;
 use damselfly_protocol::Frame;
 use rand::Rng;
 
@@ -28,10 +29,10 @@ pub async fn flush(conn: &Connection, args: &[Bytes], all: bool) -> Frame {
         None => {}
         Some(mode) if mode.eq_ignore_ascii_case(b"sync") || mode.eq_ignore_ascii_case(b"async") => {
         }
-        Some(_) => return Frame::error("ERR syntax error"),
+        Some(_) => return Frame::error(errors::SYNTAX),
     }
     if args.len() > 2 {
-        return Frame::error("ERR syntax error");
+        return Frame::error(errors::SYNTAX);
     }
     // One transaction locking every shard: no client sees some shards flushed and others not, and
     // replicas get the flush as one record per shard that they apply together.
@@ -103,12 +104,12 @@ pub async fn scan(conn: &Connection, args: &[Bytes]) -> Frame {
     let mut options = args[2..].iter();
     while let Some(option) = options.next() {
         let Some(value) = options.next() else {
-            return Frame::error("ERR syntax error");
+            return Frame::error(errors::SYNTAX);
         };
         if option.eq_ignore_ascii_case(b"count") {
             match parse_i64(value) {
                 Some(n) if n >= 1 => count = n as usize,
-                Some(_) => return Frame::error("ERR syntax error"),
+                Some(_) => return Frame::error(errors::SYNTAX),
                 None => return super::not_an_integer(),
             }
         } else if option.eq_ignore_ascii_case(b"match") {
@@ -116,7 +117,7 @@ pub async fn scan(conn: &Connection, args: &[Bytes]) -> Frame {
         } else if option.eq_ignore_ascii_case(b"type") {
             type_name = Some(value.clone());
         } else {
-            return Frame::error("ERR syntax error");
+            return Frame::error(errors::SYNTAX);
         }
     }
     let shards = conn.ctx.shards() as u64;

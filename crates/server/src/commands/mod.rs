@@ -21,6 +21,7 @@ pub(crate) use replication::peer_closed;
 
 use crate::connection::Connection;
 use bytes::Bytes;
+use damselfly_protocol::errors;
 use damselfly_protocol::Frame;
 use table::CommandSpec;
 
@@ -111,7 +112,7 @@ pub fn parse_i64(arg: &[u8]) -> Option<i64> {
 }
 
 pub fn not_an_integer() -> Frame {
-    Frame::error("ERR value is not an integer or out of range")
+    Frame::error(errors::NOT_INTEGER)
 }
 
 pub fn bulk_str(text: &str) -> Frame {

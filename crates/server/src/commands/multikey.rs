@@ -8,6 +8,7 @@ use crate::router::shard_of;
 use crate::shard::now_ms;
 use crate::transaction::Transaction;
 use bytes::Bytes;
+use damselfly_protocol::errors;
 use damselfly_protocol::Frame;
 use std::collections::BTreeMap;
 
@@ -163,17 +164,17 @@ async fn move_value(conn: &mut Connection, name: &'static str, args: Vec<Bytes>)
                 replace = true;
             } else if option.eq_ignore_ascii_case(b"db") {
                 let Some(value) = options.next() else {
-                    return Frame::error("ERR syntax error");
+                    return Frame::error(errors::SYNTAX);
                 };
                 let Some(index) = crate::commands::parse_i64(value) else {
-                    return Frame::error("ERR value is not an integer or out of range");
+                    return Frame::error(errors::NOT_INTEGER);
                 };
                 if index < 0 || index as usize >= ctx.shared.config.databases {
                     return Frame::error("ERR DB index is out of range");
                 }
                 target_db = index as usize;
             } else {
-                return Frame::error("ERR syntax error");
+                return Frame::error(errors::SYNTAX);
             }
         }
     }

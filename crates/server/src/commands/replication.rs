@@ -8,6 +8,7 @@ use crate::replication::state::Role;
 use crate::replication::{primary, replica};
 use crate::wakeup::await_remote;
 use bytes::Bytes;
+use damselfly_protocol::errors;
 use damselfly_protocol::Frame;
 use futures::FutureExt;
 use std::time::{Duration, Instant};
@@ -18,7 +19,7 @@ pub async fn replicaof(conn: &mut Connection, args: &[Bytes]) -> Frame {
         String::from_utf8_lossy(&args[2]).into_owned(),
     ];
     match parse_primary_address(&words) {
-        Err(_) => Frame::error("ERR value is not an integer or out of range"),
+        Err(_) => Frame::error(errors::NOT_INTEGER),
         Ok(None) => {
             replica::promote(&conn.ctx).await;
             Frame::OK
@@ -86,7 +87,7 @@ pub async fn wait(conn: &mut Connection, args: &[Bytes]) -> Frame {
         return Frame::error("ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated.");
     }
     let Some(replicas) = parse_i64(&args[1]) else {
-        return Frame::error("ERR value is not an integer or out of range");
+        return Frame::error(errors::NOT_INTEGER);
     };
     let Some(timeout) = parse_i64(&args[2]) else {
         return Frame::error("ERR timeout is not an integer or out of range");
@@ -145,7 +146,7 @@ pub(crate) fn peer_closed(fd: i32) -> bool {
 /// on the flows instead.
 pub fn replconf(args: &[Bytes]) -> Frame {
     if args.len().is_multiple_of(2) {
-        return Frame::error("ERR syntax error");
+        return Frame::error(errors::SYNTAX);
     }
     Frame::OK
 }

@@ -7,6 +7,7 @@ use crate::messages::{Job, Output};
 use crate::persistence;
 use crate::wakeup::await_remote;
 use bytes::Bytes;
+use damselfly_protocol::errors;
 use damselfly_protocol::Frame;
 use std::rc::Rc;
 
@@ -47,7 +48,7 @@ pub fn bgsave(conn: &Connection, args: &[Bytes]) -> Frame {
             .get(1)
             .is_some_and(|option| !option.eq_ignore_ascii_case(b"schedule"))
     {
-        return Frame::error("ERR syntax error");
+        return Frame::error(errors::SYNTAX);
     }
     if !conn.ctx.shared.begin_save() {
         return Frame::error("ERR Background save already in progress");

@@ -15,6 +15,7 @@ use crate::messages::{Job, LockRequest, Output};
 use crate::shard::Shard;
 use crate::transaction::Transaction;
 use bytes::{Bytes, BytesMut};
+use damselfly_protocol::errors;
 use damselfly_protocol::{Frame, Parser};
 use futures::io::{ReadHalf, WriteHalf};
 use futures::{AsyncReadExt, AsyncWriteExt, FutureExt};
@@ -49,14 +50,14 @@ pub async fn sync(conn: &mut Connection, args: &[Bytes]) -> Frame {
             .and_then(|p| std::str::from_utf8(p).ok()?.parse::<u16>().ok()),
         args.get(3),
     ) else {
-        return Frame::error("ERR syntax error");
+        return Frame::error(errors::SYNTAX);
     };
     let offsets: Option<Vec<u64>> = args[4..]
         .iter()
         .map(|o| std::str::from_utf8(o).ok()?.parse().ok())
         .collect();
     let Some(offsets) = offsets else {
-        return Frame::error("ERR syntax error");
+        return Frame::error(errors::SYNTAX);
     };
     let shards = ctx.shards();
     let our_replid = repl.state().replid.clone();

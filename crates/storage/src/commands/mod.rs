@@ -33,10 +33,7 @@ use damselfly_protocol::Frame;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-pub(crate) const WRONGTYPE: &str =
-    "WRONGTYPE Operation against a key holding the wrong kind of value";
-pub(crate) const SYNTAX: &str = "ERR syntax error";
-pub(crate) const NOT_INTEGER: &str = "ERR value is not an integer or out of range";
+pub(crate) use damselfly_protocol::errors::{NOT_INTEGER, SYNTAX, WRONGTYPE};
 
 type Handler = fn(&mut Call) -> Frame;
 
