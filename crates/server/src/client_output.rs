@@ -130,7 +130,16 @@ impl ClientOutput {
     /// is shut down, which also ends a write the client is not reading, and the queue is freed.
     fn enforce(&self, limits: &OutputLimits) {
         let limit = limits.get(self.class.get());
-        if self.closing.get() || !exceeded(limit, self.bytes(), &self.soft_since) {
+        if exceeded(limit, self.bytes(), &self.soft_since) {
+            self.close_over_limit();
+        }
+    }
+
+    /// Closes the client for overcoming its output buffer limit, logged with Redis's line. Does
+    /// nothing once the client is closing or its connection has ended (`retire`): its fd may then
+    /// belong to another connection.
+    pub fn close_over_limit(&self) {
+        if self.closing.get() {
             return;
         }
         let description = self

@@ -132,6 +132,16 @@ impl ClientInfo {
 
 pub type SharedClientInfo = Rc<RefCell<ClientInfo>>;
 
+/// Lets the client's output describe the client (its CLIENT LIST line) when it logs a close.
+pub fn describe_output(info: &SharedClientInfo) {
+    let described = Rc::downgrade(info);
+    info.borrow().output.set_describe(Box::new(move || {
+        described
+            .upgrade()
+            .map_or_else(String::new, |info| info.borrow().describe())
+    }));
+}
+
 #[derive(Default)]
 pub struct ClientRegistry {
     clients: BTreeMap<u64, SharedClientInfo>,

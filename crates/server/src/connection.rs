@@ -100,12 +100,7 @@ pub async fn serve(ctx: Rc<ExecutorCtx>, mut stream: TcpStream) {
         qbuf_free: 0,
         output: output.clone(),
     }));
-    let described = Rc::downgrade(&info);
-    output.set_describe(Box::new(move || {
-        described
-            .upgrade()
-            .map_or_else(String::new, |info| info.borrow().describe())
-    }));
+    crate::clients::describe_output(&info);
     ctx.shard.borrow_mut().clients.add(info.clone());
     let mut connection = Connection {
         ctx: ctx.clone(),

@@ -4,11 +4,11 @@
 
 use super::signal::Signal;
 use super::wire;
+use crate::client_output::ClientOutput;
 use crate::output_limits::{exceeded, ClassLimit};
 use bytes::Bytes;
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
-use std::os::fd::RawFd;
 use std::rc::Rc;
 use std::time::Instant;
 
@@ -36,16 +36,10 @@ pub struct FlowSink {
     /// The journal offset the flow starts from.
     pub start_offset: u64,
     pub full_sync: bool,
-    /// The flow connection's socket and CLIENT LIST line while it is attached: a flow past its
-    /// limit is logged as Redis logs the client and its socket shut down, which also ends a write
-    /// the stalled replica is not reading.
-    connection: RefCell<Option<FlowConnection>>,
-}
-
-/// The attached connection of a flow.
-pub struct FlowConnection {
-    pub fd: RawFd,
-    pub describe: Box<dyn Fn() -> String>,
+    /// The flow connection's output while it is attached: a flow past its limit closes it as any
+    /// client is closed (Redis's log line, its socket shut down, which also ends a write the stalled
+    /// replica is not reading).
+    connection: RefCell<Option<Rc<ClientOutput>>>,
 }
 
 impl FlowSink {
@@ -69,13 +63,15 @@ impl FlowSink {
     }
 
     /// The flow connection arrived: from now on a limit overrun closes its socket.
-    pub fn attach(&self, connection: FlowConnection) {
-        *self.connection.borrow_mut() = Some(connection);
+    pub fn attach(&self, output: Rc<ClientOutput>) {
+        *self.connection.borrow_mut() = Some(output);
     }
 
     /// The flow connection is ending; its fd must not be touched any more.
     pub fn detach(&self) {
-        self.connection.borrow_mut().take();
+        if let Some(output) = self.connection.borrow_mut().take() {
+            output.retire();
+        }
     }
 
     /// Queues bytes for the replica; past the output limit the flow dies instead.
@@ -110,15 +106,7 @@ impl FlowSink {
 
     fn close_for_limit(&self, queued: usize) {
         match self.connection.borrow().as_ref() {
-            Some(connection) => {
-                tracing::warn!(
-                    "Client {} scheduled to be closed ASAP for overcoming of output buffer limits.",
-                    (connection.describe)()
-                );
-                // SAFETY: the fd is the attached flow socket, open until `detach`; shutdown only
-                // changes its state.
-                unsafe { libc::shutdown(connection.fd, libc::SHUT_RDWR) };
-            }
+            Some(output) => output.close_over_limit(),
             None => tracing::warn!(
                 "replica session {} overcame its output buffer limit ({queued} bytes unsent) before its flow connected: dropping it",
                 self.session

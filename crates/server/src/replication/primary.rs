@@ -5,7 +5,7 @@
 //! snapshot interleaved with journal records, then live records, and reads acknowledgements.
 
 use super::coordinator::Event;
-use super::journal::{FlowConnection, FlowSink};
+use super::journal::FlowSink;
 use super::state::Session;
 use super::{snapshot, wire};
 use crate::clients::{ClientInfo, ClientKind};
@@ -226,15 +226,7 @@ async fn serve_flow(ctx: Rc<ExecutorCtx>, fd: RawFd, session: u64) {
     };
     sink.attached.set(true);
     let info = register_client(&ctx, &stream);
-    let described = Rc::downgrade(&info);
-    sink.attach(FlowConnection {
-        fd: stream.as_raw_fd(),
-        describe: Box::new(move || {
-            described
-                .upgrade()
-                .map_or_else(String::new, |info| info.borrow().describe())
-        }),
-    });
+    sink.attach(info.borrow().output.clone());
     session_flow_opened(&ctx, session);
     let (reader, mut writer) = stream.split();
     let hello = format!(
@@ -290,6 +282,7 @@ fn register_client(ctx: &Rc<ExecutorCtx>, stream: &TcpStream) -> Rc<RefCell<Clie
         qbuf_free: 0,
         output: Rc::new(crate::client_output::ClientOutput::new(stream.as_raw_fd())),
     }));
+    crate::clients::describe_output(&info);
     ctx.shard.borrow_mut().clients.add(info.clone());
     info
 }
