@@ -2,7 +2,7 @@
 //! tcp-keepalive and client-query-buffer-limit, with the count of refused connections. Relaxed
 //! atomics: CONFIG SET changes apply to the next check.
 
-use crate::config::Config;
+use crate::config::{ClientLimit, Config};
 use socket2::{SockRef, TcpKeepalive};
 use std::os::fd::{BorrowedFd, RawFd};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -61,8 +61,15 @@ impl ClientLimits {
         self.maxclients.load(Ordering::Relaxed)
     }
 
-    pub fn set_maxclients(&self, value: u64) {
-        self.maxclients.store(value, Ordering::Relaxed);
+    /// Applies a CONFIG SET of one limit.
+    pub fn set(&self, limit: ClientLimit, value: u64) {
+        let cell = match limit {
+            ClientLimit::MaxClients => &self.maxclients,
+            ClientLimit::Timeout => &self.timeout,
+            ClientLimit::TcpKeepalive => &self.tcp_keepalive,
+            ClientLimit::QueryBufferLimit => &self.query_buffer_limit,
+        };
+        cell.store(value, Ordering::Relaxed);
     }
 
     pub fn rejected(&self) -> u64 {
@@ -74,25 +81,13 @@ impl ClientLimits {
         self.timeout.load(Ordering::Relaxed)
     }
 
-    pub fn set_timeout(&self, seconds: u64) {
-        self.timeout.store(seconds, Ordering::Relaxed);
-    }
-
     pub fn tcp_keepalive(&self) -> u64 {
         self.tcp_keepalive.load(Ordering::Relaxed)
-    }
-
-    pub fn set_tcp_keepalive(&self, seconds: u64) {
-        self.tcp_keepalive.store(seconds, Ordering::Relaxed);
     }
 
     /// Most unparsed input bytes a client may have before it is closed.
     pub fn query_buffer_limit(&self) -> u64 {
         self.query_buffer_limit.load(Ordering::Relaxed)
-    }
-
-    pub fn set_query_buffer_limit(&self, bytes: u64) {
-        self.query_buffer_limit.store(bytes, Ordering::Relaxed);
     }
 
     /// Turns on TCP keepalive for a new client socket as Redis does: probes after `tcp-keepalive`

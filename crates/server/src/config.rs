@@ -288,14 +288,22 @@ impl Config {
             self.add_output_limits(&args.client_output_buffer_limit)?;
         }
         let limits = [
-            ("maxclients", args.maxclients),
-            ("timeout", args.timeout),
-            ("tcp-keepalive", args.tcp_keepalive),
-            ("client-query-buffer-limit", args.client_query_buffer_limit),
+            ("maxclients", ClientLimit::MaxClients, args.maxclients),
+            ("timeout", ClientLimit::Timeout, args.timeout),
+            (
+                "tcp-keepalive",
+                ClientLimit::TcpKeepalive,
+                args.tcp_keepalive,
+            ),
+            (
+                "client-query-buffer-limit",
+                ClientLimit::QueryBufferLimit,
+                args.client_query_buffer_limit,
+            ),
         ];
-        for (name, value) in limits {
+        for (name, limit, value) in limits {
             if let Some(value) = value {
-                self.set_client_limit(name, &value)
+                self.set_client_limit(limit, &value)
                     .map_err(|err| format!("{name}: {err}"))?;
             }
         }
@@ -357,20 +365,16 @@ impl Config {
         Ok(())
     }
 
-    /// Sets one of the client limits (`maxclients`, `timeout`, `tcp-keepalive`,
-    /// `client-query-buffer-limit`) from text; false for another name.
-    fn set_client_limit(&mut self, name: &str, value: &str) -> Result<bool, String> {
-        let Some(bounds) = ClientLimitBounds::of(name) else {
-            return Ok(false);
-        };
-        let value = bounds.parse(value)?;
-        match name {
-            "maxclients" => self.maxclients = value,
-            "timeout" => self.timeout = value,
-            "tcp-keepalive" => self.tcp_keepalive = value,
-            _ => self.client_query_buffer_limit = value,
+    /// Sets one of the client limits from text.
+    fn set_client_limit(&mut self, limit: ClientLimit, value: &str) -> Result<(), String> {
+        let value = limit.parse(value)?;
+        match limit {
+            ClientLimit::MaxClients => self.maxclients = value,
+            ClientLimit::Timeout => self.timeout = value,
+            ClientLimit::TcpKeepalive => self.tcp_keepalive = value,
+            ClientLimit::QueryBufferLimit => self.client_query_buffer_limit = value,
         }
-        Ok(true)
+        Ok(())
     }
 
     fn set_bind(&mut self, addresses: Vec<String>) {
@@ -390,7 +394,11 @@ impl Config {
                 _ => Err("wrong number of arguments".to_string()),
             }
         };
-        match name.to_ascii_lowercase().as_str() {
+        let name = name.to_ascii_lowercase();
+        if let Some(limit) = ClientLimit::of(&name) {
+            return self.set_client_limit(limit, single()?);
+        }
+        match name.as_str() {
             "port" => self.port = single()?.parse().map_err(|_| "Invalid port".to_string())?,
             "bind" => self.set_bind(values.to_vec()),
             "threads" => {
@@ -433,9 +441,6 @@ impl Config {
             }
             "repl-backlog-size" => self.repl_backlog_size = parse_memory(single()?)?,
             "client-output-buffer-limit" => self.add_output_limits(values)?,
-            other if ClientLimitBounds::of(other).is_some() => {
-                self.set_client_limit(other, single()?)?;
-            }
             other if damselfly_storage::config::find(other).is_some() => {
                 set_threshold(other, single()?)?
             }
@@ -445,37 +450,45 @@ impl Config {
     }
 }
 
-/// The range Redis accepts for a client limit, and whether it takes memory units.
-pub struct ClientLimitBounds {
-    min: u64,
-    max: u64,
-    memory: bool,
+/// The limits on clients that are numbers (flags, config-file directives, CONFIG GET/SET),
+/// recognised by name once and carried as this from then on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientLimit {
+    MaxClients,
+    Timeout,
+    TcpKeepalive,
+    QueryBufferLimit,
 }
 
-impl ClientLimitBounds {
-    pub fn of(name: &str) -> Option<ClientLimitBounds> {
-        let (min, max, memory) = match name {
-            "maxclients" => (1, u64::from(u32::MAX), false),
-            "timeout" | "tcp-keepalive" => (0, i32::MAX as u64, false),
-            "client-query-buffer-limit" => (1 << 20, i64::MAX as u64, true),
-            _ => return None,
-        };
-        Some(ClientLimitBounds { min, max, memory })
+impl ClientLimit {
+    pub fn of(name: &str) -> Option<ClientLimit> {
+        match name {
+            "maxclients" => Some(ClientLimit::MaxClients),
+            "timeout" => Some(ClientLimit::Timeout),
+            "tcp-keepalive" => Some(ClientLimit::TcpKeepalive),
+            "client-query-buffer-limit" => Some(ClientLimit::QueryBufferLimit),
+            _ => None,
+        }
     }
 
-    /// The value, or Redis's CONFIG SET reason for refusing it.
-    pub fn parse(&self, value: &str) -> Result<u64, String> {
+    /// The value, or Redis's CONFIG SET reason for refusing it (Redis's range for the setting;
+    /// the query buffer limit takes memory units).
+    pub fn parse(self, value: &str) -> Result<u64, String> {
+        let (min, max) = match self {
+            ClientLimit::MaxClients => (1, u64::from(u32::MAX)),
+            ClientLimit::Timeout | ClientLimit::TcpKeepalive => (0, i32::MAX as u64),
+            ClientLimit::QueryBufferLimit => (1 << 20, i64::MAX as u64),
+        };
         let unparsable = || "argument couldn't be parsed into an integer".to_string();
-        let number = if self.memory {
+        let number = if self == ClientLimit::QueryBufferLimit {
             parse_memory(value).map_err(|_| unparsable())?
         } else {
             let number: i64 = value.parse().map_err(|_| unparsable())?;
             u64::try_from(number).unwrap_or(u64::MAX)
         };
-        if number < self.min || number > self.max {
+        if number < min || number > max {
             return Err(format!(
-                "argument must be between {} and {} inclusive",
-                self.min, self.max
+                "argument must be between {min} and {max} inclusive"
             ));
         }
         Ok(number)
@@ -653,15 +666,15 @@ mod tests {
 
     #[test]
     fn client_limits_follow_redis_ranges() {
-        let bounds = ClientLimitBounds::of("maxclients").unwrap();
+        let bounds = ClientLimit::of("maxclients").unwrap();
         assert_eq!(bounds.parse("1"), Ok(1));
         assert!(bounds
             .parse("0")
             .unwrap_err()
             .contains("between 1 and 4294967295"));
-        let bounds = ClientLimitBounds::of("client-query-buffer-limit").unwrap();
+        let bounds = ClientLimit::of("client-query-buffer-limit").unwrap();
         assert_eq!(bounds.parse("2mb"), Ok(2 << 20));
-        assert!(ClientLimitBounds::of("port").is_none());
+        assert!(ClientLimit::of("port").is_none());
         let mut config = Config::default();
         config.apply_file_line("timeout 30").unwrap();
         assert_eq!(config.timeout, 30);

@@ -1,7 +1,7 @@
 //! CONFIG GET / SET / RESETSTAT / REWRITE.
 
 use super::{bulk_str, unknown_subcommand, wrong_arity};
-use crate::config::{parse_memory, parse_yes_no, ClientLimitBounds};
+use crate::config::{parse_memory, parse_yes_no, ClientLimit};
 use crate::connection::Connection;
 use crate::replication::state::Role;
 use bytes::Bytes;
@@ -121,27 +121,20 @@ type Change = Box<dyn FnOnce(&mut crate::shared::RuntimeConfig)>;
 
 /// A validated change of maxclients, timeout, tcp-keepalive or client-query-buffer-limit. Raising
 /// maxclients first raises the open files limit, as Redis does, and fails if it cannot.
-fn client_limit_change(conn: &Connection, name: &str, value: &str) -> Result<Change, String> {
-    let bounds = ClientLimitBounds::of(name).ok_or("unknown client limit")?;
-    let value = bounds.parse(value)?;
+fn client_limit_change(
+    conn: &Connection,
+    limit: ClientLimit,
+    value: &str,
+) -> Result<Change, String> {
+    let value = limit.parse(value)?;
     let shared = conn.ctx.shared.clone();
-    let limits = &shared.client_limits;
-    if name == "maxclients" && value > limits.maxclients() {
+    if limit == ClientLimit::MaxClients && value > shared.client_limits.maxclients() {
         let allowed = crate::open_files::fit_maxclients(value)?;
         if allowed != value {
             return Err(format!("The operating system is not able to handle the specified number of clients, try with {allowed}"));
         }
     }
-    let name = name.to_string();
-    Ok(Box::new(move |_| {
-        let limits = &shared.client_limits;
-        match name.as_str() {
-            "maxclients" => limits.set_maxclients(value),
-            "timeout" => limits.set_timeout(value),
-            "tcp-keepalive" => limits.set_tcp_keepalive(value),
-            _ => limits.set_query_buffer_limit(value),
-        }
-    }))
+    Ok(Box::new(move |_| shared.client_limits.set(limit, value)))
 }
 
 fn set(conn: &Connection, pairs: &[Bytes]) -> Frame {
@@ -154,6 +147,13 @@ fn set(conn: &Connection, pairs: &[Bytes]) -> Frame {
                 "ERR CONFIG SET failed (possibly related to argument '{name}') - {reason}"
             ))
         };
+        if let Some(limit) = ClientLimit::of(&name) {
+            match client_limit_change(conn, limit, &value) {
+                Ok(change) => changes.push(change),
+                Err(reason) => return failed(&reason),
+            }
+            continue;
+        }
         match name.as_str() {
             "requirepass" => changes.push(Box::new(move |c| c.requirepass = (!value.is_empty()).then_some(value))),
             "maxmemory" => match parse_memory(&value) {
@@ -169,12 +169,6 @@ fn set(conn: &Connection, pairs: &[Bytes]) -> Frame {
             }
             "loglevel" => return failed("argument(s) must be one of the following: debug, verbose, notice, warning, nothing"),
             "save" => changes.push(Box::new(move |c| c.save = value)),
-            "maxclients" | "timeout" | "tcp-keepalive" | "client-query-buffer-limit" => {
-                match client_limit_change(conn, &name, &value) {
-                    Ok(change) => changes.push(change),
-                    Err(reason) => return failed(&reason),
-                }
-            }
             "client-output-buffer-limit" => {
                 let words: Vec<&str> = value.split_whitespace().collect();
                 match crate::output_limits::parse(&words) {
