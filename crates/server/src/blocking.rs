@@ -7,13 +7,13 @@
 //! runs the pop as an ordinary journaled command and sends the reply. A timeout or a closed
 //! connection claims the waiter as well; shards drop claimed waiters as they meet them.
 
-use crate::commands::table::CommandSpec;
 use crate::connection::Connection;
 use crate::messages::{Job, Output};
 use crate::router::shard_of;
 use crate::shard::Shard;
 use bytes::Bytes;
 use damselfly_protocol::Frame;
+use damselfly_storage::spec::CommandDef;
 use futures::channel::mpsc;
 use futures::{FutureExt, StreamExt};
 use std::collections::BTreeMap;
@@ -330,7 +330,7 @@ pub fn read_block(name: &str, args: &[Bytes]) -> Option<Result<(u64, Vec<Bytes>)
 /// blocking time) whenever one of its streams is written, until one returns entries.
 pub async fn run_read(
     conn: &mut Connection,
-    spec: &'static CommandSpec,
+    spec: &'static CommandDef,
     timeout_ms: u64,
     args: Vec<Bytes>,
 ) -> Frame {
@@ -338,7 +338,7 @@ pub async fn run_read(
     if !is_empty_reply(&attempt) {
         return attempt;
     }
-    let positions = spec.keys_of(&args);
+    let positions: Vec<usize> = spec.key_positions(&args).collect();
     let (Some(&first), count) = (positions.first(), positions.len()) else {
         return attempt;
     };
@@ -407,13 +407,12 @@ struct Plan {
     serve: Serve,
 }
 
-fn plan(spec: &CommandSpec, args: &[Bytes], shards: usize) -> Result<Plan, Frame> {
+fn plan(spec: &'static CommandDef, args: &[Bytes], shards: usize) -> Result<Plan, Frame> {
     // BLMOVE and BRPOPLPUSH wait on their source only.
     let keys: Vec<Bytes> = match spec.name {
         "blmove" | "brpoplpush" => vec![args[1].clone()],
         _ => spec
-            .keys_of(args)
-            .into_iter()
+            .key_positions(args)
             .map(|position| args[position].clone())
             .collect(),
     };
@@ -500,7 +499,7 @@ fn shape(name: &str, key: Bytes, served: Frame) -> Frame {
 }
 
 /// Runs a blocking command for a connection outside MULTI.
-pub async fn run(conn: &mut Connection, spec: &'static CommandSpec, args: Vec<Bytes>) -> Frame {
+pub async fn run(conn: &mut Connection, spec: &'static CommandDef, args: Vec<Bytes>) -> Frame {
     let attempt = crate::pipeline::run_keyed(conn, spec, args.clone()).await;
     if !is_empty_reply(&attempt) {
         return attempt;
@@ -611,7 +610,7 @@ async fn wait_registered(
 /// that moment).
 async fn finish(
     conn: &mut Connection,
-    spec: &'static CommandSpec,
+    spec: &'static CommandDef,
     args: &[Bytes],
     key: Bytes,
     served: Frame,
@@ -624,11 +623,11 @@ async fn finish(
     };
     let mut command = push;
     command.push(element.clone());
-    if let Some(push_spec) = crate::commands::table::lookup(&command[0]) {
+    if let Some(push_spec) = crate::commands::registry::lookup(&command[0]) {
         let pushed = crate::pipeline::run_keyed(conn, push_spec, command).await;
         if matches!(pushed, Frame::Error(_)) {
             let back = undo_pop(spec.name, args, element.clone());
-            if let Some(back_spec) = crate::commands::table::lookup(&back[0]) {
+            if let Some(back_spec) = crate::commands::registry::lookup(&back[0]) {
                 crate::pipeline::run_keyed(conn, back_spec, back).await;
             }
             return pushed;

@@ -1,7 +1,8 @@
 //! Runs one read cycle's commands in order: local single-shard commands inline, remote ones gathered into one
 //! batch per shard, multi-shard and server commands after the batches before them have completed.
 
-use crate::commands::{self, table, table::CommandSpec, table::Kind};
+use crate::commands::registry::{self, run_connection_command};
+use crate::commands::{self};
 use crate::connection::Connection;
 use crate::messages::ShardMsg;
 use crate::router::shard_of;
@@ -9,6 +10,7 @@ use crate::wakeup::await_remote;
 use bytes::Bytes;
 use damselfly_protocol::errors;
 use damselfly_protocol::Frame;
+use damselfly_storage::spec::{flag, CommandDef};
 use futures::channel::oneshot;
 
 enum Plan {
@@ -35,35 +37,33 @@ pub async fn execute(conn: &mut Connection, commands: Vec<Vec<Bytes>>) -> Vec<Fr
         if conn.close_after_reply {
             break;
         }
-        let (spec, plan) = match plan(conn, &args) {
+        let (def, plan) = match plan(conn, &args) {
             Ok(planned) => planned,
             Err(error) => {
                 replies.push(commands::multi::refuse(conn, &args[0], error).await);
                 continue;
             }
         };
-        if conn.subscribed()
-            && !conn.resp3
-            && !commands::pubsub::allowed_while_subscribed(spec.name)
+        if conn.subscribed() && !conn.resp3 && !commands::pubsub::allowed_while_subscribed(def.name)
         {
-            replies.push(commands::pubsub::not_allowed_while_subscribed(spec.name));
+            replies.push(commands::pubsub::not_allowed_while_subscribed(def.name));
             continue;
         }
-        if conn.multi.is_some() && !commands::multi::runs_immediately(spec.name) {
+        if conn.multi.is_some() && !commands::multi::runs_immediately(def.name) {
             replies.push(commands::multi::queue(conn, args));
             continue;
         }
         conn.ctx.shard.borrow_mut().commands_processed += 1;
-        conn.info.borrow_mut().last_command = spec.name;
-        wrote |= spec.is_write() || spec.name == "exec";
+        conn.info.borrow_mut().last_command = def.name;
+        wrote |= def.is_write() || def.name == "exec";
         // XREAD/XREADGROUP with BLOCK: the timeout and the command without it.
-        let stream_block = crate::blocking::read_block(spec.name, &args);
+        let stream_block = crate::blocking::read_block(def.name, &args);
         match plan {
             _ if stream_block.is_some() => {
                 flush(conn, &mut batches, &mut replies).await;
                 let reply = match stream_block {
                     Some(Ok((timeout, stripped))) => {
-                        crate::blocking::run_read(conn, spec, timeout, stripped).await
+                        crate::blocking::run_read(conn, def, timeout, stripped).await
                     }
                     Some(Err(error)) => error,
                     None => Frame::error(errors::SYNTAX),
@@ -71,9 +71,9 @@ pub async fn execute(conn: &mut Connection, commands: Vec<Vec<Bytes>>) -> Vec<Fr
                 replies.push(reply);
                 conn.ctx.shard.borrow_mut().tick();
             }
-            _ if crate::blocking::is_blocking(spec.name) => {
+            _ if crate::blocking::is_blocking(def.name) => {
                 flush(conn, &mut batches, &mut replies).await;
-                replies.push(crate::blocking::run(conn, spec, args).await);
+                replies.push(crate::blocking::run(conn, def, args).await);
                 conn.ctx.shard.borrow_mut().tick();
             }
             Plan::Single(shard) if shard == conn.ctx.id => {
@@ -97,12 +97,12 @@ pub async fn execute(conn: &mut Connection, commands: Vec<Vec<Bytes>>) -> Vec<Fr
             }
             Plan::Multi => {
                 flush(conn, &mut batches, &mut replies).await;
-                replies.push(commands::multikey::run(conn, spec, args).await);
+                replies.push(commands::multikey::run(conn, def, args).await);
                 conn.ctx.shard.borrow_mut().tick();
             }
             Plan::Server => {
                 flush(conn, &mut batches, &mut replies).await;
-                replies.push(commands::run_server(conn, spec, args).await);
+                replies.push(run_connection_command(conn, def, args).await);
                 conn.ctx.shard.borrow_mut().tick();
             }
         }
@@ -115,32 +115,24 @@ pub async fn execute(conn: &mut Connection, commands: Vec<Vec<Bytes>>) -> Vec<Fr
     replies
 }
 
-fn plan(conn: &Connection, args: &[Bytes]) -> Result<(&'static CommandSpec, Plan), Frame> {
-    let name = &args[0];
-    let Some(spec) = table::lookup(name) else {
-        return Err(unknown_command(args));
-    };
+fn plan(conn: &Connection, args: &[Bytes]) -> Result<(&'static CommandDef, Plan), Frame> {
+    let def = registry::resolve(args)?;
     // Redis 7.0's order: existence, arity, then authentication.
-    if !spec.arity_ok(args.len()) {
-        return Err(commands::wrong_arity(spec.name));
+    if !def.arity_ok(args.len()) {
+        return Err(commands::wrong_arity(def.name));
     }
-    if !conn.authenticated && !spec.flags.contains(&"no-auth") {
+    if !conn.authenticated && !def.has(flag::NO_AUTH) {
         return Err(Frame::error("NOAUTH Authentication required."));
     }
-    if spec.is_write() && conn.ctx.shared.repl.refuses_writes() {
+    if def.is_write() && conn.ctx.shared.repl.refuses_writes() {
         return Err(Frame::error(
             "READONLY You can't write against a read only replica.",
         ));
     }
-    if spec.kind == Kind::Server {
-        return Ok((spec, Plan::Server));
+    if !def.runs_on_shard() {
+        return Ok((def, Plan::Server));
     }
-    let plan = if spec.has_custom_keys() {
-        plan_keys(conn, args, spec.keys_of(args).into_iter())
-    } else {
-        plan_keys(conn, args, spec.key_positions(args.len()))
-    };
-    Ok((spec, plan))
+    Ok((def, plan_keys(conn, args, def.key_positions(args))))
 }
 
 /// Where keys at `positions` live: no key runs here, one shard is a single-shard command.
@@ -213,15 +205,11 @@ async fn flush(conn: &Connection, batches: &mut [RemoteBatch], replies: &mut [Fr
 }
 
 /// Runs one keyed command now, wherever its keys live (for commands that run others).
-pub async fn run_keyed(
-    conn: &mut Connection,
-    spec: &'static CommandSpec,
-    args: Vec<Bytes>,
-) -> Frame {
-    let plan = if spec.has_custom_keys() {
-        plan_keys(conn, &args, spec.keys_of(&args).into_iter())
+pub async fn run_keyed(conn: &mut Connection, def: &'static CommandDef, args: Vec<Bytes>) -> Frame {
+    let plan = if def.runs_on_shard() {
+        plan_keys(conn, &args, def.key_positions(&args))
     } else {
-        plan_keys(conn, &args, spec.key_positions(args.len()))
+        Plan::Server
     };
     match plan {
         Plan::Single(shard) if shard == conn.ctx.id => {
@@ -232,8 +220,8 @@ pub async fn run_keyed(
             }
         }
         Plan::Single(shard) => run_on_shard(conn, shard, args).await,
-        Plan::Multi => commands::multikey::run(conn, spec, args).await,
-        Plan::Server => commands::run_server(conn, spec, args).await,
+        Plan::Multi => commands::multikey::run(conn, def, args).await,
+        Plan::Server => run_connection_command(conn, def, args).await,
     }
 }
 

@@ -8,7 +8,7 @@
 //! path (no id) unless a key they touch is locked; then they queue like a transaction.
 
 use crate::clients::ClientRegistry;
-use crate::commands::table;
+use crate::commands::registry;
 use crate::locks::{IntentLocks, OrderStamps};
 use crate::messages::{Job, LockRequest, Output, ShardMsg};
 use crate::replication::journal::Journal;
@@ -468,13 +468,12 @@ fn wrap_job(txid: u64, job: Job, reply: oneshot::Sender<Output>) -> LocalJob {
 
 /// The intent locks a command needs: its keys, exclusive when it writes.
 pub fn command_locks(db: usize, args: &[Bytes]) -> Vec<LockRequest> {
-    let Some(spec) = args.first().and_then(|name| table::lookup(name)) else {
+    let Ok(spec) = registry::resolve(args) else {
         return Vec::new();
     };
     let exclusive = spec.is_write();
     let mut locks: Vec<LockRequest> = spec
-        .keys_of(args)
-        .into_iter()
+        .key_positions(args)
         .filter_map(|position| args.get(position))
         .map(|key| LockRequest {
             db,

@@ -1,6 +1,7 @@
 //! One shard of the damselfly keyspace: compact keys and values, expiry, SCAN, digests, and the
 //! single-shard logic of every data type's commands with Redis 7.0 semantics.
 
+mod call;
 mod commands;
 mod compact;
 pub mod config;
@@ -13,14 +14,16 @@ mod longdouble;
 mod populate;
 mod scan;
 mod snapshot;
+pub mod spec;
 pub mod types;
 mod value;
 
 use bytes::Bytes;
 
+pub use call::Call;
 pub use commands::{
-    bitcount, bitop, bitpos, execute, parse_bitop, parse_block_timeout, restore_commands,
-    set_effect, store_bitop, BitOp, BitposRange,
+    bitcount, bitop, bitpos, definitions, execute, lookup, parse_bitop, parse_block_timeout,
+    restore_commands, run, set_effect, store_bitop, BitOp, BitposRange,
 };
 pub use damselfly_protocol::string2ll;
 pub use digest::{digest_value, mix_digest};

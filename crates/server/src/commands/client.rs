@@ -1,5 +1,6 @@
 //! CLIENT ID / SETNAME / GETNAME / LIST / INFO / KILL / NO-EVICT / REPLY-free subset.
 
+use super::registry::Later;
 use super::{bulk_str, unknown_subcommand, wrong_arity};
 use crate::clients::{ClientInfo, ClientKind};
 use crate::connection::Connection;
@@ -7,8 +8,91 @@ use crate::messages::{sum_integers, Job, Output};
 use bytes::Bytes;
 use damselfly_protocol::errors;
 use damselfly_protocol::Frame;
+use damselfly_storage::spec::{acl, flag::*, CommandDef, Run};
 use std::net::SocketAddr;
 use std::sync::Arc;
+
+/// CLIENT and its subcommands.
+const CLIENT_HANDLER: Run = Run::Connection(&Later(|conn, args| {
+    Box::pin(async move { run(conn, &args).await })
+}));
+
+/// The client commands.
+pub(crate) static COMMANDS: &[CommandDef] = &[CommandDef::new("client", -2, CLIENT_HANDLER)
+.doc(
+    "connection",
+    "2.4.0",
+    "Depends on subcommand.",
+    "A container for client connection commands",
+)
+        .subcommands(&[
+            CommandDef::subcommand("client|caching", 3, CLIENT_HANDLER)
+                .flags(NOSCRIPT | LOADING | STALE)
+                .acl(acl::CONNECTION)
+                .doc("connection", "6.0.0", "O(1)", "Instruct the server about tracking or not keys in the next request"),
+            CommandDef::subcommand("client|getname", 2, CLIENT_HANDLER)
+                .flags(NOSCRIPT | LOADING | STALE)
+                .acl(acl::CONNECTION)
+                .doc("connection", "2.6.9", "O(1)", "Get the current connection name"),
+            CommandDef::subcommand("client|getredir", 2, CLIENT_HANDLER)
+                .flags(NOSCRIPT | LOADING | STALE)
+                .acl(acl::CONNECTION)
+                .doc("connection", "6.0.0", "O(1)", "Get tracking notifications redirection client ID if any"),
+            CommandDef::subcommand("client|help", 2, CLIENT_HANDLER)
+                .flags(LOADING | STALE)
+                .acl(acl::CONNECTION)
+                .doc("connection", "5.0.0", "O(1)", "Show helpful text about the different subcommands"),
+            CommandDef::subcommand("client|id", 2, CLIENT_HANDLER)
+                .flags(NOSCRIPT | LOADING | STALE)
+                .acl(acl::CONNECTION)
+                .doc("connection", "5.0.0", "O(1)", "Returns the client ID for the current connection"),
+            CommandDef::subcommand("client|info", 2, CLIENT_HANDLER)
+                .flags(NOSCRIPT | LOADING | STALE)
+                .acl(acl::CONNECTION)
+                .tips(&["nondeterministic_output"])
+                .doc("connection", "6.2.0", "O(1)", "Returns information about the current client connection."),
+            CommandDef::subcommand("client|kill", -3, CLIENT_HANDLER)
+                .flags(ADMIN | NOSCRIPT | LOADING | STALE)
+                .acl(acl::CONNECTION)
+                .doc("connection", "2.4.0", "O(N) where N is the number of client connections", "Kill the connection of a client"),
+            CommandDef::subcommand("client|list", -2, CLIENT_HANDLER)
+                .flags(ADMIN | NOSCRIPT | LOADING | STALE)
+                .acl(acl::CONNECTION)
+                .tips(&["nondeterministic_output"])
+                .doc("connection", "2.4.0", "O(N) where N is the number of client connections", "Get the list of client connections"),
+            CommandDef::subcommand("client|no-evict", 3, CLIENT_HANDLER)
+                .flags(ADMIN | NOSCRIPT | LOADING | STALE)
+                .acl(acl::CONNECTION)
+                .doc("connection", "7.0.0", "O(1)", "Set client eviction mode for the current connection"),
+            CommandDef::subcommand("client|pause", -3, CLIENT_HANDLER)
+                .flags(ADMIN | NOSCRIPT | LOADING | STALE)
+                .acl(acl::CONNECTION)
+                .doc("connection", "2.9.50", "O(1)", "Stop processing commands from clients for some time"),
+            CommandDef::subcommand("client|reply", 3, CLIENT_HANDLER)
+                .flags(NOSCRIPT | LOADING | STALE)
+                .acl(acl::CONNECTION)
+                .doc("connection", "3.2.0", "O(1)", "Instruct the server whether to reply to commands"),
+            CommandDef::subcommand("client|setname", 3, CLIENT_HANDLER)
+                .flags(NOSCRIPT | LOADING | STALE)
+                .acl(acl::CONNECTION)
+                .doc("connection", "2.6.9", "O(1)", "Set the current connection name"),
+            CommandDef::subcommand("client|tracking", -3, CLIENT_HANDLER)
+                .flags(NOSCRIPT | LOADING | STALE)
+                .acl(acl::CONNECTION)
+                .doc("connection", "6.0.0", "O(1). Some options may introduce additional complexity.", "Enable or disable server assisted client side caching support"),
+            CommandDef::subcommand("client|trackinginfo", 2, CLIENT_HANDLER)
+                .flags(NOSCRIPT | LOADING | STALE)
+                .acl(acl::CONNECTION)
+                .doc("connection", "6.2.0", "O(1)", "Return information about server assisted client side caching for the current connection"),
+            CommandDef::subcommand("client|unblock", -3, CLIENT_HANDLER)
+                .flags(ADMIN | NOSCRIPT | LOADING | STALE)
+                .acl(acl::CONNECTION)
+                .doc("connection", "5.0.0", "O(log N) where N is the number of client connections", "Unblock a client blocked in a blocking command from a different connection"),
+            CommandDef::subcommand("client|unpause", 2, CLIENT_HANDLER)
+                .flags(ADMIN | NOSCRIPT | LOADING | STALE)
+                .acl(acl::CONNECTION)
+                .doc("connection", "6.2.0", "O(N) Where N is the number of paused clients", "Resume processing of clients that were paused"),
+        ])];
 
 pub async fn run(conn: &mut Connection, args: &[Bytes]) -> Frame {
     let sub = args[1].to_ascii_lowercase();

@@ -1,36 +1,125 @@
-//! COMMAND, COMMAND COUNT / INFO / DOCS / LIST / GETKEYS, from the command table.
+//! COMMAND, COMMAND COUNT / INFO / DOCS / LIST / GETKEYS, generated from the definitions.
 
-use super::table::{self, CommandSpec};
+use super::registry::{self, Now};
 use super::{bulk_str, unknown_subcommand, wrong_arity};
 use bytes::Bytes;
 use damselfly_protocol::Frame;
+use damselfly_storage::spec::{acl, flag, flag::*, key, Begin, CommandDef, Find, KeySpec, Run};
+
+/// COMMAND and its subcommands.
+const COMMAND_HANDLER: Run = Run::Connection(&Now(|_, args| run(args)));
+
+/// The command docs commands.
+pub(crate) static COMMANDS: &[CommandDef] = &[CommandDef::new("command", -1, COMMAND_HANDLER)
+    .flags(LOADING | STALE)
+    .acl(acl::CONNECTION)
+    .tips(&["nondeterministic_output_order"])
+    .doc(
+        "server",
+        "2.8.13",
+        "O(N) where N is the total number of Redis commands",
+        "Get array of Redis command details",
+    )
+    .subcommands(&[
+        CommandDef::subcommand("command|count", 2, COMMAND_HANDLER)
+            .flags(LOADING | STALE)
+            .acl(acl::CONNECTION)
+            .doc(
+                "server",
+                "2.8.13",
+                "O(1)",
+                "Get total number of Redis commands",
+            ),
+        CommandDef::subcommand("command|docs", -2, COMMAND_HANDLER)
+            .flags(LOADING | STALE)
+            .acl(acl::CONNECTION)
+            .tips(&["nondeterministic_output_order"])
+            .doc(
+                "server",
+                "7.0.0",
+                "O(N) where N is the number of commands to look up",
+                "Get array of specific Redis command documentation",
+            ),
+        CommandDef::subcommand("command|getkeys", -4, COMMAND_HANDLER)
+            .flags(LOADING | STALE)
+            .acl(acl::CONNECTION)
+            .doc(
+                "server",
+                "2.8.13",
+                "O(N) where N is the number of arguments to the command",
+                "Extract keys given a full Redis command",
+            ),
+        CommandDef::subcommand("command|getkeysandflags", -4, COMMAND_HANDLER)
+            .flags(LOADING | STALE)
+            .acl(acl::CONNECTION)
+            .doc(
+                "server",
+                "7.0.0",
+                "O(N) where N is the number of arguments to the command",
+                "Extract keys and access flags given a full Redis command",
+            ),
+        CommandDef::subcommand("command|help", 2, COMMAND_HANDLER)
+            .flags(LOADING | STALE)
+            .acl(acl::CONNECTION)
+            .doc(
+                "server",
+                "5.0.0",
+                "O(1)",
+                "Show helpful text about the different subcommands",
+            ),
+        CommandDef::subcommand("command|info", -2, COMMAND_HANDLER)
+            .flags(LOADING | STALE)
+            .acl(acl::CONNECTION)
+            .tips(&["nondeterministic_output_order"])
+            .doc(
+                "server",
+                "2.8.13",
+                "O(N) where N is the number of commands to look up",
+                "Get array of specific Redis command details, or all when no argument is given.",
+            ),
+        CommandDef::subcommand("command|list", -2, COMMAND_HANDLER)
+            .flags(LOADING | STALE)
+            .acl(acl::CONNECTION)
+            .tips(&["nondeterministic_output_order"])
+            .doc(
+                "server",
+                "7.0.0",
+                "O(N) where N is the total number of Redis commands",
+                "Get an array of Redis command names",
+            ),
+    ])];
 
 pub fn run(args: &[Bytes]) -> Frame {
     if args.len() == 1 {
-        return Frame::Array(table::all().map(info).collect());
+        return Frame::Array(registry::all().map(info).collect());
     }
     let sub = args[1].to_ascii_lowercase();
     match sub.as_slice() {
-        b"count" if args.len() == 2 => Frame::Integer(table::all().count() as i64),
-        b"list" => Frame::Array(table::all().map(|spec| bulk_str(spec.name)).collect()),
+        b"count" if args.len() == 2 => Frame::Integer(registry::all().count() as i64),
+        b"list" => Frame::Array(
+            registry::all()
+                .flat_map(|def| std::iter::once(def).chain(def.subcommands))
+                .map(|def| bulk_str(def.name))
+                .collect(),
+        ),
         b"info" => {
             if args.len() == 2 {
-                return Frame::Array(table::all().map(info).collect());
+                return Frame::Array(registry::all().map(info).collect());
             }
             Frame::Array(
                 args[2..]
                     .iter()
-                    .map(|name| table::lookup(name).map_or(Frame::Null, info))
+                    .map(|name| registry::lookup_full(name).map_or(Frame::Null, info))
                     .collect(),
             )
         }
         b"docs" => {
-            let specs: Vec<&CommandSpec> = if args.len() == 2 {
-                table::all().collect()
+            let specs: Vec<&CommandDef> = if args.len() == 2 {
+                registry::all().collect()
             } else {
                 args[2..]
                     .iter()
-                    .filter_map(|name| table::lookup(name))
+                    .filter_map(|name| registry::lookup_full(name))
                     .collect()
             };
             Frame::Map(
@@ -62,43 +151,122 @@ pub fn run(args: &[Bytes]) -> Frame {
 }
 
 /// One COMMAND INFO entry in Redis 7.0's shape.
-fn info(spec: &CommandSpec) -> Frame {
+fn info(def: &'static CommandDef) -> Frame {
     Frame::Array(vec![
-        bulk_str(spec.name),
-        Frame::Integer(spec.arity.into()),
-        Frame::Set(spec.flags.iter().map(|flag| Frame::simple(flag)).collect()),
-        Frame::Integer(spec.first_key.into()),
-        Frame::Integer(spec.last_key.into()),
-        Frame::Integer(spec.step.into()),
-        Frame::Set(vec![Frame::Simple(format!("@{}", spec.group).into())]),
-        Frame::Set(Vec::new()),
-        Frame::Array(Vec::new()),
-        Frame::Array(Vec::new()),
+        bulk_str(def.name),
+        Frame::Integer(def.arity.into()),
+        Frame::Set(flag::names(def.flags).map(Frame::simple).collect()),
+        Frame::Integer(def.first_key.into()),
+        Frame::Integer(def.last_key.into()),
+        Frame::Integer(def.step.into()),
+        Frame::Set(
+            acl::names(def.acl_categories())
+                .map(|name| Frame::Simple(format!("@{name}").into()))
+                .collect(),
+        ),
+        Frame::Set(def.tips.iter().map(|tip| bulk_str(tip)).collect()),
+        Frame::Array(def.key_specs.iter().map(key_spec).collect()),
+        Frame::Array(def.subcommands.iter().map(info).collect()),
     ])
 }
 
-fn docs(spec: &CommandSpec) -> Frame {
-    Frame::Map(vec![
-        (bulk_str("summary"), bulk_str(spec.summary)),
-        (bulk_str("since"), bulk_str(spec.since)),
-        (bulk_str("group"), bulk_str(spec.group)),
-    ])
+fn key_spec(spec: &KeySpec) -> Frame {
+    let flags = key::NAMES
+        .iter()
+        .filter(|(bit, _)| spec.flags & bit != 0)
+        .map(|&(_, name)| Frame::simple(name))
+        .collect();
+    let int = |value: i32| Frame::Integer(value.into());
+    let (begin_type, begin) = match spec.begin {
+        Begin::Index(index) => ("index", vec![(bulk_str("index"), int(index))]),
+        Begin::Keyword {
+            keyword,
+            start_from,
+        } => (
+            "keyword",
+            vec![
+                (bulk_str("keyword"), bulk_str(keyword)),
+                (bulk_str("startfrom"), int(start_from)),
+            ],
+        ),
+    };
+    let (find_type, find) = match spec.find {
+        Find::Range { last, step, limit } => (
+            "range",
+            vec![
+                (bulk_str("lastkey"), int(last)),
+                (bulk_str("keystep"), int(step)),
+                (bulk_str("limit"), int(limit)),
+            ],
+        ),
+        Find::Keynum {
+            keynum_index,
+            first_key,
+            step,
+        } => (
+            "keynum",
+            vec![
+                (bulk_str("keynumidx"), int(keynum_index)),
+                (bulk_str("firstkey"), int(first_key)),
+                (bulk_str("keystep"), int(step)),
+            ],
+        ),
+    };
+    let search = |kind: &str, spec: Vec<(Frame, Frame)>| {
+        Frame::Map(vec![
+            (bulk_str("type"), bulk_str(kind)),
+            (bulk_str("spec"), Frame::Map(spec)),
+        ])
+    };
+    let mut fields = Vec::with_capacity(4);
+    if !spec.notes.is_empty() {
+        fields.push((bulk_str("notes"), bulk_str(spec.notes)));
+    }
+    fields.extend([
+        (bulk_str("flags"), Frame::Set(flags)),
+        (bulk_str("begin_search"), search(begin_type, begin)),
+        (bulk_str("find_keys"), search(find_type, find)),
+    ]);
+    Frame::Map(fields)
 }
 
+fn docs(def: &CommandDef) -> Frame {
+    let mut fields = vec![
+        (bulk_str("summary"), bulk_str(def.summary)),
+        (bulk_str("since"), bulk_str(def.since)),
+        (bulk_str("group"), bulk_str(def.group)),
+    ];
+    if !def.complexity.is_empty() {
+        fields.push((bulk_str("complexity"), bulk_str(def.complexity)));
+    }
+    if !def.subcommands.is_empty() {
+        let subcommands = def
+            .subcommands
+            .iter()
+            .map(|sub| (bulk_str(sub.name), docs(sub)))
+            .collect();
+        fields.push((bulk_str("subcommands"), Frame::Map(subcommands)));
+    }
+    Frame::Map(fields)
+}
+
+/// COMMAND GETKEYS with Redis 7.0's checks and errors, in its order.
 fn getkeys(command: &[Bytes]) -> Frame {
-    let Some(spec) = table::lookup(&command[0]) else {
+    let Ok(def) = registry::resolve(command) else {
         return Frame::error("ERR Invalid command specified");
     };
-    if !spec.arity_ok(command.len()) {
+    if def.key_specs.is_empty() {
+        return Frame::error("ERR The command has no key arguments");
+    }
+    if !def.arity_ok(command.len()) {
         return Frame::error("ERR Invalid number of arguments specified for command");
     }
-    let keys: Vec<Frame> = spec
-        .keys_of(command)
-        .into_iter()
+    let keys: Vec<Frame> = def
+        .key_positions(command)
         .map(|i| Frame::Bulk(command[i].clone()))
         .collect();
-    if keys.is_empty() {
-        return Frame::error("ERR The command has no key arguments");
+    if keys.is_empty() && !def.has(NO_MANDATORY_KEYS) {
+        return Frame::error("ERR Invalid arguments specified for command");
     }
     Frame::Array(keys)
 }

@@ -1,5 +1,6 @@
 //! CONFIG GET / SET / RESETSTAT / REWRITE.
 
+use super::registry::Now;
 use super::{bulk_str, unknown_subcommand, wrong_arity};
 use crate::config::{parse_memory, parse_yes_no, ClientLimit};
 use crate::connection::Connection;
@@ -7,7 +8,63 @@ use crate::replication::state::Role;
 use bytes::Bytes;
 use damselfly_protocol::Frame;
 use damselfly_storage::glob_match;
+use damselfly_storage::spec::{flag::*, CommandDef, Run};
 use std::sync::atomic::Ordering;
+
+/// CONFIG and its subcommands.
+const CONFIG_HANDLER: Run = Run::Connection(&Now(run));
+
+/// The config commands.
+pub(crate) static COMMANDS: &[CommandDef] = &[CommandDef::new("config", -2, CONFIG_HANDLER)
+    .doc(
+        "server",
+        "2.0.0",
+        "Depends on subcommand.",
+        "A container for server configuration commands",
+    )
+    .subcommands(&[
+        CommandDef::subcommand("config|get", -3, CONFIG_HANDLER)
+            .flags(ADMIN | NOSCRIPT | LOADING | STALE)
+            .doc(
+                "server",
+                "2.0.0",
+                "O(N) when N is the number of configuration parameters provided",
+                "Get the values of configuration parameters",
+            ),
+        CommandDef::subcommand("config|help", 2, CONFIG_HANDLER)
+            .flags(LOADING | STALE)
+            .doc(
+                "server",
+                "5.0.0",
+                "O(1)",
+                "Show helpful text about the different subcommands",
+            ),
+        CommandDef::subcommand("config|resetstat", 2, CONFIG_HANDLER)
+            .flags(ADMIN | NOSCRIPT | LOADING | STALE)
+            .doc(
+                "server",
+                "2.0.0",
+                "O(1)",
+                "Reset the stats returned by INFO",
+            ),
+        CommandDef::subcommand("config|rewrite", 2, CONFIG_HANDLER)
+            .flags(ADMIN | NOSCRIPT | LOADING | STALE)
+            .doc(
+                "server",
+                "2.8.0",
+                "O(1)",
+                "Rewrite the configuration file with the in memory configuration",
+            ),
+        CommandDef::subcommand("config|set", -4, CONFIG_HANDLER)
+            .flags(ADMIN | NOSCRIPT | LOADING | STALE)
+            .tips(&["request_policy:all_nodes", "response_policy:all_succeeded"])
+            .doc(
+                "server",
+                "2.0.0",
+                "O(N) when N is the number of configuration parameters provided",
+                "Set configuration parameters to the given values",
+            ),
+    ])];
 
 pub fn run(conn: &mut Connection, args: &[Bytes]) -> Frame {
     let sub = args[1].to_ascii_lowercase();

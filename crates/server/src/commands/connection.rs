@@ -1,11 +1,60 @@
 //! PING, SELECT, HELLO, AUTH, RESET, TIME, SHUTDOWN.
 
+use super::registry::{Later, Now};
 use super::{bulk_str, not_an_integer, parse_i64, wrong_arity};
 use crate::connection::Connection;
 use bytes::Bytes;
 use damselfly_protocol::errors;
 use damselfly_protocol::Frame;
+use damselfly_storage::spec::{acl, flag::*, CommandDef};
 use std::time::{SystemTime, UNIX_EPOCH};
+
+/// The connection commands.
+pub(crate) static COMMANDS: &[CommandDef] = &[
+    CommandDef::connection("ping", -1, &Now(|conn, args| ping(conn, args)))
+        .flags(FAST)
+        .acl(acl::CONNECTION)
+        .tips(&["request_policy:all_shards", "response_policy:all_succeeded"])
+        .doc("connection", "1.0.0", "O(1)", "Ping the server"),
+    CommandDef::connection("echo", 2, &Now(|_, args| Frame::Bulk(args[1].clone())))
+        .flags(LOADING | STALE | FAST)
+        .acl(acl::CONNECTION)
+        .doc("connection", "1.0.0", "O(1)", "Echo the given string"),
+    CommandDef::connection("quit", -1, &Now(quit))
+        .flags(NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY)
+        .acl(acl::CONNECTION)
+        .doc("connection", "1.0.0", "O(1)", "Close the connection"),
+    CommandDef::connection("select", 2, &Now(select))
+        .flags(LOADING | STALE | FAST)
+        .acl(acl::CONNECTION)
+        .doc(
+            "connection",
+            "1.0.0",
+            "O(1)",
+            "Change the selected database for the current connection",
+        ),
+    CommandDef::connection("hello", -1, &Now(hello))
+        .flags(NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY)
+        .acl(acl::CONNECTION)
+        .doc("connection", "6.0.0", "O(1)", "Handshake with Redis"),
+    CommandDef::connection("auth", -2, &Now(auth))
+        .flags(NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY)
+        .acl(acl::CONNECTION)
+        .doc(
+            "connection",
+            "1.0.0",
+            "O(N) where N is the number of passwords defined for the user",
+            "Authenticate to the server",
+        ),
+    CommandDef::connection("reset", 1, &Later(|conn, _| Box::pin(reset(conn))))
+        .flags(NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY)
+        .acl(acl::CONNECTION)
+        .doc("connection", "6.2.0", "O(1)", "Reset the connection"),
+    CommandDef::connection("time", 1, &Now(|_, _| time()))
+        .flags(LOADING | STALE | FAST)
+        .tips(&["nondeterministic_output"])
+        .doc("server", "2.6.0", "O(1)", "Return the current server time"),
+];
 
 pub fn ping(conn: &Connection, args: &[Bytes]) -> Frame {
     if conn.subscribed() && !conn.resp3 {
@@ -127,7 +176,11 @@ pub fn hello(conn: &mut Connection, args: &[Bytes]) -> Frame {
     ])
 }
 
-pub fn reset(conn: &mut Connection) -> Frame {
+/// RESET: leaves MULTI, Pub/Sub and WATCH, then the connection's state.
+async fn reset(conn: &mut Connection) -> Frame {
+    conn.multi = None;
+    super::pubsub::unsubscribe_all(conn);
+    super::multi::unwatch_all(conn).await;
     conn.db = 0;
     conn.resp3 = false;
     conn.output.set_resp3(false);
@@ -137,6 +190,11 @@ pub fn reset(conn: &mut Connection) -> Frame {
     info.resp = 2;
     info.name.clear();
     Frame::simple("RESET")
+}
+
+fn quit(conn: &mut Connection, _: &[Bytes]) -> Frame {
+    conn.close_after_reply = true;
+    Frame::OK
 }
 
 pub fn time() -> Frame {

@@ -1,5 +1,6 @@
 //! DEBUG DIGEST / DIGEST-VALUE / POPULATE / SLEEP / JMAP-free subset.
 
+use super::registry::Later;
 use super::{parse_i64, unknown_subcommand, wrong_arity};
 use crate::connection::Connection;
 use crate::messages::{Job, Output};
@@ -7,8 +8,23 @@ use crate::router::shard_of;
 use crate::shard::now_ms;
 use bytes::Bytes;
 use damselfly_protocol::Frame;
+use damselfly_storage::spec::{flag::*, CommandDef};
 use damselfly_storage::{digest_value, mix_digest};
 use std::time::Duration;
+
+/// The debug commands.
+pub(crate) static COMMANDS: &[CommandDef] = &[CommandDef::connection(
+    "debug",
+    -2,
+    &Later(|conn, args| Box::pin(async move { run(conn, &args).await })),
+)
+.flags(ADMIN | NOSCRIPT | LOADING | STALE)
+.doc(
+    "server",
+    "1.0.0",
+    "Depends on subcommand.",
+    "A container for debugging commands",
+)];
 
 pub async fn run(conn: &mut Connection, args: &[Bytes]) -> Frame {
     let sub = args[1].to_ascii_lowercase();

@@ -5,30 +5,20 @@
 //! The command journals its effects on the shard that ran it; every effect of a multi-key command
 //! names a single key (see storage's effect rules), so a replica routes each to its own shard.
 
-use crate::commands::table::CommandSpec;
 use crate::messages::{Job, Output};
 use crate::router::shard_of;
 use crate::shard::now_ms;
 use crate::transaction::Transaction;
 use bytes::Bytes;
 use damselfly_protocol::Frame;
+use damselfly_storage::spec::CommandDef;
 use std::collections::BTreeMap;
 
-/// The keys a write command may change; the others are only read.
-fn written_keys(spec: &CommandSpec, args: &[Bytes]) -> Vec<Bytes> {
-    if !spec.is_write() {
-        return Vec::new();
-    }
-    match spec.name {
-        "sinterstore" | "sunionstore" | "sdiffstore" | "zunionstore" | "zinterstore"
-        | "zdiffstore" | "zrangestore" => vec![args[1].clone()],
-        "bitop" => vec![args[2].clone()],
-        _ => spec
-            .keys_of(args)
-            .into_iter()
-            .map(|position| args[position].clone())
-            .collect(),
-    }
+/// The keys a write command may change (its key specs say which); the others are only read.
+fn written_keys(def: &'static CommandDef, args: &[Bytes]) -> Vec<Bytes> {
+    def.written_key_positions(args)
+        .map(|position| args[position].clone())
+        .collect()
 }
 
 /// Runs `args` in `db` under `tx`, which holds locks on all its keys. `conclude` releases the
@@ -38,13 +28,12 @@ pub async fn run(
     tx: &mut Transaction,
     shards: usize,
     db: usize,
-    spec: &'static CommandSpec,
+    spec: &'static CommandDef,
     args: Vec<Bytes>,
     conclude: bool,
 ) -> Frame {
     let mut keys: Vec<Bytes> = spec
-        .keys_of(&args)
-        .into_iter()
+        .key_positions(&args)
         .map(|position| args[position].clone())
         .collect();
     keys.dedup();

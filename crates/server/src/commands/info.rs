@@ -1,5 +1,6 @@
 //! INFO, with Redis's section and field names.
 
+use super::registry::Later;
 use crate::connection::Connection;
 use crate::memory;
 use crate::messages::{Job, Output};
@@ -7,10 +8,31 @@ use crate::replication::state::Role;
 use crate::shard::Shard;
 use bytes::Bytes;
 use damselfly_protocol::Frame;
+use damselfly_storage::spec::{acl, flag::*, CommandDef};
 use damselfly_storage::Stats;
 use std::fmt::Write;
 use std::sync::atomic::Ordering;
 use std::time::{SystemTime, UNIX_EPOCH};
+
+/// The info commands.
+pub(crate) static COMMANDS: &[CommandDef] = &[CommandDef::connection(
+    "info",
+    -1,
+    &Later(|conn, args| Box::pin(async move { run(conn, &args).await })),
+)
+.flags(LOADING | STALE)
+.acl(acl::DANGEROUS)
+.tips(&[
+    "nondeterministic_output",
+    "request_policy:all_shards",
+    "response_policy:special",
+])
+.doc(
+    "server",
+    "1.0.0",
+    "O(1)",
+    "Get information and statistics about the server",
+)];
 
 /// What one shard contributes to INFO.
 #[derive(Debug, Default)]

@@ -1,6 +1,7 @@
 //! Keyspace-wide commands that visit every shard: DBSIZE, FLUSHDB, FLUSHALL, KEYS, SCAN, RANDOMKEY.
 
 use super::parse_i64;
+use super::registry::Later;
 use crate::connection::Connection;
 use crate::messages::{sum_integers, Job, LockRequest, Output};
 use crate::shard::now_ms;
@@ -8,7 +9,42 @@ use crate::transaction::Transaction;
 use bytes::Bytes;
 use damselfly_protocol::errors;
 use damselfly_protocol::Frame;
+use damselfly_storage::spec::{acl, flag::*, CommandDef};
 use rand::Rng;
+
+/// The keyspace commands.
+pub(crate) static COMMANDS: &[CommandDef] = &[
+    CommandDef::connection("dbsize", 1, &Later(|conn, _| Box::pin(dbsize(conn))))
+        .flags(READONLY | FAST)
+        .acl(acl::KEYSPACE)
+        .tips(&["request_policy:all_shards", "response_policy:agg_sum"])
+        .doc("server", "1.0.0", "O(1)", "Return the number of keys in the selected database"),
+    CommandDef::connection("flushdb", -1, &Later(|conn, args| Box::pin(async move { flush(conn, &args, false).await })))
+        .flags(WRITE)
+        .acl(acl::KEYSPACE | acl::DANGEROUS)
+        .tips(&["request_policy:all_shards", "response_policy:all_succeeded"])
+        .doc("server", "1.0.0", "O(N) where N is the number of keys in the selected database", "Remove all keys from the current database"),
+    CommandDef::connection("flushall", -1, &Later(|conn, args| Box::pin(async move { flush(conn, &args, true).await })))
+        .flags(WRITE)
+        .acl(acl::KEYSPACE | acl::DANGEROUS)
+        .tips(&["request_policy:all_shards", "response_policy:all_succeeded"])
+        .doc("server", "1.0.0", "O(N) where N is the total number of keys in all databases", "Remove all keys from all databases"),
+    CommandDef::connection("keys", 2, &Later(|conn, args| Box::pin(async move { keys(conn, &args).await })))
+        .flags(READONLY)
+        .acl(acl::KEYSPACE | acl::DANGEROUS)
+        .tips(&["request_policy:all_shards", "nondeterministic_output_order"])
+        .doc("generic", "1.0.0", "O(N) with N being the number of keys in the database, under the assumption that the key names in the database and the given pattern have limited length.", "Find all keys matching the given pattern"),
+    CommandDef::connection("scan", -2, &Later(|conn, args| Box::pin(async move { scan(conn, &args).await })))
+        .flags(READONLY)
+        .acl(acl::KEYSPACE)
+        .tips(&["nondeterministic_output", "request_policy:special"])
+        .doc("generic", "2.8.0", "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.", "Incrementally iterate the keys space"),
+    CommandDef::connection("randomkey", 1, &Later(|conn, _| Box::pin(random_key(conn))))
+        .flags(READONLY)
+        .acl(acl::KEYSPACE)
+        .tips(&["request_policy:all_shards", "nondeterministic_output"])
+        .doc("generic", "1.0.0", "O(1)", "Return a random key from the keyspace"),
+];
 
 /// SCAN cursors keep the shard in their low bits and that shard's own cursor above them.
 const SHARD_BITS: u32 = 10;

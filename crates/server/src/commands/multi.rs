@@ -7,7 +7,8 @@
 //! FLUSHDB lock whole shards. Every participant journals its share as one part of the whole, so a
 //! replica applies the transaction atomically too.
 
-use crate::commands::table::{self, CommandSpec, Kind};
+use super::registry::{Later, Now};
+use crate::commands::registry;
 use crate::commands::{gather, keyspace, parse_i64};
 use crate::connection::Connection;
 use crate::messages::{Job, LockRequest, Output};
@@ -17,9 +18,64 @@ use crate::transaction::Transaction;
 use crate::waiters::WatchFlag;
 use bytes::Bytes;
 use damselfly_protocol::Frame;
+use damselfly_storage::spec::{acl, flag::*, key::*, CommandDef, KeySpec};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+
+/// The multi commands.
+pub(crate) static COMMANDS: &[CommandDef] = &[
+    CommandDef::connection("multi", 1, &Now(|conn, _| multi(conn)))
+        .flags(NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY)
+        .acl(acl::TRANSACTION)
+        .doc(
+            "transactions",
+            "1.2.0",
+            "O(1)",
+            "Mark the start of a transaction block",
+        ),
+    CommandDef::connection("exec", 1, &Later(|conn, _| Box::pin(exec(conn))))
+        .flags(NOSCRIPT | LOADING | STALE | SKIP_SLOWLOG)
+        .acl(acl::TRANSACTION)
+        .doc(
+            "transactions",
+            "1.2.0",
+            "Depends on commands in the transaction",
+            "Execute all commands issued after MULTI",
+        ),
+    CommandDef::connection("discard", 1, &Later(|conn, _| Box::pin(discard(conn))))
+        .flags(NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY)
+        .acl(acl::TRANSACTION)
+        .doc(
+            "transactions",
+            "2.0.0",
+            "O(N), when N is the number of queued commands",
+            "Discard all commands issued after MULTI",
+        ),
+    CommandDef::connection(
+        "watch",
+        -2,
+        &Later(|conn, args| Box::pin(async move { watch(conn, &args).await })),
+    )
+    .flags(NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY)
+    .acl(acl::TRANSACTION)
+    .keys(1, -1, 1, &[KeySpec::range(1, -1, 1, 0, RO)])
+    .doc(
+        "transactions",
+        "2.2.0",
+        "O(1) for every key.",
+        "Watch the given keys to determine execution of the MULTI/EXEC block",
+    ),
+    CommandDef::connection("unwatch", 1, &Later(|conn, _| Box::pin(unwatch(conn))))
+        .flags(NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY)
+        .acl(acl::TRANSACTION)
+        .doc(
+            "transactions",
+            "2.2.0",
+            "O(1)",
+            "Forget about all watched keys",
+        ),
+];
 
 /// Commands queued after MULTI.
 #[derive(Default)]
@@ -187,7 +243,7 @@ async fn run_transaction(
     let mut writes = false;
     let mut db = conn.db;
     for args in commands {
-        let Some(spec) = table::lookup(&args[0]) else {
+        let Ok(spec) = registry::resolve(&args) else {
             continue;
         };
         writes |= spec.is_write();
@@ -210,7 +266,7 @@ async fn run_transaction(
     if locks.is_empty() {
         let mut replies = Vec::with_capacity(planned.len());
         for (spec, _, args) in planned {
-            replies.push(Box::pin(super::run_server(conn, spec, args)).await);
+            replies.push(Box::pin(super::registry::run_connection_command(conn, spec, args)).await);
         }
         return Frame::Array(replies);
     }
@@ -238,7 +294,9 @@ async fn run_transaction(
                     .await;
                 Frame::OK
             }
-            Step::Server => Box::pin(super::run_server(conn, spec, args)).await,
+            Step::Server => {
+                Box::pin(super::registry::run_connection_command(conn, spec, args)).await
+            }
         };
     }
     run_pending(&mut tx, &mut pending, &mut replies).await;
@@ -248,7 +306,7 @@ async fn run_transaction(
 
 /// Decides how a queued command runs and adds the locks it needs.
 fn plan_step(
-    spec: &'static CommandSpec,
+    spec: &'static CommandDef,
     args: &[Bytes],
     shards: usize,
     db: usize,
@@ -263,12 +321,12 @@ fn plan_step(
         }
         return Step::Flush(spec.name == "flushall");
     }
-    if spec.kind == Kind::Server {
+    if !spec.runs_on_shard() {
         return Step::Server;
     }
     let exclusive = spec.is_write();
     let mut owners = Vec::new();
-    for position in spec.keys_of(args) {
+    for position in spec.key_positions(args) {
         let key = args[position].clone();
         let shard = shard_of(&key, shards);
         if !owners.contains(&shard) {

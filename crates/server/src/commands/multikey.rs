@@ -1,6 +1,5 @@
 //! Commands whose keys live on several shards, run as transactions so no client sees half of one.
 
-use crate::commands::table::CommandSpec;
 use crate::commands::wrong_arity;
 use crate::connection::Connection;
 use crate::messages::{sum_integers, Job, LockRequest, Output};
@@ -10,6 +9,7 @@ use crate::transaction::Transaction;
 use bytes::Bytes;
 use damselfly_protocol::errors;
 use damselfly_protocol::Frame;
+use damselfly_storage::spec::CommandDef;
 use std::collections::BTreeMap;
 
 /// The key arguments of one command grouped by owning shard, with each key's position among the keys.
@@ -61,7 +61,7 @@ impl Split {
     }
 }
 
-pub async fn run(conn: &mut Connection, spec: &'static CommandSpec, args: Vec<Bytes>) -> Frame {
+pub async fn run(conn: &mut Connection, spec: &'static CommandDef, args: Vec<Bytes>) -> Frame {
     let ctx = conn.ctx.clone();
     let db = conn.db;
     let shards = ctx.shards();
@@ -131,13 +131,13 @@ pub async fn run(conn: &mut Connection, spec: &'static CommandSpec, args: Vec<By
 }
 
 /// Any other command across shards: locks on all its keys, then `gather::run`.
-async fn gathered(conn: &mut Connection, spec: &'static CommandSpec, args: Vec<Bytes>) -> Frame {
+async fn gathered(conn: &mut Connection, spec: &'static CommandDef, args: Vec<Bytes>) -> Frame {
     let ctx = conn.ctx.clone();
     let shards = ctx.shards();
     let db = conn.db;
     let exclusive = spec.is_write();
     let mut locks: BTreeMap<usize, Vec<LockRequest>> = BTreeMap::new();
-    for position in spec.keys_of(&args) {
+    for position in spec.key_positions(&args) {
         let key = args[position].clone();
         locks
             .entry(shard_of(&key, shards))

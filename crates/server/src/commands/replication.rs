@@ -1,6 +1,7 @@
 //! REPLICAOF / SLAVEOF, ROLE, WAIT, REPLCONF and the internal DFLY commands.
 
 use super::parse_i64;
+use super::registry::{Later, Now};
 use crate::config::parse_primary_address;
 use crate::connection::Connection;
 use crate::replication::coordinator::Event;
@@ -10,8 +11,44 @@ use crate::wakeup::await_remote;
 use bytes::Bytes;
 use damselfly_protocol::errors;
 use damselfly_protocol::Frame;
+use damselfly_storage::spec::{acl, flag::*, CommandDef};
 use futures::FutureExt;
 use std::time::{Duration, Instant};
+
+/// The replication commands.
+pub(crate) static COMMANDS: &[CommandDef] = &[
+    CommandDef::connection("replicaof", 3, &Later(|conn, args| Box::pin(async move { replicaof(conn, &args).await })))
+        .flags(ADMIN | NOSCRIPT | STALE | NO_ASYNC_LOADING)
+        .doc("server", "5.0.0", "O(1)", "Make the server a replica of another instance, or promote it as master."),
+    CommandDef::connection("slaveof", 3, &Later(|conn, args| Box::pin(async move { replicaof(conn, &args).await })))
+        .flags(ADMIN | NOSCRIPT | STALE | NO_ASYNC_LOADING)
+        .doc("server", "1.0.0", "O(1)", "Make the server a replica of another instance, or promote it as master."),
+    CommandDef::connection("role", 1, &Now(|conn, _| role(conn)))
+        .flags(NOSCRIPT | LOADING | STALE | FAST)
+        .acl(acl::ADMIN | acl::DANGEROUS)
+        .doc("server", "2.8.12", "O(1)", "Return the role of the instance in the context of replication"),
+    CommandDef::connection("wait", 3, &Later(|conn, args| Box::pin(async move { wait(conn, &args).await })))
+        .flags(NOSCRIPT)
+        .acl(acl::CONNECTION)
+        .tips(&["request_policy:all_shards", "response_policy:agg_min"])
+        .doc("generic", "3.0.0", "O(1)", "Wait for the synchronous replication of all the write commands sent in the context of the current connection"),
+    CommandDef::connection("replconf", -1, &Now(|_, args| replconf(args)))
+        .flags(ADMIN | NOSCRIPT | LOADING | STALE | ALLOW_BUSY)
+        .doc("server", "3.0.0", "O(1)", "An internal command for configuring the replication stream"),
+    CommandDef::connection("psync", -3, &Now(|_, _| Frame::error(NOT_A_DAMSELFLY_REPLICA)))
+        .flags(ADMIN | NOSCRIPT | NO_ASYNC_LOADING | NO_MULTI)
+        .doc("server", "2.8.0", "", "Internal command used for replication"),
+    CommandDef::connection("sync", 1, &Now(|_, _| Frame::error(NOT_A_DAMSELFLY_REPLICA)))
+        .flags(ADMIN | NOSCRIPT | NO_ASYNC_LOADING | NO_MULTI)
+        .doc("server", "1.0.0", "", "Internal command used for replication"),
+    CommandDef::connection("dfly", -2, &Later(|conn, args| Box::pin(async move { dfly(conn, &args).await })))
+        .flags(ADMIN | NOSCRIPT | LOADING | STALE)
+        .doc("server", "0.1.0", "O(1)", "Internal damselfly replication commands (SYNC, FLOW)"),
+];
+
+/// PSYNC and SYNC: damselfly replicates with damselfly only, over its per-shard flows.
+const NOT_A_DAMSELFLY_REPLICA: &str =
+    "ERR damselfly replicas only: connect with damselfly --replicaof (PSYNC/SYNC not supported)";
 
 pub async fn replicaof(conn: &mut Connection, args: &[Bytes]) -> Frame {
     let words = [

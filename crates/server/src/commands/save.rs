@@ -1,5 +1,7 @@
 //! SAVE, BGSAVE, LASTSAVE and SHUTDOWN's save: a snapshot of every shard written to the RDB file.
 
+use super::connection::shutdown_request;
+use super::registry::{Later, Now};
 use crate::commands::connection::ShutdownRequest;
 use crate::connection::Connection;
 use crate::executor::ExecutorCtx;
@@ -9,7 +11,26 @@ use crate::wakeup::await_remote;
 use bytes::Bytes;
 use damselfly_protocol::errors;
 use damselfly_protocol::Frame;
+use damselfly_storage::spec::{acl, flag::*, CommandDef};
 use std::rc::Rc;
+
+/// The save commands.
+pub(crate) static COMMANDS: &[CommandDef] = &[
+    CommandDef::connection("save", 1, &Later(|conn, _| Box::pin(save(conn))))
+        .flags(ADMIN | NOSCRIPT | NO_ASYNC_LOADING | NO_MULTI)
+        .doc("server", "1.0.0", "O(N) where N is the total number of keys in all databases", "Synchronously save the dataset to disk"),
+    CommandDef::connection("bgsave", -1, &Now(|conn, args| bgsave(conn, args)))
+        .flags(ADMIN | NOSCRIPT | NO_ASYNC_LOADING)
+        .doc("server", "1.0.0", "O(1)", "Asynchronously save the dataset to disk"),
+    CommandDef::connection("lastsave", 1, &Now(|conn, _| lastsave(conn)))
+        .flags(LOADING | STALE | FAST)
+        .acl(acl::ADMIN | acl::DANGEROUS)
+        .tips(&["nondeterministic_output"])
+        .doc("server", "1.0.0", "O(1)", "Get the UNIX time stamp of the last successful save to disk"),
+    CommandDef::connection("shutdown", -1, &Later(|conn, args| Box::pin(async move { match shutdown_request(conn, &args) { Ok(request) => shutdown(conn, request).await, Err(error) => error } })))
+        .flags(ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI | ALLOW_BUSY)
+        .doc("server", "1.0.0", "O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)", "Synchronously save the dataset to disk and then shut down the server"),
+];
 
 /// Why a snapshot was not written.
 enum SaveError {

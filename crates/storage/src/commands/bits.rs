@@ -5,10 +5,68 @@
 
 use super::{opt_is, parse_i64, string_state, Call, SYNTAX, WRONGTYPE};
 use crate::keyspace::Db;
+use crate::spec::{acl, flag::*, key::*, CommandDef, KeySpec};
 use crate::value::{reserve_greedy, Value};
 use bytes::Bytes;
 use damselfly_protocol::string2ll;
 use damselfly_protocol::Frame;
+
+/// The bitmap commands.
+pub(crate) static COMMANDS: &[CommandDef] = &[
+    CommandDef::shard("setbit", 4, setbit)
+        .flags(WRITE | DENYOOM)
+        .acl(acl::BITMAP)
+        .keys(1, 1, 1, &[KeySpec::at(1, RW | ACCESS | UPDATE)])
+        .doc(
+            "bitmap",
+            "2.2.0",
+            "O(1)",
+            "Sets or clears the bit at offset in the string value stored at key",
+        ),
+    CommandDef::shard("getbit", 3, getbit)
+        .flags(READONLY | FAST)
+        .acl(acl::BITMAP)
+        .keys(1, 1, 1, &[KeySpec::at(1, RO | ACCESS)])
+        .doc(
+            "bitmap",
+            "2.2.0",
+            "O(1)",
+            "Returns the bit value at offset in the string value stored at key",
+        ),
+    CommandDef::shard("bitcount", -2, bitcount_cmd)
+        .flags(READONLY)
+        .acl(acl::BITMAP)
+        .keys(1, 1, 1, &[KeySpec::at(1, RO | ACCESS)])
+        .doc("bitmap", "2.6.0", "O(N)", "Count set bits in a string"),
+    CommandDef::shard("bitpos", -3, bitpos_cmd)
+        .flags(READONLY)
+        .acl(acl::BITMAP)
+        .keys(1, 1, 1, &[KeySpec::at(1, RO | ACCESS)])
+        .doc(
+            "bitmap",
+            "2.8.7",
+            "O(N)",
+            "Find first bit set or clear in a string",
+        ),
+    CommandDef::shard("bitop", -4, bitop_cmd)
+        .flags(WRITE | DENYOOM)
+        .acl(acl::BITMAP)
+        .keys(
+            2,
+            -1,
+            1,
+            &[
+                KeySpec::at(2, OW | UPDATE),
+                KeySpec::range(3, -1, 1, 0, RO | ACCESS),
+            ],
+        )
+        .doc(
+            "bitmap",
+            "2.6.0",
+            "O(N)",
+            "Perform bitwise operations between strings",
+        ),
+];
 
 const BIT_OFFSET_ERR: &str = "ERR bit offset is not an integer or out of range";
 const BIT_VALUE_ERR: &str = "ERR bit is not an integer or out of range";

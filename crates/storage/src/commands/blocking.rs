@@ -2,20 +2,54 @@
 //! has data): the timeout is validated, then the first key holding data is popped through the
 //! non-blocking command. The server blocks the client when these answer with a null.
 
-use super::{lookup_command, opt_is, parse_i64, Call, Handler, SYNTAX, WRONGTYPE};
+use super::{lookup, opt_is, parse_i64, Call, SYNTAX, WRONGTYPE};
+use crate::spec::{acl, flag::*, key::*, CommandDef, KeySpec, Run};
 use bytes::Bytes;
 use damselfly_protocol::Frame;
 
 /// Name, Redis arity, handler.
-pub(super) const COMMANDS: &[(&str, i32, Handler)] = &[
-    ("blpop", -3, blpop),
-    ("brpop", -3, brpop),
-    ("blmove", 6, blmove),
-    ("brpoplpush", 4, brpoplpush),
-    ("blmpop", -5, blmpop),
-    ("bzpopmin", -3, bzpopmin),
-    ("bzpopmax", -3, bzpopmax),
-    ("bzmpop", -5, bzmpop),
+/// The blocking pops and moves (run here in their non-blocking form; the server blocks them).
+pub(crate) static COMMANDS: &[CommandDef] = &[
+    CommandDef::shard("blpop", -3, blpop)
+        .flags(WRITE | NOSCRIPT | BLOCKING)
+        .acl(acl::LIST)
+        .keys(1, -2, 1, &[KeySpec::range(1, -2, 1, 0, RW | ACCESS | DELETE)])
+        .doc("list", "2.0.0", "O(N) where N is the number of provided keys.", "Remove and get the first element in a list, or block until one is available"),
+    CommandDef::shard("brpop", -3, brpop)
+        .flags(WRITE | NOSCRIPT | BLOCKING)
+        .acl(acl::LIST)
+        .keys(1, -2, 1, &[KeySpec::range(1, -2, 1, 0, RW | ACCESS | DELETE)])
+        .doc("list", "2.0.0", "O(N) where N is the number of provided keys.", "Remove and get the last element in a list, or block until one is available"),
+    CommandDef::shard("blmove", 6, blmove)
+        .flags(WRITE | DENYOOM | NOSCRIPT | BLOCKING)
+        .acl(acl::LIST)
+        .keys(1, 2, 1, &[KeySpec::at(1, RW | ACCESS | DELETE), KeySpec::at(2, RW | INSERT)])
+        .doc("list", "6.2.0", "O(1)", "Pop an element from a list, push it to another list and return it; or block until one is available"),
+    CommandDef::shard("brpoplpush", 4, brpoplpush)
+        .flags(WRITE | DENYOOM | NOSCRIPT | BLOCKING)
+        .acl(acl::LIST)
+        .keys(1, 2, 1, &[KeySpec::at(1, RW | ACCESS | DELETE), KeySpec::at(2, RW | INSERT)])
+        .doc("list", "2.2.0", "O(1)", "Pop an element from a list, push it to another list and return it; or block until one is available"),
+    CommandDef::shard("blmpop", -5, blmpop)
+        .flags(WRITE | BLOCKING | MOVABLEKEYS)
+        .acl(acl::LIST)
+        .keys(0, 0, 0, &[KeySpec::keynum(2, 0, 1, 1, RW | ACCESS | DELETE)])
+        .doc("list", "7.0.0", "O(N+M) where N is the number of provided keys and M is the number of elements returned.", "Pop elements from a list, or block until one is available"),
+    CommandDef::shard("bzpopmin", -3, bzpopmin)
+        .flags(WRITE | NOSCRIPT | BLOCKING | FAST)
+        .acl(acl::SORTEDSET)
+        .keys(1, -2, 1, &[KeySpec::range(1, -2, 1, 0, RW | ACCESS | DELETE)])
+        .doc("sorted-set", "5.0.0", "O(log(N)) with N being the number of elements in the sorted set.", "Remove and return the member with the lowest score from one or more sorted sets, or block until one is available"),
+    CommandDef::shard("bzpopmax", -3, bzpopmax)
+        .flags(WRITE | NOSCRIPT | BLOCKING | FAST)
+        .acl(acl::SORTEDSET)
+        .keys(1, -2, 1, &[KeySpec::range(1, -2, 1, 0, RW | ACCESS | DELETE)])
+        .doc("sorted-set", "5.0.0", "O(log(N)) with N being the number of elements in the sorted set.", "Remove and return the member with the highest score from one or more sorted sets, or block until one is available"),
+    CommandDef::shard("bzmpop", -5, bzmpop)
+        .flags(WRITE | BLOCKING | MOVABLEKEYS)
+        .acl(acl::SORTEDSET)
+        .keys(0, 0, 0, &[KeySpec::keynum(2, 0, 1, 1, RW | ACCESS | DELETE)])
+        .doc("sorted-set", "7.0.0", "O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.", "Remove and return members with scores in a sorted set or block until one is available"),
 ];
 
 /// Redis's getTimeoutFromObjectOrReply for a timeout in seconds, as milliseconds (0: forever).
@@ -39,7 +73,10 @@ pub fn parse_block_timeout(arg: &[u8]) -> Result<u64, Frame> {
 
 /// Runs another command of this shard on the same db, keeping what it journals.
 fn delegate(c: &mut Call, args: Vec<Bytes>) -> Frame {
-    let Some((name, _, handler)) = lookup_command(&args[0].to_ascii_lowercase()) else {
+    let Some(def) = lookup(&args[0]) else {
+        return Frame::error("ERR unknown command");
+    };
+    let Run::Shard(handler) = def.run else {
         return Frame::error("ERR unknown command");
     };
     let mut sub = Call {
@@ -47,7 +84,7 @@ fn delegate(c: &mut Call, args: Vec<Bytes>) -> Frame {
         db: c.db,
         args: &args,
         ctx: &mut *c.ctx,
-        name,
+        name: def.name,
         other_db: None,
         journal: None,
     };

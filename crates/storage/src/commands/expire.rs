@@ -2,7 +2,104 @@
 //! EXPIRETIME, PEXPIRETIME, PERSIST.
 
 use super::{cstr, error_text, parse_i64, Call};
+use crate::spec::{acl, flag::*, key::*, CommandDef, KeySpec};
 use damselfly_protocol::Frame;
+
+/// The expiry commands.
+pub(crate) static COMMANDS: &[CommandDef] = &[
+    CommandDef::shard("expire", -3, expire)
+        .flags(WRITE | FAST)
+        .acl(acl::KEYSPACE)
+        .keys(1, 1, 1, &[KeySpec::at(1, RW | UPDATE)])
+        .doc(
+            "generic",
+            "1.0.0",
+            "O(1)",
+            "Set a key's time to live in seconds",
+        ),
+    CommandDef::shard("pexpire", -3, pexpire)
+        .flags(WRITE | FAST)
+        .acl(acl::KEYSPACE)
+        .keys(1, 1, 1, &[KeySpec::at(1, RW | UPDATE)])
+        .doc(
+            "generic",
+            "2.6.0",
+            "O(1)",
+            "Set a key's time to live in milliseconds",
+        ),
+    CommandDef::shard("expireat", -3, expireat)
+        .flags(WRITE | FAST)
+        .acl(acl::KEYSPACE)
+        .keys(1, 1, 1, &[KeySpec::at(1, RW | UPDATE)])
+        .doc(
+            "generic",
+            "1.2.0",
+            "O(1)",
+            "Set the expiration for a key as a UNIX timestamp",
+        ),
+    CommandDef::shard("pexpireat", -3, pexpireat)
+        .flags(WRITE | FAST)
+        .acl(acl::KEYSPACE)
+        .keys(1, 1, 1, &[KeySpec::at(1, RW | UPDATE)])
+        .doc(
+            "generic",
+            "2.6.0",
+            "O(1)",
+            "Set the expiration for a key as a UNIX timestamp specified in milliseconds",
+        ),
+    CommandDef::shard("ttl", 2, ttl)
+        .flags(READONLY | FAST)
+        .acl(acl::KEYSPACE)
+        .keys(1, 1, 1, &[KeySpec::at(1, RO | ACCESS)])
+        .tips(&["nondeterministic_output"])
+        .doc(
+            "generic",
+            "1.0.0",
+            "O(1)",
+            "Get the time to live for a key in seconds",
+        ),
+    CommandDef::shard("pttl", 2, pttl)
+        .flags(READONLY | FAST)
+        .acl(acl::KEYSPACE)
+        .keys(1, 1, 1, &[KeySpec::at(1, RO | ACCESS)])
+        .tips(&["nondeterministic_output"])
+        .doc(
+            "generic",
+            "2.6.0",
+            "O(1)",
+            "Get the time to live for a key in milliseconds",
+        ),
+    CommandDef::shard("expiretime", 2, expiretime)
+        .flags(READONLY | FAST)
+        .acl(acl::KEYSPACE)
+        .keys(1, 1, 1, &[KeySpec::at(1, RO | ACCESS)])
+        .doc(
+            "generic",
+            "7.0.0",
+            "O(1)",
+            "Get the expiration Unix timestamp for a key",
+        ),
+    CommandDef::shard("pexpiretime", 2, pexpiretime)
+        .flags(READONLY | FAST)
+        .acl(acl::KEYSPACE)
+        .keys(1, 1, 1, &[KeySpec::at(1, RO | ACCESS)])
+        .doc(
+            "generic",
+            "7.0.0",
+            "O(1)",
+            "Get the expiration Unix timestamp for a key in milliseconds",
+        ),
+    CommandDef::shard("persist", 2, persist)
+        .flags(WRITE | FAST)
+        .acl(acl::KEYSPACE)
+        .keys(1, 1, 1, &[KeySpec::at(1, RW | UPDATE)])
+        .doc(
+            "generic",
+            "2.2.0",
+            "O(1)",
+            "Remove the expiration from a key",
+        ),
+];
 
 #[derive(Default)]
 struct Flags {

@@ -1,9 +1,10 @@
 //! Hash commands (t_hash.c).
 
-use super::{cstr, opt_is, parse_i64, Call, Handler, NOT_INTEGER, SYNTAX, WRONGTYPE};
+use super::{cstr, opt_is, parse_i64, Call, NOT_INTEGER, SYNTAX, WRONGTYPE};
 use crate::glob::glob_match;
 use crate::keyspace::Db;
 use crate::longdouble;
+use crate::spec::{acl, flag::*, key::*, CommandDef, KeySpec};
 use crate::types::Hash;
 use crate::value::Value;
 use bytes::Bytes;
@@ -11,23 +12,93 @@ use damselfly_protocol::{format_i64, string2ll, Frame};
 use std::collections::HashSet;
 
 /// Name, Redis arity, handler.
-pub(super) const COMMANDS: &[(&str, i32, Handler)] = &[
-    ("hset", -4, hset),
-    ("hmset", -4, hmset),
-    ("hsetnx", 4, hsetnx),
-    ("hget", 3, hget),
-    ("hmget", -3, hmget),
-    ("hdel", -3, hdel),
-    ("hlen", 2, hlen),
-    ("hstrlen", 3, hstrlen),
-    ("hexists", 3, hexists),
-    ("hgetall", 2, hgetall),
-    ("hkeys", 2, hkeys),
-    ("hvals", 2, hvals),
-    ("hincrby", 4, hincrby),
-    ("hincrbyfloat", 4, hincrbyfloat),
-    ("hrandfield", -2, hrandfield),
-    ("hscan", -3, hscan),
+/// The hash commands.
+pub(crate) static COMMANDS: &[CommandDef] = &[
+    CommandDef::shard("hset", -4, hset)
+        .flags(WRITE | DENYOOM | FAST)
+        .acl(acl::HASH)
+        .keys(1, 1, 1, &[KeySpec::at(1, RW | UPDATE)])
+        .doc("hash", "2.0.0", "O(1) for each field/value pair added, so O(N) to add N field/value pairs when the command is called with multiple field/value pairs.", "Set the string value of a hash field"),
+    CommandDef::shard("hmset", -4, hmset)
+        .flags(WRITE | DENYOOM | FAST)
+        .acl(acl::HASH)
+        .keys(1, 1, 1, &[KeySpec::at(1, RW | UPDATE)])
+        .doc("hash", "2.0.0", "O(N) where N is the number of fields being set.", "Set multiple hash fields to multiple values"),
+    CommandDef::shard("hsetnx", 4, hsetnx)
+        .flags(WRITE | DENYOOM | FAST)
+        .acl(acl::HASH)
+        .keys(1, 1, 1, &[KeySpec::at(1, RW | INSERT)])
+        .doc("hash", "2.0.0", "O(1)", "Set the value of a hash field, only if the field does not exist"),
+    CommandDef::shard("hget", 3, hget)
+        .flags(READONLY | FAST)
+        .acl(acl::HASH)
+        .keys(1, 1, 1, &[KeySpec::at(1, RO | ACCESS)])
+        .doc("hash", "2.0.0", "O(1)", "Get the value of a hash field"),
+    CommandDef::shard("hmget", -3, hmget)
+        .flags(READONLY | FAST)
+        .acl(acl::HASH)
+        .keys(1, 1, 1, &[KeySpec::at(1, RO | ACCESS)])
+        .doc("hash", "2.0.0", "O(N) where N is the number of fields being requested.", "Get the values of all the given hash fields"),
+    CommandDef::shard("hdel", -3, hdel)
+        .flags(WRITE | FAST)
+        .acl(acl::HASH)
+        .keys(1, 1, 1, &[KeySpec::at(1, RW | DELETE)])
+        .doc("hash", "2.0.0", "O(N) where N is the number of fields to be removed.", "Delete one or more hash fields"),
+    CommandDef::shard("hlen", 2, hlen)
+        .flags(READONLY | FAST)
+        .acl(acl::HASH)
+        .keys(1, 1, 1, &[KeySpec::at(1, RO)])
+        .doc("hash", "2.0.0", "O(1)", "Get the number of fields in a hash"),
+    CommandDef::shard("hstrlen", 3, hstrlen)
+        .flags(READONLY | FAST)
+        .acl(acl::HASH)
+        .keys(1, 1, 1, &[KeySpec::at(1, RO)])
+        .doc("hash", "3.2.0", "O(1)", "Get the length of the value of a hash field"),
+    CommandDef::shard("hexists", 3, hexists)
+        .flags(READONLY | FAST)
+        .acl(acl::HASH)
+        .keys(1, 1, 1, &[KeySpec::at(1, RO)])
+        .doc("hash", "2.0.0", "O(1)", "Determine if a hash field exists"),
+    CommandDef::shard("hgetall", 2, hgetall)
+        .flags(READONLY)
+        .acl(acl::HASH)
+        .keys(1, 1, 1, &[KeySpec::at(1, RO | ACCESS)])
+        .tips(&["nondeterministic_output_order"])
+        .doc("hash", "2.0.0", "O(N) where N is the size of the hash.", "Get all the fields and values in a hash"),
+    CommandDef::shard("hkeys", 2, hkeys)
+        .flags(READONLY)
+        .acl(acl::HASH)
+        .keys(1, 1, 1, &[KeySpec::at(1, RO | ACCESS)])
+        .tips(&["nondeterministic_output_order"])
+        .doc("hash", "2.0.0", "O(N) where N is the size of the hash.", "Get all the fields in a hash"),
+    CommandDef::shard("hvals", 2, hvals)
+        .flags(READONLY)
+        .acl(acl::HASH)
+        .keys(1, 1, 1, &[KeySpec::at(1, RO | ACCESS)])
+        .tips(&["nondeterministic_output_order"])
+        .doc("hash", "2.0.0", "O(N) where N is the size of the hash.", "Get all the values in a hash"),
+    CommandDef::shard("hincrby", 4, hincrby)
+        .flags(WRITE | DENYOOM | FAST)
+        .acl(acl::HASH)
+        .keys(1, 1, 1, &[KeySpec::at(1, RW | ACCESS | UPDATE)])
+        .doc("hash", "2.0.0", "O(1)", "Increment the integer value of a hash field by the given number"),
+    CommandDef::shard("hincrbyfloat", 4, hincrbyfloat)
+        .flags(WRITE | DENYOOM | FAST)
+        .acl(acl::HASH)
+        .keys(1, 1, 1, &[KeySpec::at(1, RW | ACCESS | UPDATE)])
+        .doc("hash", "2.6.0", "O(1)", "Increment the float value of a hash field by the given amount"),
+    CommandDef::shard("hrandfield", -2, hrandfield)
+        .flags(READONLY)
+        .acl(acl::HASH)
+        .keys(1, 1, 1, &[KeySpec::at(1, RO | ACCESS)])
+        .tips(&["nondeterministic_output"])
+        .doc("hash", "6.2.0", "O(N) where N is the number of fields returned", "Get one or multiple random fields from a hash"),
+    CommandDef::shard("hscan", -3, hscan)
+        .flags(READONLY)
+        .acl(acl::HASH)
+        .keys(1, 1, 1, &[KeySpec::at(1, RO | ACCESS)])
+        .tips(&["nondeterministic_output"])
+        .doc("hash", "2.8.0", "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection..", "Incrementally iterate hash fields and associated values"),
 ];
 
 fn bulk(data: &[u8]) -> Frame {

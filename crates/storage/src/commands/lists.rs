@@ -1,7 +1,8 @@
 //! List commands (t_list.c): pushes and pops at both ends, ranges, searches, and moves between
 //! lists.
 
-use super::{opt_is, parse_i64, Call, Handler, SYNTAX, WRONGTYPE};
+use super::{opt_is, parse_i64, Call, SYNTAX, WRONGTYPE};
+use crate::spec::{acl, flag::*, key::*, CommandDef, KeySpec};
 use crate::types::list::Elem;
 use crate::types::List;
 use crate::value::Value;
@@ -9,24 +10,93 @@ use bytes::Bytes;
 use damselfly_protocol::{string2ll, Frame};
 
 /// Name, Redis arity, handler.
-pub(super) const COMMANDS: &[(&str, i32, Handler)] = &[
-    ("lpush", -3, lpush),
-    ("rpush", -3, rpush),
-    ("lpushx", -3, lpushx),
-    ("rpushx", -3, rpushx),
-    ("lpop", -2, lpop),
-    ("rpop", -2, rpop),
-    ("lrange", 4, lrange),
-    ("llen", 2, llen),
-    ("lindex", 3, lindex),
-    ("lset", 4, lset),
-    ("lrem", 4, lrem),
-    ("ltrim", 4, ltrim),
-    ("linsert", 5, linsert),
-    ("lpos", -3, lpos),
-    ("rpoplpush", 3, rpoplpush),
-    ("lmove", 5, lmove),
-    ("lmpop", -4, lmpop),
+/// The list commands.
+pub(crate) static COMMANDS: &[CommandDef] = &[
+    CommandDef::shard("lpush", -3, lpush)
+        .flags(WRITE | DENYOOM | FAST)
+        .acl(acl::LIST)
+        .keys(1, 1, 1, &[KeySpec::at(1, RW | INSERT)])
+        .doc("list", "1.0.0", "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.", "Prepend one or multiple elements to a list"),
+    CommandDef::shard("rpush", -3, rpush)
+        .flags(WRITE | DENYOOM | FAST)
+        .acl(acl::LIST)
+        .keys(1, 1, 1, &[KeySpec::at(1, RW | INSERT)])
+        .doc("list", "1.0.0", "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.", "Append one or multiple elements to a list"),
+    CommandDef::shard("lpushx", -3, lpushx)
+        .flags(WRITE | DENYOOM | FAST)
+        .acl(acl::LIST)
+        .keys(1, 1, 1, &[KeySpec::at(1, RW | INSERT)])
+        .doc("list", "2.2.0", "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.", "Prepend an element to a list, only if the list exists"),
+    CommandDef::shard("rpushx", -3, rpushx)
+        .flags(WRITE | DENYOOM | FAST)
+        .acl(acl::LIST)
+        .keys(1, 1, 1, &[KeySpec::at(1, RW | INSERT)])
+        .doc("list", "2.2.0", "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.", "Append an element to a list, only if the list exists"),
+    CommandDef::shard("lpop", -2, lpop)
+        .flags(WRITE | FAST)
+        .acl(acl::LIST)
+        .keys(1, 1, 1, &[KeySpec::at(1, RW | ACCESS | DELETE)])
+        .doc("list", "1.0.0", "O(N) where N is the number of elements returned", "Remove and get the first elements in a list"),
+    CommandDef::shard("rpop", -2, rpop)
+        .flags(WRITE | FAST)
+        .acl(acl::LIST)
+        .keys(1, 1, 1, &[KeySpec::at(1, RW | ACCESS | DELETE)])
+        .doc("list", "1.0.0", "O(N) where N is the number of elements returned", "Remove and get the last elements in a list"),
+    CommandDef::shard("lrange", 4, lrange)
+        .flags(READONLY)
+        .acl(acl::LIST)
+        .keys(1, 1, 1, &[KeySpec::at(1, RO | ACCESS)])
+        .doc("list", "1.0.0", "O(S+N) where S is the distance of start offset from HEAD for small lists, from nearest end (HEAD or TAIL) for large lists; and N is the number of elements in the specified range.", "Get a range of elements from a list"),
+    CommandDef::shard("llen", 2, llen)
+        .flags(READONLY | FAST)
+        .acl(acl::LIST)
+        .keys(1, 1, 1, &[KeySpec::at(1, RO)])
+        .doc("list", "1.0.0", "O(1)", "Get the length of a list"),
+    CommandDef::shard("lindex", 3, lindex)
+        .flags(READONLY)
+        .acl(acl::LIST)
+        .keys(1, 1, 1, &[KeySpec::at(1, RO | ACCESS)])
+        .doc("list", "1.0.0", "O(N) where N is the number of elements to traverse to get to the element at index. This makes asking for the first or the last element of the list O(1).", "Get an element from a list by its index"),
+    CommandDef::shard("lset", 4, lset)
+        .flags(WRITE | DENYOOM)
+        .acl(acl::LIST)
+        .keys(1, 1, 1, &[KeySpec::at(1, RW | UPDATE)])
+        .doc("list", "1.0.0", "O(N) where N is the length of the list. Setting either the first or the last element of the list is O(1).", "Set the value of an element in a list by its index"),
+    CommandDef::shard("lrem", 4, lrem)
+        .flags(WRITE)
+        .acl(acl::LIST)
+        .keys(1, 1, 1, &[KeySpec::at(1, RW | DELETE)])
+        .doc("list", "1.0.0", "O(N+M) where N is the length of the list and M is the number of elements removed.", "Remove elements from a list"),
+    CommandDef::shard("ltrim", 4, ltrim)
+        .flags(WRITE)
+        .acl(acl::LIST)
+        .keys(1, 1, 1, &[KeySpec::at(1, RW | DELETE)])
+        .doc("list", "1.0.0", "O(N) where N is the number of elements to be removed by the operation.", "Trim a list to the specified range"),
+    CommandDef::shard("linsert", 5, linsert)
+        .flags(WRITE | DENYOOM)
+        .acl(acl::LIST)
+        .keys(1, 1, 1, &[KeySpec::at(1, RW | INSERT)])
+        .doc("list", "2.2.0", "O(N) where N is the number of elements to traverse before seeing the value pivot. This means that inserting somewhere on the left end on the list (head) can be considered O(1) and inserting somewhere on the right end (tail) is O(N).", "Insert an element before or after another element in a list"),
+    CommandDef::shard("lpos", -3, lpos)
+        .flags(READONLY)
+        .acl(acl::LIST)
+        .keys(1, 1, 1, &[KeySpec::at(1, RO | ACCESS)])
+        .doc("list", "6.0.6", "O(N) where N is the number of elements in the list, for the average case. When searching for elements near the head or the tail of the list, or when the MAXLEN option is provided, the command may run in constant time.", "Return the index of matching elements on a list"),
+    CommandDef::shard("rpoplpush", 3, rpoplpush)
+        .flags(WRITE | DENYOOM)
+        .acl(acl::LIST)
+        .keys(1, 2, 1, &[KeySpec::at(1, RW | ACCESS | DELETE), KeySpec::at(2, RW | INSERT)])
+        .doc("list", "1.2.0", "O(1)", "Remove the last element in a list, prepend it to another list and return it"),
+    CommandDef::shard("lmove", 5, lmove)
+        .flags(WRITE | DENYOOM)
+        .acl(acl::LIST)
+        .keys(1, 2, 1, &[KeySpec::at(1, RW | ACCESS | DELETE), KeySpec::at(2, RW | INSERT)])
+        .doc("list", "6.2.0", "O(1)", "Pop an element from a list, push it to another list and return it"),
+    CommandDef::shard("lmpop", -4, lmpop)
+        .flags(WRITE | MOVABLEKEYS)
+        .acl(acl::LIST)
+        .keys(0, 0, 0, &[KeySpec::keynum(1, 0, 1, 1, RW | ACCESS | DELETE)])
+        .doc("list", "7.0.0", "O(N+M) where N is the number of provided keys and M is the number of elements returned.", "Pop elements from a list"),
 ];
 
 #[derive(Clone, Copy, PartialEq)]

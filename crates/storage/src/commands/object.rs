@@ -2,7 +2,75 @@
 
 use super::{error_text, wrong_args, Call};
 use crate::keyspace::lru_clock;
+use crate::spec::{acl, flag::*, key::*, CommandDef, KeySpec, Run};
 use damselfly_protocol::Frame;
+
+/// OBJECT and its subcommands.
+const OBJECT_HANDLER: Run = Run::Shard(object);
+
+/// OBJECT.
+pub(crate) static COMMANDS: &[CommandDef] = &[CommandDef::new("object", -2, OBJECT_HANDLER)
+    .doc(
+        "generic",
+        "2.2.3",
+        "Depends on subcommand.",
+        "A container for object introspection commands",
+    )
+    .subcommands(&[
+        CommandDef::subcommand("object|encoding", 3, OBJECT_HANDLER)
+            .flags(READONLY)
+            .acl(acl::KEYSPACE)
+            .keys(2, 2, 1, &[KeySpec::at(2, RO)])
+            .tips(&["nondeterministic_output"])
+            .doc(
+                "generic",
+                "2.2.3",
+                "O(1)",
+                "Inspect the internal encoding of a Redis object",
+            ),
+        CommandDef::subcommand("object|freq", 3, OBJECT_HANDLER)
+            .flags(READONLY)
+            .acl(acl::KEYSPACE)
+            .keys(2, 2, 1, &[KeySpec::at(2, RO)])
+            .tips(&["nondeterministic_output"])
+            .doc(
+                "generic",
+                "4.0.0",
+                "O(1)",
+                "Get the logarithmic access frequency counter of a Redis object",
+            ),
+        CommandDef::subcommand("object|help", 2, OBJECT_HANDLER)
+            .flags(LOADING | STALE)
+            .acl(acl::KEYSPACE)
+            .doc(
+                "generic",
+                "6.2.0",
+                "O(1)",
+                "Show helpful text about the different subcommands",
+            ),
+        CommandDef::subcommand("object|idletime", 3, OBJECT_HANDLER)
+            .flags(READONLY)
+            .acl(acl::KEYSPACE)
+            .keys(2, 2, 1, &[KeySpec::at(2, RO)])
+            .tips(&["nondeterministic_output"])
+            .doc(
+                "generic",
+                "2.2.3",
+                "O(1)",
+                "Get the time since a Redis object was last accessed",
+            ),
+        CommandDef::subcommand("object|refcount", 3, OBJECT_HANDLER)
+            .flags(READONLY)
+            .acl(acl::KEYSPACE)
+            .keys(2, 2, 1, &[KeySpec::at(2, RO)])
+            .tips(&["nondeterministic_output"])
+            .doc(
+                "generic",
+                "2.2.3",
+                "O(1)",
+                "Get the number of references to the value of the key",
+            ),
+    ])];
 
 const HELP: &[&str] = &[
     "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",

@@ -5,33 +5,110 @@ mod algebra;
 mod random;
 mod scan;
 
-use super::{opt_is, parse_i64, Call, Handler, SYNTAX, WRONGTYPE};
+use super::{opt_is, parse_i64, Call, SYNTAX, WRONGTYPE};
 use crate::glob::glob_match;
 use crate::keyspace::Db;
+use crate::spec::{acl, flag::*, key::*, CommandDef, KeySpec};
 use crate::types::Set;
 use crate::value::Value;
 use bytes::Bytes;
 use damselfly_protocol::Frame;
 
 /// Name, Redis arity, handler.
-pub(super) const COMMANDS: &[(&str, i32, Handler)] = &[
-    ("sadd", -3, sadd),
-    ("srem", -3, srem),
-    ("smembers", 2, smembers),
-    ("sismember", 3, sismember),
-    ("smismember", -3, smismember),
-    ("scard", 2, scard),
-    ("spop", -2, random::spop),
-    ("srandmember", -2, random::srandmember),
-    ("smove", 4, smove),
-    ("sinter", -2, sinter),
-    ("sunion", -2, sunion),
-    ("sdiff", -2, sdiff),
-    ("sinterstore", -3, sinterstore),
-    ("sunionstore", -3, sunionstore),
-    ("sdiffstore", -3, sdiffstore),
-    ("sintercard", -3, sintercard),
-    ("sscan", -3, sscan),
+/// The set commands.
+pub(crate) static COMMANDS: &[CommandDef] = &[
+    CommandDef::shard("sadd", -3, sadd)
+        .flags(WRITE | DENYOOM | FAST)
+        .acl(acl::SET)
+        .keys(1, 1, 1, &[KeySpec::at(1, RW | INSERT)])
+        .doc("set", "1.0.0", "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.", "Add one or more members to a set"),
+    CommandDef::shard("srem", -3, srem)
+        .flags(WRITE | FAST)
+        .acl(acl::SET)
+        .keys(1, 1, 1, &[KeySpec::at(1, RW | DELETE)])
+        .doc("set", "1.0.0", "O(N) where N is the number of members to be removed.", "Remove one or more members from a set"),
+    CommandDef::shard("smembers", 2, smembers)
+        .flags(READONLY)
+        .acl(acl::SET)
+        .keys(1, 1, 1, &[KeySpec::at(1, RO | ACCESS)])
+        .tips(&["nondeterministic_output_order"])
+        .doc("set", "1.0.0", "O(N) where N is the set cardinality.", "Get all the members in a set"),
+    CommandDef::shard("sismember", 3, sismember)
+        .flags(READONLY | FAST)
+        .acl(acl::SET)
+        .keys(1, 1, 1, &[KeySpec::at(1, RO)])
+        .doc("set", "1.0.0", "O(1)", "Determine if a given value is a member of a set"),
+    CommandDef::shard("smismember", -3, smismember)
+        .flags(READONLY | FAST)
+        .acl(acl::SET)
+        .keys(1, 1, 1, &[KeySpec::at(1, RO | ACCESS)])
+        .doc("set", "6.2.0", "O(N) where N is the number of elements being checked for membership", "Returns the membership associated with the given elements for a set"),
+    CommandDef::shard("scard", 2, scard)
+        .flags(READONLY | FAST)
+        .acl(acl::SET)
+        .keys(1, 1, 1, &[KeySpec::at(1, RO)])
+        .doc("set", "1.0.0", "O(1)", "Get the number of members in a set"),
+    CommandDef::shard("spop", -2, random::spop)
+        .flags(WRITE | FAST)
+        .acl(acl::SET)
+        .keys(1, 1, 1, &[KeySpec::at(1, RW | ACCESS | DELETE)])
+        .tips(&["nondeterministic_output"])
+        .doc("set", "1.0.0", "Without the count argument O(1), otherwise O(N) where N is the value of the passed count.", "Remove and return one or multiple random members from a set"),
+    CommandDef::shard("srandmember", -2, random::srandmember)
+        .flags(READONLY)
+        .acl(acl::SET)
+        .keys(1, 1, 1, &[KeySpec::at(1, RO | ACCESS)])
+        .tips(&["nondeterministic_output"])
+        .doc("set", "1.0.0", "Without the count argument O(1), otherwise O(N) where N is the absolute value of the passed count.", "Get one or multiple random members from a set"),
+    CommandDef::shard("smove", 4, smove)
+        .flags(WRITE | FAST)
+        .acl(acl::SET)
+        .keys(1, 2, 1, &[KeySpec::at(1, RW | ACCESS | DELETE), KeySpec::at(2, RW | INSERT)])
+        .doc("set", "1.0.0", "O(1)", "Move a member from one set to another"),
+    CommandDef::shard("sinter", -2, sinter)
+        .flags(READONLY)
+        .acl(acl::SET)
+        .keys(1, -1, 1, &[KeySpec::range(1, -1, 1, 0, RO | ACCESS)])
+        .tips(&["nondeterministic_output_order"])
+        .doc("set", "1.0.0", "O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.", "Intersect multiple sets"),
+    CommandDef::shard("sunion", -2, sunion)
+        .flags(READONLY)
+        .acl(acl::SET)
+        .keys(1, -1, 1, &[KeySpec::range(1, -1, 1, 0, RO | ACCESS)])
+        .tips(&["nondeterministic_output_order"])
+        .doc("set", "1.0.0", "O(N) where N is the total number of elements in all given sets.", "Add multiple sets"),
+    CommandDef::shard("sdiff", -2, sdiff)
+        .flags(READONLY)
+        .acl(acl::SET)
+        .keys(1, -1, 1, &[KeySpec::range(1, -1, 1, 0, RO | ACCESS)])
+        .tips(&["nondeterministic_output_order"])
+        .doc("set", "1.0.0", "O(N) where N is the total number of elements in all given sets.", "Subtract multiple sets"),
+    CommandDef::shard("sinterstore", -3, sinterstore)
+        .flags(WRITE | DENYOOM)
+        .acl(acl::SET)
+        .keys(1, -1, 1, &[KeySpec::at(1, RW | UPDATE), KeySpec::range(2, -1, 1, 0, RO | ACCESS)])
+        .doc("set", "1.0.0", "O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.", "Intersect multiple sets and store the resulting set in a key"),
+    CommandDef::shard("sunionstore", -3, sunionstore)
+        .flags(WRITE | DENYOOM)
+        .acl(acl::SET)
+        .keys(1, -1, 1, &[KeySpec::at(1, OW | UPDATE), KeySpec::range(2, -1, 1, 0, RO | ACCESS)])
+        .doc("set", "1.0.0", "O(N) where N is the total number of elements in all given sets.", "Add multiple sets and store the resulting set in a key"),
+    CommandDef::shard("sdiffstore", -3, sdiffstore)
+        .flags(WRITE | DENYOOM)
+        .acl(acl::SET)
+        .keys(1, -1, 1, &[KeySpec::at(1, OW | UPDATE), KeySpec::range(2, -1, 1, 0, RO | ACCESS)])
+        .doc("set", "1.0.0", "O(N) where N is the total number of elements in all given sets.", "Subtract multiple sets and store the resulting set in a key"),
+    CommandDef::shard("sintercard", -3, sintercard)
+        .flags(READONLY | MOVABLEKEYS)
+        .acl(acl::SET)
+        .keys(0, 0, 0, &[KeySpec::keynum(1, 0, 1, 1, RO | ACCESS)])
+        .doc("set", "7.0.0", "O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.", "Intersect multiple sets and return the cardinality of the result"),
+    CommandDef::shard("sscan", -3, sscan)
+        .flags(READONLY)
+        .acl(acl::SET)
+        .keys(1, 1, 1, &[KeySpec::at(1, RO | ACCESS)])
+        .tips(&["nondeterministic_output"])
+        .doc("set", "2.8.0", "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection..", "Incrementally iterate Set elements"),
 ];
 
 /// The set in slot `id`, or WRONGTYPE.

@@ -6,7 +6,8 @@ mod groups;
 mod info;
 mod read;
 
-use super::{Call, Handler, WRONGTYPE};
+use super::{Call, WRONGTYPE};
+use crate::spec::{acl, flag::*, key::*, CommandDef, Find, KeySpec, Run};
 use crate::types::stream::StreamId;
 use crate::types::Stream;
 use crate::value::Value;
@@ -15,21 +16,136 @@ use bytes::Bytes;
 use damselfly_protocol::Frame;
 
 /// Name, Redis arity, handler.
-pub(super) const COMMANDS: &[(&str, i32, Handler)] = &[
-    ("xadd", -5, xadd),
-    ("xlen", 2, xlen),
-    ("xrange", -4, xrange),
-    ("xrevrange", -4, xrevrange),
-    ("xdel", -3, xdel),
-    ("xtrim", -4, xtrim),
-    ("xread", -4, read::xread),
-    ("xreadgroup", -7, read::xreadgroup),
-    ("xgroup", -2, groups::xgroup),
-    ("xack", -4, groups::xack),
-    ("xpending", -3, groups::xpending),
-    ("xclaim", -6, groups::xclaim),
-    ("xautoclaim", -6, groups::xautoclaim),
-    ("xinfo", -2, info::xinfo),
+/// XGROUP and its subcommands.
+const XGROUP_HANDLER: Run = Run::Shard(groups::xgroup);
+
+/// XINFO and its subcommands.
+const XINFO_HANDLER: Run = Run::Shard(info::xinfo);
+
+/// The stream commands.
+pub(crate) static COMMANDS: &[CommandDef] = &[
+    CommandDef::shard("xadd", -5, xadd)
+        .flags(WRITE | DENYOOM | FAST)
+        .acl(acl::STREAM)
+        .keys(1, 1, 1, &[KeySpec::at(1, RW | UPDATE).noted("UPDATE instead of INSERT because of the optional trimming feature")])
+        .tips(&["nondeterministic_output"])
+        .doc("stream", "5.0.0", "O(1) when adding a new entry, O(N) when trimming where N being the number of entries evicted.", "Appends a new entry to a stream"),
+    CommandDef::shard("xlen", 2, xlen)
+        .flags(READONLY | FAST)
+        .acl(acl::STREAM)
+        .keys(1, 1, 1, &[KeySpec::at(1, RO)])
+        .doc("stream", "5.0.0", "O(1)", "Return the number of entries in a stream"),
+    CommandDef::shard("xrange", -4, xrange)
+        .flags(READONLY)
+        .acl(acl::STREAM)
+        .keys(1, 1, 1, &[KeySpec::at(1, RO | ACCESS)])
+        .doc("stream", "5.0.0", "O(N) with N being the number of elements being returned. If N is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1).", "Return a range of elements in a stream, with IDs matching the specified IDs interval"),
+    CommandDef::shard("xrevrange", -4, xrevrange)
+        .flags(READONLY)
+        .acl(acl::STREAM)
+        .keys(1, 1, 1, &[KeySpec::at(1, RO | ACCESS)])
+        .doc("stream", "5.0.0", "O(N) with N being the number of elements returned. If N is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1).", "Return a range of elements in a stream, with IDs matching the specified IDs interval, in reverse order (from greater to smaller IDs) compared to XRANGE"),
+    CommandDef::shard("xdel", -3, xdel)
+        .flags(WRITE | FAST)
+        .acl(acl::STREAM)
+        .keys(1, 1, 1, &[KeySpec::at(1, RW | DELETE)])
+        .doc("stream", "5.0.0", "O(1) for each single item to delete in the stream, regardless of the stream size.", "Removes the specified entries from the stream. Returns the number of items actually deleted, that may be different from the number of IDs passed in case certain IDs do not exist."),
+    CommandDef::shard("xtrim", -4, xtrim)
+        .flags(WRITE)
+        .acl(acl::STREAM)
+        .keys(1, 1, 1, &[KeySpec::at(1, RW | DELETE)])
+        .tips(&["nondeterministic_output"])
+        .doc("stream", "5.0.0", "O(N), with N being the number of evicted entries. Constant times are very small however, since entries are organized in macro nodes containing multiple entries that can be released with a single deallocation.", "Trims the stream to (approximately if '~' is passed) a certain size"),
+    CommandDef::shard("xread", -4, read::xread)
+        .flags(READONLY | BLOCKING | MOVABLEKEYS)
+        .acl(acl::STREAM)
+        .keys(0, 0, 0, &[KeySpec::keyword("STREAMS", 1, Find::Range { last: -1, step: 1, limit: 2 }, RO | ACCESS)])
+        .doc("stream", "5.0.0", "For each stream mentioned: O(N) with N being the number of elements being returned, it means that XREAD-ing with a fixed COUNT is O(1). Note that when the BLOCK option is used, XADD will pay O(M) time in order to serve the M clients blocked on the stream getting new data.", "Return never seen elements in multiple streams, with IDs greater than the ones reported by the caller for each stream. Can block."),
+    CommandDef::shard("xreadgroup", -7, read::xreadgroup)
+        .flags(WRITE | BLOCKING | MOVABLEKEYS)
+        .acl(acl::STREAM)
+        .keys(0, 0, 0, &[KeySpec::keyword("STREAMS", 4, Find::Range { last: -1, step: 1, limit: 2 }, RO | ACCESS)])
+        .doc("stream", "5.0.0", "For each stream mentioned: O(M) with M being the number of elements returned. If M is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1). On the other side when XREADGROUP blocks, XADD will pay the O(N) time in order to serve the N clients blocked on the stream getting new data.", "Return new entries from a stream using a consumer group, or access the history of the pending entries for a given consumer. Can block."),
+    CommandDef::new("xgroup", -2, XGROUP_HANDLER)
+        .doc("stream", "5.0.0", "Depends on subcommand.", "A container for consumer groups commands")
+        .subcommands(&[
+            CommandDef::subcommand("xgroup|create", -5, XGROUP_HANDLER)
+                .flags(WRITE | DENYOOM)
+                .acl(acl::STREAM)
+                .keys(2, 2, 1, &[KeySpec::at(2, RW | INSERT)])
+                .doc("stream", "5.0.0", "O(1)", "Create a consumer group."),
+            CommandDef::subcommand("xgroup|createconsumer", 5, XGROUP_HANDLER)
+                .flags(WRITE | DENYOOM)
+                .acl(acl::STREAM)
+                .keys(2, 2, 1, &[KeySpec::at(2, RW | INSERT)])
+                .doc("stream", "6.2.0", "O(1)", "Create a consumer in a consumer group."),
+            CommandDef::subcommand("xgroup|delconsumer", 5, XGROUP_HANDLER)
+                .flags(WRITE)
+                .acl(acl::STREAM)
+                .keys(2, 2, 1, &[KeySpec::at(2, RW | DELETE)])
+                .doc("stream", "5.0.0", "O(1)", "Delete a consumer from a consumer group."),
+            CommandDef::subcommand("xgroup|destroy", 4, XGROUP_HANDLER)
+                .flags(WRITE)
+                .acl(acl::STREAM)
+                .keys(2, 2, 1, &[KeySpec::at(2, RW | DELETE)])
+                .doc("stream", "5.0.0", "O(N) where N is the number of entries in the group's pending entries list (PEL).", "Destroy a consumer group."),
+            CommandDef::subcommand("xgroup|help", 2, XGROUP_HANDLER)
+                .flags(LOADING | STALE)
+                .acl(acl::STREAM)
+                .doc("stream", "5.0.0", "O(1)", "Show helpful text about the different subcommands"),
+            CommandDef::subcommand("xgroup|setid", -5, XGROUP_HANDLER)
+                .flags(WRITE)
+                .acl(acl::STREAM)
+                .keys(2, 2, 1, &[KeySpec::at(2, RW | UPDATE)])
+                .doc("stream", "5.0.0", "O(1)", "Set a consumer group to an arbitrary last delivered ID value."),
+        ]),
+    CommandDef::shard("xack", -4, groups::xack)
+        .flags(WRITE | FAST)
+        .acl(acl::STREAM)
+        .keys(1, 1, 1, &[KeySpec::at(1, RW | UPDATE)])
+        .doc("stream", "5.0.0", "O(1) for each message ID processed.", "Marks a pending message as correctly processed, effectively removing it from the pending entries list of the consumer group. Return value of the command is the number of messages successfully acknowledged, that is, the IDs we were actually able to resolve in the PEL."),
+    CommandDef::shard("xpending", -3, groups::xpending)
+        .flags(READONLY)
+        .acl(acl::STREAM)
+        .keys(1, 1, 1, &[KeySpec::at(1, RO | ACCESS)])
+        .tips(&["nondeterministic_output"])
+        .doc("stream", "5.0.0", "O(N) with N being the number of elements returned, so asking for a small fixed number of entries per call is O(1). O(M), where M is the total number of entries scanned when used with the IDLE filter. When the command returns just the summary and the list of consumers is small, it runs in O(1) time; otherwise, an additional O(N) time for iterating every consumer.", "Return information and entries from a stream consumer group pending entries list, that are messages fetched but never acknowledged."),
+    CommandDef::shard("xclaim", -6, groups::xclaim)
+        .flags(WRITE | FAST)
+        .acl(acl::STREAM)
+        .keys(1, 1, 1, &[KeySpec::at(1, RW | UPDATE)])
+        .tips(&["nondeterministic_output"])
+        .doc("stream", "5.0.0", "O(log N) with N being the number of messages in the PEL of the consumer group.", "Changes (or acquires) ownership of a message in a consumer group, as if the message was delivered to the specified consumer."),
+    CommandDef::shard("xautoclaim", -6, groups::xautoclaim)
+        .flags(WRITE | FAST)
+        .acl(acl::STREAM)
+        .keys(1, 1, 1, &[KeySpec::at(1, RW | DELETE)])
+        .tips(&["nondeterministic_output"])
+        .doc("stream", "6.2.0", "O(1) if COUNT is small.", "Changes (or acquires) ownership of messages in a consumer group, as if the messages were delivered to the specified consumer."),
+    CommandDef::new("xinfo", -2, XINFO_HANDLER)
+        .doc("stream", "5.0.0", "Depends on subcommand.", "A container for stream introspection commands")
+        .subcommands(&[
+            CommandDef::subcommand("xinfo|consumers", 4, XINFO_HANDLER)
+                .flags(READONLY)
+                .acl(acl::STREAM)
+                .keys(2, 2, 1, &[KeySpec::at(2, RO | ACCESS)])
+                .tips(&["nondeterministic_output"])
+                .doc("stream", "5.0.0", "O(1)", "List the consumers in a consumer group"),
+            CommandDef::subcommand("xinfo|groups", 3, XINFO_HANDLER)
+                .flags(READONLY)
+                .acl(acl::STREAM)
+                .keys(2, 2, 1, &[KeySpec::at(2, RO | ACCESS)])
+                .doc("stream", "5.0.0", "O(1)", "List the consumer groups of a stream"),
+            CommandDef::subcommand("xinfo|help", 2, XINFO_HANDLER)
+                .flags(LOADING | STALE)
+                .acl(acl::STREAM)
+                .doc("stream", "5.0.0", "O(1)", "Show helpful text about the different subcommands"),
+            CommandDef::subcommand("xinfo|stream", -3, XINFO_HANDLER)
+                .flags(READONLY)
+                .acl(acl::STREAM)
+                .keys(2, 2, 1, &[KeySpec::at(2, RO | ACCESS)])
+                .doc("stream", "5.0.0", "O(1)", "Get information about a stream"),
+        ]),
 ];
 
 /// The stream at `key` for reading (lookupKeyRead): None when missing, Err on another type.

@@ -2,10 +2,123 @@
 
 use super::{cstr, parse_i64, Call, NOT_INTEGER, SYNTAX, WRONGTYPE};
 use crate::longdouble::{self, F80};
+use crate::spec::{acl, flag::*, key::*, CommandDef, KeySpec};
 use crate::value::{reserve_greedy, Value};
 use bytes::Bytes;
 use damselfly_protocol::string2ll;
 use damselfly_protocol::Frame;
+
+/// The string commands.
+pub(crate) static COMMANDS: &[CommandDef] = &[
+    CommandDef::shard("get", 2, get)
+        .flags(READONLY | FAST)
+        .acl(acl::STRING)
+        .keys(1, 1, 1, &[KeySpec::at(1, RO | ACCESS)])
+        .doc("string", "1.0.0", "O(1)", "Get the value of a key"),
+    CommandDef::shard("set", -3, set)
+        .flags(WRITE | DENYOOM)
+        .acl(acl::STRING)
+        .keys(1, 1, 1, &[KeySpec::at(1, RW | ACCESS | UPDATE | VARIABLE_FLAGS).noted("RW and ACCESS due to the optional `GET` argument")])
+        .doc("string", "1.0.0", "O(1)", "Set the string value of a key"),
+    CommandDef::shard("setnx", 3, setnx)
+        .flags(WRITE | DENYOOM | FAST)
+        .acl(acl::STRING)
+        .keys(1, 1, 1, &[KeySpec::at(1, OW | INSERT)])
+        .doc("string", "1.0.0", "O(1)", "Set the value of a key, only if the key does not exist"),
+    CommandDef::shard("setex", 4, setex)
+        .flags(WRITE | DENYOOM)
+        .acl(acl::STRING)
+        .keys(1, 1, 1, &[KeySpec::at(1, OW | UPDATE)])
+        .doc("string", "2.0.0", "O(1)", "Set the value and expiration of a key"),
+    CommandDef::shard("psetex", 4, psetex)
+        .flags(WRITE | DENYOOM)
+        .acl(acl::STRING)
+        .keys(1, 1, 1, &[KeySpec::at(1, OW | UPDATE)])
+        .doc("string", "2.6.0", "O(1)", "Set the value and expiration in milliseconds of a key"),
+    CommandDef::shard("getset", 3, getset)
+        .flags(WRITE | DENYOOM | FAST)
+        .acl(acl::STRING)
+        .keys(1, 1, 1, &[KeySpec::at(1, RW | ACCESS | UPDATE)])
+        .doc("string", "1.0.0", "O(1)", "Set the string value of a key and return its old value"),
+    CommandDef::shard("getdel", 2, getdel)
+        .flags(WRITE | FAST)
+        .acl(acl::STRING)
+        .keys(1, 1, 1, &[KeySpec::at(1, RW | ACCESS | DELETE)])
+        .doc("string", "6.2.0", "O(1)", "Get the value of a key and delete the key"),
+    CommandDef::shard("getex", -2, getex)
+        .flags(WRITE | FAST)
+        .acl(acl::STRING)
+        .keys(1, 1, 1, &[KeySpec::at(1, RW | ACCESS | UPDATE).noted("RW and UPDATE because it changes the TTL")])
+        .doc("string", "6.2.0", "O(1)", "Get the value of a key and optionally set its expiration"),
+    CommandDef::shard("mget", -2, mget)
+        .flags(READONLY | FAST)
+        .acl(acl::STRING)
+        .keys(1, -1, 1, &[KeySpec::range(1, -1, 1, 0, RO | ACCESS)])
+        .tips(&["request_policy:multi_shard"])
+        .doc("string", "1.0.0", "O(N) where N is the number of keys to retrieve.", "Get the values of all the given keys"),
+    CommandDef::shard("mset", -3, mset)
+        .flags(WRITE | DENYOOM)
+        .acl(acl::STRING)
+        .keys(1, -1, 2, &[KeySpec::range(1, -1, 2, 0, OW | UPDATE)])
+        .tips(&["request_policy:multi_shard", "response_policy:all_succeeded"])
+        .doc("string", "1.0.1", "O(N) where N is the number of keys to set.", "Set multiple keys to multiple values"),
+    CommandDef::shard("msetnx", -3, msetnx)
+        .flags(WRITE | DENYOOM)
+        .acl(acl::STRING)
+        .keys(1, -1, 2, &[KeySpec::range(1, -1, 2, 0, OW | INSERT)])
+        .tips(&["request_policy:multi_shard", "response_policy:agg_min"])
+        .doc("string", "1.0.1", "O(N) where N is the number of keys to set.", "Set multiple keys to multiple values, only if none of the keys exist"),
+    CommandDef::shard("incr", 2, incr)
+        .flags(WRITE | DENYOOM | FAST)
+        .acl(acl::STRING)
+        .keys(1, 1, 1, &[KeySpec::at(1, RW | ACCESS | UPDATE)])
+        .doc("string", "1.0.0", "O(1)", "Increment the integer value of a key by one"),
+    CommandDef::shard("decr", 2, decr)
+        .flags(WRITE | DENYOOM | FAST)
+        .acl(acl::STRING)
+        .keys(1, 1, 1, &[KeySpec::at(1, RW | ACCESS | UPDATE)])
+        .doc("string", "1.0.0", "O(1)", "Decrement the integer value of a key by one"),
+    CommandDef::shard("incrby", 3, incrby)
+        .flags(WRITE | DENYOOM | FAST)
+        .acl(acl::STRING)
+        .keys(1, 1, 1, &[KeySpec::at(1, RW | ACCESS | UPDATE)])
+        .doc("string", "1.0.0", "O(1)", "Increment the integer value of a key by the given amount"),
+    CommandDef::shard("decrby", 3, decrby)
+        .flags(WRITE | DENYOOM | FAST)
+        .acl(acl::STRING)
+        .keys(1, 1, 1, &[KeySpec::at(1, RW | ACCESS | UPDATE)])
+        .doc("string", "1.0.0", "O(1)", "Decrement the integer value of a key by the given number"),
+    CommandDef::shard("incrbyfloat", 3, incrbyfloat)
+        .flags(WRITE | DENYOOM | FAST)
+        .acl(acl::STRING)
+        .keys(1, 1, 1, &[KeySpec::at(1, RW | ACCESS | UPDATE)])
+        .doc("string", "2.6.0", "O(1)", "Increment the float value of a key by the given amount"),
+    CommandDef::shard("append", 3, append)
+        .flags(WRITE | DENYOOM | FAST)
+        .acl(acl::STRING)
+        .keys(1, 1, 1, &[KeySpec::at(1, RW | INSERT)])
+        .doc("string", "2.0.0", "O(1). The amortized time complexity is O(1) assuming the appended value is small and the already present value is of any size, since the dynamic string library used by Redis will double the free space available on every reallocation.", "Append a value to a key"),
+    CommandDef::shard("strlen", 2, strlen)
+        .flags(READONLY | FAST)
+        .acl(acl::STRING)
+        .keys(1, 1, 1, &[KeySpec::at(1, RO)])
+        .doc("string", "2.2.0", "O(1)", "Get the length of the value stored in a key"),
+    CommandDef::shard("getrange", 4, getrange)
+        .flags(READONLY)
+        .acl(acl::STRING)
+        .keys(1, 1, 1, &[KeySpec::at(1, RO | ACCESS)])
+        .doc("string", "2.4.0", "O(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings.", "Get a substring of the string stored at a key"),
+    CommandDef::shard("substr", 4, getrange)
+        .flags(READONLY)
+        .acl(acl::STRING)
+        .keys(1, 1, 1, &[KeySpec::at(1, RO | ACCESS)])
+        .doc("string", "1.0.0", "O(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings.", "Get a substring of the string stored at a key"),
+    CommandDef::shard("setrange", 4, setrange)
+        .flags(WRITE | DENYOOM)
+        .acl(acl::STRING)
+        .keys(1, 1, 1, &[KeySpec::at(1, RW | UPDATE)])
+        .doc("string", "2.2.0", "O(1), not counting the time taken to copy the new string in place. Usually, this string is very small so the amortized complexity is O(1). Otherwise, complexity is O(M) with M being the length of the value argument.", "Overwrite part of a string at key starting at the specified offset"),
+];
 
 #[derive(Clone, Copy, PartialEq)]
 enum ExpireKind {

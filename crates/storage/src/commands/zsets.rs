@@ -5,9 +5,10 @@ mod pop;
 mod range;
 mod setops;
 
-use super::{opt_is, parse_i64, Call, Handler, SYNTAX, WRONGTYPE};
+use super::{opt_is, parse_i64, Call, SYNTAX, WRONGTYPE};
 use crate::glob::glob_match;
 use crate::keyspace::Db;
+use crate::spec::{acl, flag::*, key::*, CommandDef, KeySpec};
 use crate::types::ZSet;
 use crate::value::Value;
 use bytes::Bytes;
@@ -15,38 +16,165 @@ use damselfly_protocol::{format_double, Frame};
 use parse::{score_or, NOT_FLOAT};
 
 /// Name, Redis arity, handler.
-pub(super) const COMMANDS: &[(&str, i32, Handler)] = &[
-    ("zadd", -4, zadd),
-    ("zincrby", 4, zincrby),
-    ("zrem", -3, zrem),
-    ("zscore", 3, zscore),
-    ("zmscore", -3, zmscore),
-    ("zcard", 2, zcard),
-    ("zrank", 3, zrank),
-    ("zrevrank", 3, zrevrank),
-    ("zscan", -3, zscan),
-    ("zcount", 4, range::zcount),
-    ("zlexcount", 4, range::zlexcount),
-    ("zrange", -4, range::zrange),
-    ("zrangestore", -5, range::zrangestore),
-    ("zrevrange", -4, range::zrevrange),
-    ("zrangebyscore", -4, range::zrangebyscore),
-    ("zrevrangebyscore", -4, range::zrevrangebyscore),
-    ("zrangebylex", -4, range::zrangebylex),
-    ("zrevrangebylex", -4, range::zrevrangebylex),
-    ("zremrangebyrank", 4, range::zremrangebyrank),
-    ("zremrangebyscore", 4, range::zremrangebyscore),
-    ("zremrangebylex", 4, range::zremrangebylex),
-    ("zpopmin", -2, pop::zpopmin),
-    ("zpopmax", -2, pop::zpopmax),
-    ("zmpop", -4, pop::zmpop),
-    ("zrandmember", -2, pop::zrandmember),
-    ("zunionstore", -4, setops::zunionstore),
-    ("zinterstore", -4, setops::zinterstore),
-    ("zdiffstore", -4, setops::zdiffstore),
-    ("zunion", -3, setops::zunion),
-    ("zinter", -3, setops::zinter),
-    ("zdiff", -3, setops::zdiff),
+/// The sorted set commands.
+pub(crate) static COMMANDS: &[CommandDef] = &[
+    CommandDef::shard("zadd", -4, zadd)
+        .flags(WRITE | DENYOOM | FAST)
+        .acl(acl::SORTEDSET)
+        .keys(1, 1, 1, &[KeySpec::at(1, RW | UPDATE)])
+        .doc("sorted-set", "1.2.0", "O(log(N)) for each item added, where N is the number of elements in the sorted set.", "Add one or more members to a sorted set, or update its score if it already exists"),
+    CommandDef::shard("zincrby", 4, zincrby)
+        .flags(WRITE | DENYOOM | FAST)
+        .acl(acl::SORTEDSET)
+        .keys(1, 1, 1, &[KeySpec::at(1, RW | ACCESS | UPDATE)])
+        .doc("sorted-set", "1.2.0", "O(log(N)) where N is the number of elements in the sorted set.", "Increment the score of a member in a sorted set"),
+    CommandDef::shard("zrem", -3, zrem)
+        .flags(WRITE | FAST)
+        .acl(acl::SORTEDSET)
+        .keys(1, 1, 1, &[KeySpec::at(1, RW | DELETE)])
+        .doc("sorted-set", "1.2.0", "O(M*log(N)) with N being the number of elements in the sorted set and M the number of elements to be removed.", "Remove one or more members from a sorted set"),
+    CommandDef::shard("zscore", 3, zscore)
+        .flags(READONLY | FAST)
+        .acl(acl::SORTEDSET)
+        .keys(1, 1, 1, &[KeySpec::at(1, RO | ACCESS)])
+        .doc("sorted-set", "1.2.0", "O(1)", "Get the score associated with the given member in a sorted set"),
+    CommandDef::shard("zmscore", -3, zmscore)
+        .flags(READONLY | FAST)
+        .acl(acl::SORTEDSET)
+        .keys(1, 1, 1, &[KeySpec::at(1, RO | ACCESS)])
+        .doc("sorted-set", "6.2.0", "O(N) where N is the number of members being requested.", "Get the score associated with the given members in a sorted set"),
+    CommandDef::shard("zcard", 2, zcard)
+        .flags(READONLY | FAST)
+        .acl(acl::SORTEDSET)
+        .keys(1, 1, 1, &[KeySpec::at(1, RO)])
+        .doc("sorted-set", "1.2.0", "O(1)", "Get the number of members in a sorted set"),
+    CommandDef::shard("zrank", 3, zrank)
+        .flags(READONLY | FAST)
+        .acl(acl::SORTEDSET)
+        .keys(1, 1, 1, &[KeySpec::at(1, RO | ACCESS)])
+        .doc("sorted-set", "2.0.0", "O(log(N))", "Determine the index of a member in a sorted set"),
+    CommandDef::shard("zrevrank", 3, zrevrank)
+        .flags(READONLY | FAST)
+        .acl(acl::SORTEDSET)
+        .keys(1, 1, 1, &[KeySpec::at(1, RO | ACCESS)])
+        .doc("sorted-set", "2.0.0", "O(log(N))", "Determine the index of a member in a sorted set, with scores ordered from high to low"),
+    CommandDef::shard("zscan", -3, zscan)
+        .flags(READONLY)
+        .acl(acl::SORTEDSET)
+        .keys(1, 1, 1, &[KeySpec::at(1, RO | ACCESS)])
+        .tips(&["nondeterministic_output"])
+        .doc("sorted-set", "2.8.0", "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection..", "Incrementally iterate sorted sets elements and associated scores"),
+    CommandDef::shard("zcount", 4, range::zcount)
+        .flags(READONLY | FAST)
+        .acl(acl::SORTEDSET)
+        .keys(1, 1, 1, &[KeySpec::at(1, RO | ACCESS)])
+        .doc("sorted-set", "2.0.0", "O(log(N)) with N being the number of elements in the sorted set.", "Count the members in a sorted set with scores within the given values"),
+    CommandDef::shard("zlexcount", 4, range::zlexcount)
+        .flags(READONLY | FAST)
+        .acl(acl::SORTEDSET)
+        .keys(1, 1, 1, &[KeySpec::at(1, RO | ACCESS)])
+        .doc("sorted-set", "2.8.9", "O(log(N)) with N being the number of elements in the sorted set.", "Count the number of members in a sorted set between a given lexicographical range"),
+    CommandDef::shard("zrange", -4, range::zrange)
+        .flags(READONLY)
+        .acl(acl::SORTEDSET)
+        .keys(1, 1, 1, &[KeySpec::at(1, RO | ACCESS)])
+        .doc("sorted-set", "1.2.0", "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements returned.", "Return a range of members in a sorted set"),
+    CommandDef::shard("zrangestore", -5, range::zrangestore)
+        .flags(WRITE | DENYOOM)
+        .acl(acl::SORTEDSET)
+        .keys(1, 2, 1, &[KeySpec::at(1, OW | UPDATE), KeySpec::at(2, RO | ACCESS)])
+        .doc("sorted-set", "6.2.0", "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements stored into the destination key.", "Store a range of members from sorted set into another key"),
+    CommandDef::shard("zrevrange", -4, range::zrevrange)
+        .flags(READONLY)
+        .acl(acl::SORTEDSET)
+        .keys(1, 1, 1, &[KeySpec::at(1, RO | ACCESS)])
+        .doc("sorted-set", "1.2.0", "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements returned.", "Return a range of members in a sorted set, by index, with scores ordered from high to low"),
+    CommandDef::shard("zrangebyscore", -4, range::zrangebyscore)
+        .flags(READONLY)
+        .acl(acl::SORTEDSET)
+        .keys(1, 1, 1, &[KeySpec::at(1, RO | ACCESS)])
+        .doc("sorted-set", "1.0.5", "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).", "Return a range of members in a sorted set, by score"),
+    CommandDef::shard("zrevrangebyscore", -4, range::zrevrangebyscore)
+        .flags(READONLY)
+        .acl(acl::SORTEDSET)
+        .keys(1, 1, 1, &[KeySpec::at(1, RO | ACCESS)])
+        .doc("sorted-set", "2.2.0", "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).", "Return a range of members in a sorted set, by score, with scores ordered from high to low"),
+    CommandDef::shard("zrangebylex", -4, range::zrangebylex)
+        .flags(READONLY)
+        .acl(acl::SORTEDSET)
+        .keys(1, 1, 1, &[KeySpec::at(1, RO | ACCESS)])
+        .doc("sorted-set", "2.8.9", "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).", "Return a range of members in a sorted set, by lexicographical range"),
+    CommandDef::shard("zrevrangebylex", -4, range::zrevrangebylex)
+        .flags(READONLY)
+        .acl(acl::SORTEDSET)
+        .keys(1, 1, 1, &[KeySpec::at(1, RO | ACCESS)])
+        .doc("sorted-set", "2.8.9", "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).", "Return a range of members in a sorted set, by lexicographical range, ordered from higher to lower strings."),
+    CommandDef::shard("zremrangebyrank", 4, range::zremrangebyrank)
+        .flags(WRITE)
+        .acl(acl::SORTEDSET)
+        .keys(1, 1, 1, &[KeySpec::at(1, RW | DELETE)])
+        .doc("sorted-set", "2.0.0", "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation.", "Remove all members in a sorted set within the given indexes"),
+    CommandDef::shard("zremrangebyscore", 4, range::zremrangebyscore)
+        .flags(WRITE)
+        .acl(acl::SORTEDSET)
+        .keys(1, 1, 1, &[KeySpec::at(1, RW | DELETE)])
+        .doc("sorted-set", "1.2.0", "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation.", "Remove all members in a sorted set within the given scores"),
+    CommandDef::shard("zremrangebylex", 4, range::zremrangebylex)
+        .flags(WRITE)
+        .acl(acl::SORTEDSET)
+        .keys(1, 1, 1, &[KeySpec::at(1, RW | DELETE)])
+        .doc("sorted-set", "2.8.9", "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation.", "Remove all members in a sorted set between the given lexicographical range"),
+    CommandDef::shard("zpopmin", -2, pop::zpopmin)
+        .flags(WRITE | FAST)
+        .acl(acl::SORTEDSET)
+        .keys(1, 1, 1, &[KeySpec::at(1, RW | ACCESS | DELETE)])
+        .doc("sorted-set", "5.0.0", "O(log(N)*M) with N being the number of elements in the sorted set, and M being the number of elements popped.", "Remove and return members with the lowest scores in a sorted set"),
+    CommandDef::shard("zpopmax", -2, pop::zpopmax)
+        .flags(WRITE | FAST)
+        .acl(acl::SORTEDSET)
+        .keys(1, 1, 1, &[KeySpec::at(1, RW | ACCESS | DELETE)])
+        .doc("sorted-set", "5.0.0", "O(log(N)*M) with N being the number of elements in the sorted set, and M being the number of elements popped.", "Remove and return members with the highest scores in a sorted set"),
+    CommandDef::shard("zmpop", -4, pop::zmpop)
+        .flags(WRITE | MOVABLEKEYS)
+        .acl(acl::SORTEDSET)
+        .keys(0, 0, 0, &[KeySpec::keynum(1, 0, 1, 1, RW | ACCESS | DELETE)])
+        .doc("sorted-set", "7.0.0", "O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.", "Remove and return members with scores in a sorted set"),
+    CommandDef::shard("zrandmember", -2, pop::zrandmember)
+        .flags(READONLY)
+        .acl(acl::SORTEDSET)
+        .keys(1, 1, 1, &[KeySpec::at(1, RO | ACCESS)])
+        .tips(&["nondeterministic_output"])
+        .doc("sorted-set", "6.2.0", "O(N) where N is the number of elements returned", "Get one or multiple random elements from a sorted set"),
+    CommandDef::shard("zunionstore", -4, setops::zunionstore)
+        .flags(WRITE | DENYOOM | MOVABLEKEYS)
+        .acl(acl::SORTEDSET)
+        .keys(1, 1, 1, &[KeySpec::at(1, OW | UPDATE), KeySpec::keynum(2, 0, 1, 1, RO | ACCESS)])
+        .doc("sorted-set", "2.0.0", "O(N)+O(M log(M)) with N being the sum of the sizes of the input sorted sets, and M being the number of elements in the resulting sorted set.", "Add multiple sorted sets and store the resulting sorted set in a new key"),
+    CommandDef::shard("zinterstore", -4, setops::zinterstore)
+        .flags(WRITE | DENYOOM | MOVABLEKEYS)
+        .acl(acl::SORTEDSET)
+        .keys(1, 1, 1, &[KeySpec::at(1, OW | UPDATE), KeySpec::keynum(2, 0, 1, 1, RO | ACCESS)])
+        .doc("sorted-set", "2.0.0", "O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the number of input sorted sets and M being the number of elements in the resulting sorted set.", "Intersect multiple sorted sets and store the resulting sorted set in a new key"),
+    CommandDef::shard("zdiffstore", -4, setops::zdiffstore)
+        .flags(WRITE | DENYOOM | MOVABLEKEYS)
+        .acl(acl::SORTEDSET)
+        .keys(1, 1, 1, &[KeySpec::at(1, OW | UPDATE), KeySpec::keynum(2, 0, 1, 1, RO | ACCESS)])
+        .doc("sorted-set", "6.2.0", "O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets, N is the size of the first set, and K is the size of the result set.", "Subtract multiple sorted sets and store the resulting sorted set in a new key"),
+    CommandDef::shard("zunion", -3, setops::zunion)
+        .flags(READONLY | MOVABLEKEYS)
+        .acl(acl::SORTEDSET)
+        .keys(0, 0, 0, &[KeySpec::keynum(1, 0, 1, 1, RO | ACCESS)])
+        .doc("sorted-set", "6.2.0", "O(N)+O(M*log(M)) with N being the sum of the sizes of the input sorted sets, and M being the number of elements in the resulting sorted set.", "Add multiple sorted sets"),
+    CommandDef::shard("zinter", -3, setops::zinter)
+        .flags(READONLY | MOVABLEKEYS)
+        .acl(acl::SORTEDSET)
+        .keys(0, 0, 0, &[KeySpec::keynum(1, 0, 1, 1, RO | ACCESS)])
+        .doc("sorted-set", "6.2.0", "O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the number of input sorted sets and M being the number of elements in the resulting sorted set.", "Intersect multiple sorted sets"),
+    CommandDef::shard("zdiff", -3, setops::zdiff)
+        .flags(READONLY | MOVABLEKEYS)
+        .acl(acl::SORTEDSET)
+        .keys(0, 0, 0, &[KeySpec::keynum(1, 0, 1, 1, RO | ACCESS)])
+        .doc("sorted-set", "6.2.0", "O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets, N is the size of the first set, and K is the size of the result set.", "Subtract multiple sorted sets"),
 ];
 
 const NAN_RESULT: &str = "ERR resulting score is not a number (NaN)";

@@ -1,0 +1,214 @@
+//! What the server knows about one command, declared once next to its handler in its family file:
+//! name, arity, flags, ACL categories, key specs, documentation and how it runs. Every layer
+//! above (routing, locks, shards, journal, replica apply, COMMAND) reads the definition it was
+//! handed once at lookup; none of them matches on the command's name.
+
+pub mod acl;
+pub mod flag;
+mod keys;
+
+pub use keys::flag as key;
+pub use keys::{Begin, Find, KeyPositions, KeySpec, MAX_KEY_SPECS};
+
+use crate::call::Call;
+use damselfly_protocol::Frame;
+use std::any::Any;
+
+/// A command that runs on the shard owning its keys, against that shard's data.
+pub type ShardHandler = fn(&mut Call) -> Frame;
+
+/// How a command runs.
+#[derive(Clone, Copy)]
+pub enum Run {
+    Shard(ShardHandler),
+    /// Run by the connection layer (server, connection and keyspace-wide commands). The handler
+    /// belongs to the server, which this crate cannot name: the server downcasts it.
+    Connection(&'static (dyn Any + Send + Sync)),
+}
+
+/// One command's definition.
+pub struct CommandDef {
+    /// Lower case, as COMMAND reports it.
+    pub name: &'static str,
+    /// Redis arity: N means exactly N words, -N means at least N.
+    pub arity: i32,
+    /// `flag::*` bits.
+    pub flags: u32,
+    /// The categories declared for the command (`acl::*`); `acl_categories` adds those its flags imply.
+    pub acl: u32,
+    /// The legacy key range COMMAND INFO reports (first key, last key, step).
+    pub first_key: i32,
+    pub last_key: i32,
+    pub step: i32,
+    pub key_specs: &'static [KeySpec],
+    pub tips: &'static [&'static str],
+    pub group: &'static str,
+    pub since: &'static str,
+    pub complexity: &'static str,
+    pub summary: &'static str,
+    /// A container's subcommands (CONFIG GET, OBJECT ENCODING...), looked up with the second word;
+    /// each runs with its container's handler.
+    pub subcommands: &'static [CommandDef],
+    pub run: Run,
+}
+
+impl CommandDef {
+    /// A command run by `run` (shared by a container and its subcommands).
+    pub const fn new(name: &'static str, arity: i32, run: Run) -> CommandDef {
+        CommandDef {
+            name,
+            arity,
+            flags: 0,
+            acl: 0,
+            first_key: 0,
+            last_key: 0,
+            step: 0,
+            key_specs: &[],
+            tips: &[],
+            group: "",
+            since: "",
+            complexity: "",
+            summary: "",
+            subcommands: &[],
+            run,
+        }
+    }
+
+    pub const fn shard(name: &'static str, arity: i32, handler: ShardHandler) -> CommandDef {
+        CommandDef::new(name, arity, Run::Shard(handler))
+    }
+
+    pub const fn connection(
+        name: &'static str,
+        arity: i32,
+        handler: &'static (dyn Any + Send + Sync),
+    ) -> CommandDef {
+        CommandDef::new(name, arity, Run::Connection(handler))
+    }
+
+    /// A subcommand, named `container|subcommand` as Redis names it.
+    pub const fn subcommand(name: &'static str, arity: i32, container: Run) -> CommandDef {
+        CommandDef::new(name, arity, container)
+    }
+
+    pub const fn subcommands(mut self, subcommands: &'static [CommandDef]) -> CommandDef {
+        self.subcommands = subcommands;
+        self
+    }
+
+    pub const fn flags(mut self, flags: u32) -> CommandDef {
+        self.flags = flags;
+        self
+    }
+
+    pub const fn acl(mut self, categories: u32) -> CommandDef {
+        self.acl = categories;
+        self
+    }
+
+    /// The legacy range and the key specs.
+    pub const fn keys(
+        mut self,
+        first_key: i32,
+        last_key: i32,
+        step: i32,
+        specs: &'static [KeySpec],
+    ) -> CommandDef {
+        self.first_key = first_key;
+        self.last_key = last_key;
+        self.step = step;
+        self.key_specs = specs;
+        self
+    }
+
+    pub const fn tips(mut self, tips: &'static [&'static str]) -> CommandDef {
+        self.tips = tips;
+        self
+    }
+
+    pub const fn doc(
+        mut self,
+        group: &'static str,
+        since: &'static str,
+        complexity: &'static str,
+        summary: &'static str,
+    ) -> CommandDef {
+        self.group = group;
+        self.since = since;
+        self.complexity = complexity;
+        self.summary = summary;
+        self
+    }
+
+    #[inline]
+    pub fn has(&self, flag: u32) -> bool {
+        self.flags & flag != 0
+    }
+
+    #[inline]
+    pub fn is_write(&self) -> bool {
+        self.has(flag::WRITE)
+    }
+
+    pub fn arity_ok(&self, argc: usize) -> bool {
+        let argc = argc as i64;
+        let arity = i64::from(self.arity);
+        if arity >= 0 {
+            argc == arity
+        } else {
+            argc >= -arity
+        }
+    }
+
+    /// The subcommand named `word` (any case) of this container.
+    pub fn subcommand_named(&'static self, word: &[u8]) -> Option<&'static CommandDef> {
+        self.subcommands.iter().find(|sub| {
+            sub.name
+                .split_once('|')
+                .is_some_and(|(_, name)| name.as_bytes().eq_ignore_ascii_case(word))
+        })
+    }
+
+    /// Whether the command runs on the shard that owns its keys.
+    pub fn runs_on_shard(&self) -> bool {
+        matches!(self.run, Run::Shard(_))
+    }
+
+    /// Positions of the key arguments of `args`, found with the key specs as Redis 7 does.
+    #[inline]
+    pub fn key_positions<'a, T: AsRef<[u8]>>(&'static self, args: &'a [T]) -> KeyPositions<'a, T> {
+        KeyPositions::new(self.key_specs, args, u16::MAX)
+    }
+
+    /// Positions of the keys the command may write (none for a read-only command). The key specs
+    /// say which keys a write command writes; a write command whose specs mark none (XREADGROUP
+    /// changes its group, which key specs do not count as a write) writes them all.
+    pub fn written_key_positions<'a, T: AsRef<[u8]>>(
+        &'static self,
+        args: &'a [T],
+    ) -> KeyPositions<'a, T> {
+        let names_written = self
+            .key_specs
+            .iter()
+            .any(|spec| spec.flags & key::WRITTEN != 0);
+        let mask = match (self.is_write(), names_written) {
+            (false, _) => 0,
+            (true, true) => key::WRITTEN,
+            (true, false) => u16::MAX,
+        };
+        KeyPositions::new(self.key_specs, args, mask)
+    }
+
+    /// The ACL categories COMMAND INFO reports: the declared ones and those the flags imply.
+    pub fn acl_categories(&self) -> u32 {
+        acl::with_implied(self.acl, self.flags)
+    }
+}
+
+impl std::fmt::Debug for CommandDef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CommandDef")
+            .field("name", &self.name)
+            .finish()
+    }
+}
