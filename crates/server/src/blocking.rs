@@ -157,7 +157,7 @@ impl Shard {
                 Bytes::from_static(b"STREAM"),
                 command[key_at].clone(),
             ];
-            command[id_at] = last_generated_id(&self.run_command(db, &info))
+            command[id_at] = last_generated_id(&self.run_internal(db, &info))
                 .unwrap_or_else(|| Bytes::from_static(b"0-0"));
         }
     }
@@ -178,7 +178,7 @@ impl Shard {
         };
         let count = (command.len() - streams - 1) / 2;
         command[streams + 1..streams + 1 + count].iter().any(|key| {
-            let groups = self.run_command(db, &[word("XINFO"), word("GROUPS"), key.clone()]);
+            let groups = self.run_internal(db, &[word("XINFO"), word("GROUPS"), key.clone()]);
             let Frame::Array(groups) = groups else {
                 return false;
             };
@@ -199,7 +199,7 @@ impl Shard {
                 word("COUNT"),
                 word("1"),
             ];
-            matches!(self.run_command(db, &next), Frame::Array(entries) if !entries.is_empty())
+            matches!(self.run_internal(db, &next), Frame::Array(entries) if !entries.is_empty())
         })
     }
 
@@ -223,7 +223,7 @@ impl Shard {
                 }
                 let mut command = command.clone();
                 command[*key_at] = key.clone();
-                self.run_command(db, &command)
+                self.run_internal(db, &command)
             }
             Serve::Read(command) if command[0].eq_ignore_ascii_case(b"xreadgroup") => {
                 // A group read delivers what it returns: claim first, or entries delivered to a
@@ -235,10 +235,10 @@ impl Shard {
                 if !waiter.claim_to_serve() {
                     return Offer::Gone;
                 }
-                self.run_command(db, command)
+                self.run_internal(db, command)
             }
             Serve::Read(command) => {
-                let reply = self.run_command(db, command);
+                let reply = self.run_internal(db, command);
                 if matches!(reply, Frame::Null | Frame::NullArray) {
                     return Offer::Nothing;
                 }

@@ -4,6 +4,7 @@
 use crate::shard::Shard;
 use bytes::Bytes;
 use damselfly_protocol::Frame;
+use damselfly_storage::spec::CommandDef;
 use damselfly_storage::Entry;
 use futures::channel::oneshot;
 
@@ -33,6 +34,13 @@ pub enum Output {
     /// Per db, the shard's string keys (SAVE).
     Snapshot(Vec<Vec<crate::persistence::SnapshotEntry>>),
     Unit,
+}
+
+/// A command resolved to its definition once, as it travels to the shard that runs it.
+#[derive(Debug)]
+pub struct Command {
+    pub def: &'static CommandDef,
+    pub args: Vec<Bytes>,
 }
 
 /// A key a transaction will touch on one shard, and whether it writes it.
@@ -76,7 +84,7 @@ pub enum ShardMsg {
     /// Single-shard commands of one connection, in order (the fast path: no transaction id).
     Batch {
         db: usize,
-        commands: Vec<Vec<Bytes>>,
+        commands: Vec<Command>,
         reply: oneshot::Sender<Vec<Frame>>,
     },
     /// First hop of a multi-shard transaction: queue it and take its intent locks.

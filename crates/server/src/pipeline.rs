@@ -4,7 +4,7 @@
 use crate::commands::registry::{self, run_connection_command};
 use crate::commands::{self};
 use crate::connection::Connection;
-use crate::messages::ShardMsg;
+use crate::messages::{Command, ShardMsg};
 use crate::router::shard_of;
 use crate::wakeup::await_remote;
 use bytes::Bytes;
@@ -24,7 +24,7 @@ enum Plan {
 /// Commands gathered for one remote shard, with the reply slots they fill.
 #[derive(Default)]
 struct RemoteBatch {
-    commands: Vec<Vec<Bytes>>,
+    commands: Vec<Command>,
     slots: Vec<usize>,
 }
 
@@ -50,7 +50,7 @@ pub async fn execute(conn: &mut Connection, commands: Vec<Vec<Bytes>>) -> Vec<Fr
             continue;
         }
         if conn.multi.is_some() && !commands::multi::runs_immediately(def.name) {
-            replies.push(commands::multi::queue(conn, args));
+            replies.push(commands::multi::queue(conn, Command { def, args }));
             continue;
         }
         conn.ctx.shard.borrow_mut().commands_processed += 1;
@@ -77,12 +77,12 @@ pub async fn execute(conn: &mut Connection, commands: Vec<Vec<Bytes>>) -> Vec<Fr
                 conn.ctx.shard.borrow_mut().tick();
             }
             Plan::Single(shard) if shard == conn.ctx.id => {
-                let fast = conn.ctx.shard.borrow_mut().try_fast(conn.db, &args);
+                let fast = conn.ctx.shard.borrow_mut().try_fast(conn.db, def, &args);
                 let reply = match fast {
                     Some(reply) => reply,
                     None => {
                         flush(conn, &mut batches, &mut replies).await;
-                        run_queued(conn, args).await
+                        run_on_shard(conn, shard, Command { def, args }).await
                     }
                 };
                 replies.push(reply);
@@ -91,7 +91,7 @@ pub async fn execute(conn: &mut Connection, commands: Vec<Vec<Bytes>>) -> Vec<Fr
                 if batches.is_empty() {
                     batches.resize_with(conn.ctx.shards(), RemoteBatch::default);
                 }
-                batches[shard].commands.push(args);
+                batches[shard].commands.push(Command { def, args });
                 batches[shard].slots.push(replies.len());
                 replies.push(Frame::Null);
             }
@@ -213,31 +213,27 @@ pub async fn run_keyed(conn: &mut Connection, def: &'static CommandDef, args: Ve
     };
     match plan {
         Plan::Single(shard) if shard == conn.ctx.id => {
-            let fast = conn.ctx.shard.borrow_mut().try_fast(conn.db, &args);
+            let fast = conn.ctx.shard.borrow_mut().try_fast(conn.db, def, &args);
             match fast {
                 Some(reply) => reply,
-                None => run_on_shard(conn, shard, args).await,
+                None => run_on_shard(conn, shard, Command { def, args }).await,
             }
         }
-        Plan::Single(shard) => run_on_shard(conn, shard, args).await,
+        Plan::Single(shard) => run_on_shard(conn, shard, Command { def, args }).await,
         Plan::Multi => commands::multikey::run(conn, def, args).await,
         Plan::Server => run_connection_command(conn, def, args).await,
     }
 }
 
-/// Runs a local command that met a lock: it waits in the shard's queue behind the transaction holding it.
-async fn run_queued(conn: &Connection, args: Vec<Bytes>) -> Frame {
-    run_on_shard(conn, conn.ctx.id, args).await
-}
-
-/// Runs one command on `shard` as a batch of one, behind any transaction holding its keys.
-async fn run_on_shard(conn: &Connection, shard: usize, args: Vec<Bytes>) -> Frame {
+/// Runs one command on `shard` as a batch of one, behind any transaction holding its keys (a local
+/// command that met a lock waits in its shard's queue this way).
+async fn run_on_shard(conn: &Connection, shard: usize, command: Command) -> Frame {
     let (reply, result) = oneshot::channel();
     conn.ctx.send(
         shard,
         ShardMsg::Batch {
             db: conn.db,
-            commands: vec![args],
+            commands: vec![command],
             reply,
         },
     );

@@ -8,15 +8,15 @@
 //! path (no id) unless a key they touch is locked; then they queue like a transaction.
 
 use crate::clients::ClientRegistry;
-use crate::commands::registry;
 use crate::locks::{IntentLocks, OrderStamps};
-use crate::messages::{Job, LockRequest, Output, ShardMsg};
+use crate::messages::{Command, Job, LockRequest, Output, ShardMsg};
 use crate::replication::journal::Journal;
 use crate::replication::wire::Effect;
 use crate::shared::Shared;
 use ahash::AHashMap;
 use bytes::Bytes;
 use damselfly_protocol::Frame;
+use damselfly_storage::spec::{CommandDef, Spread};
 use damselfly_storage::{Db, Effects, ExecContext, Stats};
 use futures::channel::oneshot;
 use std::collections::{BTreeMap, VecDeque};
@@ -117,15 +117,23 @@ impl Shard {
         self.clock_ms = now_ms();
     }
 
+    /// Runs a command the server composed itself (GET, XINFO GROUPS...), found by its name.
+    pub fn run_internal(&mut self, db: usize, args: &[Bytes]) -> Frame {
+        match damselfly_storage::lookup(&args[0]) {
+            Some(def) if def.arity_ok(args.len()) => self.run_command(db, def, args),
+            _ => Frame::error("ERR internal command not runnable on a shard"),
+        }
+    }
+
     /// Runs one command whose keys all live here, ignoring locks (the caller has checked them).
-    pub fn run_command(&mut self, db: usize, args: &[Bytes]) -> Frame {
+    pub fn run_command(&mut self, db: usize, def: &'static CommandDef, args: &[Bytes]) -> Frame {
         if !self.journal.is_active() {
             let mut ctx = ExecContext {
                 now_ms: self.clock_ms,
                 stats: &mut self.stats,
                 effects: None,
             };
-            return damselfly_storage::execute(&mut self.dbs, db, args, &mut ctx);
+            return damselfly_storage::run(def, &mut self.dbs, db, args, &mut ctx);
         }
         let mut effects = Effects::default();
         let mut ctx = ExecContext {
@@ -133,7 +141,7 @@ impl Shard {
             stats: &mut self.stats,
             effects: Some(&mut effects),
         };
-        let reply = damselfly_storage::execute(&mut self.dbs, db, args, &mut ctx);
+        let reply = damselfly_storage::run(def, &mut self.dbs, db, args, &mut ctx);
         if !effects.is_empty() {
             self.journal_effects(effects, args);
         }
@@ -142,10 +150,10 @@ impl Shard {
 
     /// Applies a command from our primary's replication stream: nothing counts as expired (only
     /// the primary expires keys) and nothing is journaled.
-    pub fn apply_replicated(&mut self, db: usize, args: &[Bytes]) {
-        match args.first().map(|name| name.to_ascii_lowercase()) {
-            Some(name) if name == b"flushall" => self.dbs.iter_mut().for_each(Db::clear),
-            Some(name) if name == b"flushdb" => {
+    pub fn apply_replicated(&mut self, db: usize, def: &'static CommandDef, args: &[Bytes]) {
+        match def.spread {
+            Spread::EveryShard { all_dbs: true } => self.dbs.iter_mut().for_each(Db::clear),
+            Spread::EveryShard { all_dbs: false } => {
                 if let Some(db) = self.dbs.get_mut(db) {
                     db.clear();
                 }
@@ -157,7 +165,7 @@ impl Shard {
                     effects: None,
                 };
                 if db < self.dbs.len() {
-                    damselfly_storage::execute(&mut self.dbs, db, args, &mut ctx);
+                    damselfly_storage::run(def, &mut self.dbs, db, args, &mut ctx);
                 }
             }
         }
@@ -255,11 +263,16 @@ impl Shard {
     }
 
     /// The fast path: runs the command now unless a scheduled transaction holds a lock on one of its keys.
-    pub fn try_fast(&mut self, db: usize, args: &[Bytes]) -> Option<Frame> {
-        if !self.locks.is_empty() && self.locks.any_conflict(&command_locks(db, args)) {
+    pub fn try_fast(
+        &mut self,
+        db: usize,
+        def: &'static CommandDef,
+        args: &[Bytes],
+    ) -> Option<Frame> {
+        if !self.locks.is_empty() && self.locks.any_conflict(&command_locks(db, def, args)) {
             return None;
         }
-        let reply = self.run_command(db, args);
+        let reply = self.run_command(db, def, args);
         self.after_writes();
         Some(reply)
     }
@@ -269,16 +282,16 @@ impl Shard {
     pub fn run_batch(
         &mut self,
         db: usize,
-        commands: Vec<Vec<Bytes>>,
+        commands: Vec<Command>,
         reply: oneshot::Sender<Vec<Frame>>,
     ) {
         let mut results = Vec::with_capacity(commands.len());
         let mut commands = commands.into_iter();
         for command in commands.by_ref() {
-            match self.try_fast(db, &command) {
+            match self.try_fast(db, command.def, &command.args) {
                 Some(frame) => results.push(frame),
                 None => {
-                    let rest: Vec<Vec<Bytes>> = std::iter::once(command).chain(commands).collect();
+                    let rest: Vec<Command> = std::iter::once(command).chain(commands).collect();
                     self.defer_batch(db, rest, results, reply);
                     return;
                 }
@@ -290,14 +303,14 @@ impl Shard {
     fn defer_batch(
         &mut self,
         db: usize,
-        rest: Vec<Vec<Bytes>>,
+        rest: Vec<Command>,
         mut results: Vec<Frame>,
         reply: oneshot::Sender<Vec<Frame>>,
     ) {
         let txid = self.shared.next_txid();
         let locks: Vec<LockRequest> = rest
             .iter()
-            .flat_map(|command| command_locks(db, command))
+            .flat_map(|command| command_locks(db, command.def, &command.args))
             .map(|lock| LockRequest {
                 exclusive: true,
                 ..lock
@@ -307,7 +320,7 @@ impl Shard {
         self.stamps.stamp(txid, &locks);
         let run: LocalJob = Box::new(move |shard: &mut Shard| {
             for command in &rest {
-                results.push(shard.run_command(db, command));
+                results.push(shard.run_command(db, command.def, &command.args));
             }
             let _ = reply.send(results);
         });
@@ -467,10 +480,7 @@ fn wrap_job(txid: u64, job: Job, reply: oneshot::Sender<Output>) -> LocalJob {
 }
 
 /// The intent locks a command needs: its keys, exclusive when it writes.
-pub fn command_locks(db: usize, args: &[Bytes]) -> Vec<LockRequest> {
-    let Ok(spec) = registry::resolve(args) else {
-        return Vec::new();
-    };
+pub fn command_locks(db: usize, spec: &'static CommandDef, args: &[Bytes]) -> Vec<LockRequest> {
     let exclusive = spec.is_write();
     let mut locks: Vec<LockRequest> = spec
         .key_positions(args)
@@ -481,27 +491,16 @@ pub fn command_locks(db: usize, args: &[Bytes]) -> Vec<LockRequest> {
             exclusive,
         })
         .collect();
-    locks.extend(other_db_lock(spec.name, args));
+    locks.extend(other_db_lock(spec, args));
     locks
 }
 
 /// MOVE and COPY ... DB n also write a key in another database, which must be locked there.
-pub(crate) fn other_db_lock(name: &str, args: &[Bytes]) -> Option<LockRequest> {
-    let (target_db, key) = match name {
-        "move" => (args.get(2)?, args.get(1)?),
-        "copy" => {
-            let position = args
-                .iter()
-                .skip(3)
-                .position(|arg| arg.eq_ignore_ascii_case(b"db"))?;
-            (args.get(3 + position + 1)?, args.get(2)?)
-        }
-        _ => return None,
-    };
-    let db = usize::try_from(damselfly_storage::string2ll(target_db)?).ok()?;
+pub(crate) fn other_db_lock(def: &CommandDef, args: &[Bytes]) -> Option<LockRequest> {
+    let (db, at) = def.other_db?(args)?;
     Some(LockRequest {
         db,
-        key: key.clone(),
+        key: args.get(at)?.clone(),
         exclusive: true,
     })
 }

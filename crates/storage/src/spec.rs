@@ -11,11 +11,16 @@ pub use keys::flag as key;
 pub use keys::{Begin, Find, KeyPositions, KeySpec, MAX_KEY_SPECS};
 
 use crate::call::Call;
+use bytes::Bytes;
 use damselfly_protocol::Frame;
 use std::any::Any;
 
 /// A command that runs on the shard owning its keys, against that shard's data.
 pub type ShardHandler = fn(&mut Call) -> Frame;
+
+/// For a command that also writes a key in another db (MOVE, COPY ... DB): that db and the
+/// position of the key, from its arguments.
+pub type OtherDb = fn(&[Bytes]) -> Option<(usize, usize)>;
 
 /// How a command runs.
 #[derive(Clone, Copy)]
@@ -24,6 +29,46 @@ pub enum Run {
     /// Run by the connection layer (server, connection and keyspace-wide commands). The handler
     /// belongs to the server, which this crate cannot name: the server downcasts it.
     Connection(&'static (dyn Any + Send + Sync)),
+}
+
+/// How a command whose keys live on several shards runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Spread {
+    /// Its keys are lent to one shard, which runs it whole (the default).
+    Gathered,
+    /// Each shard runs it over its own keys (each key with the words after it, up to the next);
+    /// the replies merge as `Merge` says.
+    PerKey(Merge),
+    /// It writes every shard's whole keyspace (FLUSHALL) or one db of it (FLUSHDB).
+    EveryShard { all_dbs: bool },
+    /// MSETNX: all keys are set, or none when any exists.
+    AllOrNothing,
+    /// RENAME, RENAMENX, COPY: a value moves (or is copied) from one key to another.
+    MoveValue(Move),
+    /// BITOP: a destination computed from source strings.
+    Bitop,
+}
+
+/// How a value goes from one key to another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Move {
+    /// RENAME: replaces the destination.
+    Rename,
+    /// RENAMENX: only to a destination that does not exist.
+    RenameNx,
+    /// COPY: the source stays; REPLACE and DB options.
+    Copy,
+}
+
+/// How the replies of a command run per shard merge into one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Merge {
+    /// Integers added up (DEL, EXISTS).
+    Sum,
+    /// Arrays put back in the order of the keys (MGET).
+    Positional,
+    /// OK from every shard (MSET).
+    Ok,
 }
 
 /// One command's definition.
@@ -49,6 +94,8 @@ pub struct CommandDef {
     /// A container's subcommands (CONFIG GET, OBJECT ENCODING...), looked up with the second word;
     /// each runs with its container's handler.
     pub subcommands: &'static [CommandDef],
+    pub spread: Spread,
+    pub other_db: Option<OtherDb>,
     pub run: Run,
 }
 
@@ -70,6 +117,8 @@ impl CommandDef {
             complexity: "",
             summary: "",
             subcommands: &[],
+            spread: Spread::Gathered,
+            other_db: None,
             run,
         }
     }
@@ -93,6 +142,16 @@ impl CommandDef {
 
     pub const fn subcommands(mut self, subcommands: &'static [CommandDef]) -> CommandDef {
         self.subcommands = subcommands;
+        self
+    }
+
+    pub const fn spread(mut self, spread: Spread) -> CommandDef {
+        self.spread = spread;
+        self
+    }
+
+    pub const fn writes_other_db(mut self, other_db: OtherDb) -> CommandDef {
+        self.other_db = Some(other_db);
         self
     }
 

@@ -89,7 +89,7 @@ pub async fn run(
                 s.dbs[db].put(key, entry);
             }
         }
-        let reply = s.run_command(db, &args);
+        let reply = s.run_command(db, spec, &args);
         let mut returned = Vec::with_capacity(give_back.len());
         for (key, _) in &borrowed {
             let entry = s.dbs[db].extract(key);

@@ -9,7 +9,7 @@ use crate::transaction::Transaction;
 use bytes::Bytes;
 use damselfly_protocol::errors;
 use damselfly_protocol::Frame;
-use damselfly_storage::spec::{acl, flag::*, CommandDef};
+use damselfly_storage::spec::{acl, flag::*, CommandDef, Spread};
 use rand::Rng;
 
 /// The keyspace commands.
@@ -20,11 +20,13 @@ pub(crate) static COMMANDS: &[CommandDef] = &[
         .tips(&["request_policy:all_shards", "response_policy:agg_sum"])
         .doc("server", "1.0.0", "O(1)", "Return the number of keys in the selected database"),
     CommandDef::connection("flushdb", -1, &Later(|conn, args| Box::pin(async move { flush(conn, &args, false).await })))
+        .spread(Spread::EveryShard { all_dbs: false })
         .flags(WRITE)
         .acl(acl::KEYSPACE | acl::DANGEROUS)
         .tips(&["request_policy:all_shards", "response_policy:all_succeeded"])
         .doc("server", "1.0.0", "O(N) where N is the number of keys in the selected database", "Remove all keys from the current database"),
     CommandDef::connection("flushall", -1, &Later(|conn, args| Box::pin(async move { flush(conn, &args, true).await })))
+        .spread(Spread::EveryShard { all_dbs: true })
         .flags(WRITE)
         .acl(acl::KEYSPACE | acl::DANGEROUS)
         .tips(&["request_policy:all_shards", "response_policy:all_succeeded"])

@@ -8,17 +8,16 @@
 //! replica applies the transaction atomically too.
 
 use super::registry::{Later, Now};
-use crate::commands::registry;
 use crate::commands::{gather, keyspace, parse_i64};
 use crate::connection::Connection;
-use crate::messages::{Job, LockRequest, Output};
+use crate::messages::{Command, Job, LockRequest, Output};
 use crate::router::shard_of;
 use crate::shard::now_ms;
 use crate::transaction::Transaction;
 use crate::waiters::WatchFlag;
 use bytes::Bytes;
 use damselfly_protocol::Frame;
-use damselfly_storage::spec::{acl, flag::*, key::*, CommandDef, KeySpec};
+use damselfly_storage::spec::{acl, flag::*, key::*, CommandDef, KeySpec, Spread};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -80,7 +79,7 @@ pub(crate) static COMMANDS: &[CommandDef] = &[
 /// Commands queued after MULTI.
 #[derive(Default)]
 pub struct MultiState {
-    commands: Vec<Vec<Bytes>>,
+    commands: Vec<Command>,
     /// A command was refused while queueing: EXEC aborts.
     failed: bool,
 }
@@ -101,9 +100,9 @@ pub fn runs_immediately(name: &str) -> bool {
 }
 
 /// Queues a command inside MULTI.
-pub fn queue(conn: &mut Connection, args: Vec<Bytes>) -> Frame {
+pub fn queue(conn: &mut Connection, command: Command) -> Frame {
     if let Some(state) = conn.multi.as_mut() {
-        state.commands.push(args);
+        state.commands.push(command);
     }
     Frame::simple("QUEUED")
 }
@@ -197,7 +196,7 @@ pub async fn unwatch_all(conn: &mut Connection) {
 }
 
 /// Single-shard commands waiting for the next hop, per shard: (reply slot, db, command).
-type Pending = BTreeMap<usize, Vec<(usize, usize, Vec<Bytes>)>>;
+type Pending = BTreeMap<usize, Vec<(usize, usize, Command)>>;
 
 /// What EXEC will do with one queued command.
 enum Step {
@@ -233,7 +232,7 @@ pub async fn exec(conn: &mut Connection) -> Frame {
 
 async fn run_transaction(
     conn: &mut Connection,
-    commands: Vec<Vec<Bytes>>,
+    commands: Vec<Command>,
     watch: Option<&WatchState>,
 ) -> Frame {
     let ctx = conn.ctx.clone();
@@ -242,10 +241,7 @@ async fn run_transaction(
     let mut planned = Vec::with_capacity(commands.len());
     let mut writes = false;
     let mut db = conn.db;
-    for args in commands {
-        let Ok(spec) = registry::resolve(&args) else {
-            continue;
-        };
+    for Command { def: spec, args } in commands {
         writes |= spec.is_write();
         let step = plan_step(spec, &args, shards, db, &mut locks);
         if spec.name == "select" {
@@ -282,7 +278,7 @@ async fn run_transaction(
             pending
                 .entry(shard)
                 .or_default()
-                .push((index, conn.db, args));
+                .push((index, conn.db, Command { def: spec, args }));
             continue;
         }
         run_pending(&mut tx, &mut pending, &mut replies).await;
@@ -312,14 +308,14 @@ fn plan_step(
     db: usize,
     locks: &mut BTreeMap<usize, Vec<LockRequest>>,
 ) -> Step {
-    if matches!(spec.name, "flushall" | "flushdb") {
+    if let Spread::EveryShard { all_dbs } = spec.spread {
         for shard in 0..shards {
             locks
                 .entry(shard)
                 .or_default()
                 .push(LockRequest::whole_shard());
         }
-        return Step::Flush(spec.name == "flushall");
+        return Step::Flush(all_dbs);
     }
     if !spec.runs_on_shard() {
         return Step::Server;
@@ -337,7 +333,7 @@ fn plan_step(
             .or_default()
             .push(LockRequest { db, key, exclusive });
     }
-    if let Some(lock) = crate::shard::other_db_lock(spec.name, args) {
+    if let Some(lock) = crate::shard::other_db_lock(spec, args) {
         for &shard in &owners {
             locks.entry(shard).or_default().push(lock.clone());
         }
@@ -372,7 +368,7 @@ async fn run_pending(tx: &mut Transaction, pending: &mut Pending, replies: &mut 
         let job: Job = Box::new(move |s| {
             let frames = commands
                 .iter()
-                .map(|(_, db, args)| s.run_command(*db, args))
+                .map(|(_, db, command)| s.run_command(*db, command.def, &command.args))
                 .collect();
             Output::Frame(Frame::Array(frames))
         });

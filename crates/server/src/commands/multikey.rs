@@ -9,7 +9,7 @@ use crate::transaction::Transaction;
 use bytes::Bytes;
 use damselfly_protocol::errors;
 use damselfly_protocol::Frame;
-use damselfly_storage::spec::CommandDef;
+use damselfly_storage::spec::{CommandDef, Merge, Move, Spread};
 use std::collections::BTreeMap;
 
 /// The key arguments of one command grouped by owning shard, with each key's position among the keys.
@@ -47,14 +47,15 @@ impl Split {
             .collect()
     }
 
-    /// One job per shard running `name` over that shard's share of the arguments.
-    fn jobs(&self, name: &'static str, db: usize) -> Vec<(usize, Job)> {
+    /// One job per shard running the command (`def`, named `name`) over that shard's share of
+    /// the arguments.
+    fn jobs(&self, def: &'static CommandDef, name: &Bytes, db: usize) -> Vec<(usize, Job)> {
         self.parts
             .iter()
             .map(|(&shard, items)| {
-                let mut args = vec![Bytes::from_static(name.as_bytes())];
+                let mut args = vec![name.clone()];
                 args.extend(items.iter().flat_map(|(_, words)| words.iter().cloned()));
-                let job: Job = Box::new(move |s| Output::Frame(s.run_command(db, &args)));
+                let job: Job = Box::new(move |s| Output::Frame(s.run_command(db, def, &args)));
                 (shard, job)
             })
             .collect()
@@ -65,69 +66,74 @@ pub async fn run(conn: &mut Connection, spec: &'static CommandDef, args: Vec<Byt
     let ctx = conn.ctx.clone();
     let db = conn.db;
     let shards = ctx.shards();
-    match spec.name {
-        "mget" => {
-            let split = split(&args, 1, shards);
-            let mut tx = Transaction::begin(&ctx, split.locks(db, false), false).await;
-            let outputs = tx.hop(split.jobs("mget", db), true).await;
-            let mut values = vec![Frame::Null; args.len() - 1];
-            for ((_, items), output) in split.parts.iter().zip(outputs) {
-                if let Output::Frame(Frame::Array(frames)) = output {
-                    for ((index, _), frame) in items.iter().zip(frames) {
-                        values[*index] = frame;
-                    }
-                }
-            }
-            Frame::Array(values)
-        }
-        "mset" => {
-            if !(args.len() - 1).is_multiple_of(2) {
+    let step = spec.key_specs.first().map_or(1, |key| key.step());
+    match spec.spread {
+        Spread::PerKey(merge) => {
+            if !(args.len() - 1).is_multiple_of(step) {
                 return wrong_arity(spec.name);
             }
-            let split = split(&args, 2, shards);
-            let mut tx = Transaction::begin(&ctx, split.locks(db, true), true).await;
-            tx.hop(split.jobs("mset", db), true).await;
-            Frame::OK
-        }
-        "msetnx" => {
-            if !(args.len() - 1).is_multiple_of(2) {
-                return wrong_arity(spec.name);
-            }
-            let split = split(&args, 2, shards);
-            let mut tx = Transaction::begin(&ctx, split.locks(db, true), true).await;
-            let keys_only = Split {
-                parts: split
-                    .parts
-                    .iter()
-                    .map(|(&shard, items)| {
-                        (
-                            shard,
-                            items
-                                .iter()
-                                .map(|(i, w)| (*i, vec![w[0].clone()]))
-                                .collect(),
-                        )
-                    })
-                    .collect(),
-            };
-            let existing = sum_integers(tx.hop(keys_only.jobs("exists", db), false).await);
-            if existing > 0 {
-                tx.finish().await;
-                return Frame::Integer(0);
-            }
-            tx.hop(split.jobs("mset", db), true).await;
-            Frame::Integer(1)
-        }
-        "del" | "unlink" | "exists" | "touch" => {
-            let split = split(&args, 1, shards);
+            let split = split(&args, step, shards);
             let exclusive = spec.is_write();
             let mut tx = Transaction::begin(&ctx, split.locks(db, exclusive), exclusive).await;
-            Frame::Integer(sum_integers(tx.hop(split.jobs(spec.name, db), true).await))
+            let outputs = tx.hop(split.jobs(spec, &args[0], db), true).await;
+            match merge {
+                Merge::Sum => Frame::Integer(sum_integers(outputs)),
+                Merge::Ok => Frame::OK,
+                Merge::Positional => {
+                    let mut values = vec![Frame::Null; (args.len() - 1) / step];
+                    for ((_, items), output) in split.parts.iter().zip(outputs) {
+                        if let Output::Frame(Frame::Array(frames)) = output {
+                            for ((index, _), frame) in items.iter().zip(frames) {
+                                values[*index] = frame;
+                            }
+                        }
+                    }
+                    Frame::Array(values)
+                }
+            }
         }
-        "rename" | "renamenx" | "copy" => move_value(conn, spec.name, args).await,
-        "bitop" => bitop(conn, args).await,
-        _ => gathered(conn, spec, args).await,
+        Spread::AllOrNothing => all_or_nothing(conn, spec, args).await,
+        Spread::MoveValue(kind) => move_value(conn, kind, args).await,
+        Spread::Bitop => bitop(conn, args).await,
+        Spread::Gathered | Spread::EveryShard { .. } => gathered(conn, spec, args).await,
     }
+}
+
+/// MSETNX across shards: under locks on every key, checks that none exists, then sets them all.
+async fn all_or_nothing(
+    conn: &mut Connection,
+    spec: &'static CommandDef,
+    args: Vec<Bytes>,
+) -> Frame {
+    if !(args.len() - 1).is_multiple_of(2) {
+        return wrong_arity(spec.name);
+    }
+    let ctx = conn.ctx.clone();
+    let db = conn.db;
+    let split = split(&args, 2, ctx.shards());
+    let mut tx = Transaction::begin(&ctx, split.locks(db, true), true).await;
+    let checks = split
+        .parts
+        .iter()
+        .map(|(&shard, items)| {
+            let keys: Vec<Bytes> = items.iter().map(|(_, words)| words[0].clone()).collect();
+            let job: Job = Box::new(move |s| {
+                let now = s.clock();
+                let existing = keys
+                    .iter()
+                    .filter(|key| s.dbs[db].contains(key, now))
+                    .count();
+                Output::Integer(existing as i64)
+            });
+            (shard, job)
+        })
+        .collect();
+    if sum_integers(tx.hop(checks, false).await) > 0 {
+        tx.finish().await;
+        return Frame::Integer(0);
+    }
+    tx.hop(split.jobs(spec, &args[0], db), true).await;
+    Frame::Integer(1)
 }
 
 /// Any other command across shards: locks on all its keys, then `gather::run`.
@@ -152,12 +158,12 @@ async fn gathered(conn: &mut Connection, spec: &'static CommandDef, args: Vec<By
 
 /// RENAME, RENAMENX and COPY between two shards: read the source, check the destination, then write the
 /// destination and (for renames) delete the source, all under the transaction's locks.
-async fn move_value(conn: &mut Connection, name: &'static str, args: Vec<Bytes>) -> Frame {
+async fn move_value(conn: &mut Connection, kind: Move, args: Vec<Bytes>) -> Frame {
     let ctx = conn.ctx.clone();
     let shards = ctx.shards();
     let source_db = conn.db;
-    let (mut target_db, mut replace) = (conn.db, name == "rename");
-    if name == "copy" {
+    let (mut target_db, mut replace) = (conn.db, kind == Move::Rename);
+    if kind == Move::Copy {
         let mut options = args[3..].iter();
         while let Some(option) = options.next() {
             if option.eq_ignore_ascii_case(b"replace") {
@@ -186,7 +192,7 @@ async fn move_value(conn: &mut Connection, name: &'static str, args: Vec<Bytes>)
         vec![LockRequest {
             db: source_db,
             key: source.clone(),
-            exclusive: name != "copy",
+            exclusive: kind != Move::Copy,
         }],
     );
     locks.insert(
@@ -220,9 +226,9 @@ async fn move_value(conn: &mut Connection, name: &'static str, args: Vec<Bytes>)
     };
     let Some(entry) = entry else {
         tx.finish().await;
-        return match name {
-            "copy" => Frame::Integer(0),
-            _ => Frame::error("ERR no such key"),
+        return match kind {
+            Move::Copy => Frame::Integer(0),
+            Move::Rename | Move::RenameNx => Frame::error("ERR no such key"),
         };
     };
     if target_exists == 1 && !replace {
@@ -242,7 +248,7 @@ async fn move_value(conn: &mut Connection, name: &'static str, args: Vec<Bytes>)
         Output::Unit
     });
     let mut jobs = vec![(target_shard, write)];
-    if name != "copy" {
+    if kind != Move::Copy {
         let delete: Job = Box::new(move |s| {
             let taken = s.dbs[source_db].take(&source, now_ms());
             s.record((source_db, vec![Bytes::from_static(b"DEL"), source]));
@@ -252,9 +258,9 @@ async fn move_value(conn: &mut Connection, name: &'static str, args: Vec<Bytes>)
     }
     tx.hop(jobs, true).await;
     tx.finish().await;
-    match name {
-        "rename" => Frame::OK,
-        _ => Frame::Integer(1),
+    match kind {
+        Move::Rename => Frame::OK,
+        Move::RenameNx | Move::Copy => Frame::Integer(1),
     }
 }
 
@@ -299,7 +305,7 @@ async fn bitop(conn: &mut Connection, args: Vec<Bytes>) -> Frame {
             let job: Job = Box::new(move |s| {
                 let frames = keys
                     .into_iter()
-                    .map(|key| s.run_command(db, &[Bytes::from_static(b"GET"), key]))
+                    .map(|key| s.run_internal(db, &[Bytes::from_static(b"GET"), key]))
                     .collect();
                 Output::Frame(Frame::Array(frames))
             });

@@ -12,12 +12,14 @@
 use super::signal::Signal;
 use super::snapshot;
 use super::wire::{Effect, Item};
+use crate::commands::registry;
 use crate::executor::ExecutorCtx;
 use crate::messages::{Job, LockRequest, Output};
 use crate::router::shard_of;
 use crate::transaction::Transaction;
 use ahash::AHashMap;
 use bytes::Bytes;
+use damselfly_storage::spec::{CommandDef, Spread};
 use damselfly_storage::Entry;
 use std::cell::RefCell;
 use std::collections::{BTreeSet, VecDeque};
@@ -74,12 +76,36 @@ impl KeySet {
     }
 }
 
+/// An effect from the stream with the definition of its command, looked up once on arrival.
+#[derive(Clone)]
+struct Applied {
+    db: usize,
+    def: &'static CommandDef,
+    args: Vec<Bytes>,
+}
+
+impl Applied {
+    /// None for a command this server does not know (logged: the primary runs a newer version).
+    fn resolve((db, args): Effect) -> Option<Applied> {
+        match registry::resolve(&args) {
+            Ok(def) if def.arity_ok(args.len()) => Some(Applied { db, def, args }),
+            _ => {
+                tracing::warn!(
+                    "replication: cannot apply '{}' from the primary",
+                    damselfly_protocol::repr(args.first().map_or(&[][..], |name| &name[..]))
+                );
+                None
+            }
+        }
+    }
+}
+
 struct Record {
     /// Offset of the record's first byte in its flow.
     start: u64,
     txid: u64,
     parts: u32,
-    effects: Vec<Effect>,
+    effects: Vec<Applied>,
     keys: Keys,
 }
 
@@ -110,13 +136,13 @@ struct Member {
 /// Effects to apply as one transaction, and the records they came from.
 #[derive(Default)]
 struct LaneEntry {
-    effects: Vec<Effect>,
+    effects: Vec<Applied>,
     members: Vec<Member>,
 }
 
 /// Work for one of our shards, applied in order.
 enum Op {
-    Command(usize, Vec<Bytes>),
+    Command(Applied),
     Put(usize, Bytes, Entry),
 }
 
@@ -135,25 +161,24 @@ pub struct Applier {
 
 pub type SharedApplier = Rc<RefCell<Applier>>;
 
-/// A command's keys in the order of its arguments; MSET's values are skipped.
-fn effect_keys(args: &[Bytes]) -> Result<Vec<&Bytes>, ()> {
-    let is = |name: &str| args[0].eq_ignore_ascii_case(name.as_bytes());
-    if is("flushall") || is("flushdb") {
-        Err(())
-    } else if is("mset") || is("msetnx") {
-        Ok(args[1..].iter().step_by(2).collect())
-    } else if is("del") || is("unlink") {
-        Ok(args[1..].iter().collect())
-    } else {
-        Ok(args.get(1).into_iter().collect())
+/// An effect's keys in the order of its arguments (its key specs say where), or Err for one
+/// that writes whole shards (FLUSHALL, FLUSHDB).
+fn effect_keys(effect: &Applied) -> Result<Vec<&Bytes>, ()> {
+    if let Spread::EveryShard { .. } = effect.def.spread {
+        return Err(());
     }
+    Ok(effect
+        .def
+        .key_positions(&effect.args)
+        .map(|position| &effect.args[position])
+        .collect())
 }
 
-fn record_keys(effects: &[Effect]) -> Keys {
+fn record_keys(effects: &[Applied]) -> Keys {
     let mut all = Vec::new();
-    for (db, args) in effects {
-        match effect_keys(args) {
-            Ok(keys) => all.extend(keys.into_iter().map(|key| (*db, key.clone()))),
+    for effect in effects {
+        match effect_keys(effect) {
+            Ok(keys) => all.extend(keys.into_iter().map(|key| (effect.db, key.clone()))),
             Err(()) => return Keys::Everything,
         }
     }
@@ -161,19 +186,21 @@ fn record_keys(effects: &[Effect]) -> Keys {
 }
 
 /// Splits an effect into commands per shard of ours (MSET and DEL split by key).
-fn split_effect(db: usize, args: &[Bytes], shards: usize, out: &mut AHashMap<usize, Vec<Op>>) {
-    let name = args[0].to_ascii_lowercase();
-    let mut push = |shard: usize, command: Vec<Bytes>| {
-        out.entry(shard).or_default().push(Op::Command(db, command));
+fn split_effect(effect: &Applied, shards: usize, out: &mut AHashMap<usize, Vec<Op>>) {
+    let (db, def, args) = (effect.db, effect.def, &effect.args);
+    let mut push = |shard: usize, args: Vec<Bytes>| {
+        out.entry(shard)
+            .or_default()
+            .push(Op::Command(Applied { db, def, args }));
     };
-    match name.as_slice() {
-        b"flushall" | b"flushdb" => {
+    match def.spread {
+        Spread::EveryShard { .. } => {
             for shard in 0..shards {
                 push(shard, args.to_vec());
             }
         }
-        b"mset" | b"msetnx" | b"del" | b"unlink" => {
-            let step = if name.starts_with(b"mset") { 2 } else { 1 };
+        Spread::PerKey(_) | Spread::AllOrNothing => {
+            let step = def.key_specs.first().map_or(1, |spec| spec.step());
             let mut parts: AHashMap<usize, Vec<Bytes>> = AHashMap::new();
             for words in args[1..].chunks(step) {
                 parts
@@ -186,7 +213,10 @@ fn split_effect(db: usize, args: &[Bytes], shards: usize, out: &mut AHashMap<usi
             }
         }
         _ => {
-            let shard = args.get(1).map_or(0, |key| shard_of(key, shards));
+            let shard = def
+                .key_positions(args)
+                .next()
+                .map_or(0, |position| shard_of(&args[position], shards));
             push(shard, args.to_vec());
         }
     }
@@ -270,6 +300,8 @@ impl Applier {
                 effects,
             } => {
                 let state = &mut self.flows[flow];
+                let effects: Vec<Applied> =
+                    effects.into_iter().filter_map(Applied::resolve).collect();
                 let record = Record {
                     start: state.consumed,
                     txid,
@@ -315,12 +347,7 @@ impl Applier {
         match self.single_shard(&record.keys) {
             Some(shard) if !self.lane_keys.conflicts(&record.keys) => {
                 let batch = &mut self.batches[shard];
-                batch.extend(
-                    record
-                        .effects
-                        .into_iter()
-                        .map(|(db, args)| Op::Command(db, args)),
-                );
+                batch.extend(record.effects.into_iter().map(Op::Command));
                 self.settling.push((flow, record.start));
             }
             _ => self.push_lane(LaneEntry {
@@ -410,7 +437,7 @@ async fn send_batches(
         let job: Job = Box::new(move |s| {
             for op in ops {
                 match op {
-                    Op::Command(db, args) => s.apply_replicated(db, &args),
+                    Op::Command(effect) => s.apply_replicated(effect.db, effect.def, &effect.args),
                     Op::Put(db, key, entry) => {
                         if let Some(db) = s.dbs.get_mut(db) {
                             db.put(key, entry);
@@ -484,7 +511,7 @@ async fn run_lane(
         };
         drop(permit);
         if !entries.is_empty() {
-            let effects: Vec<Effect> = entries
+            let effects: Vec<Applied> = entries
                 .iter()
                 .flat_map(|e| e.effects.iter().cloned())
                 .collect();
@@ -503,13 +530,13 @@ async fn run_lane(
 }
 
 /// Applies effects on several of our shards at once, under locks on their keys.
-async fn run_transaction(ctx: &Rc<ExecutorCtx>, effects: Vec<Effect>) {
+async fn run_transaction(ctx: &Rc<ExecutorCtx>, effects: Vec<Applied>) {
     let shards = ctx.shards();
     let mut per_shard: AHashMap<usize, Vec<Op>> = AHashMap::new();
     let mut everything = false;
-    for (db, args) in &effects {
-        everything |= effect_keys(args).is_err();
-        split_effect(*db, args, shards, &mut per_shard);
+    for effect in &effects {
+        everything |= effect_keys(effect).is_err();
+        split_effect(effect, shards, &mut per_shard);
     }
     let locks = per_shard
         .iter()
@@ -519,11 +546,11 @@ async fn run_transaction(ctx: &Rc<ExecutorCtx>, effects: Vec<Effect>) {
             } else {
                 ops.iter()
                     .flat_map(|op| match op {
-                        Op::Command(db, args) => effect_keys(args)
+                        Op::Command(effect) => effect_keys(effect)
                             .unwrap_or_default()
                             .into_iter()
                             .map(|key| LockRequest {
-                                db: *db,
+                                db: effect.db,
                                 key: key.clone(),
                                 exclusive: true,
                             })
@@ -541,8 +568,8 @@ async fn run_transaction(ctx: &Rc<ExecutorCtx>, effects: Vec<Effect>) {
         .map(|(shard, ops)| {
             let job: Job = Box::new(move |s| {
                 for op in ops {
-                    if let Op::Command(db, args) = op {
-                        s.apply_replicated(db, &args);
+                    if let Op::Command(effect) = op {
+                        s.apply_replicated(effect.db, effect.def, &effect.args);
                     }
                 }
                 Output::Unit
@@ -627,15 +654,20 @@ mod tests {
             .iter()
             .map(|w| Bytes::from(w.to_string()))
             .collect();
-        split_effect(0, &args, 2, &mut out);
-        let total: usize = out
-            .values()
-            .flatten()
-            .map(|op| match op {
-                Op::Command(_, args) => args.len() - 1,
-                Op::Put(..) => 0,
-            })
-            .sum();
-        assert_eq!(total, 8);
+        let effect = Applied::resolve((0, args)).unwrap();
+        split_effect(&effect, 2, &mut out);
+        let mut keys: Vec<(usize, Bytes)> = Vec::new();
+        for (&shard, ops) in &out {
+            for op in ops {
+                let Op::Command(part) = op else { continue };
+                assert_eq!(part.def.name, "mset");
+                assert!(part.args.len() > 1);
+                for pair in part.args[1..].chunks(2) {
+                    assert_eq!(shard_of(&pair[0], 2), shard, "{:?} on its owner", pair[0]);
+                    keys.push((shard, pair[0].clone()));
+                }
+            }
+        }
+        assert_eq!(keys.len(), 4, "every pair lands once: {keys:?}");
     }
 }

@@ -1,30 +1,35 @@
 //! Generic key commands (db.c): DEL, UNLINK, EXISTS, TOUCH, TYPE, RENAME, RENAMENX, COPY, MOVE.
 
 use super::{opt_is, parse_i32, Call, SYNTAX};
-use crate::spec::{acl, flag::*, key::*, CommandDef, KeySpec};
+use crate::spec::{acl, flag::*, key::*, CommandDef, KeySpec, Merge, Move, Spread};
+use bytes::Bytes;
 use damselfly_protocol::Frame;
 
 /// The generic key commands.
 pub(crate) static COMMANDS: &[CommandDef] = &[
     CommandDef::shard("del", -2, del)
+        .spread(Spread::PerKey(Merge::Sum))
         .flags(WRITE)
         .acl(acl::KEYSPACE)
         .keys(1, -1, 1, &[KeySpec::range(1, -1, 1, 0, RM | DELETE)])
         .tips(&["request_policy:multi_shard", "response_policy:agg_sum"])
         .doc("generic", "1.0.0", "O(N) where N is the number of keys that will be removed. When a key to remove holds a value other than a string, the individual complexity for this key is O(M) where M is the number of elements in the list, set, sorted set or hash. Removing a single key that holds a string value is O(1).", "Delete a key"),
     CommandDef::shard("unlink", -2, del)
+        .spread(Spread::PerKey(Merge::Sum))
         .flags(WRITE | FAST)
         .acl(acl::KEYSPACE)
         .keys(1, -1, 1, &[KeySpec::range(1, -1, 1, 0, RM | DELETE)])
         .tips(&["request_policy:multi_shard", "response_policy:agg_sum"])
         .doc("generic", "4.0.0", "O(1) for each key removed regardless of its size. Then the command does O(N) work in a different thread in order to reclaim memory, where N is the number of allocations the deleted objects where composed of.", "Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non blocking."),
     CommandDef::shard("exists", -2, exists)
+        .spread(Spread::PerKey(Merge::Sum))
         .flags(READONLY | FAST)
         .acl(acl::KEYSPACE)
         .keys(1, -1, 1, &[KeySpec::range(1, -1, 1, 0, RO)])
         .tips(&["request_policy:multi_shard", "response_policy:agg_sum"])
         .doc("generic", "1.0.0", "O(N) where N is the number of keys to check.", "Determine if a key exists"),
     CommandDef::shard("touch", -2, touch)
+        .spread(Spread::PerKey(Merge::Sum))
         .flags(READONLY | FAST)
         .acl(acl::KEYSPACE)
         .keys(1, -1, 1, &[KeySpec::range(1, -1, 1, 0, RO)])
@@ -36,21 +41,26 @@ pub(crate) static COMMANDS: &[CommandDef] = &[
         .keys(1, 1, 1, &[KeySpec::at(1, RO)])
         .doc("generic", "1.0.0", "O(1)", "Determine the type stored at key"),
     CommandDef::shard("rename", 3, rename)
+        .spread(Spread::MoveValue(Move::Rename))
         .flags(WRITE)
         .acl(acl::KEYSPACE)
         .keys(1, 2, 1, &[KeySpec::at(1, RW | ACCESS | DELETE), KeySpec::at(2, OW | UPDATE)])
         .doc("generic", "1.0.0", "O(1)", "Rename a key"),
     CommandDef::shard("renamenx", 3, renamenx)
+        .spread(Spread::MoveValue(Move::RenameNx))
         .flags(WRITE | FAST)
         .acl(acl::KEYSPACE)
         .keys(1, 2, 1, &[KeySpec::at(1, RW | ACCESS | DELETE), KeySpec::at(2, OW | INSERT)])
         .doc("generic", "1.0.0", "O(1)", "Rename a key, only if the new key does not exist"),
     CommandDef::shard("copy", -3, copy)
+        .writes_other_db(copy_writes)
+        .spread(Spread::MoveValue(Move::Copy))
         .flags(WRITE | DENYOOM)
         .acl(acl::KEYSPACE)
         .keys(1, 2, 1, &[KeySpec::at(1, RO | ACCESS), KeySpec::at(2, OW | UPDATE)])
         .doc("generic", "6.2.0", "O(N) worst case for collections, where N is the number of nested items. O(1) for string values.", "Copy a key"),
     CommandDef::shard("move", 3, move_)
+        .writes_other_db(move_writes)
         .flags(WRITE | FAST)
         .acl(acl::KEYSPACE)
         .keys(1, 1, 1, &[KeySpec::at(1, RW | ACCESS | UPDATE)])
@@ -208,4 +218,22 @@ pub fn move_(c: &mut Call) -> Frame {
     let slot = c.db().remove(id);
     c.dbs[dst_db].insert(key, slot.value, slot.expire_at, now);
     Frame::Integer(1)
+}
+
+/// MOVE writes its key in the db it names.
+fn move_writes(args: &[Bytes]) -> Option<(usize, usize)> {
+    Some((db_index(args.get(2)?)?, 1))
+}
+
+/// COPY ... DB n writes its destination in db n.
+fn copy_writes(args: &[Bytes]) -> Option<(usize, usize)> {
+    let at = args
+        .iter()
+        .skip(3)
+        .position(|arg| arg.eq_ignore_ascii_case(b"db"))?;
+    Some((db_index(args.get(3 + at + 1)?)?, 2))
+}
+
+fn db_index(arg: &[u8]) -> Option<usize> {
+    usize::try_from(damselfly_protocol::string2ll(arg)?).ok()
 }

@@ -2,7 +2,7 @@
 
 use super::{cstr, parse_i64, Call, NOT_INTEGER, SYNTAX, WRONGTYPE};
 use crate::longdouble::{self, F80};
-use crate::spec::{acl, flag::*, key::*, CommandDef, KeySpec};
+use crate::spec::{acl, flag::*, key::*, CommandDef, KeySpec, Merge, Spread};
 use crate::value::{reserve_greedy, Value};
 use bytes::Bytes;
 use damselfly_protocol::string2ll;
@@ -51,18 +51,21 @@ pub(crate) static COMMANDS: &[CommandDef] = &[
         .keys(1, 1, 1, &[KeySpec::at(1, RW | ACCESS | UPDATE).noted("RW and UPDATE because it changes the TTL")])
         .doc("string", "6.2.0", "O(1)", "Get the value of a key and optionally set its expiration"),
     CommandDef::shard("mget", -2, mget)
+        .spread(Spread::PerKey(Merge::Positional))
         .flags(READONLY | FAST)
         .acl(acl::STRING)
         .keys(1, -1, 1, &[KeySpec::range(1, -1, 1, 0, RO | ACCESS)])
         .tips(&["request_policy:multi_shard"])
         .doc("string", "1.0.0", "O(N) where N is the number of keys to retrieve.", "Get the values of all the given keys"),
     CommandDef::shard("mset", -3, mset)
+        .spread(Spread::PerKey(Merge::Ok))
         .flags(WRITE | DENYOOM)
         .acl(acl::STRING)
         .keys(1, -1, 2, &[KeySpec::range(1, -1, 2, 0, OW | UPDATE)])
         .tips(&["request_policy:multi_shard", "response_policy:all_succeeded"])
         .doc("string", "1.0.1", "O(N) where N is the number of keys to set.", "Set multiple keys to multiple values"),
     CommandDef::shard("msetnx", -3, msetnx)
+        .spread(Spread::AllOrNothing)
         .flags(WRITE | DENYOOM)
         .acl(acl::STRING)
         .keys(1, -1, 2, &[KeySpec::range(1, -1, 2, 0, OW | INSERT)])

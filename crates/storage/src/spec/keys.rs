@@ -126,6 +126,14 @@ impl KeySpec {
         }
     }
 
+    /// How many arguments apart its keys are.
+    pub fn step(&self) -> usize {
+        let step = match self.find {
+            Find::Range { step, .. } | Find::Keynum { step, .. } => step,
+        };
+        step.max(1) as usize
+    }
+
     /// The first key's position, or None when the keyword is absent.
     fn begin<T: AsRef<[u8]>>(&self, args: &[T]) -> Option<usize> {
         let argc = args.len() as i64;
