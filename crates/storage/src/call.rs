@@ -2,6 +2,7 @@
 //! handler shares (counting hits and misses as Redis does).
 
 use crate::keyspace::Db;
+use crate::spec::CommandDef;
 use crate::ExecContext;
 use bytes::Bytes;
 use damselfly_protocol::Frame;
@@ -12,6 +13,8 @@ pub struct Call<'x, 'a> {
     pub(crate) db: usize,
     pub(crate) args: &'x [Bytes],
     pub(crate) ctx: &'x mut ExecContext<'a>,
+    /// The command's definition (its journal rule, its other db...).
+    pub(crate) def: &'static CommandDef,
     /// The command's name as Redis spells it in error messages.
     pub(crate) name: &'static str,
     /// Another db this command touched (COPY ... DB, MOVE), for expiry accounting.

@@ -58,6 +58,33 @@ pub enum Move {
     RenameNx,
     /// COPY: the source stays; REPLACE and DB options.
     Copy,
+    /// MOVE: the same key, to another db.
+    ToDb,
+}
+
+/// What the replication journal records for a command that changed data: a form that replays
+/// the same way on any replica, whatever its shard count.
+#[derive(Clone, Copy)]
+pub enum Journal {
+    /// The command as sent: deterministic given the data.
+    AsSent,
+    /// As sent, unless `depends_on_the_moment(args)` (relative times, KEEPTTL): then as
+    /// `StringState`.
+    AsSentUnless(fn(&[Bytes]) -> bool),
+    /// The string key's resulting value with its absolute expiry (a SET), or a DEL.
+    StringState,
+    /// The key's resulting absolute expiry (PEXPIREAT, PERSIST), or a DEL.
+    TtlState,
+    /// The resulting state of the destination key at this argument (BITOP, SINTERSTORE...), so a
+    /// replica never needs the sources on the same shard.
+    Destination(usize),
+    /// A value that moved or was copied: the source's deletion (unless copied) and the target's
+    /// state, so a replica never moves a value between its shards.
+    Moved(Move),
+    /// MSETNX that succeeded, as an MSET.
+    AsMset,
+    /// Single-key commands built from the reply (moves between keys, pops from one of several).
+    FromReply(fn(&[Bytes], &Frame) -> Vec<Vec<Bytes>>),
 }
 
 /// How the replies of a command run per shard merge into one.
@@ -96,6 +123,7 @@ pub struct CommandDef {
     pub subcommands: &'static [CommandDef],
     pub spread: Spread,
     pub other_db: Option<OtherDb>,
+    pub journal: Journal,
     pub run: Run,
 }
 
@@ -119,6 +147,7 @@ impl CommandDef {
             subcommands: &[],
             spread: Spread::Gathered,
             other_db: None,
+            journal: Journal::AsSent,
             run,
         }
     }
@@ -147,6 +176,11 @@ impl CommandDef {
 
     pub const fn spread(mut self, spread: Spread) -> CommandDef {
         self.spread = spread;
+        self
+    }
+
+    pub const fn journal(mut self, journal: Journal) -> CommandDef {
+        self.journal = journal;
         self
     }
 

@@ -227,7 +227,7 @@ async fn move_value(conn: &mut Connection, kind: Move, args: Vec<Bytes>) -> Fram
     let Some(entry) = entry else {
         tx.finish().await;
         return match kind {
-            Move::Copy => Frame::Integer(0),
+            Move::Copy | Move::ToDb => Frame::Integer(0),
             Move::Rename | Move::RenameNx => Frame::error("ERR no such key"),
         };
     };
@@ -260,7 +260,7 @@ async fn move_value(conn: &mut Connection, kind: Move, args: Vec<Bytes>) -> Fram
     tx.finish().await;
     match kind {
         Move::Rename => Frame::OK,
-        Move::RenameNx | Move::Copy => Frame::Integer(1),
+        Move::RenameNx | Move::Copy | Move::ToDb => Frame::Integer(1),
     }
 }
 

@@ -5,7 +5,7 @@
 
 use super::{opt_is, parse_i64, string_state, Call, SYNTAX, WRONGTYPE};
 use crate::keyspace::Db;
-use crate::spec::{acl, flag::*, key::*, CommandDef, KeySpec, Spread};
+use crate::spec::{acl, flag::*, key::*, CommandDef, Journal, KeySpec, Spread};
 use crate::value::{reserve_greedy, Value};
 use bytes::Bytes;
 use damselfly_protocol::string2ll;
@@ -49,6 +49,7 @@ pub(crate) static COMMANDS: &[CommandDef] = &[
             "Find first bit set or clear in a string",
         ),
     CommandDef::shard("bitop", -4, bitop_cmd)
+        .journal(Journal::Destination(2))
         .spread(Spread::Bitop)
         .flags(WRITE | DENYOOM)
         .acl(acl::BITMAP)

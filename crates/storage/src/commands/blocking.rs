@@ -3,7 +3,7 @@
 //! non-blocking command. The server blocks the client when these answer with a null.
 
 use super::{lookup, opt_is, parse_i64, Call, SYNTAX, WRONGTYPE};
-use crate::spec::{acl, flag::*, key::*, CommandDef, KeySpec, Run};
+use crate::spec::{acl, flag::*, key::*, CommandDef, Journal, KeySpec, Run};
 use bytes::Bytes;
 use damselfly_protocol::Frame;
 
@@ -11,41 +11,49 @@ use damselfly_protocol::Frame;
 /// The blocking pops and moves (run here in their non-blocking form; the server blocks them).
 pub(crate) static COMMANDS: &[CommandDef] = &[
     CommandDef::shard("blpop", -3, blpop)
+        .journal(Journal::FromReply(super::effects::blpop_effects))
         .flags(WRITE | NOSCRIPT | BLOCKING)
         .acl(acl::LIST)
         .keys(1, -2, 1, &[KeySpec::range(1, -2, 1, 0, RW | ACCESS | DELETE)])
         .doc("list", "2.0.0", "O(N) where N is the number of provided keys.", "Remove and get the first element in a list, or block until one is available"),
     CommandDef::shard("brpop", -3, brpop)
+        .journal(Journal::FromReply(super::effects::brpop_effects))
         .flags(WRITE | NOSCRIPT | BLOCKING)
         .acl(acl::LIST)
         .keys(1, -2, 1, &[KeySpec::range(1, -2, 1, 0, RW | ACCESS | DELETE)])
         .doc("list", "2.0.0", "O(N) where N is the number of provided keys.", "Remove and get the last element in a list, or block until one is available"),
     CommandDef::shard("blmove", 6, blmove)
+        .journal(Journal::FromReply(super::effects::lmove_effects))
         .flags(WRITE | DENYOOM | NOSCRIPT | BLOCKING)
         .acl(acl::LIST)
         .keys(1, 2, 1, &[KeySpec::at(1, RW | ACCESS | DELETE), KeySpec::at(2, RW | INSERT)])
         .doc("list", "6.2.0", "O(1)", "Pop an element from a list, push it to another list and return it; or block until one is available"),
     CommandDef::shard("brpoplpush", 4, brpoplpush)
+        .journal(Journal::FromReply(super::effects::rpoplpush_effects))
         .flags(WRITE | DENYOOM | NOSCRIPT | BLOCKING)
         .acl(acl::LIST)
         .keys(1, 2, 1, &[KeySpec::at(1, RW | ACCESS | DELETE), KeySpec::at(2, RW | INSERT)])
         .doc("list", "2.2.0", "O(1)", "Pop an element from a list, push it to another list and return it; or block until one is available"),
     CommandDef::shard("blmpop", -5, blmpop)
+        .journal(Journal::FromReply(super::effects::blmpop_effects))
         .flags(WRITE | BLOCKING | MOVABLEKEYS)
         .acl(acl::LIST)
         .keys(0, 0, 0, &[KeySpec::keynum(2, 0, 1, 1, RW | ACCESS | DELETE)])
         .doc("list", "7.0.0", "O(N+M) where N is the number of provided keys and M is the number of elements returned.", "Pop elements from a list, or block until one is available"),
     CommandDef::shard("bzpopmin", -3, bzpopmin)
+        .journal(Journal::FromReply(super::effects::bzpopmin_effects))
         .flags(WRITE | NOSCRIPT | BLOCKING | FAST)
         .acl(acl::SORTEDSET)
         .keys(1, -2, 1, &[KeySpec::range(1, -2, 1, 0, RW | ACCESS | DELETE)])
         .doc("sorted-set", "5.0.0", "O(log(N)) with N being the number of elements in the sorted set.", "Remove and return the member with the lowest score from one or more sorted sets, or block until one is available"),
     CommandDef::shard("bzpopmax", -3, bzpopmax)
+        .journal(Journal::FromReply(super::effects::bzpopmax_effects))
         .flags(WRITE | NOSCRIPT | BLOCKING | FAST)
         .acl(acl::SORTEDSET)
         .keys(1, -2, 1, &[KeySpec::range(1, -2, 1, 0, RW | ACCESS | DELETE)])
         .doc("sorted-set", "5.0.0", "O(log(N)) with N being the number of elements in the sorted set.", "Remove and return the member with the highest score from one or more sorted sets, or block until one is available"),
     CommandDef::shard("bzmpop", -5, bzmpop)
+        .journal(Journal::FromReply(super::effects::bzmpop_effects))
         .flags(WRITE | BLOCKING | MOVABLEKEYS)
         .acl(acl::SORTEDSET)
         .keys(0, 0, 0, &[KeySpec::keynum(2, 0, 1, 1, RW | ACCESS | DELETE)])
@@ -84,6 +92,7 @@ fn delegate(c: &mut Call, args: Vec<Bytes>) -> Frame {
         db: c.db,
         args: &args,
         ctx: &mut *c.ctx,
+        def,
         name: def.name,
         other_db: None,
         journal: None,

@@ -4,6 +4,7 @@
 
 use super::Call;
 use crate::keyspace::Db;
+use crate::spec::{Journal, Move};
 use crate::Value;
 use bytes::Bytes;
 use damselfly_protocol::Frame;
@@ -34,39 +35,46 @@ pub(super) fn record(call: &mut Call, before: u64, reply: &Frame) {
         return;
     }
     let args = call.args;
-    match effect_kind(call.name, args) {
-        EffectKind::AsIs => effects.writes.push((db, None)),
-        EffectKind::StringState => effects
+    let journal = match call.def.journal {
+        Journal::AsSentUnless(depends_on_the_moment) if depends_on_the_moment(args) => {
+            Journal::StringState
+        }
+        Journal::AsSentUnless(_) => Journal::AsSent,
+        journal => journal,
+    };
+    match journal {
+        Journal::AsSent | Journal::AsSentUnless(_) => effects.writes.push((db, None)),
+        Journal::StringState => effects
             .writes
             .push((db, Some(string_state(&call.dbs[db], &args[1])))),
-        EffectKind::DestinationState(at) => {
+        Journal::Destination(at) => {
             for command in key_state(&call.dbs[db], &args[at]) {
                 effects.writes.push((db, Some(command)));
             }
         }
-        EffectKind::TtlState => effects
+        Journal::TtlState => effects
             .writes
             .push((db, Some(ttl_state(&call.dbs[db], &args[1])))),
-        EffectKind::Moved => {
-            // RENAME, COPY and MOVE replay as a deletion and a full write, so a replica that keeps
-            // the two keys on different shards never has to move a value between them.
-            let (source, target, target_db) = match call.name {
-                "move" => (&args[1], &args[1], call.other_db.unwrap_or(db)),
-                _ => (&args[1], &args[2], call.other_db.unwrap_or(db)),
+        Journal::Moved(kind) => {
+            let (source, target, target_db) = match kind {
+                Move::ToDb => (&args[1], &args[1], call.other_db.unwrap_or(db)),
+                Move::Rename | Move::RenameNx | Move::Copy => {
+                    (&args[1], &args[2], call.other_db.unwrap_or(db))
+                }
             };
-            if call.name != "copy" {
+            if kind != Move::Copy {
                 effects.writes.push((db, Some(key_command("DEL", source))));
             }
             for command in key_state(&call.dbs[target_db], target) {
                 effects.writes.push((target_db, Some(command)));
             }
         }
-        EffectKind::FromReply => {
-            for command in reply_effects(call.name, args, reply) {
+        Journal::FromReply(effects_of) => {
+            for command in effects_of(args, reply) {
                 effects.writes.push((db, Some(command)));
             }
         }
-        EffectKind::MsetNx => {
+        Journal::AsMset => {
             let mut mset = args.to_vec();
             mset[0] = Bytes::from_static(b"MSET");
             effects.writes.push((db, Some(mset)));
@@ -74,49 +82,13 @@ pub(super) fn record(call: &mut Call, before: u64, reply: &Frame) {
     }
 }
 
-enum EffectKind {
-    /// Deterministic given the data: replayed as sent.
-    AsIs,
-    /// Replayed as a SET of the resulting value with its absolute expiry.
-    StringState,
-    /// Replayed as the resulting state of the destination key `args[i]` (BITOP, SINTERSTORE...), so
-    /// a replica never needs the sources on the same shard.
-    DestinationState(usize),
-    /// A command moving elements between keys (LMOVE, SMOVE) or popping from one of several keys
-    /// (LMPOP): replayed as single-key commands built from its reply.
-    FromReply,
-    /// Replayed as the key's resulting absolute expiry.
-    TtlState,
-    /// A value that moved or was copied to another key or db.
-    Moved,
-    /// MSETNX that succeeded: an MSET.
-    MsetNx,
-}
-
-fn effect_kind(name: &str, args: &[Bytes]) -> EffectKind {
-    match name {
-        // A SET without relative times or KEEPTTL replays as sent (NX/XX held, as it wrote).
-        "set" if !args[3..].iter().any(|a| is_relative_set_option(a)) => EffectKind::AsIs,
-        "set" | "setex" | "psetex" | "incrbyfloat" => EffectKind::StringState,
-        "expire" | "pexpire" | "expireat" | "pexpireat" | "getex" | "persist" => {
-            EffectKind::TtlState
-        }
-        "rename" | "renamenx" | "copy" | "move" => EffectKind::Moved,
-        "msetnx" => EffectKind::MsetNx,
-        "bitop" => EffectKind::DestinationState(2),
-        "sinterstore" | "sunionstore" | "sdiffstore" | "zunionstore" | "zinterstore"
-        | "zdiffstore" | "zrangestore" => EffectKind::DestinationState(1),
-        "lmove" | "rpoplpush" | "smove" | "lmpop" | "zmpop" | "blpop" | "brpop" | "blmove"
-        | "brpoplpush" | "blmpop" | "bzmpop" | "bzpopmin" | "bzpopmax" => EffectKind::FromReply,
-        _ => EffectKind::AsIs,
-    }
-}
-
-/// SET options whose effect depends on the moment or on the old entry.
-fn is_relative_set_option(arg: &[u8]) -> bool {
-    ["ex", "px", "exat", "pxat", "keepttl"]
-        .iter()
-        .any(|option| arg.eq_ignore_ascii_case(option.as_bytes()))
+/// Whether a SET has options whose effect depends on the moment or on the old entry.
+pub(super) fn set_depends_on_the_moment(args: &[Bytes]) -> bool {
+    args[3..].iter().any(|arg| {
+        ["ex", "px", "exat", "pxat", "keepttl"]
+            .iter()
+            .any(|option| arg.eq_ignore_ascii_case(option.as_bytes()))
+    })
 }
 
 fn key_command(name: &'static str, key: &[u8]) -> Vec<Bytes> {
@@ -178,92 +150,137 @@ pub fn restore_commands(key: &[u8], value: &Value, expire_at: u64) -> Vec<Vec<By
     vec![command]
 }
 
-/// Single-key commands that replay a move or multi-key pop, built from its reply.
-fn reply_effects(name: &str, args: &[Bytes], reply: &Frame) -> Vec<Vec<Bytes>> {
-    let side = |arg: &[u8], left: &'static str, right: &'static str| {
-        Bytes::from_static(
-            if arg.eq_ignore_ascii_case(b"left") {
-                left
-            } else {
-                right
-            }
-            .as_bytes(),
-        )
-    };
-    match (name, reply) {
-        ("blpop" | "brpop" | "bzpopmin" | "bzpopmax", Frame::Array(parts)) => {
-            let Some(Frame::Bulk(key)) = parts.first() else {
-                return Vec::new();
-            };
-            let pop = match name {
-                "blpop" => "LPOP",
-                "brpop" => "RPOP",
-                "bzpopmin" => "ZPOPMIN",
-                _ => "ZPOPMAX",
-            };
-            vec![key_command(pop, key)]
+fn side(arg: &[u8], left: &'static str, right: &'static str) -> Bytes {
+    Bytes::from_static(
+        if arg.eq_ignore_ascii_case(b"left") {
+            left
+        } else {
+            right
         }
-        ("lmove" | "blmove", Frame::Bulk(element)) => vec![
-            vec![side(&args[3], "LPOP", "RPOP"), args[1].clone()],
-            vec![
-                side(&args[4], "LPUSH", "RPUSH"),
-                args[2].clone(),
-                element.clone(),
-            ],
-        ],
-        ("rpoplpush" | "brpoplpush", Frame::Bulk(element)) => vec![
-            key_command("RPOP", &args[1]),
-            vec![
-                Bytes::from_static(b"LPUSH"),
-                args[2].clone(),
-                element.clone(),
-            ],
-        ],
-        ("smove", Frame::Integer(1)) => vec![
-            vec![
-                Bytes::from_static(b"SREM"),
-                args[1].clone(),
-                args[3].clone(),
-            ],
-            vec![
-                Bytes::from_static(b"SADD"),
-                args[2].clone(),
-                args[3].clone(),
-            ],
-        ],
-        ("lmpop" | "zmpop" | "blmpop" | "bzmpop", Frame::Array(parts)) => {
-            // BLMPOP/BZMPOP have the timeout before numkeys.
-            let args = if name.starts_with('b') {
-                &args[1..]
-            } else {
-                args
-            };
-            let (Some(Frame::Bulk(key)), Some(Frame::Array(popped))) =
-                (parts.first(), parts.get(1))
-            else {
-                return Vec::new();
-            };
-            let numkeys = args
-                .get(1)
-                .and_then(|n| std::str::from_utf8(n).ok())
-                .and_then(|n| n.parse::<usize>().ok())
-                .unwrap_or(0);
-            let Some(direction) = args.get(2 + numkeys) else {
-                return Vec::new();
-            };
-            let pop = if name.ends_with("lmpop") {
-                side(direction, "LPOP", "RPOP")
-            } else if direction.eq_ignore_ascii_case(b"min") {
-                Bytes::from_static(b"ZPOPMIN")
-            } else {
-                Bytes::from_static(b"ZPOPMAX")
-            };
-            vec![vec![
-                pop,
-                key.clone(),
-                Bytes::from(popped.len().to_string()),
-            ]]
-        }
+        .as_bytes(),
+    )
+}
+
+/// BLPOP, BRPOP, BZPOPMIN, BZPOPMAX: the pop on the key the reply names.
+fn popped_first(reply: &Frame, pop: &'static str) -> Vec<Vec<Bytes>> {
+    match reply {
+        Frame::Array(parts) => match parts.first() {
+            Some(Frame::Bulk(key)) => vec![key_command(pop, key)],
+            _ => Vec::new(),
+        },
         _ => Vec::new(),
     }
+}
+
+pub(super) fn blpop_effects(_: &[Bytes], reply: &Frame) -> Vec<Vec<Bytes>> {
+    popped_first(reply, "LPOP")
+}
+
+pub(super) fn brpop_effects(_: &[Bytes], reply: &Frame) -> Vec<Vec<Bytes>> {
+    popped_first(reply, "RPOP")
+}
+
+pub(super) fn bzpopmin_effects(_: &[Bytes], reply: &Frame) -> Vec<Vec<Bytes>> {
+    popped_first(reply, "ZPOPMIN")
+}
+
+pub(super) fn bzpopmax_effects(_: &[Bytes], reply: &Frame) -> Vec<Vec<Bytes>> {
+    popped_first(reply, "ZPOPMAX")
+}
+
+/// LMOVE and BLMOVE (`source destination wherefrom whereto ...`): a pop and a push.
+pub(super) fn lmove_effects(args: &[Bytes], reply: &Frame) -> Vec<Vec<Bytes>> {
+    let Frame::Bulk(element) = reply else {
+        return Vec::new();
+    };
+    vec![
+        vec![side(&args[3], "LPOP", "RPOP"), args[1].clone()],
+        vec![
+            side(&args[4], "LPUSH", "RPUSH"),
+            args[2].clone(),
+            element.clone(),
+        ],
+    ]
+}
+
+/// RPOPLPUSH and BRPOPLPUSH: an RPOP and an LPUSH.
+pub(super) fn rpoplpush_effects(args: &[Bytes], reply: &Frame) -> Vec<Vec<Bytes>> {
+    let Frame::Bulk(element) = reply else {
+        return Vec::new();
+    };
+    vec![
+        key_command("RPOP", &args[1]),
+        vec![
+            Bytes::from_static(b"LPUSH"),
+            args[2].clone(),
+            element.clone(),
+        ],
+    ]
+}
+
+/// SMOVE that moved: an SREM and an SADD.
+pub(super) fn smove_effects(args: &[Bytes], reply: &Frame) -> Vec<Vec<Bytes>> {
+    if *reply != Frame::Integer(1) {
+        return Vec::new();
+    }
+    vec![
+        vec![
+            Bytes::from_static(b"SREM"),
+            args[1].clone(),
+            args[3].clone(),
+        ],
+        vec![
+            Bytes::from_static(b"SADD"),
+            args[2].clone(),
+            args[3].clone(),
+        ],
+    ]
+}
+
+/// LMPOP/ZMPOP (`numkeys key... where [COUNT n]`, after the name): the pop of as many elements
+/// as the reply holds from the key it names.
+fn popped_many(args: &[Bytes], reply: &Frame, list: bool) -> Vec<Vec<Bytes>> {
+    let Frame::Array(parts) = reply else {
+        return Vec::new();
+    };
+    let (Some(Frame::Bulk(key)), Some(Frame::Array(popped))) = (parts.first(), parts.get(1)) else {
+        return Vec::new();
+    };
+    let numkeys = args
+        .get(1)
+        .and_then(|n| std::str::from_utf8(n).ok())
+        .and_then(|n| n.parse::<usize>().ok())
+        .unwrap_or(0);
+    let Some(direction) = args.get(2 + numkeys) else {
+        return Vec::new();
+    };
+    let pop = if list {
+        side(direction, "LPOP", "RPOP")
+    } else if direction.eq_ignore_ascii_case(b"min") {
+        Bytes::from_static(b"ZPOPMIN")
+    } else {
+        Bytes::from_static(b"ZPOPMAX")
+    };
+    vec![vec![
+        pop,
+        key.clone(),
+        Bytes::from(popped.len().to_string()),
+    ]]
+}
+
+pub(super) fn lmpop_effects(args: &[Bytes], reply: &Frame) -> Vec<Vec<Bytes>> {
+    popped_many(args, reply, true)
+}
+
+pub(super) fn zmpop_effects(args: &[Bytes], reply: &Frame) -> Vec<Vec<Bytes>> {
+    popped_many(args, reply, false)
+}
+
+/// BLMPOP/BZMPOP have the timeout before numkeys.
+pub(super) fn blmpop_effects(args: &[Bytes], reply: &Frame) -> Vec<Vec<Bytes>> {
+    popped_many(&args[1..], reply, true)
+}
+
+pub(super) fn bzmpop_effects(args: &[Bytes], reply: &Frame) -> Vec<Vec<Bytes>> {
+    popped_many(&args[1..], reply, false)
 }

@@ -2,12 +2,13 @@
 //! EXPIRETIME, PEXPIRETIME, PERSIST.
 
 use super::{cstr, error_text, parse_i64, Call};
-use crate::spec::{acl, flag::*, key::*, CommandDef, KeySpec};
+use crate::spec::{acl, flag::*, key::*, CommandDef, Journal, KeySpec};
 use damselfly_protocol::Frame;
 
 /// The expiry commands.
 pub(crate) static COMMANDS: &[CommandDef] = &[
     CommandDef::shard("expire", -3, expire)
+        .journal(Journal::TtlState)
         .flags(WRITE | FAST)
         .acl(acl::KEYSPACE)
         .keys(1, 1, 1, &[KeySpec::at(1, RW | UPDATE)])
@@ -18,6 +19,7 @@ pub(crate) static COMMANDS: &[CommandDef] = &[
             "Set a key's time to live in seconds",
         ),
     CommandDef::shard("pexpire", -3, pexpire)
+        .journal(Journal::TtlState)
         .flags(WRITE | FAST)
         .acl(acl::KEYSPACE)
         .keys(1, 1, 1, &[KeySpec::at(1, RW | UPDATE)])
@@ -28,6 +30,7 @@ pub(crate) static COMMANDS: &[CommandDef] = &[
             "Set a key's time to live in milliseconds",
         ),
     CommandDef::shard("expireat", -3, expireat)
+        .journal(Journal::TtlState)
         .flags(WRITE | FAST)
         .acl(acl::KEYSPACE)
         .keys(1, 1, 1, &[KeySpec::at(1, RW | UPDATE)])
@@ -38,6 +41,7 @@ pub(crate) static COMMANDS: &[CommandDef] = &[
             "Set the expiration for a key as a UNIX timestamp",
         ),
     CommandDef::shard("pexpireat", -3, pexpireat)
+        .journal(Journal::TtlState)
         .flags(WRITE | FAST)
         .acl(acl::KEYSPACE)
         .keys(1, 1, 1, &[KeySpec::at(1, RW | UPDATE)])
@@ -90,6 +94,7 @@ pub(crate) static COMMANDS: &[CommandDef] = &[
             "Get the expiration Unix timestamp for a key in milliseconds",
         ),
     CommandDef::shard("persist", 2, persist)
+        .journal(Journal::TtlState)
         .flags(WRITE | FAST)
         .acl(acl::KEYSPACE)
         .keys(1, 1, 1, &[KeySpec::at(1, RW | UPDATE)])

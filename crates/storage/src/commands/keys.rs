@@ -1,7 +1,7 @@
 //! Generic key commands (db.c): DEL, UNLINK, EXISTS, TOUCH, TYPE, RENAME, RENAMENX, COPY, MOVE.
 
 use super::{opt_is, parse_i32, Call, SYNTAX};
-use crate::spec::{acl, flag::*, key::*, CommandDef, KeySpec, Merge, Move, Spread};
+use crate::spec::{acl, flag::*, key::*, CommandDef, Journal, KeySpec, Merge, Move, Spread};
 use bytes::Bytes;
 use damselfly_protocol::Frame;
 
@@ -41,18 +41,21 @@ pub(crate) static COMMANDS: &[CommandDef] = &[
         .keys(1, 1, 1, &[KeySpec::at(1, RO)])
         .doc("generic", "1.0.0", "O(1)", "Determine the type stored at key"),
     CommandDef::shard("rename", 3, rename)
+        .journal(Journal::Moved(Move::Rename))
         .spread(Spread::MoveValue(Move::Rename))
         .flags(WRITE)
         .acl(acl::KEYSPACE)
         .keys(1, 2, 1, &[KeySpec::at(1, RW | ACCESS | DELETE), KeySpec::at(2, OW | UPDATE)])
         .doc("generic", "1.0.0", "O(1)", "Rename a key"),
     CommandDef::shard("renamenx", 3, renamenx)
+        .journal(Journal::Moved(Move::RenameNx))
         .spread(Spread::MoveValue(Move::RenameNx))
         .flags(WRITE | FAST)
         .acl(acl::KEYSPACE)
         .keys(1, 2, 1, &[KeySpec::at(1, RW | ACCESS | DELETE), KeySpec::at(2, OW | INSERT)])
         .doc("generic", "1.0.0", "O(1)", "Rename a key, only if the new key does not exist"),
     CommandDef::shard("copy", -3, copy)
+        .journal(Journal::Moved(Move::Copy))
         .writes_other_db(copy_writes)
         .spread(Spread::MoveValue(Move::Copy))
         .flags(WRITE | DENYOOM)
@@ -60,6 +63,7 @@ pub(crate) static COMMANDS: &[CommandDef] = &[
         .keys(1, 2, 1, &[KeySpec::at(1, RO | ACCESS), KeySpec::at(2, OW | UPDATE)])
         .doc("generic", "6.2.0", "O(N) worst case for collections, where N is the number of nested items. O(1) for string values.", "Copy a key"),
     CommandDef::shard("move", 3, move_)
+        .journal(Journal::Moved(Move::ToDb))
         .writes_other_db(move_writes)
         .flags(WRITE | FAST)
         .acl(acl::KEYSPACE)

@@ -2,7 +2,7 @@
 //! lists.
 
 use super::{opt_is, parse_i64, Call, SYNTAX, WRONGTYPE};
-use crate::spec::{acl, flag::*, key::*, CommandDef, KeySpec};
+use crate::spec::{acl, flag::*, key::*, CommandDef, Journal, KeySpec};
 use crate::types::list::Elem;
 use crate::types::List;
 use crate::value::Value;
@@ -83,16 +83,19 @@ pub(crate) static COMMANDS: &[CommandDef] = &[
         .keys(1, 1, 1, &[KeySpec::at(1, RO | ACCESS)])
         .doc("list", "6.0.6", "O(N) where N is the number of elements in the list, for the average case. When searching for elements near the head or the tail of the list, or when the MAXLEN option is provided, the command may run in constant time.", "Return the index of matching elements on a list"),
     CommandDef::shard("rpoplpush", 3, rpoplpush)
+        .journal(Journal::FromReply(super::effects::rpoplpush_effects))
         .flags(WRITE | DENYOOM)
         .acl(acl::LIST)
         .keys(1, 2, 1, &[KeySpec::at(1, RW | ACCESS | DELETE), KeySpec::at(2, RW | INSERT)])
         .doc("list", "1.2.0", "O(1)", "Remove the last element in a list, prepend it to another list and return it"),
     CommandDef::shard("lmove", 5, lmove)
+        .journal(Journal::FromReply(super::effects::lmove_effects))
         .flags(WRITE | DENYOOM)
         .acl(acl::LIST)
         .keys(1, 2, 1, &[KeySpec::at(1, RW | ACCESS | DELETE), KeySpec::at(2, RW | INSERT)])
         .doc("list", "6.2.0", "O(1)", "Pop an element from a list, push it to another list and return it"),
     CommandDef::shard("lmpop", -4, lmpop)
+        .journal(Journal::FromReply(super::effects::lmpop_effects))
         .flags(WRITE | MOVABLEKEYS)
         .acl(acl::LIST)
         .keys(0, 0, 0, &[KeySpec::keynum(1, 0, 1, 1, RW | ACCESS | DELETE)])

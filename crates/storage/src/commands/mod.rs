@@ -139,6 +139,7 @@ pub fn run(
         db,
         args,
         ctx,
+        def,
         name: def.name,
         other_db: None,
         journal: None,

@@ -8,7 +8,7 @@ mod scan;
 use super::{opt_is, parse_i64, Call, SYNTAX, WRONGTYPE};
 use crate::glob::glob_match;
 use crate::keyspace::Db;
-use crate::spec::{acl, flag::*, key::*, CommandDef, KeySpec};
+use crate::spec::{acl, flag::*, key::*, CommandDef, Journal, KeySpec};
 use crate::types::Set;
 use crate::value::Value;
 use bytes::Bytes;
@@ -61,6 +61,7 @@ pub(crate) static COMMANDS: &[CommandDef] = &[
         .tips(&["nondeterministic_output"])
         .doc("set", "1.0.0", "Without the count argument O(1), otherwise O(N) where N is the absolute value of the passed count.", "Get one or multiple random members from a set"),
     CommandDef::shard("smove", 4, smove)
+        .journal(Journal::FromReply(super::effects::smove_effects))
         .flags(WRITE | FAST)
         .acl(acl::SET)
         .keys(1, 2, 1, &[KeySpec::at(1, RW | ACCESS | DELETE), KeySpec::at(2, RW | INSERT)])
@@ -84,16 +85,19 @@ pub(crate) static COMMANDS: &[CommandDef] = &[
         .tips(&["nondeterministic_output_order"])
         .doc("set", "1.0.0", "O(N) where N is the total number of elements in all given sets.", "Subtract multiple sets"),
     CommandDef::shard("sinterstore", -3, sinterstore)
+        .journal(Journal::Destination(1))
         .flags(WRITE | DENYOOM)
         .acl(acl::SET)
         .keys(1, -1, 1, &[KeySpec::at(1, RW | UPDATE), KeySpec::range(2, -1, 1, 0, RO | ACCESS)])
         .doc("set", "1.0.0", "O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.", "Intersect multiple sets and store the resulting set in a key"),
     CommandDef::shard("sunionstore", -3, sunionstore)
+        .journal(Journal::Destination(1))
         .flags(WRITE | DENYOOM)
         .acl(acl::SET)
         .keys(1, -1, 1, &[KeySpec::at(1, OW | UPDATE), KeySpec::range(2, -1, 1, 0, RO | ACCESS)])
         .doc("set", "1.0.0", "O(N) where N is the total number of elements in all given sets.", "Add multiple sets and store the resulting set in a key"),
     CommandDef::shard("sdiffstore", -3, sdiffstore)
+        .journal(Journal::Destination(1))
         .flags(WRITE | DENYOOM)
         .acl(acl::SET)
         .keys(1, -1, 1, &[KeySpec::at(1, OW | UPDATE), KeySpec::range(2, -1, 1, 0, RO | ACCESS)])

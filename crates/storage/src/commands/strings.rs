@@ -2,7 +2,7 @@
 
 use super::{cstr, parse_i64, Call, NOT_INTEGER, SYNTAX, WRONGTYPE};
 use crate::longdouble::{self, F80};
-use crate::spec::{acl, flag::*, key::*, CommandDef, KeySpec, Merge, Spread};
+use crate::spec::{acl, flag::*, key::*, CommandDef, Journal, KeySpec, Merge, Spread};
 use crate::value::{reserve_greedy, Value};
 use bytes::Bytes;
 use damselfly_protocol::string2ll;
@@ -16,6 +16,7 @@ pub(crate) static COMMANDS: &[CommandDef] = &[
         .keys(1, 1, 1, &[KeySpec::at(1, RO | ACCESS)])
         .doc("string", "1.0.0", "O(1)", "Get the value of a key"),
     CommandDef::shard("set", -3, set)
+        .journal(Journal::AsSentUnless(super::effects::set_depends_on_the_moment))
         .flags(WRITE | DENYOOM)
         .acl(acl::STRING)
         .keys(1, 1, 1, &[KeySpec::at(1, RW | ACCESS | UPDATE | VARIABLE_FLAGS).noted("RW and ACCESS due to the optional `GET` argument")])
@@ -26,11 +27,13 @@ pub(crate) static COMMANDS: &[CommandDef] = &[
         .keys(1, 1, 1, &[KeySpec::at(1, OW | INSERT)])
         .doc("string", "1.0.0", "O(1)", "Set the value of a key, only if the key does not exist"),
     CommandDef::shard("setex", 4, setex)
+        .journal(Journal::StringState)
         .flags(WRITE | DENYOOM)
         .acl(acl::STRING)
         .keys(1, 1, 1, &[KeySpec::at(1, OW | UPDATE)])
         .doc("string", "2.0.0", "O(1)", "Set the value and expiration of a key"),
     CommandDef::shard("psetex", 4, psetex)
+        .journal(Journal::StringState)
         .flags(WRITE | DENYOOM)
         .acl(acl::STRING)
         .keys(1, 1, 1, &[KeySpec::at(1, OW | UPDATE)])
@@ -46,6 +49,7 @@ pub(crate) static COMMANDS: &[CommandDef] = &[
         .keys(1, 1, 1, &[KeySpec::at(1, RW | ACCESS | DELETE)])
         .doc("string", "6.2.0", "O(1)", "Get the value of a key and delete the key"),
     CommandDef::shard("getex", -2, getex)
+        .journal(Journal::TtlState)
         .flags(WRITE | FAST)
         .acl(acl::STRING)
         .keys(1, 1, 1, &[KeySpec::at(1, RW | ACCESS | UPDATE).noted("RW and UPDATE because it changes the TTL")])
@@ -65,6 +69,7 @@ pub(crate) static COMMANDS: &[CommandDef] = &[
         .tips(&["request_policy:multi_shard", "response_policy:all_succeeded"])
         .doc("string", "1.0.1", "O(N) where N is the number of keys to set.", "Set multiple keys to multiple values"),
     CommandDef::shard("msetnx", -3, msetnx)
+        .journal(Journal::AsMset)
         .spread(Spread::AllOrNothing)
         .flags(WRITE | DENYOOM)
         .acl(acl::STRING)
@@ -92,6 +97,7 @@ pub(crate) static COMMANDS: &[CommandDef] = &[
         .keys(1, 1, 1, &[KeySpec::at(1, RW | ACCESS | UPDATE)])
         .doc("string", "1.0.0", "O(1)", "Decrement the integer value of a key by the given number"),
     CommandDef::shard("incrbyfloat", 3, incrbyfloat)
+        .journal(Journal::StringState)
         .flags(WRITE | DENYOOM | FAST)
         .acl(acl::STRING)
         .keys(1, 1, 1, &[KeySpec::at(1, RW | ACCESS | UPDATE)])

@@ -8,7 +8,7 @@ mod setops;
 use super::{opt_is, parse_i64, Call, SYNTAX, WRONGTYPE};
 use crate::glob::glob_match;
 use crate::keyspace::Db;
-use crate::spec::{acl, flag::*, key::*, CommandDef, KeySpec};
+use crate::spec::{acl, flag::*, key::*, CommandDef, Journal, KeySpec};
 use crate::types::ZSet;
 use crate::value::Value;
 use bytes::Bytes;
@@ -80,6 +80,7 @@ pub(crate) static COMMANDS: &[CommandDef] = &[
         .keys(1, 1, 1, &[KeySpec::at(1, RO | ACCESS)])
         .doc("sorted-set", "1.2.0", "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements returned.", "Return a range of members in a sorted set"),
     CommandDef::shard("zrangestore", -5, range::zrangestore)
+        .journal(Journal::Destination(1))
         .flags(WRITE | DENYOOM)
         .acl(acl::SORTEDSET)
         .keys(1, 2, 1, &[KeySpec::at(1, OW | UPDATE), KeySpec::at(2, RO | ACCESS)])
@@ -135,6 +136,7 @@ pub(crate) static COMMANDS: &[CommandDef] = &[
         .keys(1, 1, 1, &[KeySpec::at(1, RW | ACCESS | DELETE)])
         .doc("sorted-set", "5.0.0", "O(log(N)*M) with N being the number of elements in the sorted set, and M being the number of elements popped.", "Remove and return members with the highest scores in a sorted set"),
     CommandDef::shard("zmpop", -4, pop::zmpop)
+        .journal(Journal::FromReply(super::effects::zmpop_effects))
         .flags(WRITE | MOVABLEKEYS)
         .acl(acl::SORTEDSET)
         .keys(0, 0, 0, &[KeySpec::keynum(1, 0, 1, 1, RW | ACCESS | DELETE)])
@@ -146,16 +148,19 @@ pub(crate) static COMMANDS: &[CommandDef] = &[
         .tips(&["nondeterministic_output"])
         .doc("sorted-set", "6.2.0", "O(N) where N is the number of elements returned", "Get one or multiple random elements from a sorted set"),
     CommandDef::shard("zunionstore", -4, setops::zunionstore)
+        .journal(Journal::Destination(1))
         .flags(WRITE | DENYOOM | MOVABLEKEYS)
         .acl(acl::SORTEDSET)
         .keys(1, 1, 1, &[KeySpec::at(1, OW | UPDATE), KeySpec::keynum(2, 0, 1, 1, RO | ACCESS)])
         .doc("sorted-set", "2.0.0", "O(N)+O(M log(M)) with N being the sum of the sizes of the input sorted sets, and M being the number of elements in the resulting sorted set.", "Add multiple sorted sets and store the resulting sorted set in a new key"),
     CommandDef::shard("zinterstore", -4, setops::zinterstore)
+        .journal(Journal::Destination(1))
         .flags(WRITE | DENYOOM | MOVABLEKEYS)
         .acl(acl::SORTEDSET)
         .keys(1, 1, 1, &[KeySpec::at(1, OW | UPDATE), KeySpec::keynum(2, 0, 1, 1, RO | ACCESS)])
         .doc("sorted-set", "2.0.0", "O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the number of input sorted sets and M being the number of elements in the resulting sorted set.", "Intersect multiple sorted sets and store the resulting sorted set in a new key"),
     CommandDef::shard("zdiffstore", -4, setops::zdiffstore)
+        .journal(Journal::Destination(1))
         .flags(WRITE | DENYOOM | MOVABLEKEYS)
         .acl(acl::SORTEDSET)
         .keys(1, 1, 1, &[KeySpec::at(1, OW | UPDATE), KeySpec::keynum(2, 0, 1, 1, RO | ACCESS)])

@@ -1,0 +1,54 @@
+#!/usr/bin/env python3
+"""Reports command names written as string literals outside their definition.
+
+Issue 10's rule: every command name occurs as a string literal in exactly one non-test source
+file, its family's definitions. Names the journal writes as effects may also occur where the
+effect is encoded (EFFECT_NAMES). Test code (files named tests.rs/difftest.rs, and everything
+after a file's first `#[cfg(test)]`) is not counted.
+
+Usage: scripts/check_command_names.py [--strict]   (exit 1 on any finding with --strict)
+"""
+import pathlib
+import re
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+DEFINITION = re.compile(r'CommandDef::(?:shard|connection|new|subcommand)\(\s*"([a-z|-]+)"')
+LITERAL = re.compile(r'b?"([A-Za-z|-]+)"')
+# Commands the journal writes as effects (storage's effect rules build them).
+EFFECT_NAMES = {
+    "select", "multi", "exec", "del", "pexpireat", "persist", "set", "mset", "restore",
+    "lpop", "rpop", "lpush", "rpush", "srem", "sadd", "zpopmin", "zpopmax",
+}
+
+
+def sources():
+    for path in sorted((ROOT / "crates").rglob("*.rs")):
+        if path.name in ("tests.rs", "difftest.rs") or "/tests/" in str(path):
+            continue
+        text = path.read_text()
+        yield path, text.split("#[cfg(test)]")[0]
+
+
+def main():
+    defined = {}
+    texts = list(sources())
+    for path, text in texts:
+        for name in DEFINITION.findall(text):
+            defined.setdefault(name, set()).add(path)
+    names = {name for name in defined if "|" not in name}
+    findings = []
+    for path, text in texts:
+        seen = {lit.lower() for lit in LITERAL.findall(text)}
+        for name in sorted(names & seen):
+            if path in defined[name] or name in EFFECT_NAMES:
+                continue
+            findings.append(f"{path.relative_to(ROOT)}: \"{name}\"")
+    for line in findings:
+        print(line)
+    print(f"{len(findings)} literal(s) outside definitions, {len(names)} commands", file=sys.stderr)
+    return 1 if findings and "--strict" in sys.argv else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
