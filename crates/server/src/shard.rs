@@ -504,3 +504,7 @@ pub(crate) fn other_db_lock(def: &CommandDef, args: &[Bytes]) -> Option<LockRequ
         exclusive: true,
     })
 }
+
+#[cfg(test)]
+#[path = "shard_tests.rs"]
+mod tests;
