@@ -18,22 +18,26 @@ fn new_shard() -> Shard {
     Shard::new(0, Arc::new(shared))
 }
 
-/// One command as a connection sends it.
-fn command(parts: &[&str]) -> Vec<Bytes> {
-    parts
+/// One command as a connection sends it, resolved to its definition.
+fn command(parts: &[&str]) -> Command {
+    let args: Vec<Bytes> = parts
         .iter()
         .map(|part| Bytes::copy_from_slice(part.as_bytes()))
-        .collect()
+        .collect();
+    let def = crate::commands::registry::resolve(&args).expect("a known command");
+    Command { def, args }
 }
 
 /// SET in db 0, ignoring locks (as a transaction's hop does).
 fn set(shard: &mut Shard, key: &str, value: &str) -> Frame {
-    shard.run_command(0, &command(&["SET", key, value]))
+    let set = command(&["SET", key, value]);
+    shard.run_command(0, set.def, &set.args)
 }
 
 /// GET in db 0 through the fast path: None when a lock held by a transaction stops it.
 fn fast_get(shard: &mut Shard, key: &str) -> Option<Frame> {
-    shard.try_fast(0, &command(&["GET", key]))
+    let get = command(&["GET", key]);
+    shard.try_fast(0, get.def, &get.args)
 }
 
 /// Sends one connection's batch (db 0) as a mesh message; the receiver holds its replies.
