@@ -44,18 +44,17 @@ pub async fn execute(conn: &mut Connection, commands: Vec<Vec<Bytes>>) -> Vec<Fr
                 continue;
             }
         };
-        if conn.subscribed() && !conn.resp3 && !commands::pubsub::allowed_while_subscribed(def.name)
-        {
+        if conn.subscribed() && !conn.resp3 && !def.has(flag::SUBSCRIBED_CONTEXT) {
             replies.push(commands::pubsub::not_allowed_while_subscribed(def.name));
             continue;
         }
-        if conn.multi.is_some() && !commands::multi::runs_immediately(def.name) {
+        if conn.multi.is_some() && !def.has(flag::NOT_QUEUED) {
             replies.push(commands::multi::queue(conn, Command { def, args }));
             continue;
         }
         conn.ctx.shard.borrow_mut().commands_processed += 1;
         conn.info.borrow_mut().last_command = def.name;
-        wrote |= def.is_write() || def.name == "exec";
+        wrote |= def.is_write() || def.has(flag::RUNS_TRANSACTION);
         // XREAD/XREADGROUP with BLOCK: the timeout and the command without it.
         let stream_block = crate::blocking::read_block(def.name, &args);
         match plan {

@@ -12,7 +12,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// The connection commands.
 pub(crate) static COMMANDS: &[CommandDef] = &[
     CommandDef::connection("ping", -1, &Now(|conn, args| ping(conn, args)))
-        .flags(FAST)
+        .flags(FAST | SUBSCRIBED_CONTEXT)
         .acl(acl::CONNECTION)
         .tips(&["request_policy:all_shards", "response_policy:all_succeeded"])
         .doc("connection", "1.0.0", "O(1)", "Ping the server"),
@@ -21,7 +21,16 @@ pub(crate) static COMMANDS: &[CommandDef] = &[
         .acl(acl::CONNECTION)
         .doc("connection", "1.0.0", "O(1)", "Echo the given string"),
     CommandDef::connection("quit", -1, &Now(quit))
-        .flags(NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY)
+        .flags(
+            NOSCRIPT
+                | LOADING
+                | STALE
+                | FAST
+                | NO_AUTH
+                | ALLOW_BUSY
+                | SUBSCRIBED_CONTEXT
+                | NOT_QUEUED,
+        )
         .acl(acl::CONNECTION)
         .doc("connection", "1.0.0", "O(1)", "Close the connection"),
     CommandDef::connection("select", 2, &Now(select))
@@ -47,7 +56,16 @@ pub(crate) static COMMANDS: &[CommandDef] = &[
             "Authenticate to the server",
         ),
     CommandDef::connection("reset", 1, &Later(|conn, _| Box::pin(reset(conn))))
-        .flags(NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY)
+        .flags(
+            NOSCRIPT
+                | LOADING
+                | STALE
+                | FAST
+                | NO_AUTH
+                | ALLOW_BUSY
+                | SUBSCRIBED_CONTEXT
+                | NOT_QUEUED,
+        )
         .acl(acl::CONNECTION)
         .doc("connection", "6.2.0", "O(1)", "Reset the connection"),
     CommandDef::connection("time", 1, &Now(|_, _| time()))

@@ -25,7 +25,7 @@ use std::sync::Arc;
 /// The multi commands.
 pub(crate) static COMMANDS: &[CommandDef] = &[
     CommandDef::connection("multi", 1, &Now(|conn, _| multi(conn)))
-        .flags(NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY)
+        .flags(NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY | NOT_QUEUED)
         .acl(acl::TRANSACTION)
         .doc(
             "transactions",
@@ -34,7 +34,7 @@ pub(crate) static COMMANDS: &[CommandDef] = &[
             "Mark the start of a transaction block",
         ),
     CommandDef::connection("exec", 1, &Later(|conn, _| Box::pin(exec(conn))))
-        .flags(NOSCRIPT | LOADING | STALE | SKIP_SLOWLOG)
+        .flags(NOSCRIPT | LOADING | STALE | SKIP_SLOWLOG | NOT_QUEUED | RUNS_TRANSACTION)
         .acl(acl::TRANSACTION)
         .doc(
             "transactions",
@@ -43,7 +43,7 @@ pub(crate) static COMMANDS: &[CommandDef] = &[
             "Execute all commands issued after MULTI",
         ),
     CommandDef::connection("discard", 1, &Later(|conn, _| Box::pin(discard(conn))))
-        .flags(NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY)
+        .flags(NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY | NOT_QUEUED)
         .acl(acl::TRANSACTION)
         .doc(
             "transactions",
@@ -56,7 +56,7 @@ pub(crate) static COMMANDS: &[CommandDef] = &[
         -2,
         &Later(|conn, args| Box::pin(async move { watch(conn, &args).await })),
     )
-    .flags(NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY)
+    .flags(NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY | NOT_QUEUED)
     .acl(acl::TRANSACTION)
     .keys(1, -1, 1, &[KeySpec::range(1, -1, 1, 0, RO)])
     .doc(
@@ -89,14 +89,6 @@ pub struct WatchState {
     flag: WatchFlag,
     /// (db, key, expiry when watched; 0: none).
     keys: Vec<(usize, Bytes, u64)>,
-}
-
-/// Commands that run at once even inside MULTI.
-pub fn runs_immediately(name: &str) -> bool {
-    matches!(
-        name,
-        "exec" | "discard" | "multi" | "watch" | "quit" | "reset"
-    )
 }
 
 /// Queues a command inside MULTI.

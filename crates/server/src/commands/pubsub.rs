@@ -17,16 +17,16 @@ const PUBSUB_HANDLER: Run = Run::Connection(&Later(|conn, args| {
 /// The pubsub commands.
 pub(crate) static COMMANDS: &[CommandDef] = &[
     CommandDef::connection("subscribe", -2, &Now(|conn, args| Frame::Many(subscribe(conn, args, false))))
-        .flags(PUBSUB | NOSCRIPT | LOADING | STALE)
+        .flags(PUBSUB | NOSCRIPT | LOADING | STALE | SUBSCRIBED_CONTEXT)
         .doc("pubsub", "2.0.0", "O(N) where N is the number of channels to subscribe to.", "Listen for messages published to the given channels"),
     CommandDef::connection("unsubscribe", -1, &Now(|conn, args| Frame::Many(unsubscribe(conn, args, false))))
-        .flags(PUBSUB | NOSCRIPT | LOADING | STALE)
+        .flags(PUBSUB | NOSCRIPT | LOADING | STALE | SUBSCRIBED_CONTEXT)
         .doc("pubsub", "2.0.0", "O(N) where N is the number of clients already subscribed to a channel.", "Stop listening for messages posted to the given channels"),
     CommandDef::connection("psubscribe", -2, &Now(|conn, args| Frame::Many(subscribe(conn, args, true))))
-        .flags(PUBSUB | NOSCRIPT | LOADING | STALE)
+        .flags(PUBSUB | NOSCRIPT | LOADING | STALE | SUBSCRIBED_CONTEXT)
         .doc("pubsub", "2.0.0", "O(N) where N is the number of patterns the client is already subscribed to.", "Listen for messages published to channels matching the given patterns"),
     CommandDef::connection("punsubscribe", -1, &Now(|conn, args| Frame::Many(unsubscribe(conn, args, true))))
-        .flags(PUBSUB | NOSCRIPT | LOADING | STALE)
+        .flags(PUBSUB | NOSCRIPT | LOADING | STALE | SUBSCRIBED_CONTEXT)
         .doc("pubsub", "2.0.0", "O(N+M) where N is the number of patterns the client is already subscribed and M is the number of total patterns subscribed in the system (by any client).", "Stop listening for messages posted to channels matching the given patterns"),
     CommandDef::connection("publish", 3, &Later(|conn, args| Box::pin(async move { publish(conn, &args).await })))
         .flags(PUBSUB | LOADING | STALE | FAST)
@@ -81,13 +81,6 @@ pub fn not_allowed_while_subscribed(name: &str) -> Frame {
     Frame::error_owned(format!(
         "ERR Can't execute '{name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
     ))
-}
-
-pub fn allowed_while_subscribed(name: &str) -> bool {
-    matches!(
-        name,
-        "subscribe" | "unsubscribe" | "psubscribe" | "punsubscribe" | "ping" | "quit" | "reset"
-    )
 }
 
 fn confirmation(kind: &'static str, name: Option<Bytes>, count: i64) -> Frame {

@@ -23,6 +23,12 @@ pub const ALLOW_BUSY: u32 = 1 << 18;
 pub const MAY_REPLICATE: u32 = 1 << 19;
 /// Not shown by COMMAND INFO (as in Redis).
 pub const SENTINEL: u32 = 1 << 20;
+/// damselfly's own, not shown: allowed on a RESP2 connection in subscribed mode.
+pub const SUBSCRIBED_CONTEXT: u32 = 1 << 21;
+/// damselfly's own, not shown: runs at once inside MULTI instead of being queued.
+pub const NOT_QUEUED: u32 = 1 << 22;
+/// damselfly's own, not shown: runs the queued transaction (EXEC), so it may write.
+pub const RUNS_TRANSACTION: u32 = 1 << 23;
 
 /// The flags COMMAND INFO shows, with their names, in Redis's order.
 pub const SHOWN: &[(u32, &str)] = &[
