@@ -13,7 +13,7 @@ use crate::router::shard_of;
 use crate::shard::Shard;
 use bytes::Bytes;
 use damselfly_protocol::Frame;
-use damselfly_storage::spec::CommandDef;
+use damselfly_storage::spec::{Blocking, CommandDef};
 use futures::channel::mpsc;
 use futures::{FutureExt, StreamExt};
 use std::collections::BTreeMap;
@@ -300,8 +300,8 @@ impl Shard {
 
 /// For XREAD/XREADGROUP: the BLOCK timeout in milliseconds and the command without it; None
 /// when the command does not block.
-pub fn read_block(name: &str, args: &[Bytes]) -> Option<Result<(u64, Vec<Bytes>), Frame>> {
-    if !matches!(name, "xread" | "xreadgroup") {
+pub fn read_block(spec: &CommandDef, args: &[Bytes]) -> Option<Result<(u64, Vec<Bytes>), Frame>> {
+    if spec.blocking != Some(Blocking::StreamRead) {
         return None;
     }
     let streams = args
@@ -367,11 +367,11 @@ pub async fn run_read(
     }
 }
 
-/// Whether `name` is a blocking pop handled here.
-pub fn is_blocking(name: &str) -> bool {
+/// Whether the command is a blocking pop or move handled here (XREAD's BLOCK is `read_block`).
+pub fn is_blocking(spec: &CommandDef) -> bool {
     matches!(
-        name,
-        "blpop" | "brpop" | "blmove" | "brpoplpush" | "blmpop" | "bzpopmin" | "bzpopmax" | "bzmpop"
+        spec.blocking,
+        Some(Blocking::PopFirst { .. } | Blocking::Move { .. } | Blocking::PopMany { .. })
     )
 }
 
@@ -408,48 +408,37 @@ struct Plan {
 }
 
 fn plan(spec: &'static CommandDef, args: &[Bytes], shards: usize) -> Result<Plan, Frame> {
-    // BLMOVE and BRPOPLPUSH wait on their source only.
-    let keys: Vec<Bytes> = match spec.name {
-        "blmove" | "brpoplpush" => vec![args[1].clone()],
-        _ => spec
-            .key_positions(args)
-            .map(|position| args[position].clone())
-            .collect(),
-    };
     let word = |text: &'static str| Bytes::from_static(text.as_bytes());
+    let keys_of = || -> Vec<Bytes> {
+        spec.key_positions(args)
+            .map(|position| args[position].clone())
+            .collect()
+    };
     let last = &args[args.len() - 1];
-    let (timeout_arg, wants, serve, key_at) = match spec.name {
-        "blpop" => (last, "list", vec![word("LPOP"), Bytes::new()], 1),
-        "brpop" => (last, "list", vec![word("RPOP"), Bytes::new()], 1),
-        "bzpopmin" => (last, "zset", vec![word("ZPOPMIN"), Bytes::new()], 1),
-        "bzpopmax" => (last, "zset", vec![word("ZPOPMAX"), Bytes::new()], 1),
-        "blmove" => (&args[5], "list", lmove(&args[1..5], shards), 1),
-        "brpoplpush" => (
-            &args[3],
-            "list",
-            lmove(
-                &[
-                    args[1].clone(),
-                    args[2].clone(),
-                    word("RIGHT"),
-                    word("LEFT"),
-                ],
-                shards,
-            ),
-            1,
-        ),
-        "blmpop" | "bzmpop" => {
-            // BLMPOP timeout numkeys key... direction [COUNT n] → LMPOP 1 key direction [COUNT n].
-            let rest = &args[2 + keys.len() + 1..];
-            let (name, wants) = match spec.name {
-                "blmpop" => ("LMPOP", "list"),
-                _ => ("ZMPOP", "zset"),
-            };
-            let mut serve = vec![word(name), word("1"), Bytes::new()];
-            serve.extend(rest.iter().cloned());
-            (&args[1], wants, serve, 2)
+    let (keys, timeout_arg, wants, serve, key_at) = match spec.blocking {
+        Some(Blocking::PopFirst { pop, wants }) => {
+            (keys_of(), last, wants, vec![word(pop), Bytes::new()], 1)
         }
-        _ => return Err(Frame::error("ERR unknown blocking command")),
+        // A move waits on its source only.
+        Some(Blocking::Move { sides_at, via }) => {
+            let sides = match sides_at {
+                Some(at) => [args[at].clone(), args[at + 1].clone()],
+                None => [word("RIGHT"), word("LEFT")],
+            };
+            let timeout_at = sides_at.map_or(3, |at| at + 2);
+            let serve = lmove(via, &args[1], &args[2], &sides, shards);
+            (vec![args[1].clone()], &args[timeout_at], "list", serve, 1)
+        }
+        Some(Blocking::PopMany { via, wants }) => {
+            // BLMPOP timeout numkeys key... direction [COUNT n] → LMPOP 1 key direction [COUNT n].
+            let keys = keys_of();
+            let mut serve = vec![word(via), word("1"), Bytes::new()];
+            serve.extend(args[2 + keys.len() + 1..].iter().cloned());
+            (keys, &args[1], wants, serve, 2)
+        }
+        Some(Blocking::StreamRead) | None => {
+            return Err(Frame::error("ERR unknown blocking command"));
+        }
     };
     Ok(Plan {
         keys,
@@ -464,18 +453,30 @@ fn plan(spec: &'static CommandDef, args: &[Bytes], shards: usize) -> Result<Plan
 
 /// `LMOVE src dst from to` with the source left to fill in; just the pop (`LPOP|RPOP src`) when
 /// the destination lives on another shard (`finish` pushes it there).
-fn lmove(args: &[Bytes], shards: usize) -> Vec<Bytes> {
-    if shard_of(&args[0], shards) != shard_of(&args[1], shards) {
-        let pop = if args[2].eq_ignore_ascii_case(b"left") {
+/// How a blocked move is served from `source`: `via` (LMOVE) when both keys live on one shard,
+/// else a pop on the source whose element the client's task then pushes (see `finish`).
+fn lmove(
+    via: &'static str,
+    source: &Bytes,
+    destination: &Bytes,
+    sides: &[Bytes; 2],
+    shards: usize,
+) -> Vec<Bytes> {
+    if shard_of(source, shards) != shard_of(destination, shards) {
+        let pop = if sides[0].eq_ignore_ascii_case(b"left") {
             "LPOP"
         } else {
             "RPOP"
         };
         return vec![Bytes::from_static(pop.as_bytes()), Bytes::new()];
     }
-    let mut serve = vec![Bytes::from_static(b"LMOVE"), Bytes::new()];
-    serve.extend(args[1..].iter().cloned());
-    serve
+    vec![
+        Bytes::from_static(via.as_bytes()),
+        Bytes::new(),
+        destination.clone(),
+        sides[0].clone(),
+        sides[1].clone(),
+    ]
 }
 
 /// Whether a reply means "nothing to pop".
@@ -484,17 +485,19 @@ fn is_empty_reply(frame: &Frame) -> bool {
 }
 
 /// The blocking command's reply built from the pop that served it.
-fn shape(name: &str, key: Bytes, served: Frame) -> Frame {
-    match (name, served) {
-        ("blpop" | "brpop", Frame::Bulk(element)) => {
-            Frame::Array(vec![Frame::Bulk(key), Frame::Bulk(element)])
-        }
-        ("bzpopmin" | "bzpopmax", Frame::Array(pair)) => {
+/// The reply of a served pop: BLPOP and its kind lead with the key.
+fn shape(spec: &CommandDef, key: Bytes, served: Frame) -> Frame {
+    if !matches!(spec.blocking, Some(Blocking::PopFirst { .. })) {
+        return served;
+    }
+    match served {
+        Frame::Bulk(element) => Frame::Array(vec![Frame::Bulk(key), Frame::Bulk(element)]),
+        Frame::Array(pair) => {
             let mut reply = vec![Frame::Bulk(key)];
             reply.extend(pair);
             Frame::Array(reply)
         }
-        (_, other) => other,
+        other => other,
     }
 }
 
@@ -615,8 +618,8 @@ async fn finish(
     key: Bytes,
     served: Frame,
 ) -> Frame {
-    let Some(push) = cross_shard_push(conn.ctx.shards(), spec.name, args) else {
-        return shape(spec.name, key, served);
+    let Some(push) = cross_shard_push(conn.ctx.shards(), spec, args) else {
+        return shape(spec, key, served);
     };
     let Frame::Bulk(element) = &served else {
         return served;
@@ -626,7 +629,7 @@ async fn finish(
     if let Some(push_spec) = crate::commands::registry::lookup(&command[0]) {
         let pushed = crate::pipeline::run_keyed(conn, push_spec, command).await;
         if matches!(pushed, Frame::Error(_)) {
-            let back = undo_pop(spec.name, args, element.clone());
+            let back = undo_pop(spec, args, element.clone());
             if let Some(back_spec) = crate::commands::registry::lookup(&back[0]) {
                 crate::pipeline::run_keyed(conn, back_spec, back).await;
             }
@@ -638,8 +641,13 @@ async fn finish(
 
 /// For a BLMOVE/BRPOPLPUSH served as a pop on its source: the push that puts `element` back
 /// where it was popped from.
-fn undo_pop(name: &str, args: &[Bytes], element: Bytes) -> Vec<Bytes> {
-    let from_left = name == "blmove" && args[3].eq_ignore_ascii_case(b"left");
+fn undo_pop(spec: &CommandDef, args: &[Bytes], element: Bytes) -> Vec<Bytes> {
+    let from_left = match spec.blocking {
+        Some(Blocking::Move {
+            sides_at: Some(at), ..
+        }) => args[at].eq_ignore_ascii_case(b"left"),
+        _ => false,
+    };
     let push = if from_left { "LPUSH" } else { "RPUSH" };
     vec![
         Bytes::from_static(push.as_bytes()),
@@ -650,10 +658,9 @@ fn undo_pop(name: &str, args: &[Bytes], element: Bytes) -> Vec<Bytes> {
 
 /// For BLMOVE/BRPOPLPUSH whose destination is on another shard than the source: the push that
 /// completes the move (`LPUSH|RPUSH dst`, element to add).
-fn cross_shard_push(shards: usize, name: &str, args: &[Bytes]) -> Option<Vec<Bytes>> {
-    let to = match name {
-        "blmove" => &args[4],
-        "brpoplpush" => &b"LEFT"[..],
+fn cross_shard_push(shards: usize, spec: &CommandDef, args: &[Bytes]) -> Option<Vec<Bytes>> {
+    let to = match spec.blocking {
+        Some(Blocking::Move { sides_at, .. }) => sides_at.map_or(&b"LEFT"[..], |at| &args[at + 1]),
         _ => return None,
     };
     if shard_of(&args[1], shards) == shard_of(&args[2], shards) {

@@ -56,7 +56,7 @@ pub async fn execute(conn: &mut Connection, commands: Vec<Vec<Bytes>>) -> Vec<Fr
         conn.info.borrow_mut().last_command = def.name;
         wrote |= def.is_write() || def.has(flag::RUNS_TRANSACTION);
         // XREAD/XREADGROUP with BLOCK: the timeout and the command without it.
-        let stream_block = crate::blocking::read_block(def.name, &args);
+        let stream_block = crate::blocking::read_block(def, &args);
         match plan {
             _ if stream_block.is_some() => {
                 flush(conn, &mut batches, &mut replies).await;
@@ -70,7 +70,7 @@ pub async fn execute(conn: &mut Connection, commands: Vec<Vec<Bytes>>) -> Vec<Fr
                 replies.push(reply);
                 conn.ctx.shard.borrow_mut().tick();
             }
-            _ if crate::blocking::is_blocking(def.name) => {
+            _ if crate::blocking::is_blocking(def) => {
                 flush(conn, &mut batches, &mut replies).await;
                 replies.push(crate::blocking::run(conn, def, args).await);
                 conn.ctx.shard.borrow_mut().tick();

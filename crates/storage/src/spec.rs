@@ -62,6 +62,32 @@ pub enum Move {
     ToDb,
 }
 
+/// How a blocking command waits and how a waiting client is served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Blocking {
+    /// BLPOP, BRPOP, BZPOPMIN, BZPOPMAX (`key... timeout`): `pop` on the first key holding
+    /// `wants`; the reply leads with the key.
+    PopFirst {
+        pop: &'static str,
+        wants: &'static str,
+    },
+    /// BLMOVE (`source destination wherefrom whereto timeout`: `sides_at` Some(3)) and BRPOPLPUSH
+    /// (`source destination timeout`: from the right to the left): waits on the source; served
+    /// by `via` (LMOVE) with the sides.
+    Move {
+        sides_at: Option<usize>,
+        via: &'static str,
+    },
+    /// BLMPOP, BZMPOP (`timeout numkeys key... where [COUNT n]`): served by `via` (LMPOP, ZMPOP)
+    /// on one key holding `wants`.
+    PopMany {
+        via: &'static str,
+        wants: &'static str,
+    },
+    /// XREAD, XREADGROUP with a BLOCK option.
+    StreamRead,
+}
+
 /// What the replication journal records for a command that changed data: a form that replays
 /// the same way on any replica, whatever its shard count.
 #[derive(Clone, Copy)]
@@ -124,6 +150,7 @@ pub struct CommandDef {
     pub spread: Spread,
     pub other_db: Option<OtherDb>,
     pub journal: Journal,
+    pub blocking: Option<Blocking>,
     pub run: Run,
 }
 
@@ -148,6 +175,7 @@ impl CommandDef {
             spread: Spread::Gathered,
             other_db: None,
             journal: Journal::AsSent,
+            blocking: None,
             run,
         }
     }
@@ -176,6 +204,11 @@ impl CommandDef {
 
     pub const fn spread(mut self, spread: Spread) -> CommandDef {
         self.spread = spread;
+        self
+    }
+
+    pub const fn blocking(mut self, blocking: Blocking) -> CommandDef {
+        self.blocking = Some(blocking);
         self
     }
 

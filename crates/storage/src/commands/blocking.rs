@@ -3,56 +3,63 @@
 //! non-blocking command. The server blocks the client when these answer with a null.
 
 use super::{lookup, opt_is, parse_i64, Call, SYNTAX, WRONGTYPE};
-use crate::spec::{acl, flag::*, key::*, CommandDef, Journal, KeySpec, Run};
+use crate::spec::{acl, flag::*, key::*, Blocking, CommandDef, Journal, KeySpec, Run};
 use bytes::Bytes;
 use damselfly_protocol::Frame;
 
-/// Name, Redis arity, handler.
 /// The blocking pops and moves (run here in their non-blocking form; the server blocks them).
 pub(crate) static COMMANDS: &[CommandDef] = &[
     CommandDef::shard("blpop", -3, blpop)
+        .blocking(Blocking::PopFirst { pop: "LPOP", wants: "list" })
         .journal(Journal::FromReply(super::effects::blpop_effects))
         .flags(WRITE | NOSCRIPT | BLOCKING)
         .acl(acl::LIST)
         .keys(1, -2, 1, &[KeySpec::range(1, -2, 1, 0, RW | ACCESS | DELETE)])
         .doc("list", "2.0.0", "O(N) where N is the number of provided keys.", "Remove and get the first element in a list, or block until one is available"),
     CommandDef::shard("brpop", -3, brpop)
+        .blocking(Blocking::PopFirst { pop: "RPOP", wants: "list" })
         .journal(Journal::FromReply(super::effects::brpop_effects))
         .flags(WRITE | NOSCRIPT | BLOCKING)
         .acl(acl::LIST)
         .keys(1, -2, 1, &[KeySpec::range(1, -2, 1, 0, RW | ACCESS | DELETE)])
         .doc("list", "2.0.0", "O(N) where N is the number of provided keys.", "Remove and get the last element in a list, or block until one is available"),
     CommandDef::shard("blmove", 6, blmove)
+        .blocking(Blocking::Move { sides_at: Some(3), via: "LMOVE" })
         .journal(Journal::FromReply(super::effects::lmove_effects))
         .flags(WRITE | DENYOOM | NOSCRIPT | BLOCKING)
         .acl(acl::LIST)
         .keys(1, 2, 1, &[KeySpec::at(1, RW | ACCESS | DELETE), KeySpec::at(2, RW | INSERT)])
         .doc("list", "6.2.0", "O(1)", "Pop an element from a list, push it to another list and return it; or block until one is available"),
     CommandDef::shard("brpoplpush", 4, brpoplpush)
+        .blocking(Blocking::Move { sides_at: None, via: "LMOVE" })
         .journal(Journal::FromReply(super::effects::rpoplpush_effects))
         .flags(WRITE | DENYOOM | NOSCRIPT | BLOCKING)
         .acl(acl::LIST)
         .keys(1, 2, 1, &[KeySpec::at(1, RW | ACCESS | DELETE), KeySpec::at(2, RW | INSERT)])
         .doc("list", "2.2.0", "O(1)", "Pop an element from a list, push it to another list and return it; or block until one is available"),
     CommandDef::shard("blmpop", -5, blmpop)
+        .blocking(Blocking::PopMany { via: "LMPOP", wants: "list" })
         .journal(Journal::FromReply(super::effects::blmpop_effects))
         .flags(WRITE | BLOCKING | MOVABLEKEYS)
         .acl(acl::LIST)
         .keys(0, 0, 0, &[KeySpec::keynum(2, 0, 1, 1, RW | ACCESS | DELETE)])
         .doc("list", "7.0.0", "O(N+M) where N is the number of provided keys and M is the number of elements returned.", "Pop elements from a list, or block until one is available"),
     CommandDef::shard("bzpopmin", -3, bzpopmin)
+        .blocking(Blocking::PopFirst { pop: "ZPOPMIN", wants: "zset" })
         .journal(Journal::FromReply(super::effects::bzpopmin_effects))
         .flags(WRITE | NOSCRIPT | BLOCKING | FAST)
         .acl(acl::SORTEDSET)
         .keys(1, -2, 1, &[KeySpec::range(1, -2, 1, 0, RW | ACCESS | DELETE)])
         .doc("sorted-set", "5.0.0", "O(log(N)) with N being the number of elements in the sorted set.", "Remove and return the member with the lowest score from one or more sorted sets, or block until one is available"),
     CommandDef::shard("bzpopmax", -3, bzpopmax)
+        .blocking(Blocking::PopFirst { pop: "ZPOPMAX", wants: "zset" })
         .journal(Journal::FromReply(super::effects::bzpopmax_effects))
         .flags(WRITE | NOSCRIPT | BLOCKING | FAST)
         .acl(acl::SORTEDSET)
         .keys(1, -2, 1, &[KeySpec::range(1, -2, 1, 0, RW | ACCESS | DELETE)])
         .doc("sorted-set", "5.0.0", "O(log(N)) with N being the number of elements in the sorted set.", "Remove and return the member with the highest score from one or more sorted sets, or block until one is available"),
     CommandDef::shard("bzmpop", -5, bzmpop)
+        .blocking(Blocking::PopMany { via: "ZMPOP", wants: "zset" })
         .journal(Journal::FromReply(super::effects::bzmpop_effects))
         .flags(WRITE | BLOCKING | MOVABLEKEYS)
         .acl(acl::SORTEDSET)
@@ -110,7 +117,10 @@ fn word(text: &'static str) -> Bytes {
 
 /// BLPOP/BRPOP/BZPOPMIN/BZPOPMAX: the first key (in argument order) of type `wants` pops with
 /// `pop`; the reply leads with the key.
-fn pop_first(c: &mut Call, wants: &str, pop: &'static str) -> Frame {
+fn pop_first(c: &mut Call) -> Frame {
+    let Some(Blocking::PopFirst { pop, wants }) = c.def.blocking else {
+        return Frame::error("ERR not a blocking pop");
+    };
     let last = c.args.len() - 1;
     if let Err(error) = parse_block_timeout(c.arg(last)) {
         return error;
@@ -138,19 +148,19 @@ fn pop_first(c: &mut Call, wants: &str, pop: &'static str) -> Frame {
 }
 
 fn blpop(c: &mut Call) -> Frame {
-    pop_first(c, "list", "LPOP")
+    pop_first(c)
 }
 
 fn brpop(c: &mut Call) -> Frame {
-    pop_first(c, "list", "RPOP")
+    pop_first(c)
 }
 
 fn bzpopmin(c: &mut Call) -> Frame {
-    pop_first(c, "zset", "ZPOPMIN")
+    pop_first(c)
 }
 
 fn bzpopmax(c: &mut Call) -> Frame {
-    pop_first(c, "zset", "ZPOPMAX")
+    pop_first(c)
 }
 
 fn is_side(arg: &[u8]) -> bool {
@@ -164,18 +174,34 @@ fn blmove(c: &mut Call) -> Frame {
     if let Err(error) = parse_block_timeout(c.arg(5)) {
         return error;
     }
+    let via = match move_via(c) {
+        Ok(via) => via,
+        Err(error) => return error,
+    };
     let args = c.args[..5].to_vec();
-    let mut command = vec![word("LMOVE")];
+    let mut command = vec![word(via)];
     command.extend(args[1..].iter().cloned());
     delegate(c, command)
+}
+
+/// The command a blocking move runs as (LMOVE).
+fn move_via(c: &Call) -> Result<&'static str, Frame> {
+    match c.def.blocking {
+        Some(Blocking::Move { via, .. }) => Ok(via),
+        _ => Err(Frame::error("ERR not a blocking move")),
+    }
 }
 
 fn brpoplpush(c: &mut Call) -> Frame {
     if let Err(error) = parse_block_timeout(c.arg(3)) {
         return error;
     }
+    let via = match move_via(c) {
+        Ok(via) => via,
+        Err(error) => return error,
+    };
     let command = vec![
-        word("LMOVE"),
+        word(via),
         c.args[1].clone(),
         c.args[2].clone(),
         word("RIGHT"),
@@ -185,7 +211,10 @@ fn brpoplpush(c: &mut Call) -> Frame {
 }
 
 /// BLMPOP/BZMPOP: `timeout numkeys key... where [COUNT n]` runs as `LMPOP/ZMPOP numkeys ...`.
-fn mpop(c: &mut Call, name: &'static str) -> Frame {
+fn mpop(c: &mut Call) -> Frame {
+    let Some(Blocking::PopMany { via: name, .. }) = c.def.blocking else {
+        return Frame::error("ERR not a blocking pop");
+    };
     if let Err(error) = parse_block_timeout(c.arg(1)) {
         return error;
     }
@@ -198,9 +227,9 @@ fn mpop(c: &mut Call, name: &'static str) -> Frame {
 }
 
 fn blmpop(c: &mut Call) -> Frame {
-    mpop(c, "LMPOP")
+    mpop(c)
 }
 
 fn bzmpop(c: &mut Call) -> Frame {
-    mpop(c, "ZMPOP")
+    mpop(c)
 }

@@ -7,7 +7,7 @@ mod info;
 mod read;
 
 use super::{Call, WRONGTYPE};
-use crate::spec::{acl, flag::*, key::*, CommandDef, Find, KeySpec, Run};
+use crate::spec::{acl, flag::*, key::*, Blocking, CommandDef, Find, KeySpec, Run};
 use crate::types::stream::StreamId;
 use crate::types::Stream;
 use crate::value::Value;
@@ -57,11 +57,13 @@ pub(crate) static COMMANDS: &[CommandDef] = &[
         .tips(&["nondeterministic_output"])
         .doc("stream", "5.0.0", "O(N), with N being the number of evicted entries. Constant times are very small however, since entries are organized in macro nodes containing multiple entries that can be released with a single deallocation.", "Trims the stream to (approximately if '~' is passed) a certain size"),
     CommandDef::shard("xread", -4, read::xread)
+        .blocking(Blocking::StreamRead)
         .flags(READONLY | BLOCKING | MOVABLEKEYS)
         .acl(acl::STREAM)
         .keys(0, 0, 0, &[KeySpec::keyword("STREAMS", 1, Find::Range { last: -1, step: 1, limit: 2 }, RO | ACCESS)])
         .doc("stream", "5.0.0", "For each stream mentioned: O(N) with N being the number of elements being returned, it means that XREAD-ing with a fixed COUNT is O(1). Note that when the BLOCK option is used, XADD will pay O(M) time in order to serve the M clients blocked on the stream getting new data.", "Return never seen elements in multiple streams, with IDs greater than the ones reported by the caller for each stream. Can block."),
     CommandDef::shard("xreadgroup", -7, read::xreadgroup)
+        .blocking(Blocking::StreamRead)
         .flags(WRITE | BLOCKING | MOVABLEKEYS)
         .acl(acl::STREAM)
         .keys(0, 0, 0, &[KeySpec::keyword("STREAMS", 4, Find::Range { last: -1, step: 1, limit: 2 }, RO | ACCESS)])
