@@ -46,7 +46,7 @@ impl Frame {
         Frame::OK
     }
 
-    /// An error reply from a static text such as `"ERR syntax error"`.
+    /// An error reply from a static text such as `crate::errors::SYNTAX`.
     pub fn error(text: &'static str) -> Frame {
         Frame::Error(Cow::Borrowed(text))
     }

@@ -13,6 +13,7 @@ use crate::router::shard_of;
 use crate::shard::Shard;
 use bytes::Bytes;
 use damselfly_protocol::Frame;
+use damselfly_storage::composed;
 use damselfly_storage::spec::{Blocking, CommandDef};
 use futures::channel::mpsc;
 use futures::{FutureExt, StreamExt};
@@ -79,7 +80,10 @@ pub enum Serve {
         key_at: usize,
     },
     /// A stream read of this shard's keys, run as is: it serves the waiter once it returns entries.
-    Read(Vec<Bytes>),
+    Read {
+        def: &'static CommandDef,
+        command: Vec<Bytes>,
+    },
 }
 
 /// A waiter in one key's queue.
@@ -96,7 +100,7 @@ impl Shard {
     /// it finds the waiter queued.
     fn block(&mut self, keys: Vec<Bytes>, mut blocked: Blocked) {
         let db = blocked.waiter.db;
-        if let Serve::Read(command) = &mut blocked.serve {
+        if let Serve::Read { command, .. } = &mut blocked.serve {
             self.resolve_last_ids(db, command);
         }
         let mut locked = Vec::new();
@@ -153,7 +157,7 @@ impl Shard {
                 continue;
             }
             let info = [
-                Bytes::from_static(b"XINFO"),
+                Bytes::from_static(composed::XINFO.as_bytes()),
                 Bytes::from_static(b"STREAM"),
                 command[key_at].clone(),
             ];
@@ -178,7 +182,8 @@ impl Shard {
         };
         let count = (command.len() - streams - 1) / 2;
         command[streams + 1..streams + 1 + count].iter().any(|key| {
-            let groups = self.run_internal(db, &[word("XINFO"), word("GROUPS"), key.clone()]);
+            let groups =
+                self.run_internal(db, &[word(composed::XINFO), word("GROUPS"), key.clone()]);
             let Frame::Array(groups) = groups else {
                 return false;
             };
@@ -192,7 +197,7 @@ impl Shard {
             let mut after = b"(".to_vec();
             after.extend_from_slice(&last);
             let next = [
-                word("XRANGE"),
+                word(composed::XRANGE),
                 key.clone(),
                 Bytes::from(after),
                 word("+"),
@@ -225,7 +230,9 @@ impl Shard {
                 command[*key_at] = key.clone();
                 self.run_internal(db, &command)
             }
-            Serve::Read(command) if command[0].eq_ignore_ascii_case(b"xreadgroup") => {
+            Serve::Read { def, command }
+                if def.blocking == Some(Blocking::StreamRead { group: true }) =>
+            {
                 // A group read delivers what it returns: claim first, or entries delivered to a
                 // waiter that another shard served meanwhile would stay pending, received by
                 // nobody.
@@ -235,10 +242,10 @@ impl Shard {
                 if !waiter.claim_to_serve() {
                     return Offer::Gone;
                 }
-                self.run_internal(db, command)
+                self.run_command(db, def, command)
             }
-            Serve::Read(command) => {
-                let reply = self.run_internal(db, command);
+            Serve::Read { def, command } => {
+                let reply = self.run_command(db, def, command);
                 if matches!(reply, Frame::Null | Frame::NullArray) {
                     return Offer::Nothing;
                 }
@@ -301,7 +308,7 @@ impl Shard {
 /// For XREAD/XREADGROUP: the BLOCK timeout in milliseconds and the command without it; None
 /// when the command does not block.
 pub fn read_block(spec: &CommandDef, args: &[Bytes]) -> Option<Result<(u64, Vec<Bytes>), Frame>> {
-    if spec.blocking != Some(Blocking::StreamRead) {
+    if !matches!(spec.blocking, Some(Blocking::StreamRead { .. })) {
         return None;
     }
     let streams = args
@@ -313,9 +320,9 @@ pub fn read_block(spec: &CommandDef, args: &[Bytes]) -> Option<Result<(u64, Vec<
     let value = args.get(at + 1)?;
     let timeout = match damselfly_storage::string2ll(value) {
         None => Err(Frame::error(
-            "ERR timeout is not an integer or out of range",
+            damselfly_protocol::errors::TIMEOUT_NOT_INTEGER,
         )),
-        Some(ms) if ms < 0 => Err(Frame::error("ERR timeout is negative")),
+        Some(ms) if ms < 0 => Err(Frame::error(damselfly_protocol::errors::TIMEOUT_NEGATIVE)),
         Some(ms) => {
             let mut stripped = args[..at].to_vec();
             stripped.extend(args[at + 2..].iter().cloned());
@@ -358,7 +365,7 @@ pub async fn run_read(
             command.extend(streams.iter().map(|(key, _)| key.clone()));
             command.extend(streams.iter().map(|(_, id)| id.clone()));
             let keys = streams.into_iter().map(|(key, _)| key).collect();
-            (shard, keys, Serve::Read(command))
+            (shard, keys, Serve::Read { def: spec, command })
         })
         .collect();
     match wait(conn, registrations, timeout_ms).await {
@@ -436,7 +443,7 @@ fn plan(spec: &'static CommandDef, args: &[Bytes], shards: usize) -> Result<Plan
             serve.extend(args[2 + keys.len() + 1..].iter().cloned());
             (keys, &args[1], wants, serve, 2)
         }
-        Some(Blocking::StreamRead) | None => {
+        Some(Blocking::StreamRead { .. }) | None => {
             return Err(Frame::error("ERR unknown blocking command"));
         }
     };

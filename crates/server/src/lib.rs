@@ -10,6 +10,7 @@ mod config;
 mod connection;
 mod executor;
 mod idle_clients;
+mod keyplan;
 mod listener;
 mod locks;
 mod logging;

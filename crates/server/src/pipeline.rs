@@ -4,8 +4,8 @@
 use crate::commands::registry::{self, run_connection_command};
 use crate::commands::{self};
 use crate::connection::Connection;
+use crate::keyplan::{KeyPlan, Route};
 use crate::messages::{Command, ShardMsg};
-use crate::router::shard_of;
 use crate::wakeup::await_remote;
 use bytes::Bytes;
 use damselfly_protocol::errors;
@@ -131,24 +131,16 @@ fn plan(conn: &Connection, args: &[Bytes]) -> Result<(&'static CommandDef, Plan)
     if !def.runs_on_shard() {
         return Ok((def, Plan::Server));
     }
-    Ok((def, plan_keys(conn, args, def.key_positions(args))))
+    Ok((def, plan_keys(conn, def, args)))
 }
 
-/// Where keys at `positions` live: no key runs here, one shard is a single-shard command.
-fn plan_keys(
-    conn: &Connection,
-    args: &[Bytes],
-    mut positions: impl Iterator<Item = usize>,
-) -> Plan {
-    let shards = conn.ctx.shards();
-    let Some(first) = positions.next() else {
-        return Plan::Single(conn.ctx.id);
-    };
-    let shard = shard_of(&args[first], shards);
-    if shards > 1 && positions.any(|position| shard_of(&args[position], shards) != shard) {
-        return Plan::Multi;
+/// Where a shard command runs: a command naming no key runs here.
+fn plan_keys(conn: &Connection, def: &'static CommandDef, args: &[Bytes]) -> Plan {
+    match KeyPlan::new(def, args, conn.db, conn.ctx.shards()).route() {
+        Route::NoKeys => Plan::Single(conn.ctx.id),
+        Route::Single(shard) => Plan::Single(shard),
+        Route::Multi => Plan::Multi,
     }
-    Plan::Single(shard)
 }
 
 /// Redis's reply to an unknown command, quoting up to 128 bytes of its arguments.
@@ -198,7 +190,7 @@ async fn flush(conn: &Connection, batches: &mut [RemoteBatch], replies: &mut [Fr
         for slot in slots {
             replies[slot] = frames
                 .next()
-                .unwrap_or_else(|| Frame::error("ERR shard did not answer"));
+                .unwrap_or_else(|| Frame::error(damselfly_protocol::errors::SHARD_DID_NOT_ANSWER));
         }
     }
 }
@@ -206,7 +198,7 @@ async fn flush(conn: &Connection, batches: &mut [RemoteBatch], replies: &mut [Fr
 /// Runs one keyed command now, wherever its keys live (for commands that run others).
 pub async fn run_keyed(conn: &mut Connection, def: &'static CommandDef, args: Vec<Bytes>) -> Frame {
     let plan = if def.runs_on_shard() {
-        plan_keys(conn, &args, def.key_positions(&args))
+        plan_keys(conn, def, &args)
     } else {
         Plan::Server
     };
@@ -240,7 +232,7 @@ async fn run_on_shard(conn: &Connection, shard: usize, command: Command) -> Fram
         .await
         .ok()
         .and_then(|frames| frames.into_iter().next())
-        .unwrap_or_else(|| Frame::error("ERR shard did not answer"))
+        .unwrap_or_else(|| Frame::error(damselfly_protocol::errors::SHARD_DID_NOT_ANSWER))
 }
 
 #[cfg(test)]

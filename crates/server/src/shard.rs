@@ -8,6 +8,7 @@
 //! path (no id) unless a key they touch is locked; then they queue like a transaction.
 
 use crate::clients::ClientRegistry;
+use crate::keyplan::KeyPlan;
 use crate::locks::{IntentLocks, OrderStamps};
 use crate::messages::{Command, Job, LockRequest, Output, ShardMsg};
 use crate::replication::journal::Journal;
@@ -480,29 +481,11 @@ fn wrap_job(txid: u64, job: Job, reply: oneshot::Sender<Output>) -> LocalJob {
 }
 
 /// The intent locks a command needs: its keys, exclusive when it writes.
-pub fn command_locks(db: usize, spec: &'static CommandDef, args: &[Bytes]) -> Vec<LockRequest> {
-    let exclusive = spec.is_write();
-    let mut locks: Vec<LockRequest> = spec
-        .key_positions(args)
-        .filter_map(|position| args.get(position))
-        .map(|key| LockRequest {
-            db,
-            key: key.clone(),
-            exclusive,
-        })
-        .collect();
-    locks.extend(other_db_lock(spec, args));
-    locks
-}
-
-/// MOVE and COPY ... DB n also write a key in another database, which must be locked there.
-pub(crate) fn other_db_lock(def: &CommandDef, args: &[Bytes]) -> Option<LockRequest> {
-    let (db, at) = def.other_db?(args)?;
-    Some(LockRequest {
-        db,
-        key: args.get(at)?.clone(),
-        exclusive: true,
-    })
+pub fn command_locks(db: usize, def: &'static CommandDef, args: &[Bytes]) -> Vec<LockRequest> {
+    KeyPlan::new(def, args, db, 1)
+        .locks()
+        .map(|(_, lock)| lock)
+        .collect()
 }
 
 #[cfg(test)]

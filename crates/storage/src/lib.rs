@@ -21,6 +21,7 @@ mod value;
 use bytes::Bytes;
 
 pub use call::Call;
+pub use commands::composed;
 pub use commands::{
     bitcount, bitop, bitpos, definitions, execute, lookup, parse_bitop, parse_block_timeout,
     restore_commands, run, set_effect, store_bitop, BitOp, BitposRange,

@@ -84,8 +84,8 @@ pub enum Blocking {
         via: &'static str,
         wants: &'static str,
     },
-    /// XREAD, XREADGROUP with a BLOCK option.
-    StreamRead,
+    /// XREAD, XREADGROUP (`group`) with a BLOCK option.
+    StreamRead { group: bool },
 }
 
 /// What the replication journal records for a command that changed data: a form that replays

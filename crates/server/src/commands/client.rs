@@ -295,7 +295,7 @@ async fn kill(conn: &Connection, options: &[Bytes]) -> Frame {
     }
     if let Some(addr) = filter.addr.as_ref().or(filter.laddr.as_ref()) {
         if addr.parse::<SocketAddr>().is_err() && old_style {
-            return Frame::error("ERR No such client");
+            return Frame::error(damselfly_protocol::errors::NO_SUCH_CLIENT);
         }
     }
     let outputs = conn
@@ -311,7 +311,7 @@ async fn kill(conn: &Connection, options: &[Bytes]) -> Frame {
     let killed = sum_integers(outputs);
     if old_style {
         if killed == 0 {
-            Frame::error("ERR No such client")
+            Frame::error(damselfly_protocol::errors::NO_SUCH_CLIENT)
         } else {
             Frame::OK
         }

@@ -100,7 +100,7 @@ pub fn select(conn: &mut Connection, args: &[Bytes]) -> Frame {
         );
     }
     if index < 0 || index as usize >= conn.ctx.shared.config.databases {
-        return Frame::error("ERR DB index is out of range");
+        return Frame::error(damselfly_protocol::errors::DB_OUT_OF_RANGE);
     }
     conn.db = index as usize;
     conn.info.borrow_mut().db = conn.db;

@@ -38,7 +38,7 @@ pub async fn run(conn: &mut Connection, args: &[Bytes]) -> Frame {
                 .and_then(|s| s.parse::<f64>().ok())
                 .and_then(|seconds| Duration::try_from_secs_f64(seconds.max(0.0)).ok())
             else {
-                return Frame::error("ERR value is not a valid float");
+                return Frame::error(damselfly_protocol::errors::NOT_A_FLOAT);
             };
             // DEBUG SLEEP blocks the server, as in Redis: here, this connection's executor.
             std::thread::sleep(pause);
@@ -132,7 +132,7 @@ async fn digest_values(conn: &Connection, keys: &[Bytes]) -> Frame {
 
 async fn populate(conn: &Connection, args: &[Bytes]) -> Frame {
     let Some(count) = parse_i64(&args[0]).filter(|n| *n >= 0) else {
-        return Frame::error("ERR value is out of range, must be positive");
+        return Frame::error(damselfly_protocol::errors::OUT_OF_RANGE_POSITIVE);
     };
     let prefix = args
         .get(1)
@@ -146,7 +146,7 @@ async fn populate(conn: &Connection, args: &[Bytes]) -> Frame {
         {
             size as usize
         }
-        Some(_) => return Frame::error("ERR value is out of range, must be positive"),
+        Some(_) => return Frame::error(damselfly_protocol::errors::OUT_OF_RANGE_POSITIVE),
     };
     let db = conn.db;
     let shards = conn.ctx.shards();

@@ -101,7 +101,7 @@ pub async fn run(
     });
     let mut outputs = tx.hop(vec![(home, run)], conclude).await.into_iter();
     let Some(Output::Gathered(reply, returned)) = outputs.next() else {
-        return Frame::error("ERR shard did not answer");
+        return Frame::error(damselfly_protocol::errors::SHARD_DID_NOT_ANSWER);
     };
 
     // Hop 3: the owners store the final entries of their written keys.

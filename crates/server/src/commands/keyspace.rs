@@ -134,7 +134,7 @@ pub async fn scan(conn: &Connection, args: &[Bytes]) -> Frame {
         .ok()
         .and_then(|c| c.parse::<u64>().ok())
     else {
-        return Frame::error("ERR invalid cursor");
+        return Frame::error(damselfly_protocol::errors::INVALID_CURSOR);
     };
     let mut count = 10usize;
     let mut pattern = None;
@@ -184,7 +184,7 @@ pub async fn scan(conn: &Connection, args: &[Bytes]) -> Frame {
             Output::Scan { next, keys }
         });
         let Output::Scan { next, keys } = conn.ctx.run_on(shard as usize, job).await else {
-            return Frame::error("ERR shard did not answer");
+            return Frame::error(damselfly_protocol::errors::SHARD_DID_NOT_ANSWER);
         };
         found.extend(keys);
         if next != 0 {

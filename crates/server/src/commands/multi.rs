@@ -10,6 +10,7 @@
 use super::registry::{Later, Now};
 use crate::commands::{gather, keyspace, parse_i64};
 use crate::connection::Connection;
+use crate::keyplan::KeyPlan;
 use crate::messages::{Command, Job, LockRequest, Output};
 use crate::router::shard_of;
 use crate::shard::now_ms;
@@ -191,6 +192,7 @@ pub async fn unwatch_all(conn: &mut Connection) {
 type Pending = BTreeMap<usize, Vec<(usize, usize, Command)>>;
 
 /// What EXEC will do with one queued command.
+#[derive(Debug, PartialEq, Eq)]
 enum Step {
     /// All its keys on one shard.
     Single(usize),
@@ -312,24 +314,11 @@ fn plan_step(
     if !spec.runs_on_shard() {
         return Step::Server;
     }
-    let exclusive = spec.is_write();
-    let mut owners = Vec::new();
-    for position in spec.key_positions(args) {
-        let key = args[position].clone();
-        let shard = shard_of(&key, shards);
-        if !owners.contains(&shard) {
-            owners.push(shard);
-        }
-        locks
-            .entry(shard)
-            .or_default()
-            .push(LockRequest { db, key, exclusive });
+    let plan = KeyPlan::new(spec, args, db, shards);
+    for (shard, lock) in plan.locks() {
+        locks.entry(shard).or_default().push(lock);
     }
-    if let Some(lock) = crate::shard::other_db_lock(spec, args) {
-        for &shard in &owners {
-            locks.entry(shard).or_default().push(lock.clone());
-        }
-    }
+    let owners = plan.owners();
     match owners[..] {
         [] => Step::Server,
         [shard] => Step::Single(shard),
@@ -407,4 +396,86 @@ async fn watched_key_expired(
         .into_iter()
         .any(|output| matches!(output, Output::Integer(1)));
     expired || watch.is_some_and(|w| w.flag.load(Ordering::Acquire))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::commands::registry;
+
+    fn words(line: &str) -> Vec<Bytes> {
+        line.split(' ')
+            .map(|word| Bytes::copy_from_slice(word.as_bytes()))
+            .collect()
+    }
+
+    /// Plans `lines` in order as EXEC does, on two shards, in db 0.
+    fn plan(lines: &[&str]) -> (Vec<Step>, BTreeMap<usize, Vec<LockRequest>>) {
+        let mut locks = BTreeMap::new();
+        let steps = lines
+            .iter()
+            .map(|line| {
+                let args = words(line);
+                let def = registry::resolve(&args).unwrap();
+                plan_step(def, &args, 2, 0, &mut locks)
+            })
+            .collect();
+        (steps, locks)
+    }
+
+    /// A key owned by `shard` of two.
+    fn key_on(shard: usize) -> String {
+        (0..)
+            .map(|i| format!("k{i}"))
+            .find(|key| shard_of(key.as_bytes(), 2) == shard)
+            .unwrap()
+    }
+
+    #[test]
+    fn each_command_runs_where_its_keys_live() {
+        let (a, b) = (key_on(0), key_on(1));
+        let (steps, locks) = plan(&[
+            &format!("set {a} 1"),
+            &format!("get {b}"),
+            &format!("mset {a} 1 {b} 2"),
+            "ping",
+        ]);
+        assert_eq!(
+            steps,
+            vec![
+                Step::Single(0),
+                Step::Single(1),
+                Step::Gathered,
+                Step::Server
+            ]
+        );
+        // SET and MSET write a; GET reads b, MSET writes it.
+        let on = |shard: usize, key: &str, exclusive: bool| {
+            locks[&shard]
+                .iter()
+                .any(|lock| lock.key.as_ref() == key.as_bytes() && lock.exclusive == exclusive)
+        };
+        assert!(on(0, &a, true));
+        assert!(on(1, &b, false) && on(1, &b, true));
+    }
+
+    #[test]
+    fn flushes_lock_every_shard_whole() {
+        let (steps, locks) = plan(&["flushall", "flushdb"]);
+        assert_eq!(steps, vec![Step::Flush(true), Step::Flush(false)]);
+        for shard in 0..2 {
+            assert!(locks[&shard].iter().all(LockRequest::is_whole_shard));
+            assert_eq!(locks[&shard].len(), 2);
+        }
+    }
+
+    #[test]
+    fn move_locks_its_key_in_the_other_db() {
+        let a = key_on(1);
+        let (steps, locks) = plan(&[&format!("move {a} 7")]);
+        assert_eq!(steps, vec![Step::Single(1)]);
+        assert!(locks[&1]
+            .iter()
+            .any(|lock| lock.db == 7 && lock.key.as_ref() == a.as_bytes() && lock.exclusive));
+    }
 }

@@ -2,6 +2,7 @@
 
 use crate::commands::wrong_arity;
 use crate::connection::Connection;
+use crate::keyplan::KeyPlan;
 use crate::messages::{sum_integers, Job, LockRequest, Output};
 use crate::router::shard_of;
 use crate::shard::now_ms;
@@ -9,6 +10,7 @@ use crate::transaction::Transaction;
 use bytes::Bytes;
 use damselfly_protocol::errors;
 use damselfly_protocol::Frame;
+use damselfly_storage::composed;
 use damselfly_storage::spec::{CommandDef, Merge, Move, Spread};
 use std::collections::BTreeMap;
 
@@ -141,16 +143,8 @@ async fn gathered(conn: &mut Connection, spec: &'static CommandDef, args: Vec<By
     let ctx = conn.ctx.clone();
     let shards = ctx.shards();
     let db = conn.db;
-    let exclusive = spec.is_write();
-    let mut locks: BTreeMap<usize, Vec<LockRequest>> = BTreeMap::new();
-    for position in spec.key_positions(&args) {
-        let key = args[position].clone();
-        locks
-            .entry(shard_of(&key, shards))
-            .or_default()
-            .push(LockRequest { db, key, exclusive });
-    }
-    let mut tx = Transaction::begin(&ctx, locks, exclusive).await;
+    let locks = KeyPlan::new(spec, &args, db, shards).locks_by_shard();
+    let mut tx = Transaction::begin(&ctx, locks, spec.is_write()).await;
     let reply = super::gather::run(&mut tx, shards, db, spec, args, true).await;
     tx.finish().await;
     reply
@@ -176,7 +170,7 @@ async fn move_value(conn: &mut Connection, kind: Move, args: Vec<Bytes>) -> Fram
                     return Frame::error(errors::NOT_INTEGER);
                 };
                 if index < 0 || index as usize >= ctx.shared.config.databases {
-                    return Frame::error("ERR DB index is out of range");
+                    return Frame::error(damselfly_protocol::errors::DB_OUT_OF_RANGE);
                 }
                 target_db = index as usize;
             } else {
@@ -222,13 +216,13 @@ async fn move_value(conn: &mut Connection, kind: Move, args: Vec<Bytes>) -> Fram
         (outputs.next(), outputs.next())
     else {
         tx.finish().await;
-        return Frame::error("ERR shard did not answer");
+        return Frame::error(damselfly_protocol::errors::SHARD_DID_NOT_ANSWER);
     };
     let Some(entry) = entry else {
         tx.finish().await;
         return match kind {
             Move::Copy | Move::ToDb => Frame::Integer(0),
-            Move::Rename | Move::RenameNx => Frame::error("ERR no such key"),
+            Move::Rename | Move::RenameNx => Frame::error(damselfly_protocol::errors::NO_SUCH_KEY),
         };
     };
     if target_exists == 1 && !replace {
@@ -305,7 +299,9 @@ async fn bitop(conn: &mut Connection, args: Vec<Bytes>) -> Frame {
             let job: Job = Box::new(move |s| {
                 let frames = keys
                     .into_iter()
-                    .map(|key| s.run_internal(db, &[Bytes::from_static(b"GET"), key]))
+                    .map(|key| {
+                        s.run_internal(db, &[Bytes::from_static(composed::GET.as_bytes()), key])
+                    })
                     .collect();
                 Output::Frame(Frame::Array(frames))
             });
@@ -317,7 +313,7 @@ async fn bitop(conn: &mut Connection, args: Vec<Bytes>) -> Frame {
     for ((_, items), output) in reads.iter().zip(outputs) {
         let Output::Frame(Frame::Array(frames)) = output else {
             tx.finish().await;
-            return Frame::error("ERR shard did not answer");
+            return Frame::error(damselfly_protocol::errors::SHARD_DID_NOT_ANSWER);
         };
         for ((index, _), frame) in items.iter().zip(frames) {
             match frame {

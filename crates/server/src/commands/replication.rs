@@ -127,10 +127,10 @@ pub async fn wait(conn: &mut Connection, args: &[Bytes]) -> Frame {
         return Frame::error(errors::NOT_INTEGER);
     };
     let Some(timeout) = parse_i64(&args[2]) else {
-        return Frame::error("ERR timeout is not an integer or out of range");
+        return Frame::error(damselfly_protocol::errors::TIMEOUT_NOT_INTEGER);
     };
     if timeout < 0 {
-        return Frame::error("ERR timeout is negative");
+        return Frame::error(damselfly_protocol::errors::TIMEOUT_NEGATIVE);
     }
     let mut offsets = conn.write_offsets.clone();
     offsets.resize(conn.ctx.shards(), 0);

@@ -24,21 +24,21 @@ pub(crate) static COMMANDS: &[CommandDef] = &[
         .keys(1, -2, 1, &[KeySpec::range(1, -2, 1, 0, RW | ACCESS | DELETE)])
         .doc("list", "2.0.0", "O(N) where N is the number of provided keys.", "Remove and get the last element in a list, or block until one is available"),
     CommandDef::shard("blmove", 6, blmove)
-        .blocking(Blocking::Move { sides_at: Some(3), via: "LMOVE" })
+        .blocking(Blocking::Move { sides_at: Some(3), via: super::lists::LMOVE })
         .journal(Journal::FromReply(super::effects::lmove_effects))
         .flags(WRITE | DENYOOM | NOSCRIPT | BLOCKING)
         .acl(acl::LIST)
         .keys(1, 2, 1, &[KeySpec::at(1, RW | ACCESS | DELETE), KeySpec::at(2, RW | INSERT)])
         .doc("list", "6.2.0", "O(1)", "Pop an element from a list, push it to another list and return it; or block until one is available"),
     CommandDef::shard("brpoplpush", 4, brpoplpush)
-        .blocking(Blocking::Move { sides_at: None, via: "LMOVE" })
+        .blocking(Blocking::Move { sides_at: None, via: super::lists::LMOVE })
         .journal(Journal::FromReply(super::effects::rpoplpush_effects))
         .flags(WRITE | DENYOOM | NOSCRIPT | BLOCKING)
         .acl(acl::LIST)
         .keys(1, 2, 1, &[KeySpec::at(1, RW | ACCESS | DELETE), KeySpec::at(2, RW | INSERT)])
         .doc("list", "2.2.0", "O(1)", "Pop an element from a list, push it to another list and return it; or block until one is available"),
     CommandDef::shard("blmpop", -5, blmpop)
-        .blocking(Blocking::PopMany { via: "LMPOP", wants: "list" })
+        .blocking(Blocking::PopMany { via: super::lists::LMPOP, wants: "list" })
         .journal(Journal::FromReply(super::effects::blmpop_effects))
         .flags(WRITE | BLOCKING | MOVABLEKEYS)
         .acl(acl::LIST)
@@ -59,7 +59,7 @@ pub(crate) static COMMANDS: &[CommandDef] = &[
         .keys(1, -2, 1, &[KeySpec::range(1, -2, 1, 0, RW | ACCESS | DELETE)])
         .doc("sorted-set", "5.0.0", "O(log(N)) with N being the number of elements in the sorted set.", "Remove and return the member with the highest score from one or more sorted sets, or block until one is available"),
     CommandDef::shard("bzmpop", -5, bzmpop)
-        .blocking(Blocking::PopMany { via: "ZMPOP", wants: "zset" })
+        .blocking(Blocking::PopMany { via: super::zsets::ZMPOP, wants: "zset" })
         .journal(Journal::FromReply(super::effects::bzmpop_effects))
         .flags(WRITE | BLOCKING | MOVABLEKEYS)
         .acl(acl::SORTEDSET)
@@ -77,7 +77,7 @@ pub fn parse_block_timeout(arg: &[u8]) -> Result<u64, Frame> {
         .filter(|value| value.is_finite())
         .ok_or_else(|| Frame::error("ERR timeout is not a float or out of range"))?;
     if seconds < 0.0 {
-        return Err(Frame::error("ERR timeout is negative"));
+        return Err(Frame::error(damselfly_protocol::errors::TIMEOUT_NEGATIVE));
     }
     let ms = seconds * 1000.0;
     if ms >= (i64::MAX / 2) as f64 {
@@ -219,7 +219,7 @@ fn mpop(c: &mut Call) -> Frame {
         return error;
     }
     if parse_i64(c.arg(2)).is_err() {
-        return Frame::error("ERR numkeys should be greater than 0");
+        return Frame::error(damselfly_protocol::errors::NUMKEYS_NOT_POSITIVE);
     }
     let mut command = vec![word(name)];
     command.extend(c.args[2..].iter().cloned());

@@ -309,7 +309,7 @@ fn hincrby(c: &mut Call) -> Frame {
         },
     };
     let Some(new) = old.checked_add(incr) else {
-        return Frame::error("ERR increment or decrement would overflow");
+        return Frame::error(damselfly_protocol::errors::INCREMENT_OVERFLOW);
     };
     let id = hash_or_create(c, key, found);
     let mut buf = [0u8; 20];
@@ -321,7 +321,7 @@ fn hincrby(c: &mut Call) -> Frame {
 fn hincrbyfloat(c: &mut Call) -> Frame {
     let (key, field) = (c.arg(1), c.arg(2));
     let Some(incr) = longdouble::parse(c.arg(3)) else {
-        return Frame::error("ERR value is not a valid float");
+        return Frame::error(damselfly_protocol::errors::NOT_A_FLOAT);
     };
     if !incr.is_finite() {
         return Frame::error("ERR value is NaN or Infinity");
@@ -339,7 +339,7 @@ fn hincrbyfloat(c: &mut Call) -> Frame {
     };
     let sum = longdouble::add(old, incr);
     if !sum.is_finite() {
-        return Frame::error("ERR increment would produce NaN or Infinity");
+        return Frame::error(damselfly_protocol::errors::NAN_OR_INFINITY);
     }
     let text = Bytes::from(longdouble::format_human(sum).into_bytes());
     let id = hash_or_create(c, key, found);
@@ -370,11 +370,7 @@ fn hrandfield_count(c: &mut Call) -> Frame {
     const MAX_COUNT: i64 = i64::MAX;
     let count = match parse_i64(c.arg(2)) {
         Ok(v) if v >= -MAX_COUNT => v,
-        Ok(_) => {
-            return Frame::error(
-                "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807",
-            )
-        }
+        Ok(_) => return Frame::error(damselfly_protocol::errors::OUT_OF_RANGE_I64),
         Err(e) => return e,
     };
     let with_values = match c.args.len() {
@@ -484,7 +480,7 @@ fn parse_cursor(arg: &[u8]) -> Option<u64> {
 fn hscan(c: &mut Call) -> Frame {
     const DEFAULT_COUNT: usize = 10;
     let Some(cursor) = parse_cursor(c.arg(2)) else {
-        return Frame::error("ERR invalid cursor");
+        return Frame::error(damselfly_protocol::errors::INVALID_CURSOR);
     };
     let id = match read_hash(c, c.arg(1)) {
         Ok(Some(id)) => id,

@@ -72,7 +72,7 @@ pub(crate) static COMMANDS: &[CommandDef] = &[
 ];
 
 const SAME_OBJECT: &str = "ERR source and destination objects are the same";
-const DB_OUT_OF_RANGE: &str = "ERR DB index is out of range";
+const DB_OUT_OF_RANGE: &str = damselfly_protocol::errors::DB_OUT_OF_RANGE;
 
 /// DEL and UNLINK.
 pub fn del(c: &mut Call) -> Frame {
@@ -119,7 +119,7 @@ pub fn type_(c: &mut Call) -> Frame {
 fn rename_generic(c: &mut Call, nx: bool) -> Frame {
     let (src, dst) = (c.arg(1), c.arg(2));
     if c.lookup_write(src).is_none() {
-        return Frame::error("ERR no such key");
+        return Frame::error(damselfly_protocol::errors::NO_SUCH_KEY);
     }
     if src == dst {
         return if nx { Frame::Integer(0) } else { Frame::OK };
@@ -133,7 +133,7 @@ fn rename_generic(c: &mut Call, nx: bool) -> Frame {
     let now = c.now();
     let db = c.db();
     let Some(id) = db.find(src) else {
-        return Frame::error("ERR no such key");
+        return Frame::error(damselfly_protocol::errors::NO_SUCH_KEY);
     };
     let slot = db.remove(id);
     db.insert(dst, slot.value, slot.expire_at, now);

@@ -10,6 +10,10 @@ use bytes::Bytes;
 use damselfly_protocol::{string2ll, Frame};
 
 /// Name, Redis arity, handler.
+/// Names of list commands that blocking ones run as.
+pub const LMOVE: &str = "lmove";
+pub const LMPOP: &str = "lmpop";
+
 /// The list commands.
 pub(crate) static COMMANDS: &[CommandDef] = &[
     CommandDef::shard("lpush", -3, lpush)
@@ -88,13 +92,13 @@ pub(crate) static COMMANDS: &[CommandDef] = &[
         .acl(acl::LIST)
         .keys(1, 2, 1, &[KeySpec::at(1, RW | ACCESS | DELETE), KeySpec::at(2, RW | INSERT)])
         .doc("list", "1.2.0", "O(1)", "Remove the last element in a list, prepend it to another list and return it"),
-    CommandDef::shard("lmove", 5, lmove)
+    CommandDef::shard(LMOVE, 5, lmove)
         .journal(Journal::FromReply(super::effects::lmove_effects))
         .flags(WRITE | DENYOOM)
         .acl(acl::LIST)
         .keys(1, 2, 1, &[KeySpec::at(1, RW | ACCESS | DELETE), KeySpec::at(2, RW | INSERT)])
         .doc("list", "6.2.0", "O(1)", "Pop an element from a list, push it to another list and return it"),
-    CommandDef::shard("lmpop", -4, lmpop)
+    CommandDef::shard(LMPOP, -4, lmpop)
         .journal(Journal::FromReply(super::effects::lmpop_effects))
         .flags(WRITE | MOVABLEKEYS)
         .acl(acl::LIST)
@@ -259,10 +263,12 @@ fn pop(c: &mut Call, end: End) -> Frame {
     }
     let count = match c.args.get(2) {
         None => None,
-        Some(arg) => match parse_at_least(arg, 0, "ERR value is out of range, must be positive") {
-            Ok(n) => Some(n as u64),
-            Err(e) => return e,
-        },
+        Some(arg) => {
+            match parse_at_least(arg, 0, damselfly_protocol::errors::OUT_OF_RANGE_POSITIVE) {
+                Ok(n) => Some(n as u64),
+                Err(e) => return e,
+            }
+        }
     };
     let id = match write_list(c, c.arg(1)) {
         Err(e) => return e,
@@ -374,7 +380,7 @@ fn lindex(c: &mut Call) -> Frame {
 fn lset(c: &mut Call) -> Frame {
     let id = match write_list(c, c.arg(1)) {
         Err(e) => return e,
-        Ok(None) => return Frame::error("ERR no such key"),
+        Ok(None) => return Frame::error(damselfly_protocol::errors::NO_SUCH_KEY),
         Ok(Some(id)) => id,
     };
     let index = match parse_i64(c.arg(2)) {
@@ -593,7 +599,11 @@ fn move_element(c: &mut Call, from: End, to: End) -> Frame {
 /// LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count]: pops from the first non-empty list,
 /// replying with its name and the elements; replicated as the LPOP/RPOP it amounted to.
 fn lmpop(c: &mut Call) -> Frame {
-    let numkeys = match parse_at_least(c.arg(1), 1, "ERR numkeys should be greater than 0") {
+    let numkeys = match parse_at_least(
+        c.arg(1),
+        1,
+        damselfly_protocol::errors::NUMKEYS_NOT_POSITIVE,
+    ) {
         Ok(n) => n as u64,
         Err(e) => return e,
     };
@@ -612,7 +622,7 @@ fn lmpop(c: &mut Call) -> Frame {
     while j < argc {
         if count.is_none() && opt_is(c.arg(j), "count") && j + 1 < argc {
             j += 1;
-            match parse_at_least(c.arg(j), 1, "ERR count should be greater than 0") {
+            match parse_at_least(c.arg(j), 1, damselfly_protocol::errors::COUNT_NOT_POSITIVE) {
                 Ok(n) => count = Some(n as u64),
                 Err(e) => return e,
             }

@@ -22,6 +22,13 @@ pub(crate) mod tests;
 
 pub use bits::{bitcount, bitop, bitpos, parse_bitop, store_bitop, BitOp, BitposRange};
 pub use blocking::parse_block_timeout;
+/// Names of commands the server composes from others.
+pub mod composed {
+    pub use super::lists::{LMOVE, LMPOP};
+    pub use super::streams::{XINFO, XRANGE};
+    pub use super::strings::GET;
+    pub use super::zsets::ZMPOP;
+}
 pub(crate) use effects::string_state;
 pub use effects::{restore_commands, set_effect};
 

@@ -374,7 +374,7 @@ fn sintercard(c: &mut Call) -> Frame {
     let args = c.args;
     let numkeys = match parse_i64(&args[1]) {
         Ok(n) if n >= 1 => n as u64,
-        _ => return Frame::error("ERR numkeys should be greater than 0"),
+        _ => return Frame::error(damselfly_protocol::errors::NUMKEYS_NOT_POSITIVE),
     };
     if numkeys > (args.len() - 2) as u64 {
         return Frame::error("ERR Number of keys can't be greater than number of args");

@@ -22,6 +22,10 @@ const XGROUP_HANDLER: Run = Run::Shard(groups::xgroup);
 /// XINFO and its subcommands.
 const XINFO_HANDLER: Run = Run::Shard(info::xinfo);
 
+/// Names of stream commands the server composes (a blocked XREADGROUP checks its group with them).
+pub const XRANGE: &str = "xrange";
+pub const XINFO: &str = "xinfo";
+
 /// The stream commands.
 pub(crate) static COMMANDS: &[CommandDef] = &[
     CommandDef::shard("xadd", -5, xadd)
@@ -35,7 +39,7 @@ pub(crate) static COMMANDS: &[CommandDef] = &[
         .acl(acl::STREAM)
         .keys(1, 1, 1, &[KeySpec::at(1, RO)])
         .doc("stream", "5.0.0", "O(1)", "Return the number of entries in a stream"),
-    CommandDef::shard("xrange", -4, xrange)
+    CommandDef::shard(XRANGE, -4, xrange)
         .flags(READONLY)
         .acl(acl::STREAM)
         .keys(1, 1, 1, &[KeySpec::at(1, RO | ACCESS)])
@@ -57,13 +61,13 @@ pub(crate) static COMMANDS: &[CommandDef] = &[
         .tips(&["nondeterministic_output"])
         .doc("stream", "5.0.0", "O(N), with N being the number of evicted entries. Constant times are very small however, since entries are organized in macro nodes containing multiple entries that can be released with a single deallocation.", "Trims the stream to (approximately if '~' is passed) a certain size"),
     CommandDef::shard("xread", -4, read::xread)
-        .blocking(Blocking::StreamRead)
+        .blocking(Blocking::StreamRead { group: false })
         .flags(READONLY | BLOCKING | MOVABLEKEYS)
         .acl(acl::STREAM)
         .keys(0, 0, 0, &[KeySpec::keyword("STREAMS", 1, Find::Range { last: -1, step: 1, limit: 2 }, RO | ACCESS)])
         .doc("stream", "5.0.0", "For each stream mentioned: O(N) with N being the number of elements being returned, it means that XREAD-ing with a fixed COUNT is O(1). Note that when the BLOCK option is used, XADD will pay O(M) time in order to serve the M clients blocked on the stream getting new data.", "Return never seen elements in multiple streams, with IDs greater than the ones reported by the caller for each stream. Can block."),
     CommandDef::shard("xreadgroup", -7, read::xreadgroup)
-        .blocking(Blocking::StreamRead)
+        .blocking(Blocking::StreamRead { group: true })
         .flags(WRITE | BLOCKING | MOVABLEKEYS)
         .acl(acl::STREAM)
         .keys(0, 0, 0, &[KeySpec::keyword("STREAMS", 4, Find::Range { last: -1, step: 1, limit: 2 }, RO | ACCESS)])
@@ -124,7 +128,7 @@ pub(crate) static COMMANDS: &[CommandDef] = &[
         .keys(1, 1, 1, &[KeySpec::at(1, RW | DELETE)])
         .tips(&["nondeterministic_output"])
         .doc("stream", "6.2.0", "O(1) if COUNT is small.", "Changes (or acquires) ownership of messages in a consumer group, as if the messages were delivered to the specified consumer."),
-    CommandDef::new("xinfo", -2, XINFO_HANDLER)
+    CommandDef::new(XINFO, -2, XINFO_HANDLER)
         .doc("stream", "5.0.0", "Depends on subcommand.", "A container for stream introspection commands")
         .subcommands(&[
             CommandDef::subcommand("xinfo|consumers", 4, XINFO_HANDLER)
@@ -350,7 +354,7 @@ fn range_command(c: &mut Call, rev: bool) -> Frame {
         Ok((id, false)) => id,
         Ok((id, true)) => match id.next() {
             Some(id) => id,
-            None => return Frame::error("ERR invalid start ID for the interval"),
+            None => return Frame::error(damselfly_protocol::errors::INVALID_START_ID),
         },
         Err(e) => return e,
     };
@@ -358,7 +362,7 @@ fn range_command(c: &mut Call, rev: bool) -> Frame {
         Ok((id, false)) => id,
         Ok((id, true)) => match id.prev() {
             Some(id) => id,
-            None => return Frame::error("ERR invalid end ID for the interval"),
+            None => return Frame::error(damselfly_protocol::errors::INVALID_END_ID),
         },
         Err(e) => return e,
     };

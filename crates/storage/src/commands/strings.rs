@@ -8,9 +8,12 @@ use bytes::Bytes;
 use damselfly_protocol::string2ll;
 use damselfly_protocol::Frame;
 
+/// The name of GET, which cross-shard BITOP composes to read its sources.
+pub const GET: &str = "get";
+
 /// The string commands.
 pub(crate) static COMMANDS: &[CommandDef] = &[
-    CommandDef::shard("get", 2, get)
+    CommandDef::shard(GET, 2, get)
         .flags(READONLY | FAST)
         .acl(acl::STRING)
         .keys(1, 1, 1, &[KeySpec::at(1, RO | ACCESS)])
@@ -465,7 +468,7 @@ fn incr_decr(c: &mut Call, incr: i64) -> Frame {
         }
     };
     let Some(new) = old.checked_add(incr) else {
-        return Frame::error("ERR increment or decrement would overflow");
+        return Frame::error(damselfly_protocol::errors::INCREMENT_OVERFLOW);
     };
     let now = c.now();
     let db = c.db();
@@ -502,7 +505,7 @@ pub fn decrby(c: &mut Call) -> Frame {
 }
 
 pub fn incrbyfloat(c: &mut Call) -> Frame {
-    const NOT_FLOAT: &str = "ERR value is not a valid float";
+    const NOT_FLOAT: &str = damselfly_protocol::errors::NOT_A_FLOAT;
     let key = c.arg(1);
     let id = c.lookup_write(key);
     let current = match id {
@@ -525,7 +528,7 @@ pub fn incrbyfloat(c: &mut Call) -> Frame {
     };
     let sum = longdouble::add(current, incr);
     if !sum.is_finite() {
-        return Frame::error("ERR increment would produce NaN or Infinity");
+        return Frame::error(damselfly_protocol::errors::NAN_OR_INFINITY);
     }
     let text = longdouble::format_human(sum).into_bytes();
     let reply = Bytes::copy_from_slice(&text);

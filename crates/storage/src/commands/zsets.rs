@@ -16,6 +16,9 @@ use damselfly_protocol::{format_double, Frame};
 use parse::{score_or, NOT_FLOAT};
 
 /// Name, Redis arity, handler.
+/// The name of the command BZMPOP runs as.
+pub const ZMPOP: &str = "zmpop";
+
 /// The sorted set commands.
 pub(crate) static COMMANDS: &[CommandDef] = &[
     CommandDef::shard("zadd", -4, zadd)
@@ -135,7 +138,7 @@ pub(crate) static COMMANDS: &[CommandDef] = &[
         .acl(acl::SORTEDSET)
         .keys(1, 1, 1, &[KeySpec::at(1, RW | ACCESS | DELETE)])
         .doc("sorted-set", "5.0.0", "O(log(N)*M) with N being the number of elements in the sorted set, and M being the number of elements popped.", "Remove and return members with the highest scores in a sorted set"),
-    CommandDef::shard("zmpop", -4, pop::zmpop)
+    CommandDef::shard(ZMPOP, -4, pop::zmpop)
         .journal(Journal::FromReply(super::effects::zmpop_effects))
         .flags(WRITE | MOVABLEKEYS)
         .acl(acl::SORTEDSET)
@@ -516,7 +519,7 @@ fn parse_cursor(arg: &[u8]) -> Option<u64> {
 
 fn zscan(c: &mut Call) -> Frame {
     let Some(cursor) = parse_cursor(c.arg(2)) else {
-        return Frame::error("ERR invalid cursor");
+        return Frame::error(damselfly_protocol::errors::INVALID_CURSOR);
     };
     let id = match read_zset(c, c.arg(1)) {
         Err(e) => return e,

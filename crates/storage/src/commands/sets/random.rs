@@ -86,7 +86,7 @@ fn spop_one(c: &mut Call) -> Frame {
 fn spop_count(c: &mut Call) -> Frame {
     let count = match parse_i64(c.arg(2)) {
         Ok(n) if n >= 0 => n as u64,
-        _ => return Frame::error("ERR value is out of range, must be positive"),
+        _ => return Frame::error(damselfly_protocol::errors::OUT_OF_RANGE_POSITIVE),
     };
     let key = c.arg(1);
     let id = match write_set(c, key) {
@@ -186,7 +186,7 @@ fn srandmember_count(c: &mut Call) -> Frame {
     let requested = match parse_i64(c.arg(2)) {
         Ok(i64::MIN) => {
             return Frame::error(
-                "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807",
+                damselfly_protocol::errors::OUT_OF_RANGE_I64,
             )
         }
         // Redis would try to build this reply forever; refuse instead of exhausting memory.

@@ -3,7 +3,7 @@
 use crate::commands::{cstr, opt_is, parse_i64, SYNTAX};
 use damselfly_protocol::Frame;
 
-const INVALID_CURSOR: &str = "ERR invalid cursor";
+const INVALID_CURSOR: &str = damselfly_protocol::errors::INVALID_CURSOR;
 
 /// A cursor as C's strtoul reads it: optional sign (a negative one wraps), decimal digits,
 /// nothing after; no leading space; an empty string is cursor 0.

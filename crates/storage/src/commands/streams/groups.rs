@@ -145,7 +145,7 @@ pub fn xgroup(c: &mut Call) -> Frame {
     };
     if !mkstream {
         let Some(slot) = slot else {
-            return Frame::error("ERR The XGROUP subcommand requires the key to exist. Note that for CREATE you may want to use the MKSTREAM option to create an empty stream automatically.");
+            return Frame::error(damselfly_protocol::errors::XGROUP_NEEDS_KEY);
         };
         let has_group = stream_at(c, slot).groups.contains_key(group_name);
         if !has_group && matches!(sub, Sub::SetId | Sub::CreateConsumer | Sub::DelConsumer) {
@@ -236,7 +236,7 @@ fn create(c: &mut Call, slot: Option<u32>, entries_read: i64) -> Frame {
 
 fn set_id(c: &mut Call, slot: Option<u32>, entries_read: i64) -> Frame {
     let Some(slot) = slot else {
-        return Frame::error("ERR The XGROUP subcommand requires the key to exist. Note that for CREATE you may want to use the MKSTREAM option to create an empty stream automatically.");
+        return Frame::error(damselfly_protocol::errors::XGROUP_NEEDS_KEY);
     };
     let id = if cstr(c.arg(4)) == b"$" {
         stream_at(c, slot).last_id
@@ -323,7 +323,7 @@ pub fn xpending(c: &mut Call) -> Frame {
             Ok((id, false)) => id,
             Ok((id, true)) => match id.next() {
                 Some(id) => id,
-                None => return Frame::error("ERR invalid start ID for the interval"),
+                None => return Frame::error(damselfly_protocol::errors::INVALID_START_ID),
             },
             Err(e) => return e,
         };
@@ -331,7 +331,7 @@ pub fn xpending(c: &mut Call) -> Frame {
             Ok((id, false)) => id,
             Ok((id, true)) => match id.prev() {
                 Some(id) => id,
-                None => return Frame::error("ERR invalid end ID for the interval"),
+                None => return Frame::error(damselfly_protocol::errors::INVALID_END_ID),
             },
             Err(e) => return e,
         };
@@ -615,7 +615,7 @@ pub fn xautoclaim(c: &mut Call) -> Frame {
         Ok((id, false)) => id,
         Ok((id, true)) => match id.next() {
             Some(id) => id,
-            None => return Frame::error("ERR invalid start ID for the interval"),
+            None => return Frame::error(damselfly_protocol::errors::INVALID_START_ID),
         },
         Err(e) => return e,
     };

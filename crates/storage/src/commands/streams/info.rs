@@ -60,7 +60,7 @@ pub fn xinfo(c: &mut Call) -> Frame {
     }
     let slot = match read_stream(c, c.arg(2)) {
         Ok(Some(slot)) => slot,
-        Ok(None) => return Frame::error("ERR no such key"),
+        Ok(None) => return Frame::error(damselfly_protocol::errors::NO_SUCH_KEY),
         Err(e) => return e,
     };
     let now = c.now();

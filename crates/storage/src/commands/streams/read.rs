@@ -88,9 +88,9 @@ fn parse_options<'a>(c: &Call<'a, '_>, xreadgroup: bool) -> Result<ReadArgs<'a>,
 /// getTimeoutFromObjectOrReply in milliseconds (the value itself is the lead's business).
 fn parse_timeout(arg: &[u8]) -> Result<(), Frame> {
     let ms = parse_i64(arg)
-        .map_err(|_| Frame::error("ERR timeout is not an integer or out of range"))?;
+        .map_err(|_| Frame::error(damselfly_protocol::errors::TIMEOUT_NOT_INTEGER))?;
     if ms < 0 {
-        return Err(Frame::error("ERR timeout is negative"));
+        return Err(Frame::error(damselfly_protocol::errors::TIMEOUT_NEGATIVE));
     }
     Ok(())
 }

@@ -4,7 +4,7 @@
 use super::super::cstr;
 use damselfly_protocol::Frame;
 
-pub(super) const NOT_FLOAT: &str = "ERR value is not a valid float";
+pub(super) const NOT_FLOAT: &str = damselfly_protocol::errors::NOT_A_FLOAT;
 pub(super) const SCORE_RANGE: &str = "ERR min or max is not a float";
 pub(super) const LEX_RANGE: &str = "ERR min or max not valid string range item";
 

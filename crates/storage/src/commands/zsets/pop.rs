@@ -29,7 +29,7 @@ fn zpop_command(c: &mut Call, end: End) -> Frame {
         None => 1,
         Some(arg) => match parse_i64(arg) {
             Ok(n) if n >= 0 => n,
-            _ => return Frame::error("ERR value is out of range, must be positive"),
+            _ => return Frame::error(damselfly_protocol::errors::OUT_OF_RANGE_POSITIVE),
         },
     };
     let args = c.args;
@@ -84,7 +84,7 @@ fn pop_first(c: &mut Call, keys: &[Bytes], end: End, count: i64) -> Result<Optio
 /// ZMPOP numkeys key [key ...] MIN|MAX [COUNT count]. Replicated as ZPOPMIN/ZPOPMAX of the key
 /// it popped from, as Redis does.
 pub(in crate::commands) fn zmpop(c: &mut Call) -> Frame {
-    const NUMKEYS: &str = "ERR numkeys should be greater than 0";
+    const NUMKEYS: &str = damselfly_protocol::errors::NUMKEYS_NOT_POSITIVE;
     let numkeys = match parse_i64(c.arg(1)) {
         Ok(n) if n >= 1 => n as u64,
         _ => return Frame::error(NUMKEYS),
@@ -106,7 +106,7 @@ pub(in crate::commands) fn zmpop(c: &mut Call) -> Frame {
         if count.is_none() && opt_is(c.arg(j), "count") && j + 1 < c.args.len() {
             match parse_i64(c.arg(j + 1)) {
                 Ok(n) if n >= 1 => count = Some(n),
-                _ => return Frame::error("ERR count should be greater than 0"),
+                _ => return Frame::error(damselfly_protocol::errors::COUNT_NOT_POSITIVE),
             }
             j += 2;
         } else {
@@ -156,11 +156,7 @@ pub(in crate::commands) fn zrandmember(c: &mut Call) -> Frame {
     }
     let count = match parse_i64(c.arg(2)) {
         Err(e) => return e,
-        Ok(i64::MIN) => {
-            return Frame::error(
-                "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807",
-            )
-        }
+        Ok(i64::MIN) => return Frame::error(damselfly_protocol::errors::OUT_OF_RANGE_I64),
         Ok(n) => n,
     };
     let with_scores = match c.args.len() {
