@@ -28,6 +28,7 @@ mod shard;
 mod shared;
 mod signals;
 mod transaction;
+mod units;
 mod waiters;
 mod wakeup;
 

@@ -30,9 +30,10 @@ pub enum Output {
     },
     Digests(Vec<Option<[u8; 20]>>),
     Text(String),
-    Info(Box<crate::commands::ShardInfo>),
-    /// Per db, the shard's string keys (SAVE).
-    Snapshot(Vec<Vec<crate::persistence::SnapshotEntry>>),
+
+    /// A payload of the job's own type (INFO's shard figures, SAVE's entries...), so this message
+    /// type does not list every feature's data: `Output::take` gives it back.
+    Value(Payload),
     Unit,
 }
 
@@ -41,6 +42,29 @@ pub enum Output {
 pub struct Command {
     pub def: &'static CommandDef,
     pub args: Vec<Bytes>,
+}
+
+/// A job's own result, whatever its type.
+pub struct Payload(Box<dyn std::any::Any + Send>);
+
+impl std::fmt::Debug for Payload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Payload")
+    }
+}
+
+impl Output {
+    pub fn value<T: Send + 'static>(value: T) -> Output {
+        Output::Value(Payload(Box::new(value)))
+    }
+
+    /// The payload of a `value` job, when it is a `T`.
+    pub fn take<T: 'static>(self) -> Option<T> {
+        match self {
+            Output::Value(Payload(value)) => value.downcast::<T>().ok().map(|value| *value),
+            _ => None,
+        }
+    }
 }
 
 /// A key a transaction will touch on one shard, and whether it writes it.

@@ -2,7 +2,7 @@
 //! Redis has them. A client whose unsent output passes the hard limit, or stays past the soft limit
 //! for the soft seconds, is closed. Read on every push to a client, so the values are atomics.
 
-use crate::config::parse_memory;
+use crate::units::parse_memory;
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;

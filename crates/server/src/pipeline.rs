@@ -143,25 +143,6 @@ fn plan_keys(conn: &Connection, def: &'static CommandDef, args: &[Bytes]) -> Pla
     }
 }
 
-/// Redis's reply to an unknown command, quoting up to 128 bytes of its arguments.
-pub fn unknown_command(args: &[Bytes]) -> Frame {
-    let name: String = String::from_utf8_lossy(&args[0])
-        .chars()
-        .take(128)
-        .collect();
-    let mut quoted = String::new();
-    for arg in &args[1..] {
-        if quoted.len() >= 128 {
-            break;
-        }
-        let room = 128 - quoted.len();
-        let text = String::from_utf8_lossy(&arg[..arg.len().min(room)]).into_owned();
-        quoted.push_str(&format!("'{text}' "));
-    }
-    let text = format!("ERR unknown command '{name}', with args beginning with: {quoted}");
-    Frame::error_owned(text)
-}
-
 /// Sends every gathered batch, then waits for all of them and fills their reply slots.
 async fn flush(conn: &Connection, batches: &mut [RemoteBatch], replies: &mut [Frame]) {
     if batches.iter().all(|batch| batch.commands.is_empty()) {
@@ -233,24 +214,4 @@ async fn run_on_shard(conn: &Connection, shard: usize, command: Command) -> Fram
         .ok()
         .and_then(|frames| frames.into_iter().next())
         .unwrap_or_else(|| Frame::error(damselfly_protocol::errors::SHARD_DID_NOT_ANSWER))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn unknown_command_quotes_arguments_like_redis() {
-        let args = vec![
-            Bytes::from_static(b"foo"),
-            Bytes::from_static(b"a"),
-            Bytes::from_static(b"b"),
-        ];
-        assert_eq!(
-            unknown_command(&args),
-            Frame::error_owned(
-                "ERR unknown command 'foo', with args beginning with: 'a' 'b' ".to_string()
-            )
-        );
-    }
 }

@@ -2,9 +2,10 @@
 
 use super::registry::Now;
 use super::{bulk_str, unknown_subcommand, wrong_arity};
-use crate::config::{parse_memory, parse_yes_no, ClientLimit};
+use crate::config::{parse_yes_no, ClientLimit};
 use crate::connection::Connection;
 use crate::replication::state::Role;
+use crate::units::parse_memory;
 use bytes::Bytes;
 use damselfly_protocol::Frame;
 use damselfly_storage::glob_match;

@@ -135,15 +135,11 @@ pub async fn run(conn: &Connection, args: &[Bytes]) -> Frame {
     };
     let outputs = conn
         .ctx
-        .run_everywhere(|_| -> Job {
-            Box::new(|shard| Output::Info(Box::new(ShardInfo::collect(shard))))
-        })
+        .run_everywhere(|_| -> Job { Box::new(|shard| Output::value(ShardInfo::collect(shard))) })
         .await;
     let mut total = ShardInfo::default();
-    for output in &outputs {
-        if let Output::Info(info) = output {
-            total.add(info);
-        }
+    for info in outputs.into_iter().filter_map(Output::take::<ShardInfo>) {
+        total.add(&info);
     }
     let mut text = String::new();
     for section in SECTIONS.iter().filter(|s| wanted(s)) {

@@ -59,7 +59,7 @@ pub fn lookup(name: &[u8]) -> Option<&'static CommandDef> {
 /// an unknown command or subcommand.
 pub fn resolve(args: &[Bytes]) -> Result<&'static CommandDef, Frame> {
     let Some(def) = lookup(&args[0]) else {
-        return Err(crate::pipeline::unknown_command(args));
+        return Err(super::unknown_command(args));
     };
     if def.subcommands.is_empty() || args.len() < 2 {
         return Ok(def);
@@ -93,7 +93,7 @@ pub async fn run_connection_command(
     match connection_handler(def) {
         Some(Now(handler)) => handler(conn, &args),
         Some(Later(handler)) => handler(conn, args).await,
-        None => crate::pipeline::unknown_command(&args),
+        None => super::unknown_command(&args),
     }
 }
 

@@ -90,17 +90,12 @@ async fn collect_and_write(ctx: &Rc<ExecutorCtx>) -> Result<(), String> {
     let outputs = ctx
         .run_everywhere(|_| -> Job {
             Box::new(|shard| {
-                Output::Snapshot(persistence::collect(&mut shard.dbs, crate::shard::now_ms()))
+                Output::value(persistence::collect(&mut shard.dbs, crate::shard::now_ms()))
             })
         })
         .await;
-    let shards: Vec<_> = outputs
-        .into_iter()
-        .filter_map(|output| match output {
-            Output::Snapshot(dbs) => Some(dbs),
-            _ => None,
-        })
-        .collect();
+    let shards: Vec<Vec<Vec<persistence::SnapshotEntry>>> =
+        outputs.into_iter().filter_map(Output::take).collect();
     if shards.len() != ctx.shards() {
         return Err("a shard did not hand over its keys".to_string());
     }
