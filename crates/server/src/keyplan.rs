@@ -105,13 +105,7 @@ impl<'a> KeyPlan<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::commands::registry;
-
-    fn words(line: &str) -> Vec<Bytes> {
-        line.split(' ')
-            .map(|word| Bytes::copy_from_slice(word.as_bytes()))
-            .collect()
-    }
+    use crate::commands::registry::{self, words};
 
     fn plan(args: &[Bytes], shards: usize) -> KeyPlan<'_> {
         KeyPlan::new(registry::resolve(args).unwrap(), args, 0, shards)
@@ -119,12 +113,7 @@ mod tests {
 
     /// Two keys that live on different shards of two.
     fn apart() -> (String, String) {
-        let a = "a".to_string();
-        let b = (0..)
-            .map(|i| format!("b{i}"))
-            .find(|b| shard_of(b.as_bytes(), 2) != shard_of(a.as_bytes(), 2))
-            .unwrap();
-        (a, b)
+        (crate::router::key_on(0, 2), crate::router::key_on(1, 2))
     }
 
     #[test]

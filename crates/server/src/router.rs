@@ -30,6 +30,15 @@ pub fn shard_of(key: &[u8], shards: usize) -> usize {
     }
 }
 
+/// A key that `shard` of `shards` owns (for tests that need keys on given shards).
+#[cfg(test)]
+pub fn key_on(shard: usize, shards: usize) -> String {
+    (0..)
+        .map(|i| format!("k{i}"))
+        .find(|key| shard_of(key.as_bytes(), shards) == shard)
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -401,13 +401,7 @@ async fn watched_key_expired(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::commands::registry;
-
-    fn words(line: &str) -> Vec<Bytes> {
-        line.split(' ')
-            .map(|word| Bytes::copy_from_slice(word.as_bytes()))
-            .collect()
-    }
+    use crate::commands::registry::{self, words};
 
     /// Plans `lines` in order as EXEC does, on two shards, in db 0.
     fn plan(lines: &[&str]) -> (Vec<Step>, BTreeMap<usize, Vec<LockRequest>>) {
@@ -423,12 +417,8 @@ mod tests {
         (steps, locks)
     }
 
-    /// A key owned by `shard` of two.
     fn key_on(shard: usize) -> String {
-        (0..)
-            .map(|i| format!("k{i}"))
-            .find(|key| shard_of(key.as_bytes(), 2) == shard)
-            .unwrap()
+        crate::router::key_on(shard, 2)
     }
 
     #[test]

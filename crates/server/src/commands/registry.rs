@@ -97,6 +97,14 @@ pub async fn run_connection_command(
     }
 }
 
+/// A command line split into arguments at spaces (for tests).
+#[cfg(test)]
+pub fn words(line: &str) -> Vec<Bytes> {
+    line.split(' ')
+        .map(|word| Bytes::copy_from_slice(word.as_bytes()))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,11 +136,6 @@ mod tests {
 
     #[test]
     fn keys_follow_the_key_specs() {
-        let words = |line: &str| -> Vec<Bytes> {
-            line.split(' ')
-                .map(|word| Bytes::copy_from_slice(word.as_bytes()))
-                .collect()
-        };
         let keys = |line: &str| -> Vec<usize> {
             let args = words(line);
             let def = lookup(&args[0]).unwrap();
@@ -162,10 +165,7 @@ mod tests {
     #[test]
     fn written_keys_follow_the_key_specs() {
         let written = |line: &str| -> Vec<usize> {
-            let args: Vec<Bytes> = line
-                .split(' ')
-                .map(|word| Bytes::copy_from_slice(word.as_bytes()))
-                .collect();
+            let args = words(line);
             let def = lookup(&args[0]).unwrap();
             def.written_key_positions(&args).collect()
         };
