@@ -36,6 +36,17 @@ const GETKEYS_CASES: &[&str] = &[
     "EVAL script 2 a b arg",
 ];
 
+/// Commands whose `COMMAND GETKEYSANDFLAGS` must match Redis (keys and their key spec flags).
+/// SET is left out: Redis works out its flags from its arguments (variable_flags), damselfly
+/// reports the declared ones.
+const GETKEYSANDFLAGS_CASES: &[&str] = &[
+    "LMOVE a b LEFT RIGHT",
+    "SINTERSTORE d a b",
+    "RENAME a b",
+    "DEL a b c",
+    "XREADGROUP GROUP g c STREAMS s1 s2 > >",
+];
+
 /// The `COMMAND DOCS` fields compared exactly.
 const DOC_FIELDS: &[&str] = &["summary", "since", "group"];
 
@@ -512,6 +523,14 @@ fn differences(ours: &mut Raw, redis: &mut Raw) -> Vec<String> {
             continue;
         }
         let mut full = vec!["COMMAND", "GETKEYS"];
+        full.extend(&args);
+        let (o, t) = (generic(&ours.cmd(&full)), generic(&redis.cmd(&full)));
+        d.eq(&cmd, &format!("getkeys({case})"), o, t);
+    }
+    for case in GETKEYSANDFLAGS_CASES {
+        let args: Vec<&str> = case.split_whitespace().collect();
+        let cmd = args[0].to_lowercase();
+        let mut full = vec!["COMMAND", "GETKEYSANDFLAGS"];
         full.extend(&args);
         let (o, t) = (generic(&ours.cmd(&full)), generic(&redis.cmd(&full)));
         d.eq(&cmd, &format!("getkeys({case})"), o, t);

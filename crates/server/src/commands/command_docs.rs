@@ -129,18 +129,34 @@ pub fn run(args: &[Bytes]) -> Frame {
                     .collect(),
             )
         }
-        b"getkeys" if args.len() >= 3 => getkeys(&args[2..]),
-        b"count" | b"getkeys" => wrong_arity(&format!("command|{}", String::from_utf8_lossy(&sub))),
+        b"getkeys" if args.len() >= 3 => getkeys(&args[2..], false),
+        b"getkeysandflags" if args.len() >= 3 => getkeys(&args[2..], true),
+        b"count" | b"getkeys" | b"getkeysandflags" => {
+            wrong_arity(&format!("command|{}", String::from_utf8_lossy(&sub)))
+        }
         b"help" => Frame::Array(
             [
                 "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
                 "(no subcommand)",
+                "    Return details about all Redis commands.",
                 "COUNT",
-                "DOCS [<command-name> ...]",
-                "GETKEYS <full-command>",
-                "INFO [<command-name> ...]",
+                "    Return the total number of commands in this Redis server.",
                 "LIST",
+                "    Return a list of all commands in this Redis server.",
+                "INFO [<command-name> ...]",
+                "    Return details about multiple Redis commands.",
+                "    If no command names are given, documentation details for all",
+                "    commands are returned.",
+                "DOCS [<command-name> ...]",
+                "    Return documentation details about multiple Redis commands.",
+                "    If no command names are given, documentation details for all",
+                "    commands are returned.",
+                "GETKEYS <full-command>",
+                "    Return the keys from a full Redis command.",
+                "GETKEYSANDFLAGS <full-command>",
+                "    Return the keys and the access flags from a full Redis command.",
                 "HELP",
+                "    Prints this help.",
             ]
             .iter()
             .map(|line| Frame::simple(line))
@@ -170,12 +186,19 @@ fn info(def: &'static CommandDef) -> Frame {
     ])
 }
 
+/// Key spec flags as a set of their names.
+fn key_flags(flags: u16) -> Frame {
+    Frame::Set(
+        key::NAMES
+            .iter()
+            .filter(|(bit, _)| flags & bit != 0)
+            .map(|&(_, name)| Frame::simple(name))
+            .collect(),
+    )
+}
+
 fn key_spec(spec: &KeySpec) -> Frame {
-    let flags = key::NAMES
-        .iter()
-        .filter(|(bit, _)| spec.flags & bit != 0)
-        .map(|&(_, name)| Frame::simple(name))
-        .collect();
+    let flags = key_flags(spec.flags);
     let int = |value: i32| Frame::Integer(value.into());
     let (begin_type, begin) = match spec.begin {
         Begin::Index(index) => ("index", vec![(bulk_str("index"), int(index))]),
@@ -223,7 +246,7 @@ fn key_spec(spec: &KeySpec) -> Frame {
         fields.push((bulk_str("notes"), bulk_str(spec.notes)));
     }
     fields.extend([
-        (bulk_str("flags"), Frame::Set(flags)),
+        (bulk_str("flags"), flags),
         (bulk_str("begin_search"), search(begin_type, begin)),
         (bulk_str("find_keys"), search(find_type, find)),
     ]);
@@ -250,8 +273,9 @@ fn docs(def: &CommandDef) -> Frame {
     Frame::Map(fields)
 }
 
-/// COMMAND GETKEYS with Redis 7.0's checks and errors, in its order.
-fn getkeys(command: &[Bytes]) -> Frame {
+/// COMMAND GETKEYS (and GETKEYSANDFLAGS: each key with its key spec's flags) with Redis 7.0's
+/// checks and errors, in its order.
+fn getkeys(command: &[Bytes], with_flags: bool) -> Frame {
     let Ok(def) = registry::resolve(command) else {
         return Frame::error("ERR Invalid command specified");
     };
@@ -261,10 +285,16 @@ fn getkeys(command: &[Bytes]) -> Frame {
     if !def.arity_ok(command.len()) {
         return Frame::error("ERR Invalid number of arguments specified for command");
     }
-    let keys: Vec<Frame> = def
-        .key_positions(command)
-        .map(|i| Frame::Bulk(command[i].clone()))
-        .collect();
+    let mut positions = def.key_positions(command);
+    let mut keys = Vec::new();
+    while let Some((position, flags)) = positions.next_with_flags() {
+        let key = Frame::Bulk(command[position].clone());
+        keys.push(if with_flags {
+            Frame::Array(vec![key, key_flags(flags)])
+        } else {
+            key
+        });
+    }
     if keys.is_empty() && !def.has(NO_MANDATORY_KEYS) {
         return Frame::error("ERR Invalid arguments specified for command");
     }

@@ -207,6 +207,7 @@ impl KeySpec {
             next: first as usize,
             last: last as usize,
             step: step.max(1) as usize,
+            flags: self.flags,
         }))
     }
 }
@@ -219,6 +220,8 @@ struct KeyRange {
     next: usize,
     last: usize,
     step: usize,
+    /// The flags of the spec that found these keys.
+    flags: u16,
 }
 
 /// The positions of a command's keys, without allocating. Arguments that contradict a key
@@ -257,21 +260,28 @@ impl<'a, T: AsRef<[u8]>> KeyPositions<'a, T> {
     }
 }
 
-impl<T> Iterator for KeyPositions<'_, T> {
-    type Item = usize;
-
-    #[inline]
-    fn next(&mut self) -> Option<usize> {
+impl<T> KeyPositions<'_, T> {
+    /// The next key's position with the flags of the spec that found it (COMMAND GETKEYSANDFLAGS).
+    pub fn next_with_flags(&mut self) -> Option<(usize, u16)> {
         while self.current < self.count {
             let range = &mut self.ranges[self.current];
             if range.next <= range.last {
                 let position = range.next;
                 range.next += range.step;
-                return Some(position);
+                return Some((position, range.flags));
             }
             self.current += 1;
         }
         None
+    }
+}
+
+impl<T> Iterator for KeyPositions<'_, T> {
+    type Item = usize;
+
+    #[inline]
+    fn next(&mut self) -> Option<usize> {
+        self.next_with_flags().map(|(position, _)| position)
     }
 }
 
