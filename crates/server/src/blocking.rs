@@ -633,11 +633,11 @@ async fn finish(
     };
     let mut command = push;
     command.push(element.clone());
-    if let Some(push_spec) = crate::commands::registry::lookup(&command[0]) {
+    if let Some(push_spec) = crate::spec::lookup(&command[0]) {
         let pushed = crate::pipeline::run_keyed(conn, push_spec, command).await;
         if matches!(pushed, Frame::Error(_)) {
             let back = undo_pop(spec, args, element.clone());
-            if let Some(back_spec) = crate::commands::registry::lookup(&back[0]) {
+            if let Some(back_spec) = crate::spec::lookup(&back[0]) {
                 crate::pipeline::run_keyed(conn, back_spec, back).await;
             }
             return pushed;

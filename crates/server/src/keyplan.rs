@@ -1,7 +1,7 @@
 //! Where a command's keys live and the locks it needs, from its definition and arguments: the one
 //! place keys are planned (routing, the fast path's lock check, MULTI's plan, commands across shards).
 
-use crate::messages::LockRequest;
+use crate::locks::LockRequest;
 use crate::router::shard_of;
 use bytes::Bytes;
 use damselfly_storage::spec::CommandDef;
@@ -105,10 +105,10 @@ impl<'a> KeyPlan<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::commands::registry::{self, words};
+    use crate::spec::{resolve, words};
 
     fn plan(args: &[Bytes], shards: usize) -> KeyPlan<'_> {
-        KeyPlan::new(registry::resolve(args).unwrap(), args, 0, shards)
+        KeyPlan::new(resolve(args).unwrap(), args, 0, shards)
     }
 
     /// Two keys that live on different shards of two.

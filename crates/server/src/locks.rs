@@ -1,9 +1,34 @@
 //! Per-shard intent locks: counts of scheduled transactions that will read or write each key, plus a
 //! lock on the whole shard (FLUSHALL, the replication sync cut) that conflicts with every other.
 
-use crate::messages::LockRequest;
 use ahash::AHashMap;
 use bytes::Bytes;
+
+/// A key a transaction will touch on one shard, and whether it writes it.
+#[derive(Debug, Clone)]
+pub struct LockRequest {
+    pub db: usize,
+    pub key: Bytes,
+    pub exclusive: bool,
+}
+
+/// The `db` of a request that locks the whole shard.
+const WHOLE_SHARD: usize = usize::MAX;
+
+impl LockRequest {
+    /// A lock on every key of every db of the shard.
+    pub fn whole_shard() -> LockRequest {
+        LockRequest {
+            db: WHOLE_SHARD,
+            key: Bytes::new(),
+            exclusive: true,
+        }
+    }
+
+    pub fn is_whole_shard(&self) -> bool {
+        self.db == WHOLE_SHARD
+    }
+}
 
 #[derive(Default, Debug, Clone, Copy)]
 struct Counts {

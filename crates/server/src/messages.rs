@@ -67,31 +67,7 @@ impl Output {
     }
 }
 
-/// A key a transaction will touch on one shard, and whether it writes it.
-#[derive(Debug, Clone)]
-pub struct LockRequest {
-    pub db: usize,
-    pub key: Bytes,
-    pub exclusive: bool,
-}
-
-/// The `db` of a request that locks the whole shard.
-const WHOLE_SHARD: usize = usize::MAX;
-
-impl LockRequest {
-    /// A lock on every key of every db of the shard.
-    pub fn whole_shard() -> LockRequest {
-        LockRequest {
-            db: WHOLE_SHARD,
-            key: Bytes::new(),
-            exclusive: true,
-        }
-    }
-
-    pub fn is_whole_shard(&self) -> bool {
-        self.db == WHOLE_SHARD
-    }
-}
+pub use crate::locks::LockRequest;
 
 /// Adds up the integer replies of a fan-out (DEL counts, DBSIZE, CLIENT KILL ...).
 pub fn sum_integers(outputs: Vec<Output>) -> i64 {

@@ -1,7 +1,7 @@
 //! Runs one read cycle's commands in order: local single-shard commands inline, remote ones gathered into one
 //! batch per shard, multi-shard and server commands after the batches before them have completed.
 
-use crate::commands::registry::{self, run_connection_command};
+use crate::commands::registry::run_connection_command;
 use crate::commands::{self};
 use crate::connection::Connection;
 use crate::keyplan::{KeyPlan, Route};
@@ -115,7 +115,7 @@ pub async fn execute(conn: &mut Connection, commands: Vec<Vec<Bytes>>) -> Vec<Fr
 }
 
 fn plan(conn: &Connection, args: &[Bytes]) -> Result<(&'static CommandDef, Plan), Frame> {
-    let def = registry::resolve(args)?;
+    let def = crate::spec::resolve(args)?;
     // Redis 7.0's order: existence, arity, then authentication.
     if !def.arity_ok(args.len()) {
         return Err(commands::wrong_arity(def.name));

@@ -24,7 +24,7 @@ fn command(parts: &[&str]) -> Command {
         .iter()
         .map(|part| Bytes::copy_from_slice(part.as_bytes()))
         .collect();
-    let def = crate::commands::registry::resolve(&args).expect("a known command");
+    let def = crate::spec::resolve(&args).expect("a known command");
     Command { def, args }
 }
 

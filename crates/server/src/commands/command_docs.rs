@@ -1,6 +1,6 @@
 //! COMMAND, COMMAND COUNT / INFO / DOCS / LIST / GETKEYS, generated from the definitions.
 
-use super::registry::{self, Now};
+use super::registry::Now;
 use super::{bulk_str, unknown_subcommand, wrong_arity};
 use bytes::Bytes;
 use damselfly_protocol::Frame;
@@ -91,35 +91,35 @@ pub(crate) static COMMANDS: &[CommandDef] = &[CommandDef::new("command", -1, COM
 
 pub fn run(args: &[Bytes]) -> Frame {
     if args.len() == 1 {
-        return Frame::Array(registry::all().map(info).collect());
+        return Frame::Array(crate::spec::all().map(info).collect());
     }
     let sub = args[1].to_ascii_lowercase();
     match sub.as_slice() {
-        b"count" if args.len() == 2 => Frame::Integer(registry::all().count() as i64),
+        b"count" if args.len() == 2 => Frame::Integer(crate::spec::all().count() as i64),
         b"list" => Frame::Array(
-            registry::all()
+            crate::spec::all()
                 .flat_map(|def| std::iter::once(def).chain(def.subcommands))
                 .map(|def| bulk_str(def.name))
                 .collect(),
         ),
         b"info" => {
             if args.len() == 2 {
-                return Frame::Array(registry::all().map(info).collect());
+                return Frame::Array(crate::spec::all().map(info).collect());
             }
             Frame::Array(
                 args[2..]
                     .iter()
-                    .map(|name| registry::lookup_full(name).map_or(Frame::Null, info))
+                    .map(|name| crate::spec::lookup_full(name).map_or(Frame::Null, info))
                     .collect(),
             )
         }
         b"docs" => {
             let specs: Vec<&CommandDef> = if args.len() == 2 {
-                registry::all().collect()
+                crate::spec::all().collect()
             } else {
                 args[2..]
                     .iter()
-                    .filter_map(|name| registry::lookup_full(name))
+                    .filter_map(|name| crate::spec::lookup_full(name))
                     .collect()
             };
             Frame::Map(
@@ -276,7 +276,7 @@ fn docs(def: &CommandDef) -> Frame {
 /// COMMAND GETKEYS (and GETKEYSANDFLAGS: each key with its key spec's flags) with Redis 7.0's
 /// checks and errors, in its order.
 fn getkeys(command: &[Bytes], with_flags: bool) -> Frame {
-    let Ok(def) = registry::resolve(command) else {
+    let Ok(def) = crate::spec::resolve(command) else {
         return Frame::error("ERR Invalid command specified");
     };
     if def.key_specs.is_empty() {

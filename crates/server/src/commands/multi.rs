@@ -401,16 +401,17 @@ async fn watched_key_expired(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::commands::registry::{self, words};
+    use crate::spec::{resolve, words};
 
     /// Plans `lines` in order as EXEC does, on two shards, in db 0.
     fn plan(lines: &[&str]) -> (Vec<Step>, BTreeMap<usize, Vec<LockRequest>>) {
+        crate::commands::registry::install();
         let mut locks = BTreeMap::new();
         let steps = lines
             .iter()
             .map(|line| {
                 let args = words(line);
-                let def = registry::resolve(&args).unwrap();
+                let def = resolve(&args).unwrap();
                 plan_step(def, &args, 2, 0, &mut locks)
             })
             .collect();

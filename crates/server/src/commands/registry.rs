@@ -1,13 +1,11 @@
-//! Every command's definition, found by name once per call: the shard families from the storage
-//! crate and the connection families here, one registration line each.
+//! The commands the connection runs: their handler type, their families (one registration line
+//! each, installed into `crate::spec` at start-up), and how they are run.
 
 use crate::connection::Connection;
-use ahash::AHashMap;
 use bytes::Bytes;
 use damselfly_protocol::Frame;
 use damselfly_storage::spec::{CommandDef, Run};
 use futures::future::LocalBoxFuture;
-use std::sync::OnceLock;
 
 /// How a command that the connection runs is run.
 pub enum ConnectionHandler {
@@ -34,46 +32,9 @@ static CONNECTION_FAMILIES: &[&[CommandDef]] = &[
     super::replication::COMMANDS,
 ];
 
-/// Every command, in COMMAND's order.
-pub fn all() -> impl Iterator<Item = &'static CommandDef> {
-    damselfly_storage::definitions()
-        .chain(CONNECTION_FAMILIES.iter().flat_map(|family| family.iter()))
-}
-
-/// Looks a command up by name, case-insensitively, without allocating.
-pub fn lookup(name: &[u8]) -> Option<&'static CommandDef> {
-    static INDEX: OnceLock<AHashMap<&'static [u8], &'static CommandDef>> = OnceLock::new();
-    let index = INDEX.get_or_init(|| all().map(|def| (def.name.as_bytes(), def)).collect());
-    let mut lower = [0u8; 32];
-    if name.len() > lower.len() {
-        return None;
-    }
-    for (slot, byte) in lower.iter_mut().zip(name) {
-        *slot = byte.to_ascii_lowercase();
-    }
-    index.get(&lower[..name.len()]).copied()
-}
-
-/// The definition a call runs under: the command, or for a container (CONFIG, OBJECT...) the
-/// subcommand its second word names, as Redis 7 looks commands up. The error is Redis's reply to
-/// an unknown command or subcommand.
-pub fn resolve(args: &[Bytes]) -> Result<&'static CommandDef, Frame> {
-    let Some(def) = lookup(&args[0]) else {
-        return Err(super::unknown_command(args));
-    };
-    if def.subcommands.is_empty() || args.len() < 2 {
-        return Ok(def);
-    }
-    def.subcommand_named(&args[1])
-        .ok_or_else(|| super::unknown_subcommand(args))
-}
-
-/// A command or subcommand by its full name (`config|get`), as COMMAND INFO and DOCS take it.
-pub fn lookup_full(name: &[u8]) -> Option<&'static CommandDef> {
-    match name.iter().position(|&byte| byte == b'|') {
-        Some(bar) => lookup(&name[..bar])?.subcommand_named(&name[bar + 1..]),
-        None => lookup(name),
-    }
+/// Makes the connection commands known to `crate::spec` (at start-up, and in tests that use them).
+pub fn install() {
+    crate::spec::install(CONNECTION_FAMILIES);
 }
 
 /// The connection's handler of a command it runs (None for a shard command).
@@ -93,31 +54,27 @@ pub async fn run_connection_command(
     match connection_handler(def) {
         Some(Now(handler)) => handler(conn, &args),
         Some(Later(handler)) => handler(conn, args).await,
-        None => super::unknown_command(&args),
+        None => crate::spec::unknown_command(&args),
     }
-}
-
-/// A command line split into arguments at spaces (for tests).
-#[cfg(test)]
-pub fn words(line: &str) -> Vec<Bytes> {
-    line.split(' ')
-        .map(|word| Bytes::copy_from_slice(word.as_bytes()))
-        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::spec::{all, lookup, resolve, words};
+
     use damselfly_storage::spec::MAX_KEY_SPECS;
 
     #[test]
     fn lookup_is_case_insensitive() {
+        install();
         assert_eq!(lookup(b"GeT").map(|def| def.name), Some("get"));
         assert!(lookup(b"nosuchcommand").is_none());
     }
 
     #[test]
     fn every_definition_is_well_formed() {
+        install();
         let mut names = std::collections::HashSet::new();
         for def in all() {
             assert!(names.insert(def.name), "{} defined twice", def.name);
@@ -136,6 +93,7 @@ mod tests {
 
     #[test]
     fn keys_follow_the_key_specs() {
+        install();
         let keys = |line: &str| -> Vec<usize> {
             let args = words(line);
             let def = lookup(&args[0]).unwrap();

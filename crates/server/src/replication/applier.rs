@@ -12,7 +12,6 @@
 use super::signal::Signal;
 use super::snapshot;
 use super::wire::{Effect, Item};
-use crate::commands::registry;
 use crate::executor::ExecutorCtx;
 use crate::messages::{Job, LockRequest, Output};
 use crate::router::shard_of;
@@ -87,7 +86,7 @@ struct Applied {
 impl Applied {
     /// None for a command this server does not know (logged: the primary runs a newer version).
     fn resolve((db, args): Effect) -> Option<Applied> {
-        match registry::resolve(&args) {
+        match crate::spec::resolve(&args) {
             Ok(def) if def.arity_ok(args.len()) => Some(Applied { db, def, args }),
             _ => {
                 tracing::warn!(
