@@ -115,12 +115,7 @@ pub async fn run(
     for (owner, entries) in back {
         let job: Job = Box::new(move |s| {
             for (key, entry) in entries {
-                match entry {
-                    Some(entry) => s.dbs[db].put(key, entry),
-                    None => {
-                        s.dbs[db].extract(&key);
-                    }
-                }
+                s.return_lent(db, key, entry);
             }
             Output::Unit
         });

@@ -230,24 +230,12 @@ async fn move_value(conn: &mut Connection, kind: Move, args: Vec<Bytes>) -> Fram
         return Frame::Integer(0);
     }
     let write: Job = Box::new(move |s| {
-        let effects = damselfly_storage::restore_commands(
-            &target,
-            entry.value(),
-            entry.expire_at().unwrap_or(0),
-        );
-        s.dbs[target_db].put(target, entry);
-        for effect in effects {
-            s.record((target_db, effect));
-        }
+        s.put_moved(target_db, target, entry);
         Output::Unit
     });
     let mut jobs = vec![(target_shard, write)];
     if kind != Move::Copy {
-        let delete: Job = Box::new(move |s| {
-            let taken = s.dbs[source_db].take(&source, now_ms());
-            s.record((source_db, vec![Bytes::from_static(b"DEL"), source]));
-            Output::Entry(taken)
-        });
+        let delete: Job = Box::new(move |s| Output::Entry(s.take_moved(source_db, source)));
         jobs.push((source_shard, delete));
     }
     tx.hop(jobs, true).await;
@@ -331,11 +319,7 @@ async fn bitop(conn: &mut Connection, args: Vec<Bytes>) -> Frame {
     let result = damselfly_storage::bitop(op, &sources);
     let len = result.len() as i64;
     let write: Job = Box::new(move |s| {
-        if let Some(effect) =
-            damselfly_storage::store_bitop(&mut s.dbs[db], &dest, result, now_ms())
-        {
-            s.record((db, effect));
-        }
+        s.put_bitop_result(db, &dest, result);
         Output::Unit
     });
     tx.hop(vec![(dest_shard, write)], true).await;
