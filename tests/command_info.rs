@@ -37,9 +37,10 @@ const GETKEYS_CASES: &[&str] = &[
 ];
 
 /// Commands whose `COMMAND GETKEYSANDFLAGS` must match Redis (keys and their key spec flags).
-/// SET is left out: Redis works out its flags from its arguments (variable_flags), damselfly
-/// reports the declared ones.
+/// SET's flags depend on its arguments (variable_flags): with GET and without.
 const GETKEYSANDFLAGS_CASES: &[&str] = &[
+    "SET k v",
+    "SET k v NX GET",
     "LMOVE a b LEFT RIGHT",
     "SINTERSTORE d a b",
     "RENAME a b",

@@ -22,6 +22,9 @@ pub type ShardHandler = fn(&mut Call) -> Frame;
 /// position of the key, from its arguments.
 pub type OtherDb = fn(&[Bytes]) -> Option<(usize, usize)>;
 
+/// For a command whose key spec has `variable_flags`: the key flags its arguments give.
+pub type KeyFlagsOf = fn(&[Bytes]) -> u16;
+
 /// How a command runs.
 #[derive(Clone, Copy)]
 pub enum Run {
@@ -151,6 +154,7 @@ pub struct CommandDef {
     pub other_db: Option<OtherDb>,
     pub journal: Journal,
     pub blocking: Option<Blocking>,
+    pub variable_key_flags: Option<KeyFlagsOf>,
     pub run: Run,
 }
 
@@ -176,6 +180,7 @@ impl CommandDef {
             other_db: None,
             journal: Journal::AsSent,
             blocking: None,
+            variable_key_flags: None,
             run,
         }
     }
@@ -204,6 +209,12 @@ impl CommandDef {
 
     pub const fn spread(mut self, spread: Spread) -> CommandDef {
         self.spread = spread;
+        self
+    }
+
+    /// How the arguments decide the key flags (COMMAND GETKEYSANDFLAGS), for `variable_flags` specs.
+    pub const fn variable_key_flags(mut self, of: KeyFlagsOf) -> CommandDef {
+        self.variable_key_flags = Some(of);
         self
     }
 

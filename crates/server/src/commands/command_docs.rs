@@ -289,6 +289,7 @@ fn getkeys(command: &[Bytes], with_flags: bool) -> Frame {
     let mut keys = Vec::new();
     while let Some((position, flags)) = positions.next_with_flags() {
         let key = Frame::Bulk(command[position].clone());
+        let flags = def.variable_key_flags.map_or(flags, |of| of(command));
         keys.push(if with_flags {
             Frame::Array(vec![key, key_flags(flags)])
         } else {

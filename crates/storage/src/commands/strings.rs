@@ -19,6 +19,7 @@ pub(crate) static COMMANDS: &[CommandDef] = &[
         .keys(1, 1, 1, &[KeySpec::at(1, RO | ACCESS)])
         .doc("string", "1.0.0", "O(1)", "Get the value of a key"),
     CommandDef::shard("set", -3, set)
+        .variable_key_flags(set_key_flags)
         .journal(Journal::AsSentUnless(super::effects::set_depends_on_the_moment))
         .flags(WRITE | DENYOOM)
         .acl(acl::STRING)
@@ -673,4 +674,18 @@ pub fn setrange(c: &mut Call) -> Frame {
         })
     });
     Frame::Integer(total as i64)
+}
+
+/// SET's key is read and written with GET, else only overwritten (Redis's setGetKeys).
+fn set_key_flags(args: &[Bytes]) -> u16 {
+    use crate::spec::key::{ACCESS, OW, RW, UPDATE};
+    if args
+        .iter()
+        .skip(3)
+        .any(|arg| arg.eq_ignore_ascii_case(b"get"))
+    {
+        RW | ACCESS | UPDATE
+    } else {
+        OW | UPDATE
+    }
 }
