@@ -1,6 +1,7 @@
 //! One executor: its shard, its listeners, the tasks draining messages from the other shards, and the
 //! active-expiry cycle.
 
+use crate::clients::ClientInfo;
 use crate::connection;
 use crate::messages::{Job, Output, ShardMsg};
 use crate::persistence::ShardKeys;
@@ -154,7 +155,14 @@ pub async fn executor_main(
         .detach();
     }
     spawn_local(expiry_cycle(ctx.clone())).detach();
-    spawn_local(crate::idle_clients::close_idle_clients(ctx.clone())).detach();
+    let idle_ctx = ctx.clone();
+    spawn_local(async move {
+        let close = |is_idle: &dyn Fn(&ClientInfo) -> bool| {
+            idle_ctx.shard.borrow_mut().clients.kill(is_idle)
+        };
+        crate::idle_clients::close_idle_clients(&idle_ctx.shared.client_limits, close).await
+    })
+    .detach();
     if let (0, Some((host, port))) = (id, ctx.shared.config.replicaof.clone()) {
         let ctx = ctx.clone();
         spawn_local(async move { crate::replication::replica::follow(&ctx, host, port).await })

@@ -49,7 +49,7 @@ pub const REDIS_VERSION: &str = "7.0.15";
 
 /// Parses the command line, starts every shard and serves until shutdown. Returns the process exit code.
 pub fn run() -> i32 {
-    commands::registry::install();
+    commands::install();
     let args = Args::parse();
     let config = match Config::load(args) {
         Ok(config) => config,

@@ -1,7 +1,7 @@
 //! Runs one read cycle's commands in order: local single-shard commands inline, remote ones gathered into one
 //! batch per shard, multi-shard and server commands after the batches before them have completed.
 
-use crate::commands::registry::run_connection_command;
+use crate::commands::handler::run_connection_command;
 use crate::commands::{self};
 use crate::connection::Connection;
 use crate::keyplan::{KeyPlan, Route};

@@ -1,5 +1,5 @@
 //! Every command's definition, found by name: the shard families from the storage crate and the
-//! connection families that `commands::registry::install` hands over at start-up. The pipeline
+//! connection families that `commands::install` hands over at start-up. The pipeline
 //! resolves each call here once; every later step carries the definition.
 
 use ahash::AHashMap;

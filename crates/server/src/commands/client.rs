@@ -1,6 +1,6 @@
 //! CLIENT ID / SETNAME / GETNAME / LIST / INFO / KILL / NO-EVICT / REPLY-free subset.
 
-use super::registry::Later;
+use super::handler::Later;
 use super::{bulk_str, unknown_subcommand, wrong_arity};
 use crate::clients::{ClientInfo, ClientKind};
 use crate::connection::Connection;

@@ -1,6 +1,6 @@
 //! COMMAND, COMMAND COUNT / INFO / DOCS / LIST / GETKEYS, generated from the definitions.
 
-use super::registry::Now;
+use super::handler::Now;
 use super::{bulk_str, unknown_subcommand, wrong_arity};
 use bytes::Bytes;
 use damselfly_protocol::Frame;

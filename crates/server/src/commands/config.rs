@@ -1,6 +1,6 @@
 //! CONFIG GET / SET / RESETSTAT / REWRITE.
 
-use super::registry::Now;
+use super::handler::Now;
 use super::{bulk_str, unknown_subcommand, wrong_arity};
 use crate::config::{parse_yes_no, ClientLimit};
 use crate::connection::Connection;

@@ -1,6 +1,6 @@
 //! PING, SELECT, HELLO, AUTH, RESET, TIME, SHUTDOWN.
 
-use super::registry::{Later, Now};
+use super::handler::{Later, Now};
 use super::{bulk_str, not_an_integer, parse_i64, wrong_arity};
 use crate::connection::Connection;
 use bytes::Bytes;

@@ -1,6 +1,6 @@
 //! DEBUG DIGEST / DIGEST-VALUE / POPULATE / SLEEP / JMAP-free subset.
 
-use super::registry::Later;
+use super::handler::Later;
 use super::{parse_i64, unknown_subcommand, wrong_arity};
 use crate::connection::Connection;
 use crate::messages::{Job, Output};

@@ -1,6 +1,6 @@
 //! INFO, with Redis's section and field names.
 
-use super::registry::Later;
+use super::handler::Later;
 use crate::connection::Connection;
 use crate::memory;
 use crate::messages::{Job, Output};

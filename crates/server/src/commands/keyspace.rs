@@ -1,7 +1,7 @@
 //! Keyspace-wide commands that visit every shard: DBSIZE, FLUSHDB, FLUSHALL, KEYS, SCAN, RANDOMKEY.
 
+use super::handler::Later;
 use super::parse_i64;
-use super::registry::Later;
 use crate::connection::Connection;
 use crate::messages::{sum_integers, Job, LockRequest, Output};
 use crate::shard::now_ms;

@@ -1,5 +1,5 @@
-//! Commands the connection runs itself (connection, server and keyspace-wide commands), the
-//! registry of every command's definition, and the multi-shard key commands.
+//! Commands the connection runs itself (connection, server and keyspace-wide commands), their
+//! registration (one line per family), and the multi-shard key commands.
 
 mod client;
 mod command_docs;
@@ -7,12 +7,12 @@ mod config;
 pub mod connection;
 mod debug;
 pub mod gather;
+pub mod handler;
 mod info;
 mod keyspace;
 pub mod multi;
 pub mod multikey;
 pub mod pubsub;
-pub mod registry;
 mod replication;
 mod save;
 
@@ -21,8 +21,29 @@ pub(crate) use replication::peer_closed;
 use bytes::Bytes;
 use damselfly_protocol::errors;
 use damselfly_protocol::Frame;
+use damselfly_storage::spec::CommandDef;
 
 pub use crate::spec::unknown_subcommand;
+
+/// The families of commands the connection runs.
+static CONNECTION_FAMILIES: &[&[CommandDef]] = &[
+    connection::COMMANDS,
+    multi::COMMANDS,
+    pubsub::COMMANDS,
+    keyspace::COMMANDS,
+    client::COMMANDS,
+    command_docs::COMMANDS,
+    config::COMMANDS,
+    info::COMMANDS,
+    save::COMMANDS,
+    debug::COMMANDS,
+    replication::COMMANDS,
+];
+
+/// Makes the connection commands known to `crate::spec` (at start-up, and in tests that use them).
+pub fn install() {
+    crate::spec::install(CONNECTION_FAMILIES);
+}
 
 pub fn wrong_arity(name: &str) -> Frame {
     Frame::error_owned(format!(
@@ -42,3 +63,6 @@ pub fn not_an_integer() -> Frame {
 pub fn bulk_str(text: &str) -> Frame {
     Frame::Bulk(Bytes::copy_from_slice(text.as_bytes()))
 }
+
+#[cfg(test)]
+mod registry_tests;

@@ -7,7 +7,7 @@
 //! FLUSHDB lock whole shards. Every participant journals its share as one part of the whole, so a
 //! replica applies the transaction atomically too.
 
-use super::registry::{Later, Now};
+use super::handler::{Later, Now};
 use crate::commands::{gather, keyspace, parse_i64};
 use crate::connection::Connection;
 use crate::keyplan::KeyPlan;
@@ -256,7 +256,7 @@ async fn run_transaction(
     if locks.is_empty() {
         let mut replies = Vec::with_capacity(planned.len());
         for (spec, _, args) in planned {
-            replies.push(Box::pin(super::registry::run_connection_command(conn, spec, args)).await);
+            replies.push(Box::pin(super::handler::run_connection_command(conn, spec, args)).await);
         }
         return Frame::Array(replies);
     }
@@ -285,7 +285,7 @@ async fn run_transaction(
                 Frame::OK
             }
             Step::Server => {
-                Box::pin(super::registry::run_connection_command(conn, spec, args)).await
+                Box::pin(super::handler::run_connection_command(conn, spec, args)).await
             }
         };
     }
@@ -405,7 +405,7 @@ mod tests {
 
     /// Plans `lines` in order as EXEC does, on two shards, in db 0.
     fn plan(lines: &[&str]) -> (Vec<Step>, BTreeMap<usize, Vec<LockRequest>>) {
-        crate::commands::registry::install();
+        crate::commands::install();
         let mut locks = BTreeMap::new();
         let steps = lines
             .iter()

@@ -1,6 +1,6 @@
 //! SUBSCRIBE, UNSUBSCRIBE, PSUBSCRIBE, PUNSUBSCRIBE, PUBLISH and PUBSUB.
 
-use super::registry::{Later, Now};
+use super::handler::{Later, Now};
 use crate::connection::Connection;
 use crate::messages::{Job, Output};
 use crate::pubsub::PushSink;

@@ -1,7 +1,7 @@
 //! REPLICAOF / SLAVEOF, ROLE, WAIT, REPLCONF and the internal DFLY commands.
 
+use super::handler::{Later, Now};
 use super::parse_i64;
-use super::registry::{Later, Now};
 use crate::config::parse_primary_address;
 use crate::connection::Connection;
 use crate::replication::coordinator::Event;

@@ -1,7 +1,7 @@
 //! SAVE, BGSAVE, LASTSAVE and SHUTDOWN's save: a snapshot of every shard written to the RDB file.
 
 use super::connection::shutdown_request;
-use super::registry::{Later, Now};
+use super::handler::{Later, Now};
 use crate::commands::connection::ShutdownRequest;
 use crate::connection::Connection;
 use crate::executor::ExecutorCtx;
