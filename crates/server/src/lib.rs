@@ -25,6 +25,7 @@ mod pubsub;
 mod replication;
 mod router;
 mod shard;
+mod shard_waiters;
 mod shard_writes;
 mod shared;
 mod signals;
