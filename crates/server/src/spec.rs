@@ -5,7 +5,7 @@
 use ahash::AHashMap;
 use bytes::Bytes;
 use damselfly_protocol::Frame;
-use damselfly_storage::spec::CommandDef;
+use damselfly_storage::spec::{lowercase_name, CommandDef, MAX_NAME};
 use std::sync::OnceLock;
 
 static CONNECTION_FAMILIES: OnceLock<&'static [&'static [CommandDef]]> = OnceLock::new();
@@ -31,14 +31,8 @@ pub fn lookup(name: &[u8]) -> Option<&'static CommandDef> {
     let Some(index) = INDEX.get() else {
         return damselfly_storage::lookup(name);
     };
-    let mut lower = [0u8; 32];
-    if name.len() > lower.len() {
-        return None;
-    }
-    for (slot, byte) in lower.iter_mut().zip(name) {
-        *slot = byte.to_ascii_lowercase();
-    }
-    index.get(&lower[..name.len()]).copied()
+    let mut buffer = [0; MAX_NAME];
+    index.get(lowercase_name(name, &mut buffer)?).copied()
 }
 
 /// The definition a call runs under: the command, or for a container (CONFIG, OBJECT...) the

@@ -306,6 +306,11 @@ impl CommandDef {
         })
     }
 
+    /// How many arguments apart its first key spec's keys are (MSET: 2).
+    pub fn key_step(&self) -> usize {
+        self.key_specs.first().map_or(1, KeySpec::step)
+    }
+
     /// Whether the command runs on the shard that owns its keys.
     pub fn runs_on_shard(&self) -> bool {
         matches!(self.run, Run::Shard(_))
@@ -340,6 +345,18 @@ impl CommandDef {
     pub fn acl_categories(&self) -> u32 {
         acl::with_implied(self.acl, self.flags)
     }
+}
+
+/// The longest command name looked up (longer names are not commands).
+pub const MAX_NAME: usize = 32;
+
+/// `name` lower-cased into `buffer`, without allocating; None when too long to be a command.
+pub fn lowercase_name<'b>(name: &[u8], buffer: &'b mut [u8; MAX_NAME]) -> Option<&'b [u8]> {
+    let lower = buffer.get_mut(..name.len())?;
+    for (slot, byte) in lower.iter_mut().zip(name) {
+        *slot = byte.to_ascii_lowercase();
+    }
+    Some(lower)
 }
 
 impl std::fmt::Debug for CommandDef {

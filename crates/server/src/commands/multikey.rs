@@ -68,7 +68,7 @@ pub async fn run(conn: &mut Connection, spec: &'static CommandDef, args: Vec<Byt
     let ctx = conn.ctx.clone();
     let db = conn.db;
     let shards = ctx.shards();
-    let step = spec.key_specs.first().map_or(1, |key| key.step());
+    let step = spec.key_step();
     match spec.spread {
         Spread::PerKey(merge) => {
             if !(args.len() - 1).is_multiple_of(step) {

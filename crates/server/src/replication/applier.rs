@@ -199,7 +199,7 @@ fn split_effect(effect: &Applied, shards: usize, out: &mut AHashMap<usize, Vec<O
             }
         }
         Spread::PerKey(_) | Spread::AllOrNothing => {
-            let step = def.key_specs.first().map_or(1, |spec| spec.step());
+            let step = def.key_step();
             let mut parts: AHashMap<usize, Vec<Bytes>> = AHashMap::new();
             for words in args[1..].chunks(step) {
                 parts

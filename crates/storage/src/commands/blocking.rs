@@ -9,14 +9,14 @@ use damselfly_protocol::Frame;
 
 /// The blocking pops and moves (run here in their non-blocking form; the server blocks them).
 pub(crate) static COMMANDS: &[CommandDef] = &[
-    CommandDef::shard("blpop", -3, blpop)
+    CommandDef::shard("blpop", -3, pop_first)
         .blocking(Blocking::PopFirst { pop: "LPOP", wants: "list" })
         .journal(Journal::FromReply(super::effects::blpop_effects))
         .flags(WRITE | NOSCRIPT | BLOCKING)
         .acl(acl::LIST)
         .keys(1, -2, 1, &[KeySpec::range(1, -2, 1, 0, RW | ACCESS | DELETE)])
         .doc("list", "2.0.0", "O(N) where N is the number of provided keys.", "Remove and get the first element in a list, or block until one is available"),
-    CommandDef::shard("brpop", -3, brpop)
+    CommandDef::shard("brpop", -3, pop_first)
         .blocking(Blocking::PopFirst { pop: "RPOP", wants: "list" })
         .journal(Journal::FromReply(super::effects::brpop_effects))
         .flags(WRITE | NOSCRIPT | BLOCKING)
@@ -37,28 +37,28 @@ pub(crate) static COMMANDS: &[CommandDef] = &[
         .acl(acl::LIST)
         .keys(1, 2, 1, &[KeySpec::at(1, RW | ACCESS | DELETE), KeySpec::at(2, RW | INSERT)])
         .doc("list", "2.2.0", "O(1)", "Pop an element from a list, push it to another list and return it; or block until one is available"),
-    CommandDef::shard("blmpop", -5, blmpop)
+    CommandDef::shard("blmpop", -5, mpop)
         .blocking(Blocking::PopMany { via: super::lists::LMPOP, wants: "list" })
         .journal(Journal::FromReply(super::effects::blmpop_effects))
         .flags(WRITE | BLOCKING | MOVABLEKEYS)
         .acl(acl::LIST)
         .keys(0, 0, 0, &[KeySpec::keynum(2, 0, 1, 1, RW | ACCESS | DELETE)])
         .doc("list", "7.0.0", "O(N+M) where N is the number of provided keys and M is the number of elements returned.", "Pop elements from a list, or block until one is available"),
-    CommandDef::shard("bzpopmin", -3, bzpopmin)
+    CommandDef::shard("bzpopmin", -3, pop_first)
         .blocking(Blocking::PopFirst { pop: "ZPOPMIN", wants: "zset" })
         .journal(Journal::FromReply(super::effects::bzpopmin_effects))
         .flags(WRITE | NOSCRIPT | BLOCKING | FAST)
         .acl(acl::SORTEDSET)
         .keys(1, -2, 1, &[KeySpec::range(1, -2, 1, 0, RW | ACCESS | DELETE)])
         .doc("sorted-set", "5.0.0", "O(log(N)) with N being the number of elements in the sorted set.", "Remove and return the member with the lowest score from one or more sorted sets, or block until one is available"),
-    CommandDef::shard("bzpopmax", -3, bzpopmax)
+    CommandDef::shard("bzpopmax", -3, pop_first)
         .blocking(Blocking::PopFirst { pop: "ZPOPMAX", wants: "zset" })
         .journal(Journal::FromReply(super::effects::bzpopmax_effects))
         .flags(WRITE | NOSCRIPT | BLOCKING | FAST)
         .acl(acl::SORTEDSET)
         .keys(1, -2, 1, &[KeySpec::range(1, -2, 1, 0, RW | ACCESS | DELETE)])
         .doc("sorted-set", "5.0.0", "O(log(N)) with N being the number of elements in the sorted set.", "Remove and return the member with the highest score from one or more sorted sets, or block until one is available"),
-    CommandDef::shard("bzmpop", -5, bzmpop)
+    CommandDef::shard("bzmpop", -5, mpop)
         .blocking(Blocking::PopMany { via: super::zsets::ZMPOP, wants: "zset" })
         .journal(Journal::FromReply(super::effects::bzmpop_effects))
         .flags(WRITE | BLOCKING | MOVABLEKEYS)
@@ -147,22 +147,6 @@ fn pop_first(c: &mut Call) -> Frame {
     Frame::NullArray
 }
 
-fn blpop(c: &mut Call) -> Frame {
-    pop_first(c)
-}
-
-fn brpop(c: &mut Call) -> Frame {
-    pop_first(c)
-}
-
-fn bzpopmin(c: &mut Call) -> Frame {
-    pop_first(c)
-}
-
-fn bzpopmax(c: &mut Call) -> Frame {
-    pop_first(c)
-}
-
 fn is_side(arg: &[u8]) -> bool {
     opt_is(arg, "left") || opt_is(arg, "right")
 }
@@ -224,12 +208,4 @@ fn mpop(c: &mut Call) -> Frame {
     let mut command = vec![word(name)];
     command.extend(c.args[2..].iter().cloned());
     delegate(c, command)
-}
-
-fn blmpop(c: &mut Call) -> Frame {
-    mpop(c)
-}
-
-fn bzmpop(c: &mut Call) -> Frame {
-    mpop(c)
 }

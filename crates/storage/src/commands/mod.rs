@@ -34,7 +34,7 @@ pub use effects::{restore_commands, set_effect};
 
 pub(crate) use crate::call::{wrong_args, Call};
 use crate::keyspace::Db;
-use crate::spec::{CommandDef, Run};
+use crate::spec::{lowercase_name, CommandDef, Run, MAX_NAME};
 use crate::ExecContext;
 use bytes::Bytes;
 use damselfly_protocol::string2ll;
@@ -97,13 +97,14 @@ pub fn definitions() -> impl Iterator<Item = &'static CommandDef> {
 
 /// A shard command's definition by name, in any case (for tests and commands that run others).
 pub fn lookup(name: &[u8]) -> Option<&'static CommandDef> {
-    static INDEX: OnceLock<HashMap<Vec<u8>, &'static CommandDef>> = OnceLock::new();
+    static INDEX: OnceLock<HashMap<&'static [u8], &'static CommandDef>> = OnceLock::new();
     let index = INDEX.get_or_init(|| {
         definitions()
-            .map(|def| (def.name.as_bytes().to_vec(), def))
+            .map(|def| (def.name.as_bytes(), def))
             .collect()
     });
-    index.get(&name.to_ascii_lowercase()).copied()
+    let mut buffer = [0; MAX_NAME];
+    index.get(lowercase_name(name, &mut buffer)?).copied()
 }
 
 /// Runs one command by name (tests and fuzzing; the server looks its commands up once and
