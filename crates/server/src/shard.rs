@@ -8,11 +8,11 @@
 //! path (no id) unless a key they touch is locked; then they queue like a transaction.
 
 use crate::clients::ClientRegistry;
+use crate::journal::wire::Effect;
+use crate::journal::Journal;
 use crate::keyplan::KeyPlan;
 use crate::locks::{IntentLocks, OrderStamps};
 use crate::messages::{Command, Job, LockRequest, Output, ShardMsg};
-use crate::replication::journal::Journal;
-use crate::replication::wire::Effect;
 use crate::shared::Shared;
 use ahash::AHashMap;
 use bytes::Bytes;
@@ -257,7 +257,7 @@ impl Shard {
         for (index, db) in self.dbs.iter_mut().enumerate() {
             let images = db.take_preimages();
             if !images.is_empty() {
-                let chunk = crate::replication::snapshot::encode_chunk(index, &images);
+                let chunk = crate::journal::snapshot::encode_chunk(index, &images);
                 self.journal.push_to(&sink, chunk);
             }
         }

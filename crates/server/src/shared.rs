@@ -3,8 +3,9 @@
 
 use crate::client_limits::ClientLimits;
 use crate::config::Config;
+use crate::ids::random_hex_id;
 use crate::output_limits::OutputLimits;
-use crate::replication::state::Replication;
+use crate::replication_state::Replication;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::RwLock;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -126,20 +127,4 @@ fn unix_seconds() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0)
-}
-
-/// A 40-character hex id like Redis's run_id and replication id.
-pub fn random_hex_id() -> String {
-    use rand::Rng;
-    let mut rng = rand::thread_rng();
-    let seed = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    (0..40)
-        .map(|i| {
-            let nibble = (rng.gen::<u8>() ^ (seed >> (i % 16)) as u8) & 0xf;
-            char::from_digit(u32::from(nibble), 16).unwrap_or('0')
-        })
-        .collect()
 }

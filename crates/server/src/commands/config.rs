@@ -4,7 +4,7 @@ use super::handler::Now;
 use super::{bulk_str, unknown_subcommand, wrong_arity};
 use crate::config::{parse_yes_no, ClientLimit};
 use crate::connection::Connection;
-use crate::replication::state::Role;
+use crate::replication_state::Role;
 use crate::units::parse_memory;
 use bytes::Bytes;
 use damselfly_protocol::Frame;

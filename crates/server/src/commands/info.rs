@@ -4,7 +4,7 @@ use super::handler::Later;
 use crate::connection::Connection;
 use crate::memory;
 use crate::messages::{Job, Output};
-use crate::replication::state::Role;
+use crate::replication_state::Role;
 use crate::shard::Shard;
 use bytes::Bytes;
 use damselfly_protocol::Frame;

@@ -4,7 +4,6 @@
 use super::handler::connection_handler;
 use super::install;
 use crate::spec::{all, lookup, resolve, words};
-use bytes::Bytes;
 use damselfly_storage::spec::Run;
 
 use damselfly_storage::spec::MAX_KEY_SPECS;

@@ -9,10 +9,10 @@
 //! any of them. While a part waits for the others, later records of its flow that touch its keys
 //! wait behind it; other records go ahead, so flows never wait for each other in a cycle.
 
-use super::signal::Signal;
-use super::snapshot;
-use super::wire::{Effect, Item};
 use crate::executor::ExecutorCtx;
+use crate::journal::signal::Signal;
+use crate::journal::snapshot;
+use crate::journal::wire::{Effect, Item};
 use crate::messages::{Job, LockRequest, Output};
 use crate::router::shard_of;
 use crate::transaction::Transaction;

@@ -2,7 +2,7 @@
 //! that the whole path from the primary's bytes to the applier can be fuzzed (see `fuzz.rs`).
 
 use super::applier::Applier;
-use super::wire::{self, Item};
+use crate::journal::wire::{self, Item};
 use bytes::BytesMut;
 use damselfly_protocol::{ParseError, Parser};
 

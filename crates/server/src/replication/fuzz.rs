@@ -14,7 +14,7 @@
 use super::applier::Applier;
 use super::flow_input::FlowInput;
 use super::handshake::{parse_flow_hello, parse_sync_reply, take_line, MAX_FLOWS};
-use super::wire;
+use crate::journal::wire;
 use bytes::{Bytes, BytesMut};
 use damselfly_fuzzkit::mutation::{mutate, mutation};
 use damselfly_rdb::Value;

@@ -4,14 +4,14 @@
 //! `DFLY FLOW` connections are then handed to the executor owning their shard, which streams the
 //! snapshot interleaved with journal records, then live records, and reads acknowledgements.
 
-use super::coordinator::Event;
-use super::journal::FlowSink;
-use super::state::Session;
-use super::{snapshot, wire};
 use crate::clients::{ClientInfo, ClientKind};
 use crate::connection::Connection;
 use crate::executor::ExecutorCtx;
+use crate::journal::FlowSink;
+use crate::journal::{snapshot, wire};
 use crate::messages::{Job, LockRequest, Output};
+use crate::replication_state::coordinator::Event;
+use crate::replication_state::Session;
 use crate::shard::Shard;
 use crate::transaction::Transaction;
 use bytes::{Bytes, BytesMut};

@@ -6,9 +6,9 @@
 use super::applier::{self, Applier, SharedApplier};
 use super::flow_input::FlowInput;
 use super::handshake::{parse_flow_hello, parse_sync_reply, take_line, SyncReply};
-use super::state::Role;
 use crate::executor::ExecutorCtx;
 use crate::messages::{Job, Output};
+use crate::replication_state::Role;
 use bytes::BytesMut;
 use futures::{AsyncReadExt, AsyncWriteExt, FutureExt};
 use glommio::net::TcpStream;
@@ -56,7 +56,7 @@ pub async fn promote(ctx: &Rc<ExecutorCtx>) {
         }
         state.role = Role::Primary;
         state.generation += 1;
-        state.replid = crate::shared::random_hex_id();
+        state.replid = crate::ids::random_hex_id();
         state.link.state = "connect";
     }
     ctx.shared

@@ -1,8 +1,10 @@
 //! Replication state every executor can read: the role, the replication id, the replicas connected
 //! to this primary, the link to our own primary, per-shard journal offsets and sync counters.
 
-use super::coordinator::Coordinator;
-use crate::shared::random_hex_id;
+pub mod coordinator;
+
+use crate::ids::random_hex_id;
+use coordinator::Coordinator;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};

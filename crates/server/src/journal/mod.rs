@@ -2,11 +2,14 @@
 //! records bounded in bytes for partial resynchronization, and the flows (one per replica) that
 //! records are copied to. Until the first replica connects the journal is off and costs nothing.
 
-use super::signal::Signal;
-use super::wire;
+pub mod signal;
+pub mod snapshot;
+pub mod wire;
+
 use crate::client_output::ClientOutput;
 use crate::output_limits::{exceeded, ClassLimit};
 use bytes::Bytes;
+use signal::Signal;
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::rc::Rc;
