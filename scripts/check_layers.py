@@ -11,12 +11,13 @@ and string literals blanked out:
   * inline paths anywhere in the code: `crate::x::y`, `super::x`, `self::x`, and `c::x` where
     `c` is a child module of the current module (`table::lookup` inside commands/mod.rs).
 
-A path counts for the longest known module it starts with. Two graphs are checked:
+A path counts for the longest known module it starts with. These graphs are checked:
 
   * top-level modules: `crate::X`, X being the first segment (children count for their
     top-level parent; the crate root lib.rs is left out);
-  * the children of `commands` and of `replication` (`commands::a -> commands::b`; code in
-    the parent's own file, commands/mod.rs, is not a child and is left out).
+  * for every top-level module that is a directory (`commands`, `shard`, ...), its children
+    (`commands::a -> commands::b`; code in the parent's own file, commands/mod.rs, is not a
+    child and is left out).
 
 Every strongly connected component of more than one module is a cycle; each is printed with
 the modules that depend on each other both ways (pairs) and every edge inside it with one
@@ -35,7 +36,6 @@ import re
 import sys
 from collections import defaultdict
 
-PARENTS_WITH_CHILD_GRAPHS = ("commands", "replication")
 
 IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
 KEYWORDS_BEFORE_PATH = {"crate", "super", "self"}
@@ -445,7 +445,12 @@ def fmt(module):
 
 def build_graphs(crate, include_tests, display_root):
     top = Graph("top-level modules")
-    children = {p: Graph("children of %s" % p) for p in PARENTS_WITH_CHILD_GRAPHS}
+    # Every top-level module that is a directory has its children checked too.
+    parents = sorted(
+        name for name in os.listdir(crate.src_dir)
+        if os.path.isdir(os.path.join(crate.src_dir, name))
+    )
+    children = {p: Graph("children of %s" % p) for p in parents}
     for f, line, src, dst, is_test in crate.references():
         if is_test and not include_tests:
             continue
@@ -455,7 +460,7 @@ def build_graphs(crate, include_tests, display_root):
         for p, g in children.items():
             if len(src) >= 2 and len(dst) >= 2 and src[0] == p and dst[0] == p:
                 g.add("%s::%s" % (p, src[1]), "%s::%s" % (p, dst[1]), rel, line, is_test)
-    return [top] + [children[p] for p in PARENTS_WITH_CHILD_GRAPHS]
+    return [top] + [children[p] for p in parents]
 
 
 def report_cycles(graph):

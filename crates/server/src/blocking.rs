@@ -8,302 +8,21 @@
 //! connection claims the waiter as well; shards drop claimed waiters as they meet them.
 
 use crate::connection::Connection;
-use crate::messages::{Job, Output};
+use crate::messages::Output;
 use crate::router::shard_of;
-use crate::shard::Shard;
+use crate::shard::Job;
+use crate::shard::{Blocked, Serve, Waiter};
 use bytes::Bytes;
 use damselfly_protocol::Frame;
-use damselfly_storage::composed;
 use damselfly_storage::spec::{Blocking, CommandDef};
 use futures::channel::mpsc;
 use futures::{FutureExt, StreamExt};
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// How often a blocked client is checked for having disconnected.
 const CLIENT_CHECK: Duration = Duration::from_millis(200);
-
-/// One blocked client, registered on every shard owning one of its keys.
-pub struct Waiter {
-    /// Set by whoever ends the wait first.
-    claimed: AtomicBool,
-    db: usize,
-    /// The client's socket: a shard about to serve checks that the client is still there, so an
-    /// element never goes to a client that left.
-    fd: i32,
-    reply: mpsc::UnboundedSender<(Bytes, Frame)>,
-}
-
-impl Waiter {
-    fn claim(&self) -> bool {
-        self.claimed
-            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok()
-    }
-
-    fn is_claimed(&self) -> bool {
-        self.claimed.load(Ordering::Acquire)
-    }
-
-    /// Claims the waiter to serve it, unless someone ended the wait or the client left. The
-    /// reply channel tells first: once the connection task is gone its fd may belong to a newer
-    /// client, so `peer_closed` alone could serve an element into a dropped channel.
-    fn claim_to_serve(&self) -> bool {
-        if self.reply.is_closed() || crate::commands::peer_closed(self.fd) {
-            self.claim();
-            return false;
-        }
-        self.claim()
-    }
-}
-
-/// What came of offering a key to one waiter.
-#[derive(PartialEq, Eq)]
-enum Offer {
-    /// It got its reply (possibly an error, such as BLMOVE's WRONGTYPE destination).
-    Served,
-    /// Its wait had ended (served elsewhere, timed out, client gone): drop it, try the next.
-    Gone,
-    /// The key holds nothing for it now.
-    Nothing,
-}
-
-/// What serves a waiter on one shard.
-#[derive(Clone)]
-pub enum Serve {
-    /// A pop from the key that got data: it must hold `wants`; the key goes at `key_at`.
-    Pop {
-        wants: &'static str,
-        command: Vec<Bytes>,
-        key_at: usize,
-    },
-    /// A stream read of this shard's keys, run as is: it serves the waiter once it returns entries.
-    Read {
-        def: &'static CommandDef,
-        command: Vec<Bytes>,
-    },
-}
-
-/// A waiter in one key's queue.
-#[derive(Clone)]
-pub struct Blocked {
-    waiter: Arc<Waiter>,
-    serve: Serve,
-}
-
-impl Shard {
-    /// Blocks a waiter on `keys` of this shard, or serves it at once if one has data already (a
-    /// write may have landed since its attempt). Runs as one job on the keys' shard, so it is
-    /// ordered with every write there: a write before it is seen by the re-check, a write after
-    /// it finds the waiter queued.
-    fn block(&mut self, keys: Vec<Bytes>, mut blocked: Blocked) {
-        let db = blocked.waiter.db;
-        if let Serve::Read { command, .. } = &mut blocked.serve {
-            self.resolve_last_ids(db, command);
-        }
-        let mut locked = Vec::new();
-        for key in &keys {
-            // A transaction holding the key may have lent its entries to another shard (a
-            // cross-shard attempt of another blocking command, say): popping here too would
-            // serve one element twice. The key is retried once the lock is released.
-            if self.key_locked(db, key) {
-                locked.push((db, key.clone()));
-                continue;
-            }
-            if self.try_serve(db, key, &blocked) != Offer::Nothing {
-                return;
-            }
-        }
-        for key in keys {
-            self.dbs[db].add_interest(key.clone());
-            let queue = self.waiters.blocked.entry((db, key)).or_default();
-            queue.retain(|b| !b.waiter.is_claimed());
-            queue.push_back(blocked.clone());
-        }
-        self.waiters.ready.extend(locked);
-    }
-
-    /// Forgets the waiters that left (timed out, disconnected, or were served by another shard)
-    /// from the queues of keys nobody wrote since: without it, clients blocking on keys that are
-    /// never written again would leave their entries here for good.
-    pub fn drop_departed_waiters(&mut self) {
-        let mut emptied = Vec::new();
-        for (id, queue) in self.waiters.blocked.iter_mut() {
-            queue.retain(|b| !b.waiter.is_claimed());
-            if queue.is_empty() {
-                emptied.push(id.clone());
-            }
-        }
-        for (db, key) in emptied {
-            self.waiters.blocked.remove(&(db, key.clone()));
-            self.drop_interest_if_unwatched(db, &key);
-        }
-    }
-
-    /// XREAD's `$` means "after the stream's last id now": resolved when the client blocks.
-    fn resolve_last_ids(&mut self, db: usize, command: &mut [Bytes]) {
-        let Some(streams) = command
-            .iter()
-            .position(|word| word.eq_ignore_ascii_case(b"streams"))
-        else {
-            return;
-        };
-        let count = (command.len() - streams - 1) / 2;
-        for i in 0..count {
-            let (key_at, id_at) = (streams + 1 + i, streams + 1 + count + i);
-            if command[id_at].as_ref() != b"$" {
-                continue;
-            }
-            let info = [
-                Bytes::from_static(composed::XINFO.as_bytes()),
-                Bytes::from_static(b"STREAM"),
-                command[key_at].clone(),
-            ];
-            command[id_at] = last_generated_id(&self.run_internal(db, &info))
-                .unwrap_or_else(|| Bytes::from_static(b"0-0"));
-        }
-    }
-
-    /// Whether `XREADGROUP GROUP g c ... STREAMS keys... >...` would deliver an entry now, found
-    /// without delivering any: one of the streams has an entry after the group's last delivered id.
-    fn group_read_ready(&mut self, db: usize, command: &[Bytes]) -> bool {
-        let word = |w: &'static str| Bytes::from_static(w.as_bytes());
-        let group = command
-            .iter()
-            .position(|w| w.eq_ignore_ascii_case(b"group"))
-            .and_then(|at| command.get(at + 1));
-        let streams = command
-            .iter()
-            .position(|w| w.eq_ignore_ascii_case(b"streams"));
-        let (Some(group), Some(streams)) = (group, streams) else {
-            return false;
-        };
-        let count = (command.len() - streams - 1) / 2;
-        command[streams + 1..streams + 1 + count].iter().any(|key| {
-            let groups =
-                self.run_internal(db, &[word(composed::XINFO), word("GROUPS"), key.clone()]);
-            let Frame::Array(groups) = groups else {
-                return false;
-            };
-            let Some(last) = groups.iter().find_map(|info| {
-                (field(info, b"name")? == group)
-                    .then(|| field(info, b"last-delivered-id"))
-                    .flatten()
-            }) else {
-                return false;
-            };
-            let mut after = b"(".to_vec();
-            after.extend_from_slice(&last);
-            let next = [
-                word(composed::XRANGE),
-                key.clone(),
-                Bytes::from(after),
-                word("+"),
-                word("COUNT"),
-                word("1"),
-            ];
-            matches!(self.run_internal(db, &next), Frame::Array(entries) if !entries.is_empty())
-        })
-    }
-
-    /// Serves a waiter from `key` if the key has what it waits for and nobody ended the wait yet.
-    fn try_serve(&mut self, db: usize, key: &Bytes, blocked: &Blocked) -> Offer {
-        let waiter = &blocked.waiter;
-        if waiter.is_claimed() {
-            return Offer::Gone;
-        }
-        let reply = match &blocked.serve {
-            Serve::Pop {
-                wants,
-                command,
-                key_at,
-            } => {
-                if self.dbs[db].peek_type(key, self.clock()) != Some(*wants) {
-                    return Offer::Nothing;
-                }
-                if !waiter.claim_to_serve() {
-                    return Offer::Gone;
-                }
-                let mut command = command.clone();
-                command[*key_at] = key.clone();
-                self.run_internal(db, &command)
-            }
-            Serve::Read { def, command }
-                if def.blocking == Some(Blocking::StreamRead { group: true }) =>
-            {
-                // A group read delivers what it returns: claim first, or entries delivered to a
-                // waiter that another shard served meanwhile would stay pending, received by
-                // nobody.
-                if !self.group_read_ready(db, command) {
-                    return Offer::Nothing;
-                }
-                if !waiter.claim_to_serve() {
-                    return Offer::Gone;
-                }
-                self.run_command(db, def, command)
-            }
-            Serve::Read { def, command } => {
-                let reply = self.run_command(db, def, command);
-                if matches!(reply, Frame::Null | Frame::NullArray) {
-                    return Offer::Nothing;
-                }
-                if !waiter.claim_to_serve() {
-                    return Offer::Gone;
-                }
-                reply
-            }
-        };
-        let _ = waiter.reply.unbounded_send((key.clone(), reply));
-        Offer::Served
-    }
-
-    /// Serves the clients blocked on keys that were written, oldest first, while the keys have
-    /// data. Keys a transaction holds wait until it ends.
-    pub(crate) fn serve_ready(&mut self) {
-        let mut ready = std::mem::take(&mut self.waiters.ready);
-        ready.dedup();
-        for (db, key) in ready {
-            if self.key_locked(db, &key) {
-                self.waiters.ready.push((db, key));
-                continue;
-            }
-            let id = (db, key);
-            let mut index = 0;
-            while let Some(blocked) = self
-                .waiters
-                .blocked
-                .get(&id)
-                .and_then(|queue| queue.get(index).cloned())
-            {
-                // A waiter whose wait ended, or whose serve failed (WRONGTYPE destination: the
-                // element stays), leaves the queue and the next one is offered the key: stopping
-                // there would leave the rest blocked while the key holds data.
-                if self.try_serve(db, &id.1, &blocked) != Offer::Nothing {
-                    if let Some(queue) = self.waiters.blocked.get_mut(&id) {
-                        queue.remove(index);
-                    }
-                } else if self.dbs[db].peek_type(&id.1, self.clock()).is_none() {
-                    break;
-                } else {
-                    // A reader that found nothing new, or a pop waiting for another type, keeps
-                    // its place; later ones may want other ids or this type (Redis skips them too).
-                    index += 1;
-                }
-            }
-            if self
-                .waiters
-                .blocked
-                .get(&id)
-                .is_some_and(|queue| queue.is_empty())
-            {
-                self.waiters.blocked.remove(&id);
-                self.drop_interest_if_unwatched(db, &id.1);
-            }
-        }
-    }
-}
 
 /// For XREAD/XREADGROUP: the BLOCK timeout in milliseconds and the command without it; None
 /// when the command does not block.
@@ -341,7 +60,7 @@ pub async fn run_read(
     timeout_ms: u64,
     args: Vec<Bytes>,
 ) -> Frame {
-    let attempt = crate::pipeline::run_keyed(conn, spec, args.clone()).await;
+    let attempt = crate::dispatch::run_keyed(conn, spec, args.clone()).await;
     if !is_empty_reply(&attempt) {
         return attempt;
     }
@@ -380,31 +99,6 @@ pub fn is_blocking(spec: &CommandDef) -> bool {
         spec.blocking,
         Some(Blocking::PopFirst { .. } | Blocking::Move { .. } | Blocking::PopMany { .. })
     )
-}
-
-/// The `last-generated-id` field of an XINFO STREAM reply.
-fn last_generated_id(info: &Frame) -> Option<Bytes> {
-    field(info, b"last-generated-id")
-}
-
-/// A bulk string field of an XINFO reply (a map, or a flat array of names and values).
-fn field(info: &Frame, wanted: &[u8]) -> Option<Bytes> {
-    let pairs: Vec<(&Frame, &Frame)> = match info {
-        Frame::Map(pairs) => pairs.iter().map(|(k, v)| (k, v)).collect(),
-        Frame::Array(items) => items
-            .chunks(2)
-            .filter_map(|p| Some((p.first()?, p.get(1)?)))
-            .collect(),
-        _ => return None,
-    };
-    pairs
-        .into_iter()
-        .find_map(|(name, value)| match (name, value) {
-            (Frame::Bulk(name), Frame::Bulk(value)) if name.as_ref() == wanted => {
-                Some(value.clone())
-            }
-            _ => None,
-        })
 }
 
 /// How a blocking command waits: its keys, timeout, what serves it and how its reply is shaped.
@@ -510,7 +204,7 @@ fn shape(spec: &CommandDef, key: Bytes, served: Frame) -> Frame {
 
 /// Runs a blocking command for a connection outside MULTI.
 pub async fn run(conn: &mut Connection, spec: &'static CommandDef, args: Vec<Bytes>) -> Frame {
-    let attempt = crate::pipeline::run_keyed(conn, spec, args.clone()).await;
+    let attempt = crate::dispatch::run_keyed(conn, spec, args.clone()).await;
     if !is_empty_reply(&attempt) {
         return attempt;
     }
@@ -548,17 +242,9 @@ async fn wait(
     let ctx = conn.ctx.clone();
     let (sender, mut replies) = mpsc::unbounded();
     let fd = conn.info.borrow().fd;
-    let waiter = Arc::new(Waiter {
-        claimed: AtomicBool::new(false),
-        db: conn.db,
-        fd,
-        reply: sender,
-    });
+    let waiter = Arc::new(Waiter::new(conn.db, fd, sender));
     for (shard, keys, serve) in registrations {
-        let blocked = Blocked {
-            waiter: waiter.clone(),
-            serve,
-        };
+        let blocked = Blocked::new(waiter.clone(), serve);
         let job: Job = Box::new(move |s| {
             s.block(keys, blocked);
             // A serve in `block` writes keys others may wait on (LMOVE's destination). A job for
@@ -584,7 +270,7 @@ async fn wait_registered(
     replies: &mut mpsc::UnboundedReceiver<(Bytes, Frame)>,
     timeout_ms: u64,
 ) -> Option<(Bytes, Frame)> {
-    let fd = waiter.fd;
+    let fd = waiter.fd();
     let deadline = (timeout_ms > 0).then(|| Instant::now() + Duration::from_millis(timeout_ms));
     loop {
         let check = match deadline {
@@ -597,7 +283,7 @@ async fn wait_registered(
             // served client waiting until the next client check.
             served = crate::wakeup::await_remote(replies.next()).fuse() => return served,
             _ = glommio::timer::sleep(check).fuse() => {
-                if crate::commands::peer_closed(fd) {
+                if crate::socket::peer_closed(fd) {
                     // Whatever a shard may have sent cannot reach the client any more.
                     waiter.claim();
                     conn.close_after_reply = true;
@@ -634,11 +320,11 @@ async fn finish(
     let mut command = push;
     command.push(element.clone());
     if let Some(push_spec) = crate::spec::lookup(&command[0]) {
-        let pushed = crate::pipeline::run_keyed(conn, push_spec, command).await;
+        let pushed = crate::dispatch::run_keyed(conn, push_spec, command).await;
         if matches!(pushed, Frame::Error(_)) {
             let back = undo_pop(spec, args, element.clone());
             if let Some(back_spec) = crate::spec::lookup(&back[0]) {
-                crate::pipeline::run_keyed(conn, back_spec, back).await;
+                crate::dispatch::run_keyed(conn, back_spec, back).await;
             }
             return pushed;
         }

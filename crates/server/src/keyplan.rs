@@ -63,19 +63,21 @@ impl<'a> KeyPlan<'a> {
         owners
     }
 
-    /// The intent locks with the shard owning each: every key, exclusive when the command
-    /// writes, and the key MOVE or COPY ... DB writes in another db.
+    /// The intent locks with the shard owning each: every key, exclusive when the command may
+    /// write it (its key spec says so), shared when it only reads it (SINTERSTORE's sources), and
+    /// the key MOVE or COPY ... DB writes in another db.
     pub fn locks(&self) -> impl Iterator<Item = (usize, LockRequest)> + '_ {
-        let exclusive = self.def.is_write();
-        let keys = self.def.key_positions(self.args).map(move |position| {
-            let key = self.args[position].clone();
-            let lock = LockRequest {
-                db: self.db,
-                key,
-                exclusive,
-            };
-            (shard_of(&lock.key, self.shards), lock)
-        });
+        let mut positions = self.def.key_positions(self.args);
+        let keys = std::iter::from_fn(move || positions.next_with_flags()).map(
+            move |(position, key_flags)| {
+                let lock = LockRequest {
+                    db: self.db,
+                    key: self.args[position].clone(),
+                    exclusive: self.def.writes_key(key_flags),
+                };
+                (shard_of(&lock.key, self.shards), lock)
+            },
+        );
         let other_db = self
             .other_db_lock()
             .map(|lock| (shard_of(&lock.key, self.shards), lock));
@@ -83,6 +85,22 @@ impl<'a> KeyPlan<'a> {
     }
 
     /// The locks, per owning shard (a transaction's request).
+    /// For a command that runs per key on each key's shard (MSET, DEL, EXISTS...): its keys
+    /// grouped by owning shard, each with its index among the keys and the words that go with it
+    /// (the key, or the key and its value).
+    pub fn split(&self) -> BTreeMap<usize, Vec<(usize, &'a [Bytes])>> {
+        let step = self.def.key_step();
+        let mut parts: BTreeMap<usize, Vec<(usize, &'a [Bytes])>> = BTreeMap::new();
+        for (index, position) in self.def.key_positions(self.args).enumerate() {
+            let words = &self.args[position..(position + step).min(self.args.len())];
+            parts
+                .entry(shard_of(&self.args[position], self.shards))
+                .or_default()
+                .push((index, words));
+        }
+        parts
+    }
+
     pub fn locks_by_shard(&self) -> BTreeMap<usize, Vec<LockRequest>> {
         let mut by_shard: BTreeMap<usize, Vec<LockRequest>> = BTreeMap::new();
         for (shard, lock) in self.locks() {
@@ -108,6 +126,7 @@ mod tests {
     use crate::spec::{resolve, words};
 
     fn plan(args: &[Bytes], shards: usize) -> KeyPlan<'_> {
+        crate::commands::install();
         KeyPlan::new(resolve(args).unwrap(), args, 0, shards)
     }
 
@@ -132,7 +151,7 @@ mod tests {
     }
 
     #[test]
-    fn locks_are_exclusive_for_writes_and_cover_the_other_db() {
+    fn locks_are_exclusive_for_written_keys_and_cover_the_other_db() {
         let (a, b) = apart();
         let mget = words(&format!("mget {a} {b}"));
         let locks: Vec<_> = plan(&mget, 2).locks().collect();
@@ -142,13 +161,31 @@ mod tests {
         assert_eq!(by_shard.len(), 2);
         let copy = words(&format!("copy {a} {b} db 3"));
         let locks: Vec<_> = plan(&copy, 2).locks().collect();
-        assert!(locks.iter().all(|(_, lock)| lock.exclusive));
+        let exclusive = |key: &str, db: usize| {
+            locks
+                .iter()
+                .find(|(_, lock)| lock.key.as_ref() == key.as_bytes() && lock.db == db)
+                .map(|(_, lock)| lock.exclusive)
+        };
+        assert_eq!(exclusive(&a, 0), Some(false), "COPY only reads its source");
+        assert_eq!(exclusive(&b, 0), Some(true));
+        assert_eq!(exclusive(&b, 3), Some(true));
         let other = locks.iter().find(|(_, lock)| lock.db == 3).unwrap();
         assert_eq!(other.1.key.as_ref(), b.as_bytes());
         assert_eq!(
             other.0,
             shard_of(b.as_bytes(), 2),
             "locked where the key lives"
+        );
+        let store = words(&format!("sinterstore {a} {b} {a}"));
+        let locks: Vec<_> = plan(&store, 2).locks().collect();
+        assert_eq!(
+            locks
+                .iter()
+                .map(|(_, lock)| lock.exclusive)
+                .collect::<Vec<_>>(),
+            [true, false, false],
+            "the destination is written, the sources only read"
         );
         let moved = words(&format!("move {a} 5"));
         assert!(plan(&moved, 2).locks().any(|(_, lock)| lock.db == 5));

@@ -14,7 +14,7 @@
 //! Unbounded is safe here: every message is work some connection or transaction waits for (a batch,
 //! a hop, a fan-out), so what is in flight is bounded by the connections and their pipelines.
 
-use crate::messages::ShardMsg;
+use crate::shard::ShardMsg;
 use futures::channel::mpsc::{self, UnboundedReceiver, UnboundedSender};
 
 /// One shard's ends of the mesh.
@@ -85,7 +85,7 @@ mod tests {
         });
         rx.recv_timeout(Duration::from_secs(60))
             .expect("the re-polls finished");
-        let job: crate::messages::Job = Box::new(|_| Output::Unit);
+        let job: crate::shard::Job = Box::new(|_| Output::Unit);
         let (reply, _answer) = futures::channel::oneshot::channel();
         sender
             .expect("a sender to shard 1")

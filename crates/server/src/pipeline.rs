@@ -4,22 +4,15 @@
 use crate::commands::handler::run_connection_command;
 use crate::commands::{self};
 use crate::connection::Connection;
-use crate::keyplan::{KeyPlan, Route};
-use crate::messages::{Command, ShardMsg};
+use crate::dispatch::{plan_keys, run_on_shard, Plan};
+use crate::messages::Command;
+use crate::shard::ShardMsg;
 use crate::wakeup::await_remote;
 use bytes::Bytes;
 use damselfly_protocol::errors;
 use damselfly_protocol::Frame;
 use damselfly_storage::spec::{flag, CommandDef};
 use futures::channel::oneshot;
-
-enum Plan {
-    /// All keys live in this shard.
-    Single(usize),
-    /// Keys span several shards: a transaction.
-    Multi,
-    Server,
-}
 
 /// Commands gathered for one remote shard, with the reply slots they fill.
 #[derive(Default)]
@@ -134,15 +127,6 @@ fn plan(conn: &Connection, args: &[Bytes]) -> Result<(&'static CommandDef, Plan)
     Ok((def, plan_keys(conn, def, args)))
 }
 
-/// Where a shard command runs: a command naming no key runs here.
-fn plan_keys(conn: &Connection, def: &'static CommandDef, args: &[Bytes]) -> Plan {
-    match KeyPlan::new(def, args, conn.db, conn.ctx.shards()).route() {
-        Route::NoKeys => Plan::Single(conn.ctx.id),
-        Route::Single(shard) => Plan::Single(shard),
-        Route::Multi => Plan::Multi,
-    }
-}
-
 /// Sends every gathered batch, then waits for all of them and fills their reply slots.
 async fn flush(conn: &Connection, batches: &mut [RemoteBatch], replies: &mut [Frame]) {
     if batches.iter().all(|batch| batch.commands.is_empty()) {
@@ -174,44 +158,4 @@ async fn flush(conn: &Connection, batches: &mut [RemoteBatch], replies: &mut [Fr
                 .unwrap_or_else(|| Frame::error(damselfly_protocol::errors::SHARD_DID_NOT_ANSWER));
         }
     }
-}
-
-/// Runs one keyed command now, wherever its keys live (for commands that run others).
-pub async fn run_keyed(conn: &mut Connection, def: &'static CommandDef, args: Vec<Bytes>) -> Frame {
-    let plan = if def.runs_on_shard() {
-        plan_keys(conn, def, &args)
-    } else {
-        Plan::Server
-    };
-    match plan {
-        Plan::Single(shard) if shard == conn.ctx.id => {
-            let fast = conn.ctx.shard.borrow_mut().try_fast(conn.db, def, &args);
-            match fast {
-                Some(reply) => reply,
-                None => run_on_shard(conn, shard, Command { def, args }).await,
-            }
-        }
-        Plan::Single(shard) => run_on_shard(conn, shard, Command { def, args }).await,
-        Plan::Multi => commands::multikey::run(conn, def, args).await,
-        Plan::Server => run_connection_command(conn, def, args).await,
-    }
-}
-
-/// Runs one command on `shard` as a batch of one, behind any transaction holding its keys (a local
-/// command that met a lock waits in its shard's queue this way).
-async fn run_on_shard(conn: &Connection, shard: usize, command: Command) -> Frame {
-    let (reply, result) = oneshot::channel();
-    conn.ctx.send(
-        shard,
-        ShardMsg::Batch {
-            db: conn.db,
-            commands: vec![command],
-            reply,
-        },
-    );
-    await_remote(result)
-        .await
-        .ok()
-        .and_then(|frames| frames.into_iter().next())
-        .unwrap_or_else(|| Frame::error(damselfly_protocol::errors::SHARD_DID_NOT_ANSWER))
 }

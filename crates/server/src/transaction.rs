@@ -1,8 +1,10 @@
 //! The coordinator side of a multi-shard transaction: schedule on every participant (retrying with a new id
 //! when a shard refuses), run execution hops, and conclude on every shard.
 
-use crate::executor::ExecutorCtx;
-use crate::messages::{Job, LockRequest, Output, ShardMsg};
+use crate::context::ExecutorCtx;
+use crate::locks::LockRequest;
+use crate::messages::Output;
+use crate::shard::{Job, ShardMsg};
 use crate::wakeup::await_remote;
 use futures::channel::oneshot;
 use rand::Rng;

@@ -329,16 +329,27 @@ impl CommandDef {
         &'static self,
         args: &'a [T],
     ) -> KeyPositions<'a, T> {
+        KeyPositions::new(self.key_specs, args, self.written_keys_mask())
+    }
+
+    /// Whether a key found by a spec with `key_flags` may be written by this command (see
+    /// `written_key_positions`).
+    pub fn writes_key(&self, key_flags: u16) -> bool {
+        key_flags & self.written_keys_mask() != 0
+    }
+
+    /// The key spec flags that mark a written key: none for a read-only command, every flag for a
+    /// write command whose specs name no written key.
+    fn written_keys_mask(&self) -> u16 {
         let names_written = self
             .key_specs
             .iter()
             .any(|spec| spec.flags & key::WRITTEN != 0);
-        let mask = match (self.is_write(), names_written) {
+        match (self.is_write(), names_written) {
             (false, _) => 0,
             (true, true) => key::WRITTEN,
             (true, false) => u16::MAX,
-        };
-        KeyPositions::new(self.key_specs, args, mask)
+        }
     }
 
     /// The ACL categories COMMAND INFO reports: the declared ones and those the flags imply.

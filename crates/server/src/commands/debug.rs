@@ -3,9 +3,10 @@
 use super::handler::Later;
 use super::{parse_i64, unknown_subcommand, wrong_arity};
 use crate::connection::Connection;
-use crate::messages::{Job, Output};
+use crate::messages::Output;
 use crate::router::shard_of;
 use crate::shard::now_ms;
+use crate::shard::Job;
 use bytes::Bytes;
 use damselfly_protocol::Frame;
 use damselfly_storage::spec::{flag::*, CommandDef};

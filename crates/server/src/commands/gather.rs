@@ -5,9 +5,10 @@
 //! The command journals its effects on the shard that ran it; every effect of a multi-key command
 //! names a single key (see storage's effect rules), so a replica routes each to its own shard.
 
-use crate::messages::{Job, Output};
+use crate::messages::Output;
 use crate::router::shard_of;
 use crate::shard::now_ms;
+use crate::shard::Job;
 use crate::transaction::Transaction;
 use bytes::Bytes;
 use damselfly_protocol::Frame;

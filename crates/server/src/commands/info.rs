@@ -3,8 +3,9 @@
 use super::handler::Later;
 use crate::connection::Connection;
 use crate::memory;
-use crate::messages::{Job, Output};
+use crate::messages::Output;
 use crate::replication_state::Role;
+use crate::shard::Job;
 use crate::shard::Shard;
 use bytes::Bytes;
 use damselfly_protocol::Frame;

@@ -3,8 +3,10 @@
 use super::handler::Later;
 use super::parse_i64;
 use crate::connection::Connection;
-use crate::messages::{sum_integers, Job, LockRequest, Output};
+use crate::locks::LockRequest;
+use crate::messages::{sum_integers, Output};
 use crate::shard::now_ms;
+use crate::shard::Job;
 use crate::transaction::Transaction;
 use bytes::Bytes;
 use damselfly_protocol::errors;

@@ -16,8 +16,6 @@ pub mod pubsub;
 mod replication;
 mod save;
 
-pub(crate) use replication::peer_closed;
-
 use bytes::Bytes;
 use damselfly_protocol::errors;
 use damselfly_protocol::Frame;

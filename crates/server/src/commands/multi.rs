@@ -9,13 +9,14 @@
 
 use super::handler::{Later, Now};
 use crate::commands::{gather, keyspace, parse_i64};
-use crate::connection::Connection;
+use crate::connection::{Connection, MultiState, WatchState};
 use crate::keyplan::KeyPlan;
-use crate::messages::{Command, Job, LockRequest, Output};
+use crate::locks::LockRequest;
+use crate::messages::{Command, Output};
 use crate::router::shard_of;
 use crate::shard::now_ms;
+use crate::shard::Job;
 use crate::transaction::Transaction;
-use crate::waiters::WatchFlag;
 use bytes::Bytes;
 use damselfly_protocol::Frame;
 use damselfly_storage::spec::{acl, flag::*, key::*, CommandDef, KeySpec, Spread};
@@ -76,21 +77,6 @@ pub(crate) static COMMANDS: &[CommandDef] = &[
             "Forget about all watched keys",
         ),
 ];
-
-/// Commands queued after MULTI.
-#[derive(Default)]
-pub struct MultiState {
-    commands: Vec<Command>,
-    /// A command was refused while queueing: EXEC aborts.
-    failed: bool,
-}
-
-/// The keys a connection watches.
-pub struct WatchState {
-    flag: WatchFlag,
-    /// (db, key, expiry when watched; 0: none).
-    keys: Vec<(usize, Bytes, u64)>,
-}
 
 /// Queues a command inside MULTI.
 pub fn queue(conn: &mut Connection, command: Command) -> Frame {

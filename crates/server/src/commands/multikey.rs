@@ -3,9 +3,10 @@
 use crate::commands::wrong_arity;
 use crate::connection::Connection;
 use crate::keyplan::KeyPlan;
-use crate::messages::{sum_integers, Job, LockRequest, Output};
+use crate::messages::{sum_integers, Output};
 use crate::router::shard_of;
 use crate::shard::now_ms;
+use crate::shard::Job;
 use crate::transaction::Transaction;
 use bytes::Bytes;
 use damselfly_protocol::errors;
@@ -14,41 +15,29 @@ use damselfly_storage::composed;
 use damselfly_storage::spec::{CommandDef, Merge, Move, Spread};
 use std::collections::BTreeMap;
 
-/// The key arguments of one command grouped by owning shard, with each key's position among the keys.
+/// The key arguments of one command grouped by owning shard (`KeyPlan::split`), owned so each
+/// shard's share can travel to it.
 struct Split {
     /// Per shard: (index of the key among all keys, the words that go with it: the key, or key and value).
     parts: BTreeMap<usize, Vec<(usize, Vec<Bytes>)>>,
 }
 
-fn split(args: &[Bytes], step: usize, shards: usize) -> Split {
-    let mut parts: BTreeMap<usize, Vec<(usize, Vec<Bytes>)>> = BTreeMap::new();
-    for (index, words) in args[1..].chunks(step).enumerate() {
-        parts
-            .entry(shard_of(&words[0], shards))
-            .or_default()
-            .push((index, words.to_vec()));
-    }
+fn split(plan: &KeyPlan) -> Split {
+    let parts = plan
+        .split()
+        .into_iter()
+        .map(|(shard, items)| {
+            let items = items
+                .into_iter()
+                .map(|(index, words)| (index, words.to_vec()))
+                .collect();
+            (shard, items)
+        })
+        .collect();
     Split { parts }
 }
 
 impl Split {
-    fn locks(&self, db: usize, exclusive: bool) -> BTreeMap<usize, Vec<LockRequest>> {
-        self.parts
-            .iter()
-            .map(|(&shard, items)| {
-                let locks = items
-                    .iter()
-                    .map(|(_, words)| LockRequest {
-                        db,
-                        key: words[0].clone(),
-                        exclusive,
-                    })
-                    .collect();
-                (shard, locks)
-            })
-            .collect()
-    }
-
     /// One job per shard running the command (`def`, named `name`) over that shard's share of
     /// the arguments.
     fn jobs(&self, def: &'static CommandDef, name: &Bytes, db: usize) -> Vec<(usize, Job)> {
@@ -74,9 +63,10 @@ pub async fn run(conn: &mut Connection, spec: &'static CommandDef, args: Vec<Byt
             if !(args.len() - 1).is_multiple_of(step) {
                 return wrong_arity(spec.name);
             }
-            let split = split(&args, step, shards);
+            let plan = KeyPlan::new(spec, &args, db, shards);
+            let split = split(&plan);
             let exclusive = spec.is_write();
-            let mut tx = Transaction::begin(&ctx, split.locks(db, exclusive), exclusive).await;
+            let mut tx = Transaction::begin(&ctx, plan.locks_by_shard(), exclusive).await;
             let outputs = tx.hop(split.jobs(spec, &args[0], db), true).await;
             match merge {
                 Merge::Sum => Frame::Integer(sum_integers(outputs)),
@@ -95,8 +85,8 @@ pub async fn run(conn: &mut Connection, spec: &'static CommandDef, args: Vec<Byt
             }
         }
         Spread::AllOrNothing => all_or_nothing(conn, spec, args).await,
-        Spread::MoveValue(kind) => move_value(conn, kind, args).await,
-        Spread::Bitop => bitop(conn, args).await,
+        Spread::MoveValue(kind) => move_value(conn, spec, kind, args).await,
+        Spread::Bitop => bitop(conn, spec, args).await,
         Spread::Gathered | Spread::EveryShard { .. } => gathered(conn, spec, args).await,
     }
 }
@@ -112,8 +102,9 @@ async fn all_or_nothing(
     }
     let ctx = conn.ctx.clone();
     let db = conn.db;
-    let split = split(&args, 2, ctx.shards());
-    let mut tx = Transaction::begin(&ctx, split.locks(db, true), true).await;
+    let plan = KeyPlan::new(spec, &args, db, ctx.shards());
+    let split = split(&plan);
+    let mut tx = Transaction::begin(&ctx, plan.locks_by_shard(), true).await;
     let checks = split
         .parts
         .iter()
@@ -152,7 +143,12 @@ async fn gathered(conn: &mut Connection, spec: &'static CommandDef, args: Vec<By
 
 /// RENAME, RENAMENX and COPY between two shards: read the source, check the destination, then write the
 /// destination and (for renames) delete the source, all under the transaction's locks.
-async fn move_value(conn: &mut Connection, kind: Move, args: Vec<Bytes>) -> Frame {
+async fn move_value(
+    conn: &mut Connection,
+    spec: &'static CommandDef,
+    kind: Move,
+    args: Vec<Bytes>,
+) -> Frame {
     let ctx = conn.ctx.clone();
     let shards = ctx.shards();
     let source_db = conn.db;
@@ -180,23 +176,8 @@ async fn move_value(conn: &mut Connection, kind: Move, args: Vec<Bytes>) -> Fram
     }
     let (source, target) = (args[1].clone(), args[2].clone());
     let (source_shard, target_shard) = (shard_of(&source, shards), shard_of(&target, shards));
-    let mut locks = BTreeMap::new();
-    locks.insert(
-        source_shard,
-        vec![LockRequest {
-            db: source_db,
-            key: source.clone(),
-            exclusive: kind != Move::Copy,
-        }],
-    );
-    locks.insert(
-        target_shard,
-        vec![LockRequest {
-            db: target_db,
-            key: target.clone(),
-            exclusive: true,
-        }],
-    );
+    // The target in `target_db` is locked too when COPY names a DB (the definition's `other_db`).
+    let locks = KeyPlan::new(spec, &args, source_db, shards).locks_by_shard();
     let mut tx = Transaction::begin(&ctx, locks, true).await;
 
     let read_source = source.clone();
@@ -249,7 +230,7 @@ async fn move_value(conn: &mut Connection, kind: Move, args: Vec<Bytes>) -> Fram
 /// BITOP whose keys span shards: read every source on its shard (GET, so hits, misses and lazy
 /// expiry count as usual), compute the result here, then store it on the destination's shard
 /// and journal the destination's resulting state.
-async fn bitop(conn: &mut Connection, args: Vec<Bytes>) -> Frame {
+async fn bitop(conn: &mut Connection, spec: &'static CommandDef, args: Vec<Bytes>) -> Frame {
     let op = match damselfly_storage::parse_bitop(&args) {
         Ok(op) => op,
         Err(error) => return error,
@@ -259,24 +240,16 @@ async fn bitop(conn: &mut Connection, args: Vec<Bytes>) -> Frame {
     let db = conn.db;
     let dest = args[2].clone();
     let dest_shard = shard_of(&dest, shards);
-    let mut locks: BTreeMap<usize, Vec<LockRequest>> = BTreeMap::new();
-    locks.entry(dest_shard).or_default().push(LockRequest {
-        db,
-        key: dest.clone(),
-        exclusive: true,
-    });
+    let locks = KeyPlan::new(spec, &args, db, shards).locks_by_shard();
     // Per shard: (index among the sources, key). Every participant runs the first hop, the
     // destination's shard too, so that each journals its part even when nothing is written.
     let mut reads: BTreeMap<usize, Vec<(usize, Bytes)>> = BTreeMap::new();
     reads.insert(dest_shard, Vec::new());
     for (index, key) in args[3..].iter().enumerate() {
-        let shard = shard_of(key, shards);
-        locks.entry(shard).or_default().push(LockRequest {
-            db,
-            key: key.clone(),
-            exclusive: false,
-        });
-        reads.entry(shard).or_default().push((index, key.clone()));
+        reads
+            .entry(shard_of(key, shards))
+            .or_default()
+            .push((index, key.clone()));
     }
     let mut tx = Transaction::begin(&ctx, locks, true).await;
 

@@ -1,9 +1,10 @@
 //! SUBSCRIBE, UNSUBSCRIBE, PSUBSCRIBE, PUNSUBSCRIBE, PUBLISH and PUBSUB.
 
 use super::handler::{Later, Now};
-use crate::connection::Connection;
-use crate::messages::{Job, Output};
+use crate::connection::{Connection, Subscriptions};
+use crate::messages::Output;
 use crate::pubsub::PushSink;
+use crate::shard::Job;
 use bytes::Bytes;
 use damselfly_protocol::Frame;
 use damselfly_storage::spec::{flag::*, CommandDef, Run};
@@ -54,27 +55,6 @@ pub(crate) static COMMANDS: &[CommandDef] = &[
                 .doc("pubsub", "7.0.0", "O(N) for the SHARDNUMSUB subcommand, where N is the number of requested shard channels", "Get the count of subscribers for shard channels"),
         ]),
 ];
-
-/// A connection's subscriptions (its messages arrive in its `ClientOutput`).
-#[derive(Default)]
-pub struct Subscriptions {
-    channels: Vec<Bytes>,
-    patterns: Vec<Bytes>,
-}
-
-impl Subscriptions {
-    fn count(&self) -> i64 {
-        (self.channels.len() + self.patterns.len()) as i64
-    }
-}
-
-impl Connection {
-    /// Whether the connection is in Redis's subscribed state (a RESP2 client there may only
-    /// (un)subscribe, PING, QUIT and RESET).
-    pub fn subscribed(&self) -> bool {
-        self.subscriptions.as_ref().is_some_and(|s| s.count() > 0)
-    }
-}
 
 /// The error for a command a subscribed RESP2 connection may not run.
 pub fn not_allowed_while_subscribed(name: &str) -> Frame {

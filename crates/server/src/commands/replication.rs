@@ -150,7 +150,7 @@ pub async fn wait(conn: &mut Connection, args: &[Bytes]) -> Frame {
         futures::select! {
             count = answer => return Frame::Integer(count.unwrap_or(0)),
             _ = glommio::timer::sleep(CLIENT_CHECK).fuse() => {
-                if peer_closed(fd) {
+                if crate::socket::peer_closed(fd) {
                     // Dropping the answer cancels the waiter; the coordinator forgets it now.
                     conn.close_after_reply = true;
                     repl.coordinator.send(Event::Sweep);
@@ -163,21 +163,6 @@ pub async fn wait(conn: &mut Connection, args: &[Bytes]) -> Frame {
 
 /// How often a client blocked in WAIT is checked for having disconnected.
 const CLIENT_CHECK: Duration = Duration::from_millis(200);
-
-/// Whether the client closed its side of the connection.
-pub(crate) fn peer_closed(fd: i32) -> bool {
-    let mut byte = 0u8;
-    // SAFETY: a one-byte peek into a local buffer on the connection's own socket.
-    let read = unsafe {
-        libc::recv(
-            fd,
-            (&mut byte as *mut u8).cast(),
-            1,
-            libc::MSG_PEEK | libc::MSG_DONTWAIT,
-        )
-    };
-    read == 0
-}
 
 /// REPLCONF from a replica's control connection: options are accepted; acknowledgements arrive
 /// on the flows instead.

@@ -9,12 +9,15 @@
 //! any of them. While a part waits for the others, later records of its flow that touch its keys
 //! wait behind it; other records go ahead, so flows never wait for each other in a cycle.
 
-use crate::executor::ExecutorCtx;
+use crate::context::ExecutorCtx;
 use crate::journal::signal::Signal;
 use crate::journal::snapshot;
 use crate::journal::wire::{Effect, Item};
-use crate::messages::{Job, LockRequest, Output};
+use crate::keyplan::KeyPlan;
+use crate::locks::LockRequest;
+use crate::messages::Output;
 use crate::router::shard_of;
+use crate::shard::Job;
 use crate::transaction::Transaction;
 use ahash::AHashMap;
 use bytes::Bytes;
@@ -199,15 +202,13 @@ fn split_effect(effect: &Applied, shards: usize, out: &mut AHashMap<usize, Vec<O
             }
         }
         Spread::PerKey(_) | Spread::AllOrNothing => {
-            let step = def.key_step();
-            let mut parts: AHashMap<usize, Vec<Bytes>> = AHashMap::new();
-            for words in args[1..].chunks(step) {
-                parts
-                    .entry(shard_of(&words[0], shards))
-                    .or_insert_with(|| vec![args[0].clone()])
-                    .extend(words.iter().cloned());
-            }
-            for (shard, command) in parts {
+            for (shard, items) in KeyPlan::new(def, args, db, shards).split() {
+                let mut command = vec![args[0].clone()];
+                command.extend(
+                    items
+                        .into_iter()
+                        .flat_map(|(_, words)| words.iter().cloned()),
+                );
                 push(shard, command);
             }
         }
@@ -446,7 +447,7 @@ async fn send_batches(
             }
             Output::Unit
         });
-        ctx.send(shard, crate::messages::ShardMsg::Run { job, reply });
+        ctx.send(shard, crate::shard::ShardMsg::Run { job, reply });
         answers.push(answer);
     }
     (answers, settling)
@@ -545,15 +546,12 @@ async fn run_transaction(ctx: &Rc<ExecutorCtx>, effects: Vec<Applied>) {
             } else {
                 ops.iter()
                     .flat_map(|op| match op {
-                        Op::Command(effect) => effect_keys(effect)
-                            .unwrap_or_default()
-                            .into_iter()
-                            .map(|key| LockRequest {
-                                db: effect.db,
-                                key: key.clone(),
-                                exclusive: true,
-                            })
-                            .collect::<Vec<_>>(),
+                        Op::Command(effect) => {
+                            KeyPlan::new(effect.def, &effect.args, effect.db, shards)
+                                .locks()
+                                .map(|(_, lock)| lock)
+                                .collect::<Vec<_>>()
+                        }
                         Op::Put(..) => Vec::new(),
                     })
                     .collect()

@@ -6,12 +6,14 @@
 
 use crate::clients::{ClientInfo, ClientKind};
 use crate::connection::Connection;
-use crate::executor::ExecutorCtx;
+use crate::context::ExecutorCtx;
 use crate::journal::FlowSink;
 use crate::journal::{snapshot, wire};
-use crate::messages::{Job, LockRequest, Output};
+use crate::locks::LockRequest;
+use crate::messages::Output;
 use crate::replication_state::coordinator::Event;
 use crate::replication_state::Session;
+use crate::shard::Job;
 use crate::shard::Shard;
 use crate::transaction::Transaction;
 use bytes::{Bytes, BytesMut};
@@ -198,8 +200,8 @@ pub async fn hand_off(ctx: &Rc<ExecutorCtx>, stream: TcpStream, session: u64, sh
         return;
     }
     let job: Job = Box::new(move |_shard| {
-        match crate::executor::current() {
-            Some(ctx) => crate::executor::spawn_from_job(serve_flow(ctx, fd, session)),
+        match crate::context::current() {
+            Some(ctx) => crate::context::spawn_from_job(serve_flow(ctx, fd, session)),
             // SAFETY: fd came from dup above and nothing else owns it.
             None => unsafe {
                 libc::close(fd);
@@ -366,7 +368,7 @@ async fn write_some(
                 if woken {
                     // Let the connections that are ready run first: their records then leave in
                     // the same write, and the replica is woken once for all of them.
-                    crate::executor::yield_once().await;
+                    crate::context::yield_once().await;
                     continue;
                 }
                 wire::KEEPALIVE.to_vec()
@@ -555,7 +557,7 @@ pub fn request_acks(ctx: &Rc<ExecutorCtx>) {
         let (reply, _) = futures::channel::oneshot::channel();
         let ctx = ctx.clone();
         glommio::spawn_local(async move {
-            ctx.send(shard, crate::messages::ShardMsg::Run { job, reply });
+            ctx.send(shard, crate::shard::ShardMsg::Run { job, reply });
         })
         .detach();
     }

@@ -6,9 +6,10 @@
 use super::applier::{self, Applier, SharedApplier};
 use super::flow_input::FlowInput;
 use super::handshake::{parse_flow_hello, parse_sync_reply, take_line, SyncReply};
-use crate::executor::ExecutorCtx;
-use crate::messages::{Job, Output};
+use crate::context::ExecutorCtx;
+use crate::messages::Output;
 use crate::replication_state::Role;
+use crate::shard::Job;
 use bytes::BytesMut;
 use futures::{AsyncReadExt, AsyncWriteExt, FutureExt};
 use glommio::net::TcpStream;
@@ -39,8 +40,8 @@ pub async fn follow(ctx: &Rc<ExecutorCtx>, host: String, port: u16) {
         .store(true, std::sync::atomic::Ordering::Release);
     set_passive_expiry(ctx, true).await;
     let job: Job = Box::new(move |_| {
-        if let Some(ctx) = crate::executor::current() {
-            crate::executor::spawn_from_job(link_task(ctx, generation));
+        if let Some(ctx) = crate::context::current() {
+            crate::context::spawn_from_job(link_task(ctx, generation));
         }
         Output::Unit
     });

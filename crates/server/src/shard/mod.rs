@@ -7,12 +7,21 @@
 //! id), so on every shard conflicting transactions run in id order. Single-shard commands take the fast
 //! path (no id) unless a key they touch is locked; then they queue like a transaction.
 
+mod blocked;
+mod msg;
+mod waiters;
+mod writes;
+
+pub use msg::{Job, ShardMsg};
+pub use waiters::{Blocked, Serve, Waiter, WatchFlag};
+
 use crate::clients::ClientRegistry;
 use crate::journal::wire::Effect;
 use crate::journal::Journal;
 use crate::keyplan::KeyPlan;
+use crate::locks::LockRequest;
 use crate::locks::{IntentLocks, OrderStamps};
-use crate::messages::{Command, Job, LockRequest, Output, ShardMsg};
+use crate::messages::{Command, Output};
 use crate::shared::Shared;
 use ahash::AHashMap;
 use bytes::Bytes;
@@ -61,7 +70,7 @@ pub struct Shard {
     current_tx: Option<u64>,
     tx_effects: AHashMap<u64, Vec<Effect>>,
     /// Connections watching keys here and clients blocked on them.
-    pub(crate) waiters: crate::waiters::Waiters,
+    pub(crate) waiters: waiters::Waiters,
     /// Pub/Sub subscriptions of this executor's connections.
     pub pubsub: crate::pubsub::PubSub,
     /// This executor's connections blocked in a blocking command (INFO blocked_clients).
@@ -489,5 +498,4 @@ pub fn command_locks(db: usize, def: &'static CommandDef, args: &[Bytes]) -> Vec
 }
 
 #[cfg(test)]
-#[path = "shard_tests.rs"]
 mod tests;
