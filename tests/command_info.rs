@@ -3,14 +3,19 @@
 //! For every name in damselfly's `COMMAND LIST` that redis-server also knows, `COMMAND INFO`
 //! is compared field by field (name, arity, flags as a set, first/last key, step, ACL
 //! categories as a set, tips, key specs as the full nested structure, subcommands compared
-//! recursively with the same fields) and `COMMAND DOCS` for summary, since and group. On top
-//! of that `COMMAND COUNT` must equal the number of top-level names in `COMMAND LIST` (Redis
-//! lists subcommands such as `config|get` in `COMMAND LIST` but does not count them) and
-//! `COMMAND GETKEYS` must give the same keys as Redis for a representative set of commands.
+//! recursively with the same fields). `COMMAND DOCS` is compared exactly for every name both
+//! list, subcommands (`config|get`) included, in RESP2 and in RESP3: every field, in Redis's
+//! order and with Redis's reply types (bulk or simple strings, integers, arrays, sets, maps),
+//! arguments and history recursively, and a container's subcommands by name (Redis's order
+//! of them is its dict's, arbitrary). On top of that `COMMAND COUNT` must equal the number of
+//! top-level names in `COMMAND LIST` (Redis lists subcommands such as `config|get` in
+//! `COMMAND LIST` but does not count them), `COMMAND DOCS` without names must document exactly
+//! the top-level commands, and `COMMAND GETKEYS` must give the same keys as Redis for a
+//! representative set of commands.
 //!
 //! Every difference is collected and the test fails once with the whole list, one line per
 //! difference (`command field: damselfly=<..> redis=<..>`), so a developer sees everything at
-//! once. Both servers are spoken to in RESP2, so sets and maps arrive as arrays (maps as flat
+//! once. COMMAND INFO is compared in RESP2, so sets and maps arrive as arrays (maps as flat
 //! key/value arrays); the parser accepts the RESP3 forms too.
 //!
 //! Skipped with a note when redis-server is not installed. With
@@ -47,9 +52,6 @@ const GETKEYSANDFLAGS_CASES: &[&str] = &[
     "DEL a b c",
     "XREADGROUP GROUP g c STREAMS s1 s2 > >",
 ];
-
-/// The `COMMAND DOCS` fields compared exactly.
-const DOC_FIELDS: &[&str] = &["summary", "since", "group"];
 
 // ---------------------------------------------------------------------------
 // Generic values
@@ -387,6 +389,242 @@ fn compare_info(d: &mut Diffs, cmd: &str, ours: &Info, theirs: &Info) {
 }
 
 // ---------------------------------------------------------------------------
+// COMMAND DOCS entries
+// ---------------------------------------------------------------------------
+
+/// A reply kept exactly: its RESP type and its order (a COMMAND DOCS entry must equal Redis's
+/// byte for byte, apart from the order of a container's subcommands).
+#[derive(PartialEq, Eq)]
+enum Exact {
+    Simple(String),
+    Bulk(String),
+    Int(i64),
+    Nil,
+    Array(Vec<Exact>),
+    Set(Vec<Exact>),
+    Map(Vec<(Exact, Exact)>),
+    Other(String),
+}
+
+impl Exact {
+    fn of(r: &Reply) -> Exact {
+        let all = |items: &[Reply]| items.iter().map(Exact::of).collect();
+        match r {
+            Reply::Status(s) => Exact::Simple(s.clone()),
+            Reply::Bulk(b) => Exact::Bulk(String::from_utf8_lossy(b).into_owned()),
+            Reply::Int(i) => Exact::Int(*i),
+            Reply::NilBulk | Reply::NilArray | Reply::Null => Exact::Nil,
+            Reply::Array(a) => Exact::Array(all(a)),
+            Reply::Set(a) => Exact::Set(all(a)),
+            Reply::Map(m) => Exact::Map(
+                m.iter()
+                    .map(|(k, v)| (Exact::of(k), Exact::of(v)))
+                    .collect(),
+            ),
+            other => Exact::Other(format!("{other:?}")),
+        }
+    }
+}
+
+/// Bulk strings bare (quoted when not a simple word), simple strings with `+`, sets `~[..]`,
+/// maps `%{..}`, so a difference in RESP type shows.
+impl fmt::Display for Exact {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let list = |f: &mut fmt::Formatter<'_>, items: &[Exact]| {
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    write!(f, ",")?;
+                }
+                write!(f, "{item}")?;
+            }
+            Ok(())
+        };
+        match self {
+            Exact::Simple(s) => write!(f, "+{}", show_str(s)),
+            Exact::Bulk(s) => write!(f, "{}", show_str(s)),
+            Exact::Int(i) => write!(f, "{i}"),
+            Exact::Nil => write!(f, "nil"),
+            Exact::Other(s) => write!(f, "<{s}>"),
+            Exact::Array(items) => {
+                write!(f, "[")?;
+                list(f, items)?;
+                write!(f, "]")
+            }
+            Exact::Set(items) => {
+                write!(f, "~[")?;
+                list(f, items)?;
+                write!(f, "]")
+            }
+            Exact::Map(pairs) => {
+                write!(f, "%{{")?;
+                for (i, (k, v)) in pairs.iter().enumerate() {
+                    if i > 0 {
+                        write!(f, ",")?;
+                    }
+                    write!(f, "{k}:{v}")?;
+                }
+                write!(f, "}}")
+            }
+        }
+    }
+}
+
+/// Whether a reply is a map in this protocol: a RESP3 map, or in RESP2 a flat array.
+fn is_map(r: &Reply, resp3: bool) -> Result<(), String> {
+    match r {
+        Reply::Map(_) if resp3 => Ok(()),
+        Reply::Array(_) if !resp3 => Ok(()),
+        other => Err(format!("expected a map, got {other:?}")),
+    }
+}
+
+/// One COMMAND DOCS entry (or a subcommand's, or an argument's) compared field by field: the
+/// field names in order, then each field exactly, arguments and subcommands recursively.
+fn compare_doc_map(
+    d: &mut Diffs,
+    cmd: &str,
+    path: &str,
+    ours: &Reply,
+    theirs: &Reply,
+    resp3: bool,
+) -> Result<(), String> {
+    is_map(theirs, resp3).map_err(|e| format!("redis {path}: {e}"))?;
+    let theirs = pairs(theirs).map_err(|e| format!("redis {path}: {e}"))?;
+    if let Err(e) = is_map(ours, resp3) {
+        d.add(cmd, path, format!("<{e}>"), "<map>");
+        return Ok(());
+    }
+    let ours = match pairs(ours) {
+        Ok(ours) => ours,
+        Err(e) => {
+            d.add(cmd, path, format!("<{e}>"), "<map>");
+            return Ok(());
+        }
+    };
+    let names = |fields: &[(String, &Reply)]| {
+        V::List(fields.iter().map(|(k, _)| V::Str(k.clone())).collect())
+    };
+    if names(&ours) != names(&theirs) {
+        d.add(cmd, &format!("{path}.fields"), names(&ours), names(&theirs));
+    }
+    for (field, t) in &theirs {
+        let Some((_, o)) = ours.iter().find(|(k, _)| k == field) else {
+            continue;
+        };
+        let at = format!("{path}.{field}");
+        match field.as_str() {
+            "arguments" => compare_doc_args(d, cmd, &at, o, t, resp3)?,
+            "subcommands" => compare_subcommand_docs(d, cmd, &at, o, t, resp3)?,
+            _ => {
+                let (o, t) = (Exact::of(o), Exact::of(t));
+                if o != t {
+                    d.add(cmd, &at, o, t);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// An argument list: the same count, then each argument as a map.
+fn compare_doc_args(
+    d: &mut Diffs,
+    cmd: &str,
+    path: &str,
+    ours: &Reply,
+    theirs: &Reply,
+    resp3: bool,
+) -> Result<(), String> {
+    let Reply::Array(t) = theirs else {
+        return Err(format!("redis {path}: expected an array, got {theirs:?}"));
+    };
+    match ours {
+        Reply::Array(o) if o.len() == t.len() => {
+            for (i, (o, t)) in o.iter().zip(t).enumerate() {
+                let name = pairs(t)
+                    .ok()
+                    .and_then(|fields| fields.into_iter().find(|(k, _)| k == "name"))
+                    .and_then(|(_, name)| text_of(name))
+                    .unwrap_or_default();
+                compare_doc_map(d, cmd, &format!("{path}[{i}:{name}]"), o, t, resp3)?;
+            }
+        }
+        _ => d.add(cmd, path, Exact::of(ours), Exact::of(theirs)),
+    }
+    Ok(())
+}
+
+/// A container's subcommands: the same names, each compared as an entry of its own.
+fn compare_subcommand_docs(
+    d: &mut Diffs,
+    cmd: &str,
+    path: &str,
+    ours: &Reply,
+    theirs: &Reply,
+    resp3: bool,
+) -> Result<(), String> {
+    is_map(theirs, resp3).map_err(|e| format!("redis {path}: {e}"))?;
+    let theirs: BTreeMap<String, &Reply> = pairs(theirs)
+        .map_err(|e| format!("redis {path}: {e}"))?
+        .into_iter()
+        .collect();
+    let ours: BTreeMap<String, &Reply> = match is_map(ours, resp3).and_then(|()| pairs(ours)) {
+        Ok(ours) => ours.into_iter().collect(),
+        Err(e) => {
+            d.add(cmd, path, format!("<{e}>"), "<map>");
+            return Ok(());
+        }
+    };
+    let names = |m: &BTreeMap<String, &Reply>| m.keys().cloned().collect::<BTreeSet<_>>();
+    d.set(cmd, path, &names(&ours), &names(&theirs));
+    for (name, t) in &theirs {
+        if let Some(o) = ours.get(name) {
+            compare_doc_map(d, name, "docs", o, t, resp3)?;
+        }
+    }
+    Ok(())
+}
+
+/// `COMMAND DOCS name` on both servers, compared exactly; returns how many entries were
+/// compared (the command's and its subcommands', 0 when Redis gave none).
+fn compare_docs(
+    d: &mut Diffs,
+    ours: &mut Raw,
+    redis: &mut Raw,
+    name: &str,
+    resp3: bool,
+) -> Result<usize, String> {
+    let (o, t) = (
+        ours.cmd(&["COMMAND", "DOCS", name]),
+        redis.cmd(&["COMMAND", "DOCS", name]),
+    );
+    is_map(&t, resp3).map_err(|e| format!("redis COMMAND DOCS {name}: {e}"))?;
+    let t = pairs(&t).map_err(|e| format!("redis COMMAND DOCS {name}: {e}"))?;
+    let [(t_name, t_doc)] = t.as_slice() else {
+        return Err(format!("redis COMMAND DOCS {name}: {} entries", t.len()));
+    };
+    let o = match is_map(&o, resp3).and_then(|()| pairs(&o)) {
+        Ok(o) => o,
+        Err(e) => {
+            d.add(name, "docs", format!("<{e}>"), "<docs>");
+            return Ok(0);
+        }
+    };
+    let [(o_name, o_doc)] = o.as_slice() else {
+        d.add(name, "docs", format!("<{} entries>", o.len()), "<1 entry>");
+        return Ok(0);
+    };
+    d.eq(name, "docs.name", show_str(o_name), show_str(t_name));
+    compare_doc_map(d, name, "docs", o_doc, t_doc, resp3)?;
+    let subcommands = pairs(t_doc)
+        .ok()
+        .and_then(|fields| fields.into_iter().find(|(k, _)| k == "subcommands"))
+        .and_then(|(_, subs)| pairs(subs).ok())
+        .map_or(0, |subs| subs.len());
+    Ok(1 + subcommands)
+}
+
+// ---------------------------------------------------------------------------
 // Talking to the servers
 // ---------------------------------------------------------------------------
 
@@ -413,26 +651,10 @@ fn command_info(r: &mut Raw, name: &str) -> Result<Option<Info>, String> {
     }
 }
 
-/// `COMMAND DOCS name` as field -> value (empty when the command is unknown).
-fn command_docs(r: &mut Raw, name: &str) -> Result<BTreeMap<String, V>, String> {
-    let reply = r.cmd(&["COMMAND", "DOCS", name]);
-    let entries = pairs(&reply).map_err(|e| format!("COMMAND DOCS: {e}"))?;
-    let Some((_, doc)) = entries
-        .into_iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(name))
-    else {
-        return Ok(BTreeMap::new());
-    };
-    Ok(pairs(doc)
-        .map_err(|e| format!("COMMAND DOCS {name}: {e}"))?
-        .into_iter()
-        .map(|(k, v)| (k, generic(v)))
-        .collect())
-}
-
 /// All differences between the server under test and Redis.
-fn differences(ours: &mut Raw, redis: &mut Raw) -> Vec<String> {
+fn differences(server: &Server, redis_server: &Server) -> Vec<String> {
     let mut d = Diffs::default();
+    let (ours, redis) = (&mut server.raw_authed(), &mut redis_server.raw());
 
     let our_list = command_list(ours);
     let redis_list = command_list(redis);
@@ -486,25 +708,50 @@ fn differences(ours: &mut Raw, redis: &mut Raw) -> Vec<String> {
             &listed(&our_list),
             &listed(&redis_list),
         );
+    }
 
-        match (command_docs(ours, name), command_docs(redis, name)) {
-            (Ok(o), Ok(t)) => {
-                let absent = V::Str("<absent>".into());
-                for f in DOC_FIELDS {
-                    let (ov, tv) = (o.get(*f).unwrap_or(&absent), t.get(*f).unwrap_or(&absent));
-                    if ov != tv {
-                        // Quote strings so summaries with spaces read unambiguously.
-                        let q = |v: &V| match v {
-                            V::Str(s) if s != "<absent>" => format!("{s:?}"),
-                            other => other.to_string(),
-                        };
-                        d.add(name, &format!("docs.{f}"), q(ov), q(tv));
-                    }
-                }
+    // COMMAND DOCS for every name both list, subcommands too, in both protocols.
+    let redis_names: BTreeSet<&String> = redis_list.iter().collect();
+    for resp3 in [false, true] {
+        let (mut ours, mut redis) = (server.raw_authed(), redis_server.raw());
+        if resp3 {
+            for r in [&mut ours, &mut redis] {
+                assert!(matches!(r.cmd(&["HELLO", "3"]), Reply::Map(_)), "HELLO 3");
             }
-            (Err(e), _) => d.add(name, "docs", format!("<malformed: {e}>"), "<docs>"),
-            (_, Err(e)) => panic!("redis-server COMMAND DOCS {name}: {e}"),
         }
+        // A RESP3 difference the RESP2 pass found too is listed once, others are tagged.
+        let mut pass = Diffs::default();
+        let mut entries = 0;
+        for name in our_list.iter().filter(|n| redis_names.contains(n)) {
+            match compare_docs(&mut pass, &mut ours, &mut redis, name, resp3) {
+                Ok(n) => entries += n,
+                Err(e) => panic!("{e}"),
+            }
+        }
+        for line in pass.lines {
+            if !resp3 {
+                d.lines.push(line);
+            } else if !d.lines.contains(&line) {
+                d.lines.push(format!("[RESP3] {line}"));
+            }
+        }
+        eprintln!(
+            "COMMAND DOCS (RESP{}): compared {entries} entries (names and their subcommands)",
+            if resp3 { 3 } else { 2 }
+        );
+    }
+
+    // COMMAND DOCS without names documents every top-level command, once.
+    let all = ours.run("COMMAND DOCS");
+    match pairs(&all) {
+        Ok(entries) => {
+            let documented: Vec<String> = entries.into_iter().map(|(n, _)| n).collect();
+            let unique: BTreeSet<String> = documented.iter().cloned().collect();
+            let top: BTreeSet<String> = our_top.iter().map(|n| n.to_string()).collect();
+            d.set("(COMMAND DOCS)", "names", &unique, &top);
+            d.eq("(COMMAND DOCS)", "count", documented.len(), top.len());
+        }
+        Err(e) => d.add("(COMMAND DOCS)", "reply", format!("<{e}>"), "<map>"),
     }
     eprintln!(
         "compared {compared} commands; damselfly-only (not compared): {ours_only:?}; \
@@ -570,7 +817,7 @@ fn command_introspection_matches_redis() {
     let mut runs: Vec<(usize, Vec<String>)> = Vec::new();
     for_each_thread_count(|threads| {
         let server = Server::start(threads, &[]);
-        let diffs = differences(&mut server.raw_authed(), &mut redis.raw());
+        let diffs = differences(&server, &redis);
         runs.push((threads, diffs));
     });
 

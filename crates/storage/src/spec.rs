@@ -4,9 +4,11 @@
 //! handed once at lookup; none of them matches on the command's name.
 
 pub mod acl;
+mod docs;
 pub mod flag;
 mod keys;
 
+pub use docs::{arg_flag, doc_flag, Arg, ArgType};
 pub use keys::flag as key;
 pub use keys::{Begin, Find, KeyPositions, KeySpec, MAX_KEY_SPECS};
 
@@ -147,6 +149,15 @@ pub struct CommandDef {
     pub since: &'static str,
     pub complexity: &'static str,
     pub summary: &'static str,
+    /// `doc_flag::*` bits.
+    pub doc_flags: u8,
+    pub deprecated_since: Option<&'static str>,
+    /// What to use instead of a deprecated command.
+    pub replaced_by: Option<&'static str>,
+    /// (version, change) pairs, oldest first.
+    pub history: &'static [(&'static str, &'static str)],
+    /// The argument tree COMMAND DOCS gives.
+    pub args: &'static [Arg],
     /// A container's subcommands (CONFIG GET, OBJECT ENCODING...), looked up with the second word;
     /// each runs with its container's handler.
     pub subcommands: &'static [CommandDef],
@@ -175,6 +186,11 @@ impl CommandDef {
             since: "",
             complexity: "",
             summary: "",
+            doc_flags: 0,
+            deprecated_since: None,
+            replaced_by: None,
+            history: &[],
+            args: &[],
             subcommands: &[],
             spread: Spread::Gathered,
             other_db: None,
@@ -274,6 +290,36 @@ impl CommandDef {
         self.since = since;
         self.complexity = complexity;
         self.summary = summary;
+        self
+    }
+
+    /// The versions that changed the command, and how (oldest first).
+    pub const fn history(mut self, history: &'static [(&'static str, &'static str)]) -> CommandDef {
+        self.history = history;
+        self
+    }
+
+    /// The arguments, as COMMAND DOCS documents them.
+    pub const fn args(mut self, args: &'static [Arg]) -> CommandDef {
+        self.args = args;
+        self
+    }
+
+    /// Deprecated since `version`, in favour of `replaced_by`.
+    pub const fn deprecated(
+        mut self,
+        version: &'static str,
+        replaced_by: &'static str,
+    ) -> CommandDef {
+        self.doc_flags |= doc_flag::DEPRECATED;
+        self.deprecated_since = Some(version);
+        self.replaced_by = Some(replaced_by);
+        self
+    }
+
+    /// A command for servers and tools rather than clients (REPLCONF, DEBUG).
+    pub const fn syscmd(mut self) -> CommandDef {
+        self.doc_flags |= doc_flag::SYSCMD;
         self
     }
 

@@ -9,7 +9,7 @@ use crate::shard::Job;
 use bytes::Bytes;
 use damselfly_protocol::errors;
 use damselfly_protocol::Frame;
-use damselfly_storage::spec::{acl, flag::*, CommandDef, Run};
+use damselfly_storage::spec::{acl, flag::*, Arg, CommandDef, Run};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -30,7 +30,13 @@ pub(crate) static COMMANDS: &[CommandDef] = &[CommandDef::new("client", -2, CLIE
             CommandDef::subcommand("client|caching", 3, CLIENT_HANDLER)
                 .flags(NOSCRIPT | LOADING | STALE)
                 .acl(acl::CONNECTION)
-                .doc("connection", "6.0.0", "O(1)", "Instruct the server about tracking or not keys in the next request"),
+                .doc("connection", "6.0.0", "O(1)", "Instruct the server about tracking or not keys in the next request")
+                .args(&[
+                    Arg::oneof("mode", &[
+                        Arg::pure_token("yes", "YES"),
+                        Arg::pure_token("no", "NO"),
+                    ]),
+                ]),
             CommandDef::subcommand("client|getname", 2, CLIENT_HANDLER)
                 .flags(NOSCRIPT | LOADING | STALE)
                 .acl(acl::CONNECTION)
@@ -55,32 +61,113 @@ pub(crate) static COMMANDS: &[CommandDef] = &[CommandDef::new("client", -2, CLIE
             CommandDef::subcommand("client|kill", -3, CLIENT_HANDLER)
                 .flags(ADMIN | NOSCRIPT | LOADING | STALE)
                 .acl(acl::CONNECTION)
-                .doc("connection", "2.4.0", "O(N) where N is the number of client connections", "Kill the connection of a client"),
+                .doc("connection", "2.4.0", "O(N) where N is the number of client connections", "Kill the connection of a client")
+                .history(&[
+                    ("2.8.12", "Added new filter format."),
+                    ("2.8.12", "`ID` option."),
+                    ("3.2.0", "Added `master` type in for `TYPE` option."),
+                    ("5.0.0", "Replaced `slave` `TYPE` with `replica`. `slave` still supported for backward compatibility."),
+                    ("6.2.0", "`LADDR` option."),
+                ])
+                .args(&[
+                    Arg::oneof("filter", &[
+                        Arg::string("ip:port").deprecated_since("2.8.12"),
+                        Arg::oneof("new-format", &[
+                            Arg::integer("client-id").token("ID").since("2.8.12").optional(),
+                            Arg::oneof("normal_master_slave_pubsub", &[
+                                Arg::pure_token("normal", "NORMAL"),
+                                Arg::pure_token("master", "MASTER").since("3.2.0"),
+                                Arg::pure_token("slave", "SLAVE"),
+                                Arg::pure_token("replica", "REPLICA").since("5.0.0"),
+                                Arg::pure_token("pubsub", "PUBSUB"),
+                            ]).token("TYPE").since("2.8.12").optional(),
+                            Arg::string("username").token("USER").optional(),
+                            Arg::string("ip:port").token("ADDR").optional(),
+                            Arg::string("ip:port").token("LADDR").since("6.2.0").optional(),
+                            Arg::string("yes/no").token("SKIPME").optional(),
+                        ]).multiple(),
+                    ]),
+                ]),
             CommandDef::subcommand("client|list", -2, CLIENT_HANDLER)
                 .flags(ADMIN | NOSCRIPT | LOADING | STALE)
                 .acl(acl::CONNECTION)
                 .tips(&["nondeterministic_output"])
-                .doc("connection", "2.4.0", "O(N) where N is the number of client connections", "Get the list of client connections"),
+                .doc("connection", "2.4.0", "O(N) where N is the number of client connections", "Get the list of client connections")
+                .history(&[
+                    ("2.8.12", "Added unique client `id` field."),
+                    ("5.0.0", "Added optional `TYPE` filter."),
+                    ("6.0.0", "Added `user` field."),
+                    ("6.2.0", "Added `argv-mem`, `tot-mem`, `laddr` and `redir` fields and the optional `ID` filter."),
+                    ("7.0.0", "Added `resp`, `multi-mem`, `rbs` and `rbp` fields."),
+                    ("7.0.3", "Added `ssub` field."),
+                ])
+                .args(&[
+                    Arg::oneof("normal_master_replica_pubsub", &[
+                        Arg::pure_token("normal", "NORMAL"),
+                        Arg::pure_token("master", "MASTER"),
+                        Arg::pure_token("replica", "REPLICA"),
+                        Arg::pure_token("pubsub", "PUBSUB"),
+                    ]).token("TYPE").since("5.0.0").optional(),
+                    Arg::block("id", &[
+                        Arg::integer("client-id").multiple(),
+                    ]).token("ID").since("6.2.0").optional(),
+                ]),
             CommandDef::subcommand("client|no-evict", 3, CLIENT_HANDLER)
                 .flags(ADMIN | NOSCRIPT | LOADING | STALE)
                 .acl(acl::CONNECTION)
-                .doc("connection", "7.0.0", "O(1)", "Set client eviction mode for the current connection"),
+                .doc("connection", "7.0.0", "O(1)", "Set client eviction mode for the current connection")
+                .args(&[
+                    Arg::oneof("enabled", &[
+                        Arg::pure_token("on", "ON"),
+                        Arg::pure_token("off", "OFF"),
+                    ]),
+                ]),
             CommandDef::subcommand("client|pause", -3, CLIENT_HANDLER)
                 .flags(ADMIN | NOSCRIPT | LOADING | STALE)
                 .acl(acl::CONNECTION)
-                .doc("connection", "2.9.50", "O(1)", "Stop processing commands from clients for some time"),
+                .doc("connection", "2.9.50", "O(1)", "Stop processing commands from clients for some time")
+                .history(&[
+                    ("6.2.0", "`CLIENT PAUSE WRITE` mode added along with the `mode` option."),
+                ])
+                .args(&[
+                    Arg::integer("timeout"),
+                    Arg::oneof("mode", &[
+                        Arg::pure_token("write", "WRITE"),
+                        Arg::pure_token("all", "ALL"),
+                    ]).since("6.2.0").optional(),
+                ]),
             CommandDef::subcommand("client|reply", 3, CLIENT_HANDLER)
                 .flags(NOSCRIPT | LOADING | STALE)
                 .acl(acl::CONNECTION)
-                .doc("connection", "3.2.0", "O(1)", "Instruct the server whether to reply to commands"),
+                .doc("connection", "3.2.0", "O(1)", "Instruct the server whether to reply to commands")
+                .args(&[
+                    Arg::oneof("on_off_skip", &[
+                        Arg::pure_token("on", "ON"),
+                        Arg::pure_token("off", "OFF"),
+                        Arg::pure_token("skip", "SKIP"),
+                    ]),
+                ]),
             CommandDef::subcommand("client|setname", 3, CLIENT_HANDLER)
                 .flags(NOSCRIPT | LOADING | STALE)
                 .acl(acl::CONNECTION)
-                .doc("connection", "2.6.9", "O(1)", "Set the current connection name"),
+                .doc("connection", "2.6.9", "O(1)", "Set the current connection name")
+                .args(&[Arg::string("connection-name")]),
             CommandDef::subcommand("client|tracking", -3, CLIENT_HANDLER)
                 .flags(NOSCRIPT | LOADING | STALE)
                 .acl(acl::CONNECTION)
-                .doc("connection", "6.0.0", "O(1). Some options may introduce additional complexity.", "Enable or disable server assisted client side caching support"),
+                .doc("connection", "6.0.0", "O(1). Some options may introduce additional complexity.", "Enable or disable server assisted client side caching support")
+                .args(&[
+                    Arg::oneof("status", &[
+                        Arg::pure_token("on", "ON"),
+                        Arg::pure_token("off", "OFF"),
+                    ]),
+                    Arg::integer("client-id").token("REDIRECT").optional(),
+                    Arg::string("prefix").token("PREFIX").optional().multiple().multiple_token(),
+                    Arg::pure_token("bcast", "BCAST").optional(),
+                    Arg::pure_token("optin", "OPTIN").optional(),
+                    Arg::pure_token("optout", "OPTOUT").optional(),
+                    Arg::pure_token("noloop", "NOLOOP").optional(),
+                ]),
             CommandDef::subcommand("client|trackinginfo", 2, CLIENT_HANDLER)
                 .flags(NOSCRIPT | LOADING | STALE)
                 .acl(acl::CONNECTION)
@@ -88,7 +175,14 @@ pub(crate) static COMMANDS: &[CommandDef] = &[CommandDef::new("client", -2, CLIE
             CommandDef::subcommand("client|unblock", -3, CLIENT_HANDLER)
                 .flags(ADMIN | NOSCRIPT | LOADING | STALE)
                 .acl(acl::CONNECTION)
-                .doc("connection", "5.0.0", "O(log N) where N is the number of client connections", "Unblock a client blocked in a blocking command from a different connection"),
+                .doc("connection", "5.0.0", "O(log N) where N is the number of client connections", "Unblock a client blocked in a blocking command from a different connection")
+                .args(&[
+                    Arg::integer("client-id"),
+                    Arg::oneof("timeout_error", &[
+                        Arg::pure_token("timeout", "TIMEOUT"),
+                        Arg::pure_token("error", "ERROR"),
+                    ]).optional(),
+                ]),
             CommandDef::subcommand("client|unpause", 2, CLIENT_HANDLER)
                 .flags(ADMIN | NOSCRIPT | LOADING | STALE)
                 .acl(acl::CONNECTION)

@@ -4,7 +4,10 @@ use super::handler::Now;
 use super::{bulk_str, unknown_subcommand, wrong_arity};
 use bytes::Bytes;
 use damselfly_protocol::Frame;
-use damselfly_storage::spec::{acl, flag, flag::*, key, Begin, CommandDef, Find, KeySpec, Run};
+use damselfly_storage::spec::{
+    acl, arg_flag, doc_flag, flag, flag::*, key, Arg, ArgType, Begin, CommandDef, Find, KeySpec,
+    Run,
+};
 
 /// COMMAND and its subcommands.
 const COMMAND_HANDLER: Run = Run::Connection(&Now(|_, args| run(args)));
@@ -39,7 +42,8 @@ pub(crate) static COMMANDS: &[CommandDef] = &[CommandDef::new("command", -1, COM
                 "7.0.0",
                 "O(N) where N is the number of commands to look up",
                 "Get array of specific Redis command documentation",
-            ),
+            )
+            .args(&[Arg::string("command-name").optional().multiple()]),
         CommandDef::subcommand("command|getkeys", -4, COMMAND_HANDLER)
             .flags(LOADING | STALE)
             .acl(acl::CONNECTION)
@@ -76,7 +80,12 @@ pub(crate) static COMMANDS: &[CommandDef] = &[CommandDef::new("command", -1, COM
                 "2.8.13",
                 "O(N) where N is the number of commands to look up",
                 "Get array of specific Redis command details, or all when no argument is given.",
-            ),
+            )
+            .history(&[(
+                "7.0.0",
+                "Allowed to be called with no argument to get info on all commands.",
+            )])
+            .args(&[Arg::string("command-name").optional().multiple()]),
         CommandDef::subcommand("command|list", -2, COMMAND_HANDLER)
             .flags(LOADING | STALE)
             .acl(acl::CONNECTION)
@@ -86,7 +95,17 @@ pub(crate) static COMMANDS: &[CommandDef] = &[CommandDef::new("command", -1, COM
                 "7.0.0",
                 "O(N) where N is the total number of Redis commands",
                 "Get an array of Redis command names",
-            ),
+            )
+            .args(&[Arg::oneof(
+                "filterby",
+                &[
+                    Arg::string("module-name").token("MODULE"),
+                    Arg::string("category").token("ACLCAT"),
+                    Arg::pattern("pattern").token("PATTERN"),
+                ],
+            )
+            .token("FILTERBY")
+            .optional()]),
     ])];
 
 pub fn run(args: &[Bytes]) -> Frame {
@@ -114,7 +133,7 @@ pub fn run(args: &[Bytes]) -> Frame {
             )
         }
         b"docs" => {
-            let specs: Vec<&CommandDef> = if args.len() == 2 {
+            let specs: Vec<&'static CommandDef> = if args.len() == 2 {
                 crate::spec::all().collect()
             } else {
                 args[2..]
@@ -125,7 +144,7 @@ pub fn run(args: &[Bytes]) -> Frame {
             Frame::Map(
                 specs
                     .into_iter()
-                    .map(|spec| (bulk_str(spec.name), docs(spec)))
+                    .map(|spec| (text(spec.name), docs(spec)))
                     .collect(),
             )
         }
@@ -253,24 +272,99 @@ fn key_spec(spec: &KeySpec) -> Frame {
     Frame::Map(fields)
 }
 
-fn docs(def: &CommandDef) -> Frame {
-    let mut fields = vec![
-        (bulk_str("summary"), bulk_str(def.summary)),
-        (bulk_str("since"), bulk_str(def.since)),
-        (bulk_str("group"), bulk_str(def.group)),
-    ];
+/// A static string as a bulk reply, without copying it.
+fn text(text: &'static str) -> Frame {
+    Frame::Bulk(Bytes::from_static(text.as_bytes()))
+}
+
+/// The names of the `flags` bits set, as a set of simple strings (doc flags, argument flags).
+fn flag_set(flags: u8, names: &'static [(u8, &'static str)]) -> Frame {
+    Frame::Set(
+        names
+            .iter()
+            .filter(|(bit, _)| flags & bit != 0)
+            .map(|&(_, name)| Frame::simple(name))
+            .collect(),
+    )
+}
+
+/// One command's COMMAND DOCS entry: Redis 7.0's fields, in its order, each only when the
+/// command has it (group always).
+fn docs(def: &'static CommandDef) -> Frame {
+    let mut fields = Vec::with_capacity(10);
+    if !def.summary.is_empty() {
+        fields.push((text("summary"), text(def.summary)));
+    }
+    if !def.since.is_empty() {
+        fields.push((text("since"), text(def.since)));
+    }
+    fields.push((text("group"), text(def.group)));
     if !def.complexity.is_empty() {
-        fields.push((bulk_str("complexity"), bulk_str(def.complexity)));
+        fields.push((text("complexity"), text(def.complexity)));
+    }
+    if def.doc_flags != 0 {
+        fields.push((text("doc_flags"), flag_set(def.doc_flags, doc_flag::NAMES)));
+    }
+    if let Some(version) = def.deprecated_since {
+        fields.push((text("deprecated_since"), text(version)));
+    }
+    if let Some(replacement) = def.replaced_by {
+        fields.push((text("replaced_by"), text(replacement)));
+    }
+    if !def.history.is_empty() {
+        let history = def
+            .history
+            .iter()
+            .map(|&(version, change)| Frame::Array(vec![text(version), text(change)]))
+            .collect();
+        fields.push((text("history"), Frame::Set(history)));
+    }
+    if !def.args.is_empty() {
+        fields.push((text("arguments"), arg_docs(def.args)));
     }
     if !def.subcommands.is_empty() {
         let subcommands = def
             .subcommands
             .iter()
-            .map(|sub| (bulk_str(sub.name), docs(sub)))
+            .map(|sub| (text(sub.name), docs(sub)))
             .collect();
-        fields.push((bulk_str("subcommands"), Frame::Map(subcommands)));
+        fields.push((text("subcommands"), Frame::Map(subcommands)));
     }
     Frame::Map(fields)
+}
+
+/// An argument list as COMMAND DOCS gives it, nested arguments included.
+fn arg_docs(args: &'static [Arg]) -> Frame {
+    Frame::Array(
+        args.iter()
+            .map(|arg| {
+                let mut fields = Vec::with_capacity(9);
+                fields.push((text("name"), text(arg.name)));
+                fields.push((text("type"), text(arg.kind.name())));
+                if let Some(index) = arg.key_spec_index {
+                    fields.push((text("key_spec_index"), Frame::Integer(index.into())));
+                }
+                for (field, value) in [
+                    ("token", arg.token),
+                    ("summary", arg.summary),
+                    ("since", arg.since),
+                    ("deprecated_since", arg.deprecated_since),
+                ] {
+                    if let Some(value) = value {
+                        fields.push((text(field), text(value)));
+                    }
+                }
+                if arg.flags != 0 {
+                    fields.push((text("flags"), flag_set(arg.flags, arg_flag::NAMES)));
+                }
+                // Redis gives a oneof's or a block's arguments even when there are none.
+                if matches!(arg.kind, ArgType::Oneof | ArgType::Block) {
+                    fields.push((text("arguments"), arg_docs(arg.args)));
+                }
+                Frame::Map(fields)
+            })
+            .collect(),
+    )
 }
 
 /// COMMAND GETKEYS (and GETKEYSANDFLAGS: each key with its key spec's flags) with Redis 7.0's
@@ -300,4 +394,140 @@ fn getkeys(command: &[Bytes], with_flags: bool) -> Frame {
         return Frame::error("ERR Invalid arguments specified for command");
     }
     Frame::Array(keys)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::commands::install;
+
+    /// Every argument tree is one COMMAND DOCS can give and a client can follow.
+    fn check_args(def: &CommandDef, args: &[Arg]) {
+        for arg in args {
+            let what = format!("{} argument {}", def.name, arg.name);
+            assert!(!arg.name.is_empty(), "{what}");
+            match arg.kind {
+                ArgType::Oneof | ArgType::Block => assert!(!arg.args.is_empty(), "{what}"),
+                _ => assert!(arg.args.is_empty(), "{what}"),
+            }
+            if arg.kind == ArgType::Key {
+                assert!(arg.key_spec_index.is_some(), "{what}");
+            }
+            if let Some(index) = arg.key_spec_index {
+                assert!(usize::from(index) < def.key_specs.len(), "{what}");
+            }
+            if arg.kind == ArgType::PureToken {
+                assert!(arg.token.is_some(), "{what}");
+            }
+            check_args(def, arg.args);
+        }
+    }
+
+    #[test]
+    fn every_argument_tree_is_well_formed() {
+        install();
+        for def in crate::spec::all() {
+            for def in std::iter::once(def).chain(def.subcommands) {
+                check_args(def, def.args);
+                let deprecated = def.doc_flags & doc_flag::DEPRECATED != 0;
+                assert_eq!(deprecated, def.deprecated_since.is_some(), "{}", def.name);
+                assert_eq!(deprecated, def.replaced_by.is_some(), "{}", def.name);
+            }
+        }
+    }
+
+    fn field_names(entry: &Frame) -> Vec<String> {
+        let Frame::Map(fields) = entry else {
+            panic!("not a map: {entry:?}");
+        };
+        fields
+            .iter()
+            .map(|(name, _)| match name {
+                Frame::Bulk(name) => String::from_utf8_lossy(name).into_owned(),
+                other => panic!("field name {other:?}"),
+            })
+            .collect()
+    }
+
+    fn field<'a>(entry: &'a Frame, name: &str) -> &'a Frame {
+        let Frame::Map(fields) = entry else {
+            panic!("not a map: {entry:?}");
+        };
+        fields
+            .iter()
+            .find(|(key, _)| *key == text_owned(name))
+            .map(|(_, value)| value)
+            .unwrap_or_else(|| panic!("no {name}"))
+    }
+
+    fn text_owned(text: &str) -> Frame {
+        Frame::Bulk(Bytes::copy_from_slice(text.as_bytes()))
+    }
+
+    #[test]
+    fn docs_give_redis_fields_in_redis_order() {
+        install();
+        let set = docs(crate::spec::lookup(b"set").unwrap());
+        assert_eq!(
+            field_names(&set),
+            [
+                "summary",
+                "since",
+                "group",
+                "complexity",
+                "history",
+                "arguments"
+            ]
+        );
+        let Frame::Array(args) = field(&set, "arguments") else {
+            panic!("arguments");
+        };
+        // `condition`: NX or XX, added in 2.6.12.
+        assert_eq!(
+            field_names(&args[2]),
+            ["name", "type", "since", "flags", "arguments"]
+        );
+        assert_eq!(
+            *field(&args[2], "flags"),
+            Frame::Set(vec![Frame::simple("optional")])
+        );
+        let Frame::Set(history) = field(&set, "history") else {
+            panic!("history");
+        };
+        assert_eq!(history.len(), 4);
+
+        let zrangebyscore = docs(crate::spec::lookup(b"zrangebyscore").unwrap());
+        assert_eq!(
+            field_names(&zrangebyscore)[4..],
+            [
+                "doc_flags",
+                "deprecated_since",
+                "replaced_by",
+                "history",
+                "arguments"
+            ]
+        );
+    }
+
+    /// DFLY is damselfly's own: documented as Redis documents its replication commands.
+    #[test]
+    fn dfly_has_docs_of_its_own() {
+        install();
+        let dfly = docs(crate::spec::lookup(b"dfly").unwrap());
+        assert_eq!(
+            field_names(&dfly),
+            [
+                "summary",
+                "since",
+                "group",
+                "complexity",
+                "doc_flags",
+                "arguments"
+            ]
+        );
+        assert_eq!(
+            *field(&dfly, "doc_flags"),
+            Frame::Set(vec![Frame::simple("syscmd")])
+        );
+    }
 }

@@ -9,7 +9,7 @@ use crate::units::parse_memory;
 use bytes::Bytes;
 use damselfly_protocol::Frame;
 use damselfly_storage::glob_match;
-use damselfly_storage::spec::{flag::*, CommandDef, Run};
+use damselfly_storage::spec::{flag::*, Arg, CommandDef, Run};
 use std::sync::atomic::Ordering;
 
 /// CONFIG and its subcommands.
@@ -31,7 +31,12 @@ pub(crate) static COMMANDS: &[CommandDef] = &[CommandDef::new("config", -2, CONF
                 "2.0.0",
                 "O(N) when N is the number of configuration parameters provided",
                 "Get the values of configuration parameters",
-            ),
+            )
+            .history(&[(
+                "7.0.0",
+                "Added the ability to pass multiple pattern parameters in one call",
+            )])
+            .args(&[Arg::block("parameter", &[Arg::string("parameter")]).multiple()]),
         CommandDef::subcommand("config|help", 2, CONFIG_HANDLER)
             .flags(LOADING | STALE)
             .doc(
@@ -64,7 +69,16 @@ pub(crate) static COMMANDS: &[CommandDef] = &[CommandDef::new("config", -2, CONF
                 "2.0.0",
                 "O(N) when N is the number of configuration parameters provided",
                 "Set configuration parameters to the given values",
-            ),
+            )
+            .history(&[(
+                "7.0.0",
+                "Added the ability to set multiple parameters in one call.",
+            )])
+            .args(&[Arg::block(
+                "parameter_value",
+                &[Arg::string("parameter"), Arg::string("value")],
+            )
+            .multiple()]),
     ])];
 
 pub fn run(conn: &mut Connection, args: &[Bytes]) -> Frame {

@@ -6,7 +6,7 @@ use crate::connection::Connection;
 use bytes::Bytes;
 use damselfly_protocol::errors;
 use damselfly_protocol::Frame;
-use damselfly_storage::spec::{acl, flag::*, CommandDef};
+use damselfly_storage::spec::{acl, flag::*, Arg, CommandDef};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// The connection commands.
@@ -15,11 +15,13 @@ pub(crate) static COMMANDS: &[CommandDef] = &[
         .flags(FAST | SUBSCRIBED_CONTEXT)
         .acl(acl::CONNECTION)
         .tips(&["request_policy:all_shards", "response_policy:all_succeeded"])
-        .doc("connection", "1.0.0", "O(1)", "Ping the server"),
+        .doc("connection", "1.0.0", "O(1)", "Ping the server")
+        .args(&[Arg::string("message").optional()]),
     CommandDef::connection("echo", 2, &Now(|_, args| Frame::Bulk(args[1].clone())))
         .flags(LOADING | STALE | FAST)
         .acl(acl::CONNECTION)
-        .doc("connection", "1.0.0", "O(1)", "Echo the given string"),
+        .doc("connection", "1.0.0", "O(1)", "Echo the given string")
+        .args(&[Arg::string("message")]),
     CommandDef::connection("quit", -1, &Now(quit))
         .flags(
             NOSCRIPT
@@ -41,11 +43,25 @@ pub(crate) static COMMANDS: &[CommandDef] = &[
             "1.0.0",
             "O(1)",
             "Change the selected database for the current connection",
-        ),
+        )
+        .args(&[Arg::integer("index")]),
     CommandDef::connection("hello", -1, &Now(hello))
         .flags(NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY)
         .acl(acl::CONNECTION)
-        .doc("connection", "6.0.0", "O(1)", "Handshake with Redis"),
+        .doc("connection", "6.0.0", "O(1)", "Handshake with Redis")
+        .history(&[
+            ("6.2.0", "`protover` made optional; when called without arguments the command reports the current connection's context."),
+        ])
+        .args(&[
+            Arg::block("arguments", &[
+                Arg::integer("protover"),
+                Arg::block("username_password", &[
+                    Arg::string("username"),
+                    Arg::string("password"),
+                ]).token("AUTH").optional(),
+                Arg::string("clientname").token("SETNAME").optional(),
+            ]).optional(),
+        ]),
     CommandDef::connection("auth", -2, &Now(auth))
         .flags(NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY)
         .acl(acl::CONNECTION)
@@ -54,7 +70,9 @@ pub(crate) static COMMANDS: &[CommandDef] = &[
             "1.0.0",
             "O(N) where N is the number of passwords defined for the user",
             "Authenticate to the server",
-        ),
+        )
+        .history(&[("6.0.0", "Added ACL style (username and password).")])
+        .args(&[Arg::string("username").since("6.0.0").optional(), Arg::string("password")]),
     CommandDef::connection("reset", 1, &Later(|conn, _| Box::pin(reset(conn))))
         .flags(
             NOSCRIPT

@@ -25,7 +25,8 @@ pub(crate) static COMMANDS: &[CommandDef] = &[CommandDef::connection(
     "1.0.0",
     "Depends on subcommand.",
     "A container for debugging commands",
-)];
+)
+.syscmd()];
 
 pub async fn run(conn: &mut Connection, args: &[Bytes]) -> Frame {
     let sub = args[1].to_ascii_lowercase();

@@ -9,7 +9,7 @@ use crate::shard::Job;
 use crate::shard::Shard;
 use bytes::Bytes;
 use damselfly_protocol::Frame;
-use damselfly_storage::spec::{acl, flag::*, CommandDef};
+use damselfly_storage::spec::{acl, flag::*, Arg, CommandDef};
 use damselfly_storage::Stats;
 use std::fmt::Write;
 use std::sync::atomic::Ordering;
@@ -33,7 +33,12 @@ pub(crate) static COMMANDS: &[CommandDef] = &[CommandDef::connection(
     "1.0.0",
     "O(1)",
     "Get information and statistics about the server",
-)];
+)
+.history(&[(
+    "7.0.0",
+    "Added support for taking multiple section arguments.",
+)])
+.args(&[Arg::string("section").optional().multiple()])];
 
 /// What one shard contributes to INFO.
 #[derive(Debug, Default)]

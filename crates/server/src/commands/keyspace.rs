@@ -11,7 +11,7 @@ use crate::transaction::Transaction;
 use bytes::Bytes;
 use damselfly_protocol::errors;
 use damselfly_protocol::Frame;
-use damselfly_storage::spec::{acl, flag::*, CommandDef, Spread};
+use damselfly_storage::spec::{acl, flag::*, Arg, CommandDef, Spread};
 use rand::Rng;
 
 /// The keyspace commands.
@@ -26,23 +26,51 @@ pub(crate) static COMMANDS: &[CommandDef] = &[
         .flags(WRITE)
         .acl(acl::KEYSPACE | acl::DANGEROUS)
         .tips(&["request_policy:all_shards", "response_policy:all_succeeded"])
-        .doc("server", "1.0.0", "O(N) where N is the number of keys in the selected database", "Remove all keys from the current database"),
+        .doc("server", "1.0.0", "O(N) where N is the number of keys in the selected database", "Remove all keys from the current database")
+        .history(&[
+            ("4.0.0", "Added the `ASYNC` flushing mode modifier."),
+            ("6.2.0", "Added the `SYNC` flushing mode modifier."),
+        ])
+        .args(&[
+            Arg::oneof("async", &[
+                Arg::pure_token("async", "ASYNC").since("4.0.0"),
+                Arg::pure_token("sync", "SYNC").since("6.2.0"),
+            ]).optional(),
+        ]),
     CommandDef::connection("flushall", -1, &Later(|conn, args| Box::pin(async move { flush(conn, &args, true).await })))
         .spread(Spread::EveryShard { all_dbs: true })
         .flags(WRITE)
         .acl(acl::KEYSPACE | acl::DANGEROUS)
         .tips(&["request_policy:all_shards", "response_policy:all_succeeded"])
-        .doc("server", "1.0.0", "O(N) where N is the total number of keys in all databases", "Remove all keys from all databases"),
+        .doc("server", "1.0.0", "O(N) where N is the total number of keys in all databases", "Remove all keys from all databases")
+        .history(&[
+            ("4.0.0", "Added the `ASYNC` flushing mode modifier."),
+            ("6.2.0", "Added the `SYNC` flushing mode modifier."),
+        ])
+        .args(&[
+            Arg::oneof("async", &[
+                Arg::pure_token("async", "ASYNC").since("4.0.0"),
+                Arg::pure_token("sync", "SYNC").since("6.2.0"),
+            ]).optional(),
+        ]),
     CommandDef::connection("keys", 2, &Later(|conn, args| Box::pin(async move { keys(conn, &args).await })))
         .flags(READONLY)
         .acl(acl::KEYSPACE | acl::DANGEROUS)
         .tips(&["request_policy:all_shards", "nondeterministic_output_order"])
-        .doc("generic", "1.0.0", "O(N) with N being the number of keys in the database, under the assumption that the key names in the database and the given pattern have limited length.", "Find all keys matching the given pattern"),
+        .doc("generic", "1.0.0", "O(N) with N being the number of keys in the database, under the assumption that the key names in the database and the given pattern have limited length.", "Find all keys matching the given pattern")
+        .args(&[Arg::pattern("pattern")]),
     CommandDef::connection("scan", -2, &Later(|conn, args| Box::pin(async move { scan(conn, &args).await })))
         .flags(READONLY)
         .acl(acl::KEYSPACE)
         .tips(&["nondeterministic_output", "request_policy:special"])
-        .doc("generic", "2.8.0", "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.", "Incrementally iterate the keys space"),
+        .doc("generic", "2.8.0", "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.", "Incrementally iterate the keys space")
+        .history(&[("6.0.0", "Added the `TYPE` subcommand.")])
+        .args(&[
+            Arg::integer("cursor"),
+            Arg::pattern("pattern").token("MATCH").optional(),
+            Arg::integer("count").token("COUNT").optional(),
+            Arg::string("type").token("TYPE").since("6.0.0").optional(),
+        ]),
     CommandDef::connection("randomkey", 1, &Later(|conn, _| Box::pin(random_key(conn))))
         .flags(READONLY)
         .acl(acl::KEYSPACE)

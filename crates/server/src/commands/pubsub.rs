@@ -7,7 +7,7 @@ use crate::pubsub::PushSink;
 use crate::shard::Job;
 use bytes::Bytes;
 use damselfly_protocol::Frame;
-use damselfly_storage::spec::{flag::*, CommandDef, Run};
+use damselfly_storage::spec::{flag::*, Arg, CommandDef, Run};
 use std::collections::BTreeSet;
 
 /// PUBSUB and its subcommands.
@@ -19,25 +19,31 @@ const PUBSUB_HANDLER: Run = Run::Connection(&Later(|conn, args| {
 pub(crate) static COMMANDS: &[CommandDef] = &[
     CommandDef::connection("subscribe", -2, &Now(|conn, args| Frame::Many(subscribe(conn, args, false))))
         .flags(PUBSUB | NOSCRIPT | LOADING | STALE | SUBSCRIBED_CONTEXT)
-        .doc("pubsub", "2.0.0", "O(N) where N is the number of channels to subscribe to.", "Listen for messages published to the given channels"),
+        .doc("pubsub", "2.0.0", "O(N) where N is the number of channels to subscribe to.", "Listen for messages published to the given channels")
+        .args(&[Arg::string("channel").multiple()]),
     CommandDef::connection("unsubscribe", -1, &Now(|conn, args| Frame::Many(unsubscribe(conn, args, false))))
         .flags(PUBSUB | NOSCRIPT | LOADING | STALE | SUBSCRIBED_CONTEXT)
-        .doc("pubsub", "2.0.0", "O(N) where N is the number of clients already subscribed to a channel.", "Stop listening for messages posted to the given channels"),
+        .doc("pubsub", "2.0.0", "O(N) where N is the number of clients already subscribed to a channel.", "Stop listening for messages posted to the given channels")
+        .args(&[Arg::string("channel").optional().multiple()]),
     CommandDef::connection("psubscribe", -2, &Now(|conn, args| Frame::Many(subscribe(conn, args, true))))
         .flags(PUBSUB | NOSCRIPT | LOADING | STALE | SUBSCRIBED_CONTEXT)
-        .doc("pubsub", "2.0.0", "O(N) where N is the number of patterns the client is already subscribed to.", "Listen for messages published to channels matching the given patterns"),
+        .doc("pubsub", "2.0.0", "O(N) where N is the number of patterns the client is already subscribed to.", "Listen for messages published to channels matching the given patterns")
+        .args(&[Arg::block("pattern", &[Arg::pattern("pattern")]).multiple()]),
     CommandDef::connection("punsubscribe", -1, &Now(|conn, args| Frame::Many(unsubscribe(conn, args, true))))
         .flags(PUBSUB | NOSCRIPT | LOADING | STALE | SUBSCRIBED_CONTEXT)
-        .doc("pubsub", "2.0.0", "O(N+M) where N is the number of patterns the client is already subscribed and M is the number of total patterns subscribed in the system (by any client).", "Stop listening for messages posted to channels matching the given patterns"),
+        .doc("pubsub", "2.0.0", "O(N+M) where N is the number of patterns the client is already subscribed and M is the number of total patterns subscribed in the system (by any client).", "Stop listening for messages posted to channels matching the given patterns")
+        .args(&[Arg::pattern("pattern").optional().multiple()]),
     CommandDef::connection("publish", 3, &Later(|conn, args| Box::pin(async move { publish(conn, &args).await })))
         .flags(PUBSUB | LOADING | STALE | FAST)
-        .doc("pubsub", "2.0.0", "O(N+M) where N is the number of clients subscribed to the receiving channel and M is the total number of subscribed patterns (by any client).", "Post a message to a channel"),
+        .doc("pubsub", "2.0.0", "O(N+M) where N is the number of clients subscribed to the receiving channel and M is the total number of subscribed patterns (by any client).", "Post a message to a channel")
+        .args(&[Arg::string("channel"), Arg::string("message")]),
     CommandDef::new("pubsub", -2, PUBSUB_HANDLER)
         .doc("pubsub", "2.8.0", "Depends on subcommand.", "A container for Pub/Sub commands")
         .subcommands(&[
             CommandDef::subcommand("pubsub|channels", -2, PUBSUB_HANDLER)
                 .flags(PUBSUB | LOADING | STALE)
-                .doc("pubsub", "2.8.0", "O(N) where N is the number of active channels, and assuming constant time pattern matching (relatively short channels and patterns)", "List active channels"),
+                .doc("pubsub", "2.8.0", "O(N) where N is the number of active channels, and assuming constant time pattern matching (relatively short channels and patterns)", "List active channels")
+                .args(&[Arg::pattern("pattern").optional()]),
             CommandDef::subcommand("pubsub|help", 2, PUBSUB_HANDLER)
                 .flags(LOADING | STALE)
                 .doc("pubsub", "6.2.0", "O(1)", "Show helpful text about the different subcommands"),
@@ -46,13 +52,16 @@ pub(crate) static COMMANDS: &[CommandDef] = &[
                 .doc("pubsub", "2.8.0", "O(1)", "Get the count of unique patterns pattern subscriptions"),
             CommandDef::subcommand("pubsub|numsub", -2, PUBSUB_HANDLER)
                 .flags(PUBSUB | LOADING | STALE)
-                .doc("pubsub", "2.8.0", "O(N) for the NUMSUB subcommand, where N is the number of requested channels", "Get the count of subscribers for channels"),
+                .doc("pubsub", "2.8.0", "O(N) for the NUMSUB subcommand, where N is the number of requested channels", "Get the count of subscribers for channels")
+                .args(&[Arg::string("channel").optional().multiple()]),
             CommandDef::subcommand("pubsub|shardchannels", -2, PUBSUB_HANDLER)
                 .flags(PUBSUB | LOADING | STALE)
-                .doc("pubsub", "7.0.0", "O(N) where N is the number of active shard channels, and assuming constant time pattern matching (relatively short shard channels).", "List active shard channels"),
+                .doc("pubsub", "7.0.0", "O(N) where N is the number of active shard channels, and assuming constant time pattern matching (relatively short shard channels).", "List active shard channels")
+                .args(&[Arg::pattern("pattern").optional()]),
             CommandDef::subcommand("pubsub|shardnumsub", -2, PUBSUB_HANDLER)
                 .flags(PUBSUB | LOADING | STALE)
-                .doc("pubsub", "7.0.0", "O(N) for the SHARDNUMSUB subcommand, where N is the number of requested shard channels", "Get the count of subscribers for shard channels"),
+                .doc("pubsub", "7.0.0", "O(N) for the SHARDNUMSUB subcommand, where N is the number of requested shard channels", "Get the count of subscribers for shard channels")
+                .args(&[Arg::string("shardchannel").optional().multiple()]),
         ]),
 ];
 

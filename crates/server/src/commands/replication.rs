@@ -11,7 +11,7 @@ use crate::wakeup::await_remote;
 use bytes::Bytes;
 use damselfly_protocol::errors;
 use damselfly_protocol::Frame;
-use damselfly_storage::spec::{acl, flag::*, CommandDef};
+use damselfly_storage::spec::{acl, flag::*, Arg, CommandDef};
 use futures::FutureExt;
 use std::time::{Duration, Instant};
 
@@ -19,10 +19,23 @@ use std::time::{Duration, Instant};
 pub(crate) static COMMANDS: &[CommandDef] = &[
     CommandDef::connection("replicaof", 3, &Later(|conn, args| Box::pin(async move { replicaof(conn, &args).await })))
         .flags(ADMIN | NOSCRIPT | STALE | NO_ASYNC_LOADING)
-        .doc("server", "5.0.0", "O(1)", "Make the server a replica of another instance, or promote it as master."),
+        .doc("server", "5.0.0", "O(1)", "Make the server a replica of another instance, or promote it as master.")
+        .args(&[
+            Arg::oneof("args", &[
+                Arg::block("host-port", &[Arg::string("host"), Arg::integer("port")]),
+                Arg::block("no-one", &[Arg::pure_token("no", "NO"), Arg::pure_token("one", "ONE")]),
+            ]),
+        ]),
     CommandDef::connection("slaveof", 3, &Later(|conn, args| Box::pin(async move { replicaof(conn, &args).await })))
         .flags(ADMIN | NOSCRIPT | STALE | NO_ASYNC_LOADING)
-        .doc("server", "1.0.0", "O(1)", "Make the server a replica of another instance, or promote it as master."),
+        .doc("server", "1.0.0", "O(1)", "Make the server a replica of another instance, or promote it as master.")
+        .deprecated("5.0.0", "`REPLICAOF`")
+        .args(&[
+            Arg::oneof("args", &[
+                Arg::block("host-port", &[Arg::string("host"), Arg::integer("port")]),
+                Arg::block("no-one", &[Arg::pure_token("no", "NO"), Arg::pure_token("one", "ONE")]),
+            ]),
+        ]),
     CommandDef::connection("role", 1, &Now(|conn, _| role(conn)))
         .flags(NOSCRIPT | LOADING | STALE | FAST)
         .acl(acl::ADMIN | acl::DANGEROUS)
@@ -31,19 +44,32 @@ pub(crate) static COMMANDS: &[CommandDef] = &[
         .flags(NOSCRIPT)
         .acl(acl::CONNECTION)
         .tips(&["request_policy:all_shards", "response_policy:agg_min"])
-        .doc("generic", "3.0.0", "O(1)", "Wait for the synchronous replication of all the write commands sent in the context of the current connection"),
+        .doc("generic", "3.0.0", "O(1)", "Wait for the synchronous replication of all the write commands sent in the context of the current connection")
+        .args(&[Arg::integer("numreplicas"), Arg::integer("timeout")]),
     CommandDef::connection("replconf", -1, &Now(|_, args| replconf(args)))
         .flags(ADMIN | NOSCRIPT | LOADING | STALE | ALLOW_BUSY)
-        .doc("server", "3.0.0", "O(1)", "An internal command for configuring the replication stream"),
+        .doc("server", "3.0.0", "O(1)", "An internal command for configuring the replication stream")
+        .syscmd(),
     CommandDef::connection("psync", -3, &Now(|_, _| Frame::error(NOT_A_DAMSELFLY_REPLICA)))
         .flags(ADMIN | NOSCRIPT | NO_ASYNC_LOADING | NO_MULTI)
-        .doc("server", "2.8.0", "", "Internal command used for replication"),
+        .doc("server", "2.8.0", "", "Internal command used for replication")
+        .args(&[Arg::string("replicationid"), Arg::integer("offset")]),
     CommandDef::connection("sync", 1, &Now(|_, _| Frame::error(NOT_A_DAMSELFLY_REPLICA)))
         .flags(ADMIN | NOSCRIPT | NO_ASYNC_LOADING | NO_MULTI)
         .doc("server", "1.0.0", "", "Internal command used for replication"),
     CommandDef::connection("dfly", -2, &Later(|conn, args| Box::pin(async move { dfly(conn, &args).await })))
         .flags(ADMIN | NOSCRIPT | LOADING | STALE)
-        .doc("server", "0.1.0", "O(1)", "Internal damselfly replication commands (SYNC, FLOW)"),
+        .doc("server", "0.1.0", "O(1)", "Internal damselfly replication commands (SYNC, FLOW)")
+        // damselfly's own, documented as Redis documents its replication commands (REPLCONF).
+        .syscmd()
+        .args(&[Arg::oneof("subcommand", &[
+            Arg::block("sync", &[
+                Arg::integer("listening-port"),
+                Arg::string("replicationid").summary("The primary's replication id, or `?` for a full sync"),
+                Arg::integer("offset").summary("Where to resume, one offset per primary shard").optional().multiple(),
+            ]).token("SYNC"),
+            Arg::block("flow", &[Arg::string("session"), Arg::integer("shard")]).token("FLOW"),
+        ])]),
 ];
 
 /// PSYNC and SYNC: damselfly replicates with damselfly only, over its per-shard flows.

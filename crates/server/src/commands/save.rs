@@ -12,7 +12,7 @@ use crate::wakeup::await_remote;
 use bytes::Bytes;
 use damselfly_protocol::errors;
 use damselfly_protocol::Frame;
-use damselfly_storage::spec::{acl, flag::*, CommandDef};
+use damselfly_storage::spec::{acl, flag::*, Arg, CommandDef};
 use std::rc::Rc;
 
 /// The save commands.
@@ -22,7 +22,9 @@ pub(crate) static COMMANDS: &[CommandDef] = &[
         .doc("server", "1.0.0", "O(N) where N is the total number of keys in all databases", "Synchronously save the dataset to disk"),
     CommandDef::connection("bgsave", -1, &Now(|conn, args| bgsave(conn, args)))
         .flags(ADMIN | NOSCRIPT | NO_ASYNC_LOADING)
-        .doc("server", "1.0.0", "O(1)", "Asynchronously save the dataset to disk"),
+        .doc("server", "1.0.0", "O(1)", "Asynchronously save the dataset to disk")
+        .history(&[("3.2.2", "Added the `SCHEDULE` option.")])
+        .args(&[Arg::pure_token("schedule", "SCHEDULE").since("3.2.2").optional()]),
     CommandDef::connection("lastsave", 1, &Now(|conn, _| lastsave(conn)))
         .flags(LOADING | STALE | FAST)
         .acl(acl::ADMIN | acl::DANGEROUS)
@@ -30,7 +32,17 @@ pub(crate) static COMMANDS: &[CommandDef] = &[
         .doc("server", "1.0.0", "O(1)", "Get the UNIX time stamp of the last successful save to disk"),
     CommandDef::connection("shutdown", -1, &Later(|conn, args| Box::pin(async move { match shutdown_request(conn, &args) { Ok(request) => shutdown(conn, request).await, Err(error) => error } })))
         .flags(ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI | ALLOW_BUSY)
-        .doc("server", "1.0.0", "O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)", "Synchronously save the dataset to disk and then shut down the server"),
+        .doc("server", "1.0.0", "O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)", "Synchronously save the dataset to disk and then shut down the server")
+        .history(&[("7.0.0", "Added the `NOW`, `FORCE` and `ABORT` modifiers.")])
+        .args(&[
+            Arg::oneof("nosave_save", &[
+                Arg::pure_token("nosave", "NOSAVE"),
+                Arg::pure_token("save", "SAVE"),
+            ]).optional(),
+            Arg::pure_token("now", "NOW").since("7.0.0").optional(),
+            Arg::pure_token("force", "FORCE").since("7.0.0").optional(),
+            Arg::pure_token("abort", "ABORT").since("7.0.0").optional(),
+        ]),
 ];
 
 /// Why a snapshot was not written.

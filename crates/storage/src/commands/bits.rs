@@ -5,7 +5,7 @@
 
 use super::{opt_is, parse_i64, string_state, Call, SYNTAX, WRONGTYPE};
 use crate::keyspace::Db;
-use crate::spec::{acl, flag::*, key::*, CommandDef, Journal, KeySpec, Spread};
+use crate::spec::{acl, flag::*, key::*, Arg, CommandDef, Journal, KeySpec, Spread};
 use crate::value::{reserve_greedy, Value};
 use bytes::Bytes;
 use damselfly_protocol::string2ll;
@@ -22,7 +22,12 @@ pub(crate) static COMMANDS: &[CommandDef] = &[
             "2.2.0",
             "O(1)",
             "Sets or clears the bit at offset in the string value stored at key",
-        ),
+        )
+        .args(&[
+            Arg::key("key", 0),
+            Arg::integer("offset"),
+            Arg::integer("value"),
+        ]),
     CommandDef::shard("getbit", 3, getbit)
         .flags(READONLY | FAST)
         .acl(acl::BITMAP)
@@ -32,12 +37,34 @@ pub(crate) static COMMANDS: &[CommandDef] = &[
             "2.2.0",
             "O(1)",
             "Returns the bit value at offset in the string value stored at key",
-        ),
+        )
+        .args(&[Arg::key("key", 0), Arg::integer("offset")]),
     CommandDef::shard("bitcount", -2, bitcount_cmd)
         .flags(READONLY)
         .acl(acl::BITMAP)
         .keys(1, 1, 1, &[KeySpec::at(1, RO | ACCESS)])
-        .doc("bitmap", "2.6.0", "O(N)", "Count set bits in a string"),
+        .doc("bitmap", "2.6.0", "O(N)", "Count set bits in a string")
+        .history(&[("7.0.0", "Added the `BYTE|BIT` option.")])
+        .args(&[
+            Arg::key("key", 0),
+            Arg::block(
+                "index",
+                &[
+                    Arg::integer("start"),
+                    Arg::integer("end"),
+                    Arg::oneof(
+                        "index_unit",
+                        &[
+                            Arg::pure_token("byte", "BYTE"),
+                            Arg::pure_token("bit", "BIT"),
+                        ],
+                    )
+                    .since("7.0.0")
+                    .optional(),
+                ],
+            )
+            .optional(),
+        ]),
     CommandDef::shard("bitpos", -3, bitpos_cmd)
         .flags(READONLY)
         .acl(acl::BITMAP)
@@ -47,7 +74,35 @@ pub(crate) static COMMANDS: &[CommandDef] = &[
             "2.8.7",
             "O(N)",
             "Find first bit set or clear in a string",
-        ),
+        )
+        .history(&[("7.0.0", "Added the `BYTE|BIT` option.")])
+        .args(&[
+            Arg::key("key", 0),
+            Arg::integer("bit"),
+            Arg::block(
+                "index",
+                &[
+                    Arg::integer("start"),
+                    Arg::block(
+                        "end_index",
+                        &[
+                            Arg::integer("end"),
+                            Arg::oneof(
+                                "index_unit",
+                                &[
+                                    Arg::pure_token("byte", "BYTE"),
+                                    Arg::pure_token("bit", "BIT"),
+                                ],
+                            )
+                            .since("7.0.0")
+                            .optional(),
+                        ],
+                    )
+                    .optional(),
+                ],
+            )
+            .optional(),
+        ]),
     CommandDef::shard("bitop", -4, bitop_cmd)
         .journal(Journal::Destination(2))
         .spread(Spread::Bitop)
@@ -67,7 +122,12 @@ pub(crate) static COMMANDS: &[CommandDef] = &[
             "2.6.0",
             "O(N)",
             "Perform bitwise operations between strings",
-        ),
+        )
+        .args(&[
+            Arg::string("operation"),
+            Arg::key("destkey", 0),
+            Arg::key("key", 1).multiple(),
+        ]),
 ];
 
 const BIT_OFFSET_ERR: &str = "ERR bit offset is not an integer or out of range";

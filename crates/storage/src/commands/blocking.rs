@@ -3,7 +3,7 @@
 //! non-blocking command. The server blocks the client when these answer with a null.
 
 use super::{lookup, opt_is, parse_i64, Call, SYNTAX, WRONGTYPE};
-use crate::spec::{acl, flag::*, key::*, Blocking, CommandDef, Journal, KeySpec, Run};
+use crate::spec::{acl, flag::*, key::*, Arg, Blocking, CommandDef, Journal, KeySpec, Run};
 use bytes::Bytes;
 use damselfly_protocol::Frame;
 
@@ -15,56 +15,97 @@ pub(crate) static COMMANDS: &[CommandDef] = &[
         .flags(WRITE | NOSCRIPT | BLOCKING)
         .acl(acl::LIST)
         .keys(1, -2, 1, &[KeySpec::range(1, -2, 1, 0, RW | ACCESS | DELETE)])
-        .doc("list", "2.0.0", "O(N) where N is the number of provided keys.", "Remove and get the first element in a list, or block until one is available"),
+        .doc("list", "2.0.0", "O(N) where N is the number of provided keys.", "Remove and get the first element in a list, or block until one is available")
+        .history(&[("6.0.0", "`timeout` is interpreted as a double instead of an integer.")])
+        .args(&[Arg::key("key", 0).multiple(), Arg::double("timeout")]),
     CommandDef::shard("brpop", -3, pop_first)
         .blocking(Blocking::PopFirst { pop: "RPOP", wants: "list" })
         .journal(Journal::FromReply(super::effects::brpop_effects))
         .flags(WRITE | NOSCRIPT | BLOCKING)
         .acl(acl::LIST)
         .keys(1, -2, 1, &[KeySpec::range(1, -2, 1, 0, RW | ACCESS | DELETE)])
-        .doc("list", "2.0.0", "O(N) where N is the number of provided keys.", "Remove and get the last element in a list, or block until one is available"),
+        .doc("list", "2.0.0", "O(N) where N is the number of provided keys.", "Remove and get the last element in a list, or block until one is available")
+        .history(&[("6.0.0", "`timeout` is interpreted as a double instead of an integer.")])
+        .args(&[Arg::key("key", 0).multiple(), Arg::double("timeout")]),
     CommandDef::shard("blmove", 6, blmove)
         .blocking(Blocking::Move { sides_at: Some(3), via: super::lists::LMOVE })
         .journal(Journal::FromReply(super::effects::lmove_effects))
         .flags(WRITE | DENYOOM | NOSCRIPT | BLOCKING)
         .acl(acl::LIST)
         .keys(1, 2, 1, &[KeySpec::at(1, RW | ACCESS | DELETE), KeySpec::at(2, RW | INSERT)])
-        .doc("list", "6.2.0", "O(1)", "Pop an element from a list, push it to another list and return it; or block until one is available"),
+        .doc("list", "6.2.0", "O(1)", "Pop an element from a list, push it to another list and return it; or block until one is available")
+        .args(&[
+            Arg::key("source", 0),
+            Arg::key("destination", 1),
+            Arg::oneof("wherefrom", &[
+                Arg::pure_token("left", "LEFT"),
+                Arg::pure_token("right", "RIGHT"),
+            ]),
+            Arg::oneof("whereto", &[
+                Arg::pure_token("left", "LEFT"),
+                Arg::pure_token("right", "RIGHT"),
+            ]),
+            Arg::double("timeout"),
+        ]),
     CommandDef::shard("brpoplpush", 4, brpoplpush)
         .blocking(Blocking::Move { sides_at: None, via: super::lists::LMOVE })
         .journal(Journal::FromReply(super::effects::rpoplpush_effects))
         .flags(WRITE | DENYOOM | NOSCRIPT | BLOCKING)
         .acl(acl::LIST)
         .keys(1, 2, 1, &[KeySpec::at(1, RW | ACCESS | DELETE), KeySpec::at(2, RW | INSERT)])
-        .doc("list", "2.2.0", "O(1)", "Pop an element from a list, push it to another list and return it; or block until one is available"),
+        .doc("list", "2.2.0", "O(1)", "Pop an element from a list, push it to another list and return it; or block until one is available")
+        .history(&[("6.0.0", "`timeout` is interpreted as a double instead of an integer.")])
+        .deprecated("6.2.0", "`BLMOVE` with the `RIGHT` and `LEFT` arguments")
+        .args(&[Arg::key("source", 0), Arg::key("destination", 1), Arg::double("timeout")]),
     CommandDef::shard("blmpop", -5, mpop)
         .blocking(Blocking::PopMany { via: super::lists::LMPOP, wants: "list" })
         .journal(Journal::FromReply(super::effects::blmpop_effects))
         .flags(WRITE | BLOCKING | MOVABLEKEYS)
         .acl(acl::LIST)
         .keys(0, 0, 0, &[KeySpec::keynum(2, 0, 1, 1, RW | ACCESS | DELETE)])
-        .doc("list", "7.0.0", "O(N+M) where N is the number of provided keys and M is the number of elements returned.", "Pop elements from a list, or block until one is available"),
+        .doc("list", "7.0.0", "O(N+M) where N is the number of provided keys and M is the number of elements returned.", "Pop elements from a list, or block until one is available")
+        .args(&[
+            Arg::double("timeout"),
+            Arg::integer("numkeys"),
+            Arg::key("key", 0).multiple(),
+            Arg::oneof("where", &[
+                Arg::pure_token("left", "LEFT"),
+                Arg::pure_token("right", "RIGHT"),
+            ]),
+            Arg::integer("count").token("COUNT").optional(),
+        ]),
     CommandDef::shard("bzpopmin", -3, pop_first)
         .blocking(Blocking::PopFirst { pop: "ZPOPMIN", wants: "zset" })
         .journal(Journal::FromReply(super::effects::bzpopmin_effects))
         .flags(WRITE | NOSCRIPT | BLOCKING | FAST)
         .acl(acl::SORTEDSET)
         .keys(1, -2, 1, &[KeySpec::range(1, -2, 1, 0, RW | ACCESS | DELETE)])
-        .doc("sorted-set", "5.0.0", "O(log(N)) with N being the number of elements in the sorted set.", "Remove and return the member with the lowest score from one or more sorted sets, or block until one is available"),
+        .doc("sorted-set", "5.0.0", "O(log(N)) with N being the number of elements in the sorted set.", "Remove and return the member with the lowest score from one or more sorted sets, or block until one is available")
+        .history(&[("6.0.0", "`timeout` is interpreted as a double instead of an integer.")])
+        .args(&[Arg::key("key", 0).multiple(), Arg::double("timeout")]),
     CommandDef::shard("bzpopmax", -3, pop_first)
         .blocking(Blocking::PopFirst { pop: "ZPOPMAX", wants: "zset" })
         .journal(Journal::FromReply(super::effects::bzpopmax_effects))
         .flags(WRITE | NOSCRIPT | BLOCKING | FAST)
         .acl(acl::SORTEDSET)
         .keys(1, -2, 1, &[KeySpec::range(1, -2, 1, 0, RW | ACCESS | DELETE)])
-        .doc("sorted-set", "5.0.0", "O(log(N)) with N being the number of elements in the sorted set.", "Remove and return the member with the highest score from one or more sorted sets, or block until one is available"),
+        .doc("sorted-set", "5.0.0", "O(log(N)) with N being the number of elements in the sorted set.", "Remove and return the member with the highest score from one or more sorted sets, or block until one is available")
+        .history(&[("6.0.0", "`timeout` is interpreted as a double instead of an integer.")])
+        .args(&[Arg::key("key", 0).multiple(), Arg::double("timeout")]),
     CommandDef::shard("bzmpop", -5, mpop)
         .blocking(Blocking::PopMany { via: super::zsets::ZMPOP, wants: "zset" })
         .journal(Journal::FromReply(super::effects::bzmpop_effects))
         .flags(WRITE | BLOCKING | MOVABLEKEYS)
         .acl(acl::SORTEDSET)
         .keys(0, 0, 0, &[KeySpec::keynum(2, 0, 1, 1, RW | ACCESS | DELETE)])
-        .doc("sorted-set", "7.0.0", "O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.", "Remove and return members with scores in a sorted set or block until one is available"),
+        .doc("sorted-set", "7.0.0", "O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.", "Remove and return members with scores in a sorted set or block until one is available")
+        .args(&[
+            Arg::double("timeout"),
+            Arg::integer("numkeys"),
+            Arg::key("key", 0).multiple(),
+            Arg::oneof("where", &[Arg::pure_token("min", "MIN"), Arg::pure_token("max", "MAX")]),
+            Arg::integer("count").token("COUNT").optional(),
+        ]),
 ];
 
 /// Redis's getTimeoutFromObjectOrReply for a timeout in seconds, as milliseconds (0: forever).

@@ -2,7 +2,7 @@
 //! version (2 bytes LE) and a CRC-64 of everything before it (8 bytes LE).
 
 use super::{opt_is, parse_i64, Call, SYNTAX};
-use crate::spec::{acl, flag::*, key::*, CommandDef, KeySpec};
+use crate::spec::{acl, flag::*, key::*, Arg, CommandDef, KeySpec};
 use crate::value::Value;
 use bytes::Bytes;
 use damselfly_protocol::Frame;
@@ -15,12 +15,27 @@ pub(crate) static COMMANDS: &[CommandDef] = &[
         .acl(acl::KEYSPACE)
         .keys(1, 1, 1, &[KeySpec::at(1, RO | ACCESS)])
         .tips(&["nondeterministic_output"])
-        .doc("generic", "2.6.0", "O(1) to access the key and additional O(N*M) to serialize it, where N is the number of Redis objects composing the value and M their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1).", "Return a serialized version of the value stored at the specified key."),
+        .doc("generic", "2.6.0", "O(1) to access the key and additional O(N*M) to serialize it, where N is the number of Redis objects composing the value and M their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1).", "Return a serialized version of the value stored at the specified key.")
+        .args(&[Arg::key("key", 0)]),
     CommandDef::shard("restore", -4, restore)
         .flags(WRITE | DENYOOM)
         .acl(acl::KEYSPACE | acl::DANGEROUS)
         .keys(1, 1, 1, &[KeySpec::at(1, OW | UPDATE)])
-        .doc("generic", "2.6.0", "O(1) to create the new key and additional O(N*M) to reconstruct the serialized value, where N is the number of Redis objects composing the value and M their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1). However for sorted set values the complexity is O(N*M*log(N)) because inserting values into sorted sets is O(log(N)).", "Create a key using the provided serialized value, previously obtained using DUMP."),
+        .doc("generic", "2.6.0", "O(1) to create the new key and additional O(N*M) to reconstruct the serialized value, where N is the number of Redis objects composing the value and M their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1). However for sorted set values the complexity is O(N*M*log(N)) because inserting values into sorted sets is O(log(N)).", "Create a key using the provided serialized value, previously obtained using DUMP.")
+        .history(&[
+            ("3.0.0", "Added the `REPLACE` modifier."),
+            ("5.0.0", "Added the `ABSTTL` modifier."),
+            ("5.0.0", "Added the `IDLETIME` and `FREQ` options."),
+        ])
+        .args(&[
+            Arg::key("key", 0),
+            Arg::integer("ttl"),
+            Arg::string("serialized-value"),
+            Arg::pure_token("replace", "REPLACE").since("3.0.0").optional(),
+            Arg::pure_token("absttl", "ABSTTL").since("5.0.0").optional(),
+            Arg::integer("seconds").token("IDLETIME").since("5.0.0").optional(),
+            Arg::integer("frequency").token("FREQ").since("5.0.0").optional(),
+        ]),
 ];
 
 const BAD_PAYLOAD: &str = "ERR DUMP payload version or checksum are wrong";

@@ -2,7 +2,7 @@
 //! EXPIRETIME, PEXPIRETIME, PERSIST.
 
 use super::{cstr, error_text, parse_i64, Call};
-use crate::spec::{acl, flag::*, key::*, CommandDef, Journal, KeySpec};
+use crate::spec::{acl, flag::*, key::*, Arg, CommandDef, Journal, KeySpec};
 use damselfly_protocol::Frame;
 
 /// The expiry commands.
@@ -17,7 +17,23 @@ pub(crate) static COMMANDS: &[CommandDef] = &[
             "1.0.0",
             "O(1)",
             "Set a key's time to live in seconds",
-        ),
+        )
+        .history(&[("7.0.0", "Added options: `NX`, `XX`, `GT` and `LT`.")])
+        .args(&[
+            Arg::key("key", 0),
+            Arg::integer("seconds"),
+            Arg::oneof(
+                "condition",
+                &[
+                    Arg::pure_token("nx", "NX"),
+                    Arg::pure_token("xx", "XX"),
+                    Arg::pure_token("gt", "GT"),
+                    Arg::pure_token("lt", "LT"),
+                ],
+            )
+            .since("7.0.0")
+            .optional(),
+        ]),
     CommandDef::shard("pexpire", -3, pexpire)
         .journal(Journal::TtlState)
         .flags(WRITE | FAST)
@@ -28,7 +44,23 @@ pub(crate) static COMMANDS: &[CommandDef] = &[
             "2.6.0",
             "O(1)",
             "Set a key's time to live in milliseconds",
-        ),
+        )
+        .history(&[("7.0.0", "Added options: `NX`, `XX`, `GT` and `LT`.")])
+        .args(&[
+            Arg::key("key", 0),
+            Arg::integer("milliseconds"),
+            Arg::oneof(
+                "condition",
+                &[
+                    Arg::pure_token("nx", "NX"),
+                    Arg::pure_token("xx", "XX"),
+                    Arg::pure_token("gt", "GT"),
+                    Arg::pure_token("lt", "LT"),
+                ],
+            )
+            .since("7.0.0")
+            .optional(),
+        ]),
     CommandDef::shard("expireat", -3, expireat)
         .journal(Journal::TtlState)
         .flags(WRITE | FAST)
@@ -39,7 +71,23 @@ pub(crate) static COMMANDS: &[CommandDef] = &[
             "1.2.0",
             "O(1)",
             "Set the expiration for a key as a UNIX timestamp",
-        ),
+        )
+        .history(&[("7.0.0", "Added options: `NX`, `XX`, `GT` and `LT`.")])
+        .args(&[
+            Arg::key("key", 0),
+            Arg::unix_time("unix-time-seconds"),
+            Arg::oneof(
+                "condition",
+                &[
+                    Arg::pure_token("nx", "NX"),
+                    Arg::pure_token("xx", "XX"),
+                    Arg::pure_token("gt", "GT"),
+                    Arg::pure_token("lt", "LT"),
+                ],
+            )
+            .since("7.0.0")
+            .optional(),
+        ]),
     CommandDef::shard("pexpireat", -3, pexpireat)
         .journal(Journal::TtlState)
         .flags(WRITE | FAST)
@@ -50,7 +98,23 @@ pub(crate) static COMMANDS: &[CommandDef] = &[
             "2.6.0",
             "O(1)",
             "Set the expiration for a key as a UNIX timestamp specified in milliseconds",
-        ),
+        )
+        .history(&[("7.0.0", "Added options: `NX`, `XX`, `GT` and `LT`.")])
+        .args(&[
+            Arg::key("key", 0),
+            Arg::unix_time("unix-time-milliseconds"),
+            Arg::oneof(
+                "condition",
+                &[
+                    Arg::pure_token("nx", "NX"),
+                    Arg::pure_token("xx", "XX"),
+                    Arg::pure_token("gt", "GT"),
+                    Arg::pure_token("lt", "LT"),
+                ],
+            )
+            .since("7.0.0")
+            .optional(),
+        ]),
     CommandDef::shard("ttl", 2, ttl)
         .flags(READONLY | FAST)
         .acl(acl::KEYSPACE)
@@ -61,7 +125,9 @@ pub(crate) static COMMANDS: &[CommandDef] = &[
             "1.0.0",
             "O(1)",
             "Get the time to live for a key in seconds",
-        ),
+        )
+        .history(&[("2.8.0", "Added the -2 reply.")])
+        .args(&[Arg::key("key", 0)]),
     CommandDef::shard("pttl", 2, pttl)
         .flags(READONLY | FAST)
         .acl(acl::KEYSPACE)
@@ -72,7 +138,9 @@ pub(crate) static COMMANDS: &[CommandDef] = &[
             "2.6.0",
             "O(1)",
             "Get the time to live for a key in milliseconds",
-        ),
+        )
+        .history(&[("2.8.0", "Added the -2 reply.")])
+        .args(&[Arg::key("key", 0)]),
     CommandDef::shard("expiretime", 2, expiretime)
         .flags(READONLY | FAST)
         .acl(acl::KEYSPACE)
@@ -82,7 +150,8 @@ pub(crate) static COMMANDS: &[CommandDef] = &[
             "7.0.0",
             "O(1)",
             "Get the expiration Unix timestamp for a key",
-        ),
+        )
+        .args(&[Arg::key("key", 0)]),
     CommandDef::shard("pexpiretime", 2, pexpiretime)
         .flags(READONLY | FAST)
         .acl(acl::KEYSPACE)
@@ -92,7 +161,8 @@ pub(crate) static COMMANDS: &[CommandDef] = &[
             "7.0.0",
             "O(1)",
             "Get the expiration Unix timestamp for a key in milliseconds",
-        ),
+        )
+        .args(&[Arg::key("key", 0)]),
     CommandDef::shard("persist", 2, persist)
         .journal(Journal::TtlState)
         .flags(WRITE | FAST)
@@ -103,7 +173,8 @@ pub(crate) static COMMANDS: &[CommandDef] = &[
             "2.2.0",
             "O(1)",
             "Remove the expiration from a key",
-        ),
+        )
+        .args(&[Arg::key("key", 0)]),
 ];
 
 #[derive(Default)]

@@ -4,7 +4,7 @@ use super::{cstr, opt_is, parse_i64, Call, NOT_INTEGER, SYNTAX, WRONGTYPE};
 use crate::glob::glob_match;
 use crate::keyspace::Db;
 use crate::longdouble;
-use crate::spec::{acl, flag::*, key::*, CommandDef, KeySpec};
+use crate::spec::{acl, flag::*, key::*, Arg, CommandDef, KeySpec};
 use crate::types::Hash;
 use crate::value::Value;
 use bytes::Bytes;
@@ -18,87 +18,123 @@ pub(crate) static COMMANDS: &[CommandDef] = &[
         .flags(WRITE | DENYOOM | FAST)
         .acl(acl::HASH)
         .keys(1, 1, 1, &[KeySpec::at(1, RW | UPDATE)])
-        .doc("hash", "2.0.0", "O(1) for each field/value pair added, so O(N) to add N field/value pairs when the command is called with multiple field/value pairs.", "Set the string value of a hash field"),
+        .doc("hash", "2.0.0", "O(1) for each field/value pair added, so O(N) to add N field/value pairs when the command is called with multiple field/value pairs.", "Set the string value of a hash field")
+        .history(&[("4.0.0", "Accepts multiple `field` and `value` arguments.")])
+        .args(&[
+            Arg::key("key", 0),
+            Arg::block("field_value", &[Arg::string("field"), Arg::string("value")]).multiple(),
+        ]),
     CommandDef::shard("hmset", -4, hmset)
         .flags(WRITE | DENYOOM | FAST)
         .acl(acl::HASH)
         .keys(1, 1, 1, &[KeySpec::at(1, RW | UPDATE)])
-        .doc("hash", "2.0.0", "O(N) where N is the number of fields being set.", "Set multiple hash fields to multiple values"),
+        .doc("hash", "2.0.0", "O(N) where N is the number of fields being set.", "Set multiple hash fields to multiple values")
+        .deprecated("4.0.0", "`HSET` with multiple field-value pairs")
+        .args(&[
+            Arg::key("key", 0),
+            Arg::block("field_value", &[Arg::string("field"), Arg::string("value")]).multiple(),
+        ]),
     CommandDef::shard("hsetnx", 4, hsetnx)
         .flags(WRITE | DENYOOM | FAST)
         .acl(acl::HASH)
         .keys(1, 1, 1, &[KeySpec::at(1, RW | INSERT)])
-        .doc("hash", "2.0.0", "O(1)", "Set the value of a hash field, only if the field does not exist"),
+        .doc("hash", "2.0.0", "O(1)", "Set the value of a hash field, only if the field does not exist")
+        .args(&[Arg::key("key", 0), Arg::string("field"), Arg::string("value")]),
     CommandDef::shard("hget", 3, hget)
         .flags(READONLY | FAST)
         .acl(acl::HASH)
         .keys(1, 1, 1, &[KeySpec::at(1, RO | ACCESS)])
-        .doc("hash", "2.0.0", "O(1)", "Get the value of a hash field"),
+        .doc("hash", "2.0.0", "O(1)", "Get the value of a hash field")
+        .args(&[Arg::key("key", 0), Arg::string("field")]),
     CommandDef::shard("hmget", -3, hmget)
         .flags(READONLY | FAST)
         .acl(acl::HASH)
         .keys(1, 1, 1, &[KeySpec::at(1, RO | ACCESS)])
-        .doc("hash", "2.0.0", "O(N) where N is the number of fields being requested.", "Get the values of all the given hash fields"),
+        .doc("hash", "2.0.0", "O(N) where N is the number of fields being requested.", "Get the values of all the given hash fields")
+        .args(&[Arg::key("key", 0), Arg::string("field").multiple()]),
     CommandDef::shard("hdel", -3, hdel)
         .flags(WRITE | FAST)
         .acl(acl::HASH)
         .keys(1, 1, 1, &[KeySpec::at(1, RW | DELETE)])
-        .doc("hash", "2.0.0", "O(N) where N is the number of fields to be removed.", "Delete one or more hash fields"),
+        .doc("hash", "2.0.0", "O(N) where N is the number of fields to be removed.", "Delete one or more hash fields")
+        .history(&[("2.4.0", "Accepts multiple `field` arguments.")])
+        .args(&[Arg::key("key", 0), Arg::string("field").multiple()]),
     CommandDef::shard("hlen", 2, hlen)
         .flags(READONLY | FAST)
         .acl(acl::HASH)
         .keys(1, 1, 1, &[KeySpec::at(1, RO)])
-        .doc("hash", "2.0.0", "O(1)", "Get the number of fields in a hash"),
+        .doc("hash", "2.0.0", "O(1)", "Get the number of fields in a hash")
+        .args(&[Arg::key("key", 0)]),
     CommandDef::shard("hstrlen", 3, hstrlen)
         .flags(READONLY | FAST)
         .acl(acl::HASH)
         .keys(1, 1, 1, &[KeySpec::at(1, RO)])
-        .doc("hash", "3.2.0", "O(1)", "Get the length of the value of a hash field"),
+        .doc("hash", "3.2.0", "O(1)", "Get the length of the value of a hash field")
+        .args(&[Arg::key("key", 0), Arg::string("field")]),
     CommandDef::shard("hexists", 3, hexists)
         .flags(READONLY | FAST)
         .acl(acl::HASH)
         .keys(1, 1, 1, &[KeySpec::at(1, RO)])
-        .doc("hash", "2.0.0", "O(1)", "Determine if a hash field exists"),
+        .doc("hash", "2.0.0", "O(1)", "Determine if a hash field exists")
+        .args(&[Arg::key("key", 0), Arg::string("field")]),
     CommandDef::shard("hgetall", 2, hgetall)
         .flags(READONLY)
         .acl(acl::HASH)
         .keys(1, 1, 1, &[KeySpec::at(1, RO | ACCESS)])
         .tips(&["nondeterministic_output_order"])
-        .doc("hash", "2.0.0", "O(N) where N is the size of the hash.", "Get all the fields and values in a hash"),
+        .doc("hash", "2.0.0", "O(N) where N is the size of the hash.", "Get all the fields and values in a hash")
+        .args(&[Arg::key("key", 0)]),
     CommandDef::shard("hkeys", 2, hkeys)
         .flags(READONLY)
         .acl(acl::HASH)
         .keys(1, 1, 1, &[KeySpec::at(1, RO | ACCESS)])
         .tips(&["nondeterministic_output_order"])
-        .doc("hash", "2.0.0", "O(N) where N is the size of the hash.", "Get all the fields in a hash"),
+        .doc("hash", "2.0.0", "O(N) where N is the size of the hash.", "Get all the fields in a hash")
+        .args(&[Arg::key("key", 0)]),
     CommandDef::shard("hvals", 2, hvals)
         .flags(READONLY)
         .acl(acl::HASH)
         .keys(1, 1, 1, &[KeySpec::at(1, RO | ACCESS)])
         .tips(&["nondeterministic_output_order"])
-        .doc("hash", "2.0.0", "O(N) where N is the size of the hash.", "Get all the values in a hash"),
+        .doc("hash", "2.0.0", "O(N) where N is the size of the hash.", "Get all the values in a hash")
+        .args(&[Arg::key("key", 0)]),
     CommandDef::shard("hincrby", 4, hincrby)
         .flags(WRITE | DENYOOM | FAST)
         .acl(acl::HASH)
         .keys(1, 1, 1, &[KeySpec::at(1, RW | ACCESS | UPDATE)])
-        .doc("hash", "2.0.0", "O(1)", "Increment the integer value of a hash field by the given number"),
+        .doc("hash", "2.0.0", "O(1)", "Increment the integer value of a hash field by the given number")
+        .args(&[Arg::key("key", 0), Arg::string("field"), Arg::integer("increment")]),
     CommandDef::shard("hincrbyfloat", 4, hincrbyfloat)
         .flags(WRITE | DENYOOM | FAST)
         .acl(acl::HASH)
         .keys(1, 1, 1, &[KeySpec::at(1, RW | ACCESS | UPDATE)])
-        .doc("hash", "2.6.0", "O(1)", "Increment the float value of a hash field by the given amount"),
+        .doc("hash", "2.6.0", "O(1)", "Increment the float value of a hash field by the given amount")
+        .args(&[Arg::key("key", 0), Arg::string("field"), Arg::double("increment")]),
     CommandDef::shard("hrandfield", -2, hrandfield)
         .flags(READONLY)
         .acl(acl::HASH)
         .keys(1, 1, 1, &[KeySpec::at(1, RO | ACCESS)])
         .tips(&["nondeterministic_output"])
-        .doc("hash", "6.2.0", "O(N) where N is the number of fields returned", "Get one or multiple random fields from a hash"),
+        .doc("hash", "6.2.0", "O(N) where N is the number of fields returned", "Get one or multiple random fields from a hash")
+        .args(&[
+            Arg::key("key", 0),
+            Arg::block("options", &[
+                Arg::integer("count"),
+                Arg::pure_token("withvalues", "WITHVALUES").optional(),
+            ]).optional(),
+        ]),
     CommandDef::shard("hscan", -3, hscan)
         .flags(READONLY)
         .acl(acl::HASH)
         .keys(1, 1, 1, &[KeySpec::at(1, RO | ACCESS)])
         .tips(&["nondeterministic_output"])
-        .doc("hash", "2.8.0", "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection..", "Incrementally iterate hash fields and associated values"),
+        .doc("hash", "2.8.0", "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection..", "Incrementally iterate hash fields and associated values")
+        .args(&[
+            Arg::key("key", 0),
+            Arg::integer("cursor"),
+            Arg::pattern("pattern").token("MATCH").optional(),
+            Arg::integer("count").token("COUNT").optional(),
+        ]),
 ];
 
 fn bulk(data: &[u8]) -> Frame {

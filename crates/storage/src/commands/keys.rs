@@ -1,7 +1,7 @@
 //! Generic key commands (db.c): DEL, UNLINK, EXISTS, TOUCH, TYPE, RENAME, RENAMENX, COPY, MOVE.
 
 use super::{opt_is, parse_i32, Call, SYNTAX};
-use crate::spec::{acl, flag::*, key::*, CommandDef, Journal, KeySpec, Merge, Move, Spread};
+use crate::spec::{acl, flag::*, key::*, Arg, CommandDef, Journal, KeySpec, Merge, Move, Spread};
 use bytes::Bytes;
 use damselfly_protocol::Frame;
 
@@ -13,47 +13,58 @@ pub(crate) static COMMANDS: &[CommandDef] = &[
         .acl(acl::KEYSPACE)
         .keys(1, -1, 1, &[KeySpec::range(1, -1, 1, 0, RM | DELETE)])
         .tips(&["request_policy:multi_shard", "response_policy:agg_sum"])
-        .doc("generic", "1.0.0", "O(N) where N is the number of keys that will be removed. When a key to remove holds a value other than a string, the individual complexity for this key is O(M) where M is the number of elements in the list, set, sorted set or hash. Removing a single key that holds a string value is O(1).", "Delete a key"),
+        .doc("generic", "1.0.0", "O(N) where N is the number of keys that will be removed. When a key to remove holds a value other than a string, the individual complexity for this key is O(M) where M is the number of elements in the list, set, sorted set or hash. Removing a single key that holds a string value is O(1).", "Delete a key")
+        .args(&[Arg::key("key", 0).multiple()]),
     CommandDef::shard("unlink", -2, del)
         .spread(Spread::PerKey(Merge::Sum))
         .flags(WRITE | FAST)
         .acl(acl::KEYSPACE)
         .keys(1, -1, 1, &[KeySpec::range(1, -1, 1, 0, RM | DELETE)])
         .tips(&["request_policy:multi_shard", "response_policy:agg_sum"])
-        .doc("generic", "4.0.0", "O(1) for each key removed regardless of its size. Then the command does O(N) work in a different thread in order to reclaim memory, where N is the number of allocations the deleted objects where composed of.", "Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non blocking."),
+        .doc("generic", "4.0.0", "O(1) for each key removed regardless of its size. Then the command does O(N) work in a different thread in order to reclaim memory, where N is the number of allocations the deleted objects where composed of.", "Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non blocking.")
+        .args(&[Arg::key("key", 0).multiple()]),
     CommandDef::shard("exists", -2, exists)
         .spread(Spread::PerKey(Merge::Sum))
         .flags(READONLY | FAST)
         .acl(acl::KEYSPACE)
         .keys(1, -1, 1, &[KeySpec::range(1, -1, 1, 0, RO)])
         .tips(&["request_policy:multi_shard", "response_policy:agg_sum"])
-        .doc("generic", "1.0.0", "O(N) where N is the number of keys to check.", "Determine if a key exists"),
+        .doc("generic", "1.0.0", "O(N) where N is the number of keys to check.", "Determine if a key exists")
+        .history(&[("3.0.3", "Accepts multiple `key` arguments.")])
+        .args(&[Arg::key("key", 0).multiple()]),
     CommandDef::shard("touch", -2, touch)
         .spread(Spread::PerKey(Merge::Sum))
         .flags(READONLY | FAST)
         .acl(acl::KEYSPACE)
         .keys(1, -1, 1, &[KeySpec::range(1, -1, 1, 0, RO)])
         .tips(&["request_policy:multi_shard", "response_policy:agg_sum"])
-        .doc("generic", "3.2.1", "O(N) where N is the number of keys that will be touched.", "Alters the last access time of a key(s). Returns the number of existing keys specified."),
+        .doc("generic", "3.2.1", "O(N) where N is the number of keys that will be touched.", "Alters the last access time of a key(s). Returns the number of existing keys specified.")
+        .args(&[Arg::key("key", 0).multiple()]),
     CommandDef::shard("type", 2, type_)
         .flags(READONLY | FAST)
         .acl(acl::KEYSPACE)
         .keys(1, 1, 1, &[KeySpec::at(1, RO)])
-        .doc("generic", "1.0.0", "O(1)", "Determine the type stored at key"),
+        .doc("generic", "1.0.0", "O(1)", "Determine the type stored at key")
+        .args(&[Arg::key("key", 0)]),
     CommandDef::shard("rename", 3, rename)
         .journal(Journal::Moved(Move::Rename))
         .spread(Spread::MoveValue(Move::Rename))
         .flags(WRITE)
         .acl(acl::KEYSPACE)
         .keys(1, 2, 1, &[KeySpec::at(1, RW | ACCESS | DELETE), KeySpec::at(2, OW | UPDATE)])
-        .doc("generic", "1.0.0", "O(1)", "Rename a key"),
+        .doc("generic", "1.0.0", "O(1)", "Rename a key")
+        .args(&[Arg::key("key", 0), Arg::key("newkey", 1)]),
     CommandDef::shard("renamenx", 3, renamenx)
         .journal(Journal::Moved(Move::RenameNx))
         .spread(Spread::MoveValue(Move::RenameNx))
         .flags(WRITE | FAST)
         .acl(acl::KEYSPACE)
         .keys(1, 2, 1, &[KeySpec::at(1, RW | ACCESS | DELETE), KeySpec::at(2, OW | INSERT)])
-        .doc("generic", "1.0.0", "O(1)", "Rename a key, only if the new key does not exist"),
+        .doc("generic", "1.0.0", "O(1)", "Rename a key, only if the new key does not exist")
+        .history(&[
+            ("3.2.0", "The command no longer returns an error when source and destination names are the same."),
+        ])
+        .args(&[Arg::key("key", 0), Arg::key("newkey", 1)]),
     CommandDef::shard("copy", -3, copy)
         .journal(Journal::Moved(Move::Copy))
         .writes_other_db(copy_writes)
@@ -61,14 +72,21 @@ pub(crate) static COMMANDS: &[CommandDef] = &[
         .flags(WRITE | DENYOOM)
         .acl(acl::KEYSPACE)
         .keys(1, 2, 1, &[KeySpec::at(1, RO | ACCESS), KeySpec::at(2, OW | UPDATE)])
-        .doc("generic", "6.2.0", "O(N) worst case for collections, where N is the number of nested items. O(1) for string values.", "Copy a key"),
+        .doc("generic", "6.2.0", "O(N) worst case for collections, where N is the number of nested items. O(1) for string values.", "Copy a key")
+        .args(&[
+            Arg::key("source", 0),
+            Arg::key("destination", 1),
+            Arg::integer("destination-db").token("DB").optional(),
+            Arg::pure_token("replace", "REPLACE").optional(),
+        ]),
     CommandDef::shard("move", 3, move_)
         .journal(Journal::Moved(Move::ToDb))
         .writes_other_db(move_writes)
         .flags(WRITE | FAST)
         .acl(acl::KEYSPACE)
         .keys(1, 1, 1, &[KeySpec::at(1, RW | ACCESS | UPDATE)])
-        .doc("generic", "1.0.0", "O(1)", "Move a key to another database"),
+        .doc("generic", "1.0.0", "O(1)", "Move a key to another database")
+        .args(&[Arg::key("key", 0), Arg::integer("db")]),
 ];
 
 const SAME_OBJECT: &str = "ERR source and destination objects are the same";

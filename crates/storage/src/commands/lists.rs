@@ -2,7 +2,7 @@
 //! lists.
 
 use super::{opt_is, parse_i64, Call, SYNTAX, WRONGTYPE};
-use crate::spec::{acl, flag::*, key::*, CommandDef, Journal, KeySpec};
+use crate::spec::{acl, flag::*, key::*, Arg, CommandDef, Journal, KeySpec};
 use crate::types::list::Elem;
 use crate::types::List;
 use crate::value::Value;
@@ -20,90 +20,147 @@ pub(crate) static COMMANDS: &[CommandDef] = &[
         .flags(WRITE | DENYOOM | FAST)
         .acl(acl::LIST)
         .keys(1, 1, 1, &[KeySpec::at(1, RW | INSERT)])
-        .doc("list", "1.0.0", "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.", "Prepend one or multiple elements to a list"),
+        .doc("list", "1.0.0", "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.", "Prepend one or multiple elements to a list")
+        .history(&[("2.4.0", "Accepts multiple `element` arguments.")])
+        .args(&[Arg::key("key", 0), Arg::string("element").multiple()]),
     CommandDef::shard("rpush", -3, rpush)
         .flags(WRITE | DENYOOM | FAST)
         .acl(acl::LIST)
         .keys(1, 1, 1, &[KeySpec::at(1, RW | INSERT)])
-        .doc("list", "1.0.0", "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.", "Append one or multiple elements to a list"),
+        .doc("list", "1.0.0", "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.", "Append one or multiple elements to a list")
+        .history(&[("2.4.0", "Accepts multiple `element` arguments.")])
+        .args(&[Arg::key("key", 0), Arg::string("element").multiple()]),
     CommandDef::shard("lpushx", -3, lpushx)
         .flags(WRITE | DENYOOM | FAST)
         .acl(acl::LIST)
         .keys(1, 1, 1, &[KeySpec::at(1, RW | INSERT)])
-        .doc("list", "2.2.0", "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.", "Prepend an element to a list, only if the list exists"),
+        .doc("list", "2.2.0", "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.", "Prepend an element to a list, only if the list exists")
+        .history(&[("4.0.0", "Accepts multiple `element` arguments.")])
+        .args(&[Arg::key("key", 0), Arg::string("element").multiple()]),
     CommandDef::shard("rpushx", -3, rpushx)
         .flags(WRITE | DENYOOM | FAST)
         .acl(acl::LIST)
         .keys(1, 1, 1, &[KeySpec::at(1, RW | INSERT)])
-        .doc("list", "2.2.0", "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.", "Append an element to a list, only if the list exists"),
+        .doc("list", "2.2.0", "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.", "Append an element to a list, only if the list exists")
+        .history(&[("4.0.0", "Accepts multiple `element` arguments.")])
+        .args(&[Arg::key("key", 0), Arg::string("element").multiple()]),
     CommandDef::shard("lpop", -2, lpop)
         .flags(WRITE | FAST)
         .acl(acl::LIST)
         .keys(1, 1, 1, &[KeySpec::at(1, RW | ACCESS | DELETE)])
-        .doc("list", "1.0.0", "O(N) where N is the number of elements returned", "Remove and get the first elements in a list"),
+        .doc("list", "1.0.0", "O(N) where N is the number of elements returned", "Remove and get the first elements in a list")
+        .history(&[("6.2.0", "Added the `count` argument.")])
+        .args(&[Arg::key("key", 0), Arg::integer("count").since("6.2.0").optional()]),
     CommandDef::shard("rpop", -2, rpop)
         .flags(WRITE | FAST)
         .acl(acl::LIST)
         .keys(1, 1, 1, &[KeySpec::at(1, RW | ACCESS | DELETE)])
-        .doc("list", "1.0.0", "O(N) where N is the number of elements returned", "Remove and get the last elements in a list"),
+        .doc("list", "1.0.0", "O(N) where N is the number of elements returned", "Remove and get the last elements in a list")
+        .history(&[("6.2.0", "Added the `count` argument.")])
+        .args(&[Arg::key("key", 0), Arg::integer("count").since("6.2.0").optional()]),
     CommandDef::shard("lrange", 4, lrange)
         .flags(READONLY)
         .acl(acl::LIST)
         .keys(1, 1, 1, &[KeySpec::at(1, RO | ACCESS)])
-        .doc("list", "1.0.0", "O(S+N) where S is the distance of start offset from HEAD for small lists, from nearest end (HEAD or TAIL) for large lists; and N is the number of elements in the specified range.", "Get a range of elements from a list"),
+        .doc("list", "1.0.0", "O(S+N) where S is the distance of start offset from HEAD for small lists, from nearest end (HEAD or TAIL) for large lists; and N is the number of elements in the specified range.", "Get a range of elements from a list")
+        .args(&[Arg::key("key", 0), Arg::integer("start"), Arg::integer("stop")]),
     CommandDef::shard("llen", 2, llen)
         .flags(READONLY | FAST)
         .acl(acl::LIST)
         .keys(1, 1, 1, &[KeySpec::at(1, RO)])
-        .doc("list", "1.0.0", "O(1)", "Get the length of a list"),
+        .doc("list", "1.0.0", "O(1)", "Get the length of a list")
+        .args(&[Arg::key("key", 0)]),
     CommandDef::shard("lindex", 3, lindex)
         .flags(READONLY)
         .acl(acl::LIST)
         .keys(1, 1, 1, &[KeySpec::at(1, RO | ACCESS)])
-        .doc("list", "1.0.0", "O(N) where N is the number of elements to traverse to get to the element at index. This makes asking for the first or the last element of the list O(1).", "Get an element from a list by its index"),
+        .doc("list", "1.0.0", "O(N) where N is the number of elements to traverse to get to the element at index. This makes asking for the first or the last element of the list O(1).", "Get an element from a list by its index")
+        .args(&[Arg::key("key", 0), Arg::integer("index")]),
     CommandDef::shard("lset", 4, lset)
         .flags(WRITE | DENYOOM)
         .acl(acl::LIST)
         .keys(1, 1, 1, &[KeySpec::at(1, RW | UPDATE)])
-        .doc("list", "1.0.0", "O(N) where N is the length of the list. Setting either the first or the last element of the list is O(1).", "Set the value of an element in a list by its index"),
+        .doc("list", "1.0.0", "O(N) where N is the length of the list. Setting either the first or the last element of the list is O(1).", "Set the value of an element in a list by its index")
+        .args(&[Arg::key("key", 0), Arg::integer("index"), Arg::string("element")]),
     CommandDef::shard("lrem", 4, lrem)
         .flags(WRITE)
         .acl(acl::LIST)
         .keys(1, 1, 1, &[KeySpec::at(1, RW | DELETE)])
-        .doc("list", "1.0.0", "O(N+M) where N is the length of the list and M is the number of elements removed.", "Remove elements from a list"),
+        .doc("list", "1.0.0", "O(N+M) where N is the length of the list and M is the number of elements removed.", "Remove elements from a list")
+        .args(&[Arg::key("key", 0), Arg::integer("count"), Arg::string("element")]),
     CommandDef::shard("ltrim", 4, ltrim)
         .flags(WRITE)
         .acl(acl::LIST)
         .keys(1, 1, 1, &[KeySpec::at(1, RW | DELETE)])
-        .doc("list", "1.0.0", "O(N) where N is the number of elements to be removed by the operation.", "Trim a list to the specified range"),
+        .doc("list", "1.0.0", "O(N) where N is the number of elements to be removed by the operation.", "Trim a list to the specified range")
+        .args(&[Arg::key("key", 0), Arg::integer("start"), Arg::integer("stop")]),
     CommandDef::shard("linsert", 5, linsert)
         .flags(WRITE | DENYOOM)
         .acl(acl::LIST)
         .keys(1, 1, 1, &[KeySpec::at(1, RW | INSERT)])
-        .doc("list", "2.2.0", "O(N) where N is the number of elements to traverse before seeing the value pivot. This means that inserting somewhere on the left end on the list (head) can be considered O(1) and inserting somewhere on the right end (tail) is O(N).", "Insert an element before or after another element in a list"),
+        .doc("list", "2.2.0", "O(N) where N is the number of elements to traverse before seeing the value pivot. This means that inserting somewhere on the left end on the list (head) can be considered O(1) and inserting somewhere on the right end (tail) is O(N).", "Insert an element before or after another element in a list")
+        .args(&[
+            Arg::key("key", 0),
+            Arg::oneof("where", &[
+                Arg::pure_token("before", "BEFORE"),
+                Arg::pure_token("after", "AFTER"),
+            ]),
+            Arg::string("pivot"),
+            Arg::string("element"),
+        ]),
     CommandDef::shard("lpos", -3, lpos)
         .flags(READONLY)
         .acl(acl::LIST)
         .keys(1, 1, 1, &[KeySpec::at(1, RO | ACCESS)])
-        .doc("list", "6.0.6", "O(N) where N is the number of elements in the list, for the average case. When searching for elements near the head or the tail of the list, or when the MAXLEN option is provided, the command may run in constant time.", "Return the index of matching elements on a list"),
+        .doc("list", "6.0.6", "O(N) where N is the number of elements in the list, for the average case. When searching for elements near the head or the tail of the list, or when the MAXLEN option is provided, the command may run in constant time.", "Return the index of matching elements on a list")
+        .args(&[
+            Arg::key("key", 0),
+            Arg::string("element"),
+            Arg::integer("rank").token("RANK").optional(),
+            Arg::integer("num-matches").token("COUNT").optional(),
+            Arg::integer("len").token("MAXLEN").optional(),
+        ]),
     CommandDef::shard("rpoplpush", 3, rpoplpush)
         .journal(Journal::FromReply(super::effects::rpoplpush_effects))
         .flags(WRITE | DENYOOM)
         .acl(acl::LIST)
         .keys(1, 2, 1, &[KeySpec::at(1, RW | ACCESS | DELETE), KeySpec::at(2, RW | INSERT)])
-        .doc("list", "1.2.0", "O(1)", "Remove the last element in a list, prepend it to another list and return it"),
+        .doc("list", "1.2.0", "O(1)", "Remove the last element in a list, prepend it to another list and return it")
+        .deprecated("6.2.0", "`LMOVE` with the `RIGHT` and `LEFT` arguments")
+        .args(&[Arg::key("source", 0), Arg::key("destination", 1)]),
     CommandDef::shard(LMOVE, 5, lmove)
         .journal(Journal::FromReply(super::effects::lmove_effects))
         .flags(WRITE | DENYOOM)
         .acl(acl::LIST)
         .keys(1, 2, 1, &[KeySpec::at(1, RW | ACCESS | DELETE), KeySpec::at(2, RW | INSERT)])
-        .doc("list", "6.2.0", "O(1)", "Pop an element from a list, push it to another list and return it"),
+        .doc("list", "6.2.0", "O(1)", "Pop an element from a list, push it to another list and return it")
+        .args(&[
+            Arg::key("source", 0),
+            Arg::key("destination", 1),
+            Arg::oneof("wherefrom", &[
+                Arg::pure_token("left", "LEFT"),
+                Arg::pure_token("right", "RIGHT"),
+            ]),
+            Arg::oneof("whereto", &[
+                Arg::pure_token("left", "LEFT"),
+                Arg::pure_token("right", "RIGHT"),
+            ]),
+        ]),
     CommandDef::shard(LMPOP, -4, lmpop)
         .journal(Journal::FromReply(super::effects::lmpop_effects))
         .flags(WRITE | MOVABLEKEYS)
         .acl(acl::LIST)
         .keys(0, 0, 0, &[KeySpec::keynum(1, 0, 1, 1, RW | ACCESS | DELETE)])
-        .doc("list", "7.0.0", "O(N+M) where N is the number of provided keys and M is the number of elements returned.", "Pop elements from a list"),
+        .doc("list", "7.0.0", "O(N+M) where N is the number of provided keys and M is the number of elements returned.", "Pop elements from a list")
+        .args(&[
+            Arg::integer("numkeys"),
+            Arg::key("key", 0).multiple(),
+            Arg::oneof("where", &[
+                Arg::pure_token("left", "LEFT"),
+                Arg::pure_token("right", "RIGHT"),
+            ]),
+            Arg::integer("count").token("COUNT").optional(),
+        ]),
 ];
 
 #[derive(Clone, Copy, PartialEq)]

@@ -2,7 +2,7 @@
 
 use super::{error_text, wrong_args, Call};
 use crate::keyspace::lru_clock;
-use crate::spec::{acl, flag::*, key::*, CommandDef, KeySpec, Run};
+use crate::spec::{acl, flag::*, key::*, Arg, CommandDef, KeySpec, Run};
 use damselfly_protocol::Frame;
 
 /// OBJECT and its subcommands.
@@ -27,7 +27,8 @@ pub(crate) static COMMANDS: &[CommandDef] = &[CommandDef::new("object", -2, OBJE
                 "2.2.3",
                 "O(1)",
                 "Inspect the internal encoding of a Redis object",
-            ),
+            )
+            .args(&[Arg::key("key", 0)]),
         CommandDef::subcommand("object|freq", 3, OBJECT_HANDLER)
             .flags(READONLY)
             .acl(acl::KEYSPACE)
@@ -38,7 +39,8 @@ pub(crate) static COMMANDS: &[CommandDef] = &[CommandDef::new("object", -2, OBJE
                 "4.0.0",
                 "O(1)",
                 "Get the logarithmic access frequency counter of a Redis object",
-            ),
+            )
+            .args(&[Arg::key("key", 0)]),
         CommandDef::subcommand("object|help", 2, OBJECT_HANDLER)
             .flags(LOADING | STALE)
             .acl(acl::KEYSPACE)
@@ -58,7 +60,8 @@ pub(crate) static COMMANDS: &[CommandDef] = &[CommandDef::new("object", -2, OBJE
                 "2.2.3",
                 "O(1)",
                 "Get the time since a Redis object was last accessed",
-            ),
+            )
+            .args(&[Arg::key("key", 0)]),
         CommandDef::subcommand("object|refcount", 3, OBJECT_HANDLER)
             .flags(READONLY)
             .acl(acl::KEYSPACE)
@@ -69,7 +72,8 @@ pub(crate) static COMMANDS: &[CommandDef] = &[CommandDef::new("object", -2, OBJE
                 "2.2.3",
                 "O(1)",
                 "Get the number of references to the value of the key",
-            ),
+            )
+            .args(&[Arg::key("key", 0)]),
     ])];
 
 const HELP: &[&str] = &[

@@ -8,7 +8,7 @@ mod scan;
 use super::{opt_is, parse_i64, Call, SYNTAX, WRONGTYPE};
 use crate::glob::glob_match;
 use crate::keyspace::Db;
-use crate::spec::{acl, flag::*, key::*, CommandDef, Journal, KeySpec};
+use crate::spec::{acl, flag::*, key::*, Arg, CommandDef, Journal, KeySpec};
 use crate::types::Set;
 use crate::value::Value;
 use bytes::Bytes;
@@ -21,98 +21,128 @@ pub(crate) static COMMANDS: &[CommandDef] = &[
         .flags(WRITE | DENYOOM | FAST)
         .acl(acl::SET)
         .keys(1, 1, 1, &[KeySpec::at(1, RW | INSERT)])
-        .doc("set", "1.0.0", "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.", "Add one or more members to a set"),
+        .doc("set", "1.0.0", "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.", "Add one or more members to a set")
+        .history(&[("2.4.0", "Accepts multiple `member` arguments.")])
+        .args(&[Arg::key("key", 0), Arg::string("member").multiple()]),
     CommandDef::shard("srem", -3, srem)
         .flags(WRITE | FAST)
         .acl(acl::SET)
         .keys(1, 1, 1, &[KeySpec::at(1, RW | DELETE)])
-        .doc("set", "1.0.0", "O(N) where N is the number of members to be removed.", "Remove one or more members from a set"),
+        .doc("set", "1.0.0", "O(N) where N is the number of members to be removed.", "Remove one or more members from a set")
+        .history(&[("2.4.0", "Accepts multiple `member` arguments.")])
+        .args(&[Arg::key("key", 0), Arg::string("member").multiple()]),
     CommandDef::shard("smembers", 2, smembers)
         .flags(READONLY)
         .acl(acl::SET)
         .keys(1, 1, 1, &[KeySpec::at(1, RO | ACCESS)])
         .tips(&["nondeterministic_output_order"])
-        .doc("set", "1.0.0", "O(N) where N is the set cardinality.", "Get all the members in a set"),
+        .doc("set", "1.0.0", "O(N) where N is the set cardinality.", "Get all the members in a set")
+        .args(&[Arg::key("key", 0)]),
     CommandDef::shard("sismember", 3, sismember)
         .flags(READONLY | FAST)
         .acl(acl::SET)
         .keys(1, 1, 1, &[KeySpec::at(1, RO)])
-        .doc("set", "1.0.0", "O(1)", "Determine if a given value is a member of a set"),
+        .doc("set", "1.0.0", "O(1)", "Determine if a given value is a member of a set")
+        .args(&[Arg::key("key", 0), Arg::string("member")]),
     CommandDef::shard("smismember", -3, smismember)
         .flags(READONLY | FAST)
         .acl(acl::SET)
         .keys(1, 1, 1, &[KeySpec::at(1, RO | ACCESS)])
-        .doc("set", "6.2.0", "O(N) where N is the number of elements being checked for membership", "Returns the membership associated with the given elements for a set"),
+        .doc("set", "6.2.0", "O(N) where N is the number of elements being checked for membership", "Returns the membership associated with the given elements for a set")
+        .args(&[Arg::key("key", 0), Arg::string("member").multiple()]),
     CommandDef::shard("scard", 2, scard)
         .flags(READONLY | FAST)
         .acl(acl::SET)
         .keys(1, 1, 1, &[KeySpec::at(1, RO)])
-        .doc("set", "1.0.0", "O(1)", "Get the number of members in a set"),
+        .doc("set", "1.0.0", "O(1)", "Get the number of members in a set")
+        .args(&[Arg::key("key", 0)]),
     CommandDef::shard("spop", -2, random::spop)
         .flags(WRITE | FAST)
         .acl(acl::SET)
         .keys(1, 1, 1, &[KeySpec::at(1, RW | ACCESS | DELETE)])
         .tips(&["nondeterministic_output"])
-        .doc("set", "1.0.0", "Without the count argument O(1), otherwise O(N) where N is the value of the passed count.", "Remove and return one or multiple random members from a set"),
+        .doc("set", "1.0.0", "Without the count argument O(1), otherwise O(N) where N is the value of the passed count.", "Remove and return one or multiple random members from a set")
+        .history(&[("3.2.0", "Added the `count` argument.")])
+        .args(&[Arg::key("key", 0), Arg::integer("count").since("3.2.0").optional()]),
     CommandDef::shard("srandmember", -2, random::srandmember)
         .flags(READONLY)
         .acl(acl::SET)
         .keys(1, 1, 1, &[KeySpec::at(1, RO | ACCESS)])
         .tips(&["nondeterministic_output"])
-        .doc("set", "1.0.0", "Without the count argument O(1), otherwise O(N) where N is the absolute value of the passed count.", "Get one or multiple random members from a set"),
+        .doc("set", "1.0.0", "Without the count argument O(1), otherwise O(N) where N is the absolute value of the passed count.", "Get one or multiple random members from a set")
+        .history(&[("2.6.0", "Added the optional `count` argument.")])
+        .args(&[Arg::key("key", 0), Arg::integer("count").since("2.6.0").optional()]),
     CommandDef::shard("smove", 4, smove)
         .journal(Journal::FromReply(super::effects::smove_effects))
         .flags(WRITE | FAST)
         .acl(acl::SET)
         .keys(1, 2, 1, &[KeySpec::at(1, RW | ACCESS | DELETE), KeySpec::at(2, RW | INSERT)])
-        .doc("set", "1.0.0", "O(1)", "Move a member from one set to another"),
+        .doc("set", "1.0.0", "O(1)", "Move a member from one set to another")
+        .args(&[Arg::key("source", 0), Arg::key("destination", 1), Arg::string("member")]),
     CommandDef::shard("sinter", -2, sinter)
         .flags(READONLY)
         .acl(acl::SET)
         .keys(1, -1, 1, &[KeySpec::range(1, -1, 1, 0, RO | ACCESS)])
         .tips(&["nondeterministic_output_order"])
-        .doc("set", "1.0.0", "O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.", "Intersect multiple sets"),
+        .doc("set", "1.0.0", "O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.", "Intersect multiple sets")
+        .args(&[Arg::key("key", 0).multiple()]),
     CommandDef::shard("sunion", -2, sunion)
         .flags(READONLY)
         .acl(acl::SET)
         .keys(1, -1, 1, &[KeySpec::range(1, -1, 1, 0, RO | ACCESS)])
         .tips(&["nondeterministic_output_order"])
-        .doc("set", "1.0.0", "O(N) where N is the total number of elements in all given sets.", "Add multiple sets"),
+        .doc("set", "1.0.0", "O(N) where N is the total number of elements in all given sets.", "Add multiple sets")
+        .args(&[Arg::key("key", 0).multiple()]),
     CommandDef::shard("sdiff", -2, sdiff)
         .flags(READONLY)
         .acl(acl::SET)
         .keys(1, -1, 1, &[KeySpec::range(1, -1, 1, 0, RO | ACCESS)])
         .tips(&["nondeterministic_output_order"])
-        .doc("set", "1.0.0", "O(N) where N is the total number of elements in all given sets.", "Subtract multiple sets"),
+        .doc("set", "1.0.0", "O(N) where N is the total number of elements in all given sets.", "Subtract multiple sets")
+        .args(&[Arg::key("key", 0).multiple()]),
     CommandDef::shard("sinterstore", -3, sinterstore)
         .journal(Journal::Destination(1))
         .flags(WRITE | DENYOOM)
         .acl(acl::SET)
         .keys(1, -1, 1, &[KeySpec::at(1, RW | UPDATE), KeySpec::range(2, -1, 1, 0, RO | ACCESS)])
-        .doc("set", "1.0.0", "O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.", "Intersect multiple sets and store the resulting set in a key"),
+        .doc("set", "1.0.0", "O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.", "Intersect multiple sets and store the resulting set in a key")
+        .args(&[Arg::key("destination", 0), Arg::key("key", 1).multiple()]),
     CommandDef::shard("sunionstore", -3, sunionstore)
         .journal(Journal::Destination(1))
         .flags(WRITE | DENYOOM)
         .acl(acl::SET)
         .keys(1, -1, 1, &[KeySpec::at(1, OW | UPDATE), KeySpec::range(2, -1, 1, 0, RO | ACCESS)])
-        .doc("set", "1.0.0", "O(N) where N is the total number of elements in all given sets.", "Add multiple sets and store the resulting set in a key"),
+        .doc("set", "1.0.0", "O(N) where N is the total number of elements in all given sets.", "Add multiple sets and store the resulting set in a key")
+        .args(&[Arg::key("destination", 0), Arg::key("key", 1).multiple()]),
     CommandDef::shard("sdiffstore", -3, sdiffstore)
         .journal(Journal::Destination(1))
         .flags(WRITE | DENYOOM)
         .acl(acl::SET)
         .keys(1, -1, 1, &[KeySpec::at(1, OW | UPDATE), KeySpec::range(2, -1, 1, 0, RO | ACCESS)])
-        .doc("set", "1.0.0", "O(N) where N is the total number of elements in all given sets.", "Subtract multiple sets and store the resulting set in a key"),
+        .doc("set", "1.0.0", "O(N) where N is the total number of elements in all given sets.", "Subtract multiple sets and store the resulting set in a key")
+        .args(&[Arg::key("destination", 0), Arg::key("key", 1).multiple()]),
     CommandDef::shard("sintercard", -3, sintercard)
         .flags(READONLY | MOVABLEKEYS)
         .acl(acl::SET)
         .keys(0, 0, 0, &[KeySpec::keynum(1, 0, 1, 1, RO | ACCESS)])
-        .doc("set", "7.0.0", "O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.", "Intersect multiple sets and return the cardinality of the result"),
+        .doc("set", "7.0.0", "O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.", "Intersect multiple sets and return the cardinality of the result")
+        .args(&[
+            Arg::integer("numkeys"),
+            Arg::key("key", 0).multiple(),
+            Arg::integer("limit").token("LIMIT").optional(),
+        ]),
     CommandDef::shard("sscan", -3, sscan)
         .flags(READONLY)
         .acl(acl::SET)
         .keys(1, 1, 1, &[KeySpec::at(1, RO | ACCESS)])
         .tips(&["nondeterministic_output"])
-        .doc("set", "2.8.0", "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection..", "Incrementally iterate Set elements"),
+        .doc("set", "2.8.0", "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection..", "Incrementally iterate Set elements")
+        .args(&[
+            Arg::key("key", 0),
+            Arg::integer("cursor"),
+            Arg::pattern("pattern").token("MATCH").optional(),
+            Arg::integer("count").token("COUNT").optional(),
+        ]),
 ];
 
 /// The set in slot `id`, or WRONGTYPE.

@@ -7,7 +7,7 @@ mod info;
 mod read;
 
 use super::{Call, WRONGTYPE};
-use crate::spec::{acl, flag::*, key::*, Blocking, CommandDef, Find, KeySpec, Run};
+use crate::spec::{acl, flag::*, key::*, Arg, Blocking, CommandDef, Find, KeySpec, Run};
 use crate::types::stream::StreamId;
 use crate::types::Stream;
 use crate::value::Value;
@@ -33,45 +33,120 @@ pub(crate) static COMMANDS: &[CommandDef] = &[
         .acl(acl::STREAM)
         .keys(1, 1, 1, &[KeySpec::at(1, RW | UPDATE).noted("UPDATE instead of INSERT because of the optional trimming feature")])
         .tips(&["nondeterministic_output"])
-        .doc("stream", "5.0.0", "O(1) when adding a new entry, O(N) when trimming where N being the number of entries evicted.", "Appends a new entry to a stream"),
+        .doc("stream", "5.0.0", "O(1) when adding a new entry, O(N) when trimming where N being the number of entries evicted.", "Appends a new entry to a stream")
+        .history(&[
+            ("6.2.0", "Added the `NOMKSTREAM` option, `MINID` trimming strategy and the `LIMIT` option."),
+            ("7.0.0", "Added support for the `<ms>-*` explicit ID form."),
+        ])
+        .args(&[
+            Arg::key("key", 0),
+            Arg::pure_token("nomkstream", "NOMKSTREAM").since("6.2.0").optional(),
+            Arg::block("trim", &[
+                Arg::oneof("strategy", &[
+                    Arg::pure_token("maxlen", "MAXLEN"),
+                    Arg::pure_token("minid", "MINID").since("6.2.0"),
+                ]),
+                Arg::oneof("operator", &[
+                    Arg::pure_token("equal", "="),
+                    Arg::pure_token("approximately", "~"),
+                ]).optional(),
+                Arg::string("threshold"),
+                Arg::integer("count").token("LIMIT").since("6.2.0").optional(),
+            ]).optional(),
+            Arg::oneof("id_or_auto", &[Arg::pure_token("auto_id", "*"), Arg::string("id")]),
+            Arg::block("field_value", &[Arg::string("field"), Arg::string("value")]).multiple(),
+        ]),
     CommandDef::shard("xlen", 2, xlen)
         .flags(READONLY | FAST)
         .acl(acl::STREAM)
         .keys(1, 1, 1, &[KeySpec::at(1, RO)])
-        .doc("stream", "5.0.0", "O(1)", "Return the number of entries in a stream"),
+        .doc("stream", "5.0.0", "O(1)", "Return the number of entries in a stream")
+        .args(&[Arg::key("key", 0)]),
     CommandDef::shard(XRANGE, -4, xrange)
         .flags(READONLY)
         .acl(acl::STREAM)
         .keys(1, 1, 1, &[KeySpec::at(1, RO | ACCESS)])
-        .doc("stream", "5.0.0", "O(N) with N being the number of elements being returned. If N is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1).", "Return a range of elements in a stream, with IDs matching the specified IDs interval"),
+        .doc("stream", "5.0.0", "O(N) with N being the number of elements being returned. If N is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1).", "Return a range of elements in a stream, with IDs matching the specified IDs interval")
+        .history(&[("6.2.0", "Added exclusive ranges.")])
+        .args(&[
+            Arg::key("key", 0),
+            Arg::string("start"),
+            Arg::string("end"),
+            Arg::integer("count").token("COUNT").optional(),
+        ]),
     CommandDef::shard("xrevrange", -4, xrevrange)
         .flags(READONLY)
         .acl(acl::STREAM)
         .keys(1, 1, 1, &[KeySpec::at(1, RO | ACCESS)])
-        .doc("stream", "5.0.0", "O(N) with N being the number of elements returned. If N is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1).", "Return a range of elements in a stream, with IDs matching the specified IDs interval, in reverse order (from greater to smaller IDs) compared to XRANGE"),
+        .doc("stream", "5.0.0", "O(N) with N being the number of elements returned. If N is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1).", "Return a range of elements in a stream, with IDs matching the specified IDs interval, in reverse order (from greater to smaller IDs) compared to XRANGE")
+        .history(&[("6.2.0", "Added exclusive ranges.")])
+        .args(&[
+            Arg::key("key", 0),
+            Arg::string("end"),
+            Arg::string("start"),
+            Arg::integer("count").token("COUNT").optional(),
+        ]),
     CommandDef::shard("xdel", -3, xdel)
         .flags(WRITE | FAST)
         .acl(acl::STREAM)
         .keys(1, 1, 1, &[KeySpec::at(1, RW | DELETE)])
-        .doc("stream", "5.0.0", "O(1) for each single item to delete in the stream, regardless of the stream size.", "Removes the specified entries from the stream. Returns the number of items actually deleted, that may be different from the number of IDs passed in case certain IDs do not exist."),
+        .doc("stream", "5.0.0", "O(1) for each single item to delete in the stream, regardless of the stream size.", "Removes the specified entries from the stream. Returns the number of items actually deleted, that may be different from the number of IDs passed in case certain IDs do not exist.")
+        .args(&[Arg::key("key", 0), Arg::string("id").multiple()]),
     CommandDef::shard("xtrim", -4, xtrim)
         .flags(WRITE)
         .acl(acl::STREAM)
         .keys(1, 1, 1, &[KeySpec::at(1, RW | DELETE)])
         .tips(&["nondeterministic_output"])
-        .doc("stream", "5.0.0", "O(N), with N being the number of evicted entries. Constant times are very small however, since entries are organized in macro nodes containing multiple entries that can be released with a single deallocation.", "Trims the stream to (approximately if '~' is passed) a certain size"),
+        .doc("stream", "5.0.0", "O(N), with N being the number of evicted entries. Constant times are very small however, since entries are organized in macro nodes containing multiple entries that can be released with a single deallocation.", "Trims the stream to (approximately if '~' is passed) a certain size")
+        .history(&[("6.2.0", "Added the `MINID` trimming strategy and the `LIMIT` option.")])
+        .args(&[
+            Arg::key("key", 0),
+            Arg::block("trim", &[
+                Arg::oneof("strategy", &[
+                    Arg::pure_token("maxlen", "MAXLEN"),
+                    Arg::pure_token("minid", "MINID").since("6.2.0"),
+                ]),
+                Arg::oneof("operator", &[
+                    Arg::pure_token("equal", "="),
+                    Arg::pure_token("approximately", "~"),
+                ]).optional(),
+                Arg::string("threshold"),
+                Arg::integer("count").token("LIMIT").since("6.2.0").optional(),
+            ]),
+        ]),
     CommandDef::shard("xread", -4, read::xread)
         .blocking(Blocking::StreamRead { group: false })
         .flags(READONLY | BLOCKING | MOVABLEKEYS)
         .acl(acl::STREAM)
         .keys(0, 0, 0, &[KeySpec::keyword("STREAMS", 1, Find::Range { last: -1, step: 1, limit: 2 }, RO | ACCESS)])
-        .doc("stream", "5.0.0", "For each stream mentioned: O(N) with N being the number of elements being returned, it means that XREAD-ing with a fixed COUNT is O(1). Note that when the BLOCK option is used, XADD will pay O(M) time in order to serve the M clients blocked on the stream getting new data.", "Return never seen elements in multiple streams, with IDs greater than the ones reported by the caller for each stream. Can block."),
+        .doc("stream", "5.0.0", "For each stream mentioned: O(N) with N being the number of elements being returned, it means that XREAD-ing with a fixed COUNT is O(1). Note that when the BLOCK option is used, XADD will pay O(M) time in order to serve the M clients blocked on the stream getting new data.", "Return never seen elements in multiple streams, with IDs greater than the ones reported by the caller for each stream. Can block.")
+        .args(&[
+            Arg::integer("count").token("COUNT").optional(),
+            Arg::integer("milliseconds").token("BLOCK").optional(),
+            Arg::block("streams", &[
+                Arg::key("key", 0).multiple(),
+                Arg::string("id").multiple(),
+            ]).token("STREAMS"),
+        ]),
     CommandDef::shard("xreadgroup", -7, read::xreadgroup)
         .blocking(Blocking::StreamRead { group: true })
         .flags(WRITE | BLOCKING | MOVABLEKEYS)
         .acl(acl::STREAM)
         .keys(0, 0, 0, &[KeySpec::keyword("STREAMS", 4, Find::Range { last: -1, step: 1, limit: 2 }, RO | ACCESS)])
-        .doc("stream", "5.0.0", "For each stream mentioned: O(M) with M being the number of elements returned. If M is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1). On the other side when XREADGROUP blocks, XADD will pay the O(N) time in order to serve the N clients blocked on the stream getting new data.", "Return new entries from a stream using a consumer group, or access the history of the pending entries for a given consumer. Can block."),
+        .doc("stream", "5.0.0", "For each stream mentioned: O(M) with M being the number of elements returned. If M is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1). On the other side when XREADGROUP blocks, XADD will pay the O(N) time in order to serve the N clients blocked on the stream getting new data.", "Return new entries from a stream using a consumer group, or access the history of the pending entries for a given consumer. Can block.")
+        .args(&[
+            Arg::block("group_consumer", &[
+                Arg::string("group"),
+                Arg::string("consumer"),
+            ]).token("GROUP"),
+            Arg::integer("count").token("COUNT").optional(),
+            Arg::integer("milliseconds").token("BLOCK").optional(),
+            Arg::pure_token("noack", "NOACK").optional(),
+            Arg::block("streams", &[
+                Arg::key("key", 0).multiple(),
+                Arg::string("id").multiple(),
+            ]).token("STREAMS"),
+        ]),
     CommandDef::new("xgroup", -2, XGROUP_HANDLER)
         .doc("stream", "5.0.0", "Depends on subcommand.", "A container for consumer groups commands")
         .subcommands(&[
@@ -79,22 +154,33 @@ pub(crate) static COMMANDS: &[CommandDef] = &[
                 .flags(WRITE | DENYOOM)
                 .acl(acl::STREAM)
                 .keys(2, 2, 1, &[KeySpec::at(2, RW | INSERT)])
-                .doc("stream", "5.0.0", "O(1)", "Create a consumer group."),
+                .doc("stream", "5.0.0", "O(1)", "Create a consumer group.")
+                .history(&[("7.0.0", "Added the `entries_read` named argument.")])
+                .args(&[
+                    Arg::key("key", 0),
+                    Arg::string("groupname"),
+                    Arg::oneof("id", &[Arg::string("id"), Arg::pure_token("new_id", "$")]),
+                    Arg::pure_token("mkstream", "MKSTREAM").optional(),
+                    Arg::integer("entries_read").token("ENTRIESREAD").optional(),
+                ]),
             CommandDef::subcommand("xgroup|createconsumer", 5, XGROUP_HANDLER)
                 .flags(WRITE | DENYOOM)
                 .acl(acl::STREAM)
                 .keys(2, 2, 1, &[KeySpec::at(2, RW | INSERT)])
-                .doc("stream", "6.2.0", "O(1)", "Create a consumer in a consumer group."),
+                .doc("stream", "6.2.0", "O(1)", "Create a consumer in a consumer group.")
+                .args(&[Arg::key("key", 0), Arg::string("groupname"), Arg::string("consumername")]),
             CommandDef::subcommand("xgroup|delconsumer", 5, XGROUP_HANDLER)
                 .flags(WRITE)
                 .acl(acl::STREAM)
                 .keys(2, 2, 1, &[KeySpec::at(2, RW | DELETE)])
-                .doc("stream", "5.0.0", "O(1)", "Delete a consumer from a consumer group."),
+                .doc("stream", "5.0.0", "O(1)", "Delete a consumer from a consumer group.")
+                .args(&[Arg::key("key", 0), Arg::string("groupname"), Arg::string("consumername")]),
             CommandDef::subcommand("xgroup|destroy", 4, XGROUP_HANDLER)
                 .flags(WRITE)
                 .acl(acl::STREAM)
                 .keys(2, 2, 1, &[KeySpec::at(2, RW | DELETE)])
-                .doc("stream", "5.0.0", "O(N) where N is the number of entries in the group's pending entries list (PEL).", "Destroy a consumer group."),
+                .doc("stream", "5.0.0", "O(N) where N is the number of entries in the group's pending entries list (PEL).", "Destroy a consumer group.")
+                .args(&[Arg::key("key", 0), Arg::string("groupname")]),
             CommandDef::subcommand("xgroup|help", 2, XGROUP_HANDLER)
                 .flags(LOADING | STALE)
                 .acl(acl::STREAM)
@@ -103,31 +189,76 @@ pub(crate) static COMMANDS: &[CommandDef] = &[
                 .flags(WRITE)
                 .acl(acl::STREAM)
                 .keys(2, 2, 1, &[KeySpec::at(2, RW | UPDATE)])
-                .doc("stream", "5.0.0", "O(1)", "Set a consumer group to an arbitrary last delivered ID value."),
+                .doc("stream", "5.0.0", "O(1)", "Set a consumer group to an arbitrary last delivered ID value.")
+                .history(&[("7.0.0", "Added the optional `entries_read` argument.")])
+                .args(&[
+                    Arg::key("key", 0),
+                    Arg::string("groupname"),
+                    Arg::oneof("id", &[Arg::string("id"), Arg::pure_token("new_id", "$")]),
+                    Arg::integer("entries_read").token("ENTRIESREAD").optional(),
+                ]),
         ]),
     CommandDef::shard("xack", -4, groups::xack)
         .flags(WRITE | FAST)
         .acl(acl::STREAM)
         .keys(1, 1, 1, &[KeySpec::at(1, RW | UPDATE)])
-        .doc("stream", "5.0.0", "O(1) for each message ID processed.", "Marks a pending message as correctly processed, effectively removing it from the pending entries list of the consumer group. Return value of the command is the number of messages successfully acknowledged, that is, the IDs we were actually able to resolve in the PEL."),
+        .doc("stream", "5.0.0", "O(1) for each message ID processed.", "Marks a pending message as correctly processed, effectively removing it from the pending entries list of the consumer group. Return value of the command is the number of messages successfully acknowledged, that is, the IDs we were actually able to resolve in the PEL.")
+        .args(&[Arg::key("key", 0), Arg::string("group"), Arg::string("id").multiple()]),
     CommandDef::shard("xpending", -3, groups::xpending)
         .flags(READONLY)
         .acl(acl::STREAM)
         .keys(1, 1, 1, &[KeySpec::at(1, RO | ACCESS)])
         .tips(&["nondeterministic_output"])
-        .doc("stream", "5.0.0", "O(N) with N being the number of elements returned, so asking for a small fixed number of entries per call is O(1). O(M), where M is the total number of entries scanned when used with the IDLE filter. When the command returns just the summary and the list of consumers is small, it runs in O(1) time; otherwise, an additional O(N) time for iterating every consumer.", "Return information and entries from a stream consumer group pending entries list, that are messages fetched but never acknowledged."),
+        .doc("stream", "5.0.0", "O(N) with N being the number of elements returned, so asking for a small fixed number of entries per call is O(1). O(M), where M is the total number of entries scanned when used with the IDLE filter. When the command returns just the summary and the list of consumers is small, it runs in O(1) time; otherwise, an additional O(N) time for iterating every consumer.", "Return information and entries from a stream consumer group pending entries list, that are messages fetched but never acknowledged.")
+        .history(&[("6.2.0", "Added the `IDLE` option and exclusive range intervals.")])
+        .args(&[
+            Arg::key("key", 0),
+            Arg::string("group"),
+            Arg::block("filters", &[
+                Arg::integer("min-idle-time").token("IDLE").since("6.2.0").optional(),
+                Arg::string("start"),
+                Arg::string("end"),
+                Arg::integer("count"),
+                Arg::string("consumer").optional(),
+            ]).optional(),
+        ]),
     CommandDef::shard("xclaim", -6, groups::xclaim)
         .flags(WRITE | FAST)
         .acl(acl::STREAM)
         .keys(1, 1, 1, &[KeySpec::at(1, RW | UPDATE)])
         .tips(&["nondeterministic_output"])
-        .doc("stream", "5.0.0", "O(log N) with N being the number of messages in the PEL of the consumer group.", "Changes (or acquires) ownership of a message in a consumer group, as if the message was delivered to the specified consumer."),
+        .doc("stream", "5.0.0", "O(log N) with N being the number of messages in the PEL of the consumer group.", "Changes (or acquires) ownership of a message in a consumer group, as if the message was delivered to the specified consumer.")
+        .args(&[
+            Arg::key("key", 0),
+            Arg::string("group"),
+            Arg::string("consumer"),
+            Arg::string("min-idle-time"),
+            Arg::string("id").multiple(),
+            Arg::integer("ms").token("IDLE").optional(),
+            Arg::unix_time("unix-time-milliseconds").token("TIME").optional(),
+            Arg::integer("count").token("RETRYCOUNT").optional(),
+            Arg::pure_token("force", "FORCE").optional(),
+            Arg::pure_token("justid", "JUSTID").optional(),
+            Arg::string("id").token("LASTID").optional(),
+        ]),
     CommandDef::shard("xautoclaim", -6, groups::xautoclaim)
         .flags(WRITE | FAST)
         .acl(acl::STREAM)
         .keys(1, 1, 1, &[KeySpec::at(1, RW | DELETE)])
         .tips(&["nondeterministic_output"])
-        .doc("stream", "6.2.0", "O(1) if COUNT is small.", "Changes (or acquires) ownership of messages in a consumer group, as if the messages were delivered to the specified consumer."),
+        .doc("stream", "6.2.0", "O(1) if COUNT is small.", "Changes (or acquires) ownership of messages in a consumer group, as if the messages were delivered to the specified consumer.")
+        .history(&[
+            ("7.0.0", "Added an element to the reply array, containing deleted entries the command cleared from the PEL"),
+        ])
+        .args(&[
+            Arg::key("key", 0),
+            Arg::string("group"),
+            Arg::string("consumer"),
+            Arg::string("min-idle-time"),
+            Arg::string("start"),
+            Arg::integer("count").token("COUNT").optional(),
+            Arg::pure_token("justid", "JUSTID").optional(),
+        ]),
     CommandDef::new(XINFO, -2, XINFO_HANDLER)
         .doc("stream", "5.0.0", "Depends on subcommand.", "A container for stream introspection commands")
         .subcommands(&[
@@ -136,12 +267,15 @@ pub(crate) static COMMANDS: &[CommandDef] = &[
                 .acl(acl::STREAM)
                 .keys(2, 2, 1, &[KeySpec::at(2, RO | ACCESS)])
                 .tips(&["nondeterministic_output"])
-                .doc("stream", "5.0.0", "O(1)", "List the consumers in a consumer group"),
+                .doc("stream", "5.0.0", "O(1)", "List the consumers in a consumer group")
+                .args(&[Arg::key("key", 0), Arg::string("groupname")]),
             CommandDef::subcommand("xinfo|groups", 3, XINFO_HANDLER)
                 .flags(READONLY)
                 .acl(acl::STREAM)
                 .keys(2, 2, 1, &[KeySpec::at(2, RO | ACCESS)])
-                .doc("stream", "5.0.0", "O(1)", "List the consumer groups of a stream"),
+                .doc("stream", "5.0.0", "O(1)", "List the consumer groups of a stream")
+                .history(&[("7.0.0", "Added the `entries-read` and `lag` fields")])
+                .args(&[Arg::key("key", 0)]),
             CommandDef::subcommand("xinfo|help", 2, XINFO_HANDLER)
                 .flags(LOADING | STALE)
                 .acl(acl::STREAM)
@@ -150,7 +284,17 @@ pub(crate) static COMMANDS: &[CommandDef] = &[
                 .flags(READONLY)
                 .acl(acl::STREAM)
                 .keys(2, 2, 1, &[KeySpec::at(2, RO | ACCESS)])
-                .doc("stream", "5.0.0", "O(1)", "Get information about a stream"),
+                .doc("stream", "5.0.0", "O(1)", "Get information about a stream")
+                .history(&[
+                    ("6.0.0", "Added the `FULL` modifier."),
+                    ("7.0.0", "Added the `max-deleted-entry-id`, `entries-added`, `recorded-first-entry-id`, `entries-read` and `lag` fields"),
+                ])
+                .args(&[
+                    Arg::key("key", 0),
+                    Arg::block("full", &[
+                        Arg::integer("count").token("COUNT").optional(),
+                    ]).token("FULL").optional(),
+                ]),
         ]),
 ];
 

@@ -2,7 +2,7 @@
 
 use super::{cstr, parse_i64, Call, NOT_INTEGER, SYNTAX, WRONGTYPE};
 use crate::longdouble::{self, F80};
-use crate::spec::{acl, flag::*, key::*, CommandDef, Journal, KeySpec, Merge, Spread};
+use crate::spec::{acl, flag::*, key::*, Arg, CommandDef, Journal, KeySpec, Merge, Spread};
 use crate::value::{reserve_greedy, Value};
 use bytes::Bytes;
 use damselfly_protocol::string2ll;
@@ -17,61 +17,102 @@ pub(crate) static COMMANDS: &[CommandDef] = &[
         .flags(READONLY | FAST)
         .acl(acl::STRING)
         .keys(1, 1, 1, &[KeySpec::at(1, RO | ACCESS)])
-        .doc("string", "1.0.0", "O(1)", "Get the value of a key"),
+        .doc("string", "1.0.0", "O(1)", "Get the value of a key")
+        .args(&[Arg::key("key", 0)]),
     CommandDef::shard("set", -3, set)
         .variable_key_flags(set_key_flags)
         .journal(Journal::AsSentUnless(super::effects::set_depends_on_the_moment))
         .flags(WRITE | DENYOOM)
         .acl(acl::STRING)
         .keys(1, 1, 1, &[KeySpec::at(1, RW | ACCESS | UPDATE | VARIABLE_FLAGS).noted("RW and ACCESS due to the optional `GET` argument")])
-        .doc("string", "1.0.0", "O(1)", "Set the string value of a key"),
+        .doc("string", "1.0.0", "O(1)", "Set the string value of a key")
+        .history(&[
+            ("2.6.12", "Added the `EX`, `PX`, `NX` and `XX` options."),
+            ("6.0.0", "Added the `KEEPTTL` option."),
+            ("6.2.0", "Added the `GET`, `EXAT` and `PXAT` option."),
+            ("7.0.0", "Allowed the `NX` and `GET` options to be used together."),
+        ])
+        .args(&[
+            Arg::key("key", 0),
+            Arg::string("value"),
+            Arg::oneof("condition", &[
+                Arg::pure_token("nx", "NX"),
+                Arg::pure_token("xx", "XX"),
+            ]).since("2.6.12").optional(),
+            Arg::pure_token("get", "GET").since("6.2.0").optional(),
+            Arg::oneof("expiration", &[
+                Arg::integer("seconds").token("EX").since("2.6.12"),
+                Arg::integer("milliseconds").token("PX").since("2.6.12"),
+                Arg::unix_time("unix-time-seconds").token("EXAT").since("6.2.0"),
+                Arg::unix_time("unix-time-milliseconds").token("PXAT").since("6.2.0"),
+                Arg::pure_token("keepttl", "KEEPTTL").since("6.0.0"),
+            ]).optional(),
+        ]),
     CommandDef::shard("setnx", 3, setnx)
         .flags(WRITE | DENYOOM | FAST)
         .acl(acl::STRING)
         .keys(1, 1, 1, &[KeySpec::at(1, OW | INSERT)])
-        .doc("string", "1.0.0", "O(1)", "Set the value of a key, only if the key does not exist"),
+        .doc("string", "1.0.0", "O(1)", "Set the value of a key, only if the key does not exist")
+        .args(&[Arg::key("key", 0), Arg::string("value")]),
     CommandDef::shard("setex", 4, setex)
         .journal(Journal::StringState)
         .flags(WRITE | DENYOOM)
         .acl(acl::STRING)
         .keys(1, 1, 1, &[KeySpec::at(1, OW | UPDATE)])
-        .doc("string", "2.0.0", "O(1)", "Set the value and expiration of a key"),
+        .doc("string", "2.0.0", "O(1)", "Set the value and expiration of a key")
+        .args(&[Arg::key("key", 0), Arg::integer("seconds"), Arg::string("value")]),
     CommandDef::shard("psetex", 4, psetex)
         .journal(Journal::StringState)
         .flags(WRITE | DENYOOM)
         .acl(acl::STRING)
         .keys(1, 1, 1, &[KeySpec::at(1, OW | UPDATE)])
-        .doc("string", "2.6.0", "O(1)", "Set the value and expiration in milliseconds of a key"),
+        .doc("string", "2.6.0", "O(1)", "Set the value and expiration in milliseconds of a key")
+        .args(&[Arg::key("key", 0), Arg::integer("milliseconds"), Arg::string("value")]),
     CommandDef::shard("getset", 3, getset)
         .flags(WRITE | DENYOOM | FAST)
         .acl(acl::STRING)
         .keys(1, 1, 1, &[KeySpec::at(1, RW | ACCESS | UPDATE)])
-        .doc("string", "1.0.0", "O(1)", "Set the string value of a key and return its old value"),
+        .doc("string", "1.0.0", "O(1)", "Set the string value of a key and return its old value")
+        .deprecated("6.2.0", "`SET` with the `!GET` argument")
+        .args(&[Arg::key("key", 0), Arg::string("value")]),
     CommandDef::shard("getdel", 2, getdel)
         .flags(WRITE | FAST)
         .acl(acl::STRING)
         .keys(1, 1, 1, &[KeySpec::at(1, RW | ACCESS | DELETE)])
-        .doc("string", "6.2.0", "O(1)", "Get the value of a key and delete the key"),
+        .doc("string", "6.2.0", "O(1)", "Get the value of a key and delete the key")
+        .args(&[Arg::key("key", 0)]),
     CommandDef::shard("getex", -2, getex)
         .journal(Journal::TtlState)
         .flags(WRITE | FAST)
         .acl(acl::STRING)
         .keys(1, 1, 1, &[KeySpec::at(1, RW | ACCESS | UPDATE).noted("RW and UPDATE because it changes the TTL")])
-        .doc("string", "6.2.0", "O(1)", "Get the value of a key and optionally set its expiration"),
+        .doc("string", "6.2.0", "O(1)", "Get the value of a key and optionally set its expiration")
+        .args(&[
+            Arg::key("key", 0),
+            Arg::oneof("expiration", &[
+                Arg::integer("seconds").token("EX"),
+                Arg::integer("milliseconds").token("PX"),
+                Arg::unix_time("unix-time-seconds").token("EXAT"),
+                Arg::unix_time("unix-time-milliseconds").token("PXAT"),
+                Arg::pure_token("persist", "PERSIST"),
+            ]).optional(),
+        ]),
     CommandDef::shard("mget", -2, mget)
         .spread(Spread::PerKey(Merge::Positional))
         .flags(READONLY | FAST)
         .acl(acl::STRING)
         .keys(1, -1, 1, &[KeySpec::range(1, -1, 1, 0, RO | ACCESS)])
         .tips(&["request_policy:multi_shard"])
-        .doc("string", "1.0.0", "O(N) where N is the number of keys to retrieve.", "Get the values of all the given keys"),
+        .doc("string", "1.0.0", "O(N) where N is the number of keys to retrieve.", "Get the values of all the given keys")
+        .args(&[Arg::key("key", 0).multiple()]),
     CommandDef::shard("mset", -3, mset)
         .spread(Spread::PerKey(Merge::Ok))
         .flags(WRITE | DENYOOM)
         .acl(acl::STRING)
         .keys(1, -1, 2, &[KeySpec::range(1, -1, 2, 0, OW | UPDATE)])
         .tips(&["request_policy:multi_shard", "response_policy:all_succeeded"])
-        .doc("string", "1.0.1", "O(N) where N is the number of keys to set.", "Set multiple keys to multiple values"),
+        .doc("string", "1.0.1", "O(N) where N is the number of keys to set.", "Set multiple keys to multiple values")
+        .args(&[Arg::block("key_value", &[Arg::key("key", 0), Arg::string("value")]).multiple()]),
     CommandDef::shard("msetnx", -3, msetnx)
         .journal(Journal::AsMset)
         .spread(Spread::AllOrNothing)
@@ -79,58 +120,70 @@ pub(crate) static COMMANDS: &[CommandDef] = &[
         .acl(acl::STRING)
         .keys(1, -1, 2, &[KeySpec::range(1, -1, 2, 0, OW | INSERT)])
         .tips(&["request_policy:multi_shard", "response_policy:agg_min"])
-        .doc("string", "1.0.1", "O(N) where N is the number of keys to set.", "Set multiple keys to multiple values, only if none of the keys exist"),
+        .doc("string", "1.0.1", "O(N) where N is the number of keys to set.", "Set multiple keys to multiple values, only if none of the keys exist")
+        .args(&[Arg::block("key_value", &[Arg::key("key", 0), Arg::string("value")]).multiple()]),
     CommandDef::shard("incr", 2, incr)
         .flags(WRITE | DENYOOM | FAST)
         .acl(acl::STRING)
         .keys(1, 1, 1, &[KeySpec::at(1, RW | ACCESS | UPDATE)])
-        .doc("string", "1.0.0", "O(1)", "Increment the integer value of a key by one"),
+        .doc("string", "1.0.0", "O(1)", "Increment the integer value of a key by one")
+        .args(&[Arg::key("key", 0)]),
     CommandDef::shard("decr", 2, decr)
         .flags(WRITE | DENYOOM | FAST)
         .acl(acl::STRING)
         .keys(1, 1, 1, &[KeySpec::at(1, RW | ACCESS | UPDATE)])
-        .doc("string", "1.0.0", "O(1)", "Decrement the integer value of a key by one"),
+        .doc("string", "1.0.0", "O(1)", "Decrement the integer value of a key by one")
+        .args(&[Arg::key("key", 0)]),
     CommandDef::shard("incrby", 3, incrby)
         .flags(WRITE | DENYOOM | FAST)
         .acl(acl::STRING)
         .keys(1, 1, 1, &[KeySpec::at(1, RW | ACCESS | UPDATE)])
-        .doc("string", "1.0.0", "O(1)", "Increment the integer value of a key by the given amount"),
+        .doc("string", "1.0.0", "O(1)", "Increment the integer value of a key by the given amount")
+        .args(&[Arg::key("key", 0), Arg::integer("increment")]),
     CommandDef::shard("decrby", 3, decrby)
         .flags(WRITE | DENYOOM | FAST)
         .acl(acl::STRING)
         .keys(1, 1, 1, &[KeySpec::at(1, RW | ACCESS | UPDATE)])
-        .doc("string", "1.0.0", "O(1)", "Decrement the integer value of a key by the given number"),
+        .doc("string", "1.0.0", "O(1)", "Decrement the integer value of a key by the given number")
+        .args(&[Arg::key("key", 0), Arg::integer("decrement")]),
     CommandDef::shard("incrbyfloat", 3, incrbyfloat)
         .journal(Journal::StringState)
         .flags(WRITE | DENYOOM | FAST)
         .acl(acl::STRING)
         .keys(1, 1, 1, &[KeySpec::at(1, RW | ACCESS | UPDATE)])
-        .doc("string", "2.6.0", "O(1)", "Increment the float value of a key by the given amount"),
+        .doc("string", "2.6.0", "O(1)", "Increment the float value of a key by the given amount")
+        .args(&[Arg::key("key", 0), Arg::double("increment")]),
     CommandDef::shard("append", 3, append)
         .flags(WRITE | DENYOOM | FAST)
         .acl(acl::STRING)
         .keys(1, 1, 1, &[KeySpec::at(1, RW | INSERT)])
-        .doc("string", "2.0.0", "O(1). The amortized time complexity is O(1) assuming the appended value is small and the already present value is of any size, since the dynamic string library used by Redis will double the free space available on every reallocation.", "Append a value to a key"),
+        .doc("string", "2.0.0", "O(1). The amortized time complexity is O(1) assuming the appended value is small and the already present value is of any size, since the dynamic string library used by Redis will double the free space available on every reallocation.", "Append a value to a key")
+        .args(&[Arg::key("key", 0), Arg::string("value")]),
     CommandDef::shard("strlen", 2, strlen)
         .flags(READONLY | FAST)
         .acl(acl::STRING)
         .keys(1, 1, 1, &[KeySpec::at(1, RO)])
-        .doc("string", "2.2.0", "O(1)", "Get the length of the value stored in a key"),
+        .doc("string", "2.2.0", "O(1)", "Get the length of the value stored in a key")
+        .args(&[Arg::key("key", 0)]),
     CommandDef::shard("getrange", 4, getrange)
         .flags(READONLY)
         .acl(acl::STRING)
         .keys(1, 1, 1, &[KeySpec::at(1, RO | ACCESS)])
-        .doc("string", "2.4.0", "O(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings.", "Get a substring of the string stored at a key"),
+        .doc("string", "2.4.0", "O(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings.", "Get a substring of the string stored at a key")
+        .args(&[Arg::key("key", 0), Arg::integer("start"), Arg::integer("end")]),
     CommandDef::shard("substr", 4, getrange)
         .flags(READONLY)
         .acl(acl::STRING)
         .keys(1, 1, 1, &[KeySpec::at(1, RO | ACCESS)])
-        .doc("string", "1.0.0", "O(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings.", "Get a substring of the string stored at a key"),
+        .doc("string", "1.0.0", "O(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings.", "Get a substring of the string stored at a key")
+        .deprecated("2.0.0", "`GETRANGE`")
+        .args(&[Arg::key("key", 0), Arg::integer("start"), Arg::integer("end")]),
     CommandDef::shard("setrange", 4, setrange)
         .flags(WRITE | DENYOOM)
         .acl(acl::STRING)
         .keys(1, 1, 1, &[KeySpec::at(1, RW | UPDATE)])
-        .doc("string", "2.2.0", "O(1), not counting the time taken to copy the new string in place. Usually, this string is very small so the amortized complexity is O(1). Otherwise, complexity is O(M) with M being the length of the value argument.", "Overwrite part of a string at key starting at the specified offset"),
+        .doc("string", "2.2.0", "O(1), not counting the time taken to copy the new string in place. Usually, this string is very small so the amortized complexity is O(1). Otherwise, complexity is O(M) with M being the length of the value argument.", "Overwrite part of a string at key starting at the specified offset")
+        .args(&[Arg::key("key", 0), Arg::integer("offset"), Arg::string("value")]),
 ];
 
 #[derive(Clone, Copy, PartialEq)]

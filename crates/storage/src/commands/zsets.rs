@@ -8,7 +8,7 @@ mod setops;
 use super::{opt_is, parse_i64, Call, SYNTAX, WRONGTYPE};
 use crate::glob::glob_match;
 use crate::keyspace::Db;
-use crate::spec::{acl, flag::*, key::*, CommandDef, Journal, KeySpec};
+use crate::spec::{acl, flag::*, key::*, Arg, CommandDef, Journal, KeySpec};
 use crate::types::ZSet;
 use crate::value::Value;
 use bytes::Bytes;
@@ -25,164 +25,349 @@ pub(crate) static COMMANDS: &[CommandDef] = &[
         .flags(WRITE | DENYOOM | FAST)
         .acl(acl::SORTEDSET)
         .keys(1, 1, 1, &[KeySpec::at(1, RW | UPDATE)])
-        .doc("sorted-set", "1.2.0", "O(log(N)) for each item added, where N is the number of elements in the sorted set.", "Add one or more members to a sorted set, or update its score if it already exists"),
+        .doc("sorted-set", "1.2.0", "O(log(N)) for each item added, where N is the number of elements in the sorted set.", "Add one or more members to a sorted set, or update its score if it already exists")
+        .history(&[
+            ("2.4.0", "Accepts multiple elements."),
+            ("3.0.2", "Added the `XX`, `NX`, `CH` and `INCR` options."),
+            ("6.2.0", "Added the `GT` and `LT` options."),
+        ])
+        .args(&[
+            Arg::key("key", 0),
+            Arg::oneof("condition", &[
+                Arg::pure_token("nx", "NX"),
+                Arg::pure_token("xx", "XX"),
+            ]).since("3.0.2").optional(),
+            Arg::oneof("comparison", &[
+                Arg::pure_token("gt", "GT"),
+                Arg::pure_token("lt", "LT"),
+            ]).since("6.2.0").optional(),
+            Arg::pure_token("change", "CH").since("3.0.2").optional(),
+            Arg::pure_token("increment", "INCR").since("3.0.2").optional(),
+            Arg::block("score_member", &[Arg::double("score"), Arg::string("member")]).multiple(),
+        ]),
     CommandDef::shard("zincrby", 4, zincrby)
         .flags(WRITE | DENYOOM | FAST)
         .acl(acl::SORTEDSET)
         .keys(1, 1, 1, &[KeySpec::at(1, RW | ACCESS | UPDATE)])
-        .doc("sorted-set", "1.2.0", "O(log(N)) where N is the number of elements in the sorted set.", "Increment the score of a member in a sorted set"),
+        .doc("sorted-set", "1.2.0", "O(log(N)) where N is the number of elements in the sorted set.", "Increment the score of a member in a sorted set")
+        .args(&[Arg::key("key", 0), Arg::integer("increment"), Arg::string("member")]),
     CommandDef::shard("zrem", -3, zrem)
         .flags(WRITE | FAST)
         .acl(acl::SORTEDSET)
         .keys(1, 1, 1, &[KeySpec::at(1, RW | DELETE)])
-        .doc("sorted-set", "1.2.0", "O(M*log(N)) with N being the number of elements in the sorted set and M the number of elements to be removed.", "Remove one or more members from a sorted set"),
+        .doc("sorted-set", "1.2.0", "O(M*log(N)) with N being the number of elements in the sorted set and M the number of elements to be removed.", "Remove one or more members from a sorted set")
+        .history(&[("2.4.0", "Accepts multiple elements.")])
+        .args(&[Arg::key("key", 0), Arg::string("member").multiple()]),
     CommandDef::shard("zscore", 3, zscore)
         .flags(READONLY | FAST)
         .acl(acl::SORTEDSET)
         .keys(1, 1, 1, &[KeySpec::at(1, RO | ACCESS)])
-        .doc("sorted-set", "1.2.0", "O(1)", "Get the score associated with the given member in a sorted set"),
+        .doc("sorted-set", "1.2.0", "O(1)", "Get the score associated with the given member in a sorted set")
+        .args(&[Arg::key("key", 0), Arg::string("member")]),
     CommandDef::shard("zmscore", -3, zmscore)
         .flags(READONLY | FAST)
         .acl(acl::SORTEDSET)
         .keys(1, 1, 1, &[KeySpec::at(1, RO | ACCESS)])
-        .doc("sorted-set", "6.2.0", "O(N) where N is the number of members being requested.", "Get the score associated with the given members in a sorted set"),
+        .doc("sorted-set", "6.2.0", "O(N) where N is the number of members being requested.", "Get the score associated with the given members in a sorted set")
+        .args(&[Arg::key("key", 0), Arg::string("member").multiple()]),
     CommandDef::shard("zcard", 2, zcard)
         .flags(READONLY | FAST)
         .acl(acl::SORTEDSET)
         .keys(1, 1, 1, &[KeySpec::at(1, RO)])
-        .doc("sorted-set", "1.2.0", "O(1)", "Get the number of members in a sorted set"),
+        .doc("sorted-set", "1.2.0", "O(1)", "Get the number of members in a sorted set")
+        .args(&[Arg::key("key", 0)]),
     CommandDef::shard("zrank", 3, zrank)
         .flags(READONLY | FAST)
         .acl(acl::SORTEDSET)
         .keys(1, 1, 1, &[KeySpec::at(1, RO | ACCESS)])
-        .doc("sorted-set", "2.0.0", "O(log(N))", "Determine the index of a member in a sorted set"),
+        .doc("sorted-set", "2.0.0", "O(log(N))", "Determine the index of a member in a sorted set")
+        .args(&[Arg::key("key", 0), Arg::string("member")]),
     CommandDef::shard("zrevrank", 3, zrevrank)
         .flags(READONLY | FAST)
         .acl(acl::SORTEDSET)
         .keys(1, 1, 1, &[KeySpec::at(1, RO | ACCESS)])
-        .doc("sorted-set", "2.0.0", "O(log(N))", "Determine the index of a member in a sorted set, with scores ordered from high to low"),
+        .doc("sorted-set", "2.0.0", "O(log(N))", "Determine the index of a member in a sorted set, with scores ordered from high to low")
+        .args(&[Arg::key("key", 0), Arg::string("member")]),
     CommandDef::shard("zscan", -3, zscan)
         .flags(READONLY)
         .acl(acl::SORTEDSET)
         .keys(1, 1, 1, &[KeySpec::at(1, RO | ACCESS)])
         .tips(&["nondeterministic_output"])
-        .doc("sorted-set", "2.8.0", "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection..", "Incrementally iterate sorted sets elements and associated scores"),
+        .doc("sorted-set", "2.8.0", "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection..", "Incrementally iterate sorted sets elements and associated scores")
+        .args(&[
+            Arg::key("key", 0),
+            Arg::integer("cursor"),
+            Arg::pattern("pattern").token("MATCH").optional(),
+            Arg::integer("count").token("COUNT").optional(),
+        ]),
     CommandDef::shard("zcount", 4, range::zcount)
         .flags(READONLY | FAST)
         .acl(acl::SORTEDSET)
         .keys(1, 1, 1, &[KeySpec::at(1, RO | ACCESS)])
-        .doc("sorted-set", "2.0.0", "O(log(N)) with N being the number of elements in the sorted set.", "Count the members in a sorted set with scores within the given values"),
+        .doc("sorted-set", "2.0.0", "O(log(N)) with N being the number of elements in the sorted set.", "Count the members in a sorted set with scores within the given values")
+        .args(&[Arg::key("key", 0), Arg::double("min"), Arg::double("max")]),
     CommandDef::shard("zlexcount", 4, range::zlexcount)
         .flags(READONLY | FAST)
         .acl(acl::SORTEDSET)
         .keys(1, 1, 1, &[KeySpec::at(1, RO | ACCESS)])
-        .doc("sorted-set", "2.8.9", "O(log(N)) with N being the number of elements in the sorted set.", "Count the number of members in a sorted set between a given lexicographical range"),
+        .doc("sorted-set", "2.8.9", "O(log(N)) with N being the number of elements in the sorted set.", "Count the number of members in a sorted set between a given lexicographical range")
+        .args(&[Arg::key("key", 0), Arg::string("min"), Arg::string("max")]),
     CommandDef::shard("zrange", -4, range::zrange)
         .flags(READONLY)
         .acl(acl::SORTEDSET)
         .keys(1, 1, 1, &[KeySpec::at(1, RO | ACCESS)])
-        .doc("sorted-set", "1.2.0", "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements returned.", "Return a range of members in a sorted set"),
+        .doc("sorted-set", "1.2.0", "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements returned.", "Return a range of members in a sorted set")
+        .history(&[("6.2.0", "Added the `REV`, `BYSCORE`, `BYLEX` and `LIMIT` options.")])
+        .args(&[
+            Arg::key("key", 0),
+            Arg::string("start"),
+            Arg::string("stop"),
+            Arg::oneof("sortby", &[
+                Arg::pure_token("byscore", "BYSCORE"),
+                Arg::pure_token("bylex", "BYLEX"),
+            ]).since("6.2.0").optional(),
+            Arg::pure_token("rev", "REV").since("6.2.0").optional(),
+            Arg::block("offset_count", &[
+                Arg::integer("offset"),
+                Arg::integer("count"),
+            ]).token("LIMIT").since("6.2.0").optional(),
+            Arg::pure_token("withscores", "WITHSCORES").optional(),
+        ]),
     CommandDef::shard("zrangestore", -5, range::zrangestore)
         .journal(Journal::Destination(1))
         .flags(WRITE | DENYOOM)
         .acl(acl::SORTEDSET)
         .keys(1, 2, 1, &[KeySpec::at(1, OW | UPDATE), KeySpec::at(2, RO | ACCESS)])
-        .doc("sorted-set", "6.2.0", "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements stored into the destination key.", "Store a range of members from sorted set into another key"),
+        .doc("sorted-set", "6.2.0", "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements stored into the destination key.", "Store a range of members from sorted set into another key")
+        .args(&[
+            Arg::key("dst", 0),
+            Arg::key("src", 1),
+            Arg::string("min"),
+            Arg::string("max"),
+            Arg::oneof("sortby", &[
+                Arg::pure_token("byscore", "BYSCORE"),
+                Arg::pure_token("bylex", "BYLEX"),
+            ]).optional(),
+            Arg::pure_token("rev", "REV").optional(),
+            Arg::block("offset_count", &[
+                Arg::integer("offset"),
+                Arg::integer("count"),
+            ]).token("LIMIT").optional(),
+        ]),
     CommandDef::shard("zrevrange", -4, range::zrevrange)
         .flags(READONLY)
         .acl(acl::SORTEDSET)
         .keys(1, 1, 1, &[KeySpec::at(1, RO | ACCESS)])
-        .doc("sorted-set", "1.2.0", "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements returned.", "Return a range of members in a sorted set, by index, with scores ordered from high to low"),
+        .doc("sorted-set", "1.2.0", "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements returned.", "Return a range of members in a sorted set, by index, with scores ordered from high to low")
+        .deprecated("6.2.0", "`ZRANGE` with the `REV` argument")
+        .args(&[
+            Arg::key("key", 0),
+            Arg::integer("start"),
+            Arg::integer("stop"),
+            Arg::pure_token("withscores", "WITHSCORES").optional(),
+        ]),
     CommandDef::shard("zrangebyscore", -4, range::zrangebyscore)
         .flags(READONLY)
         .acl(acl::SORTEDSET)
         .keys(1, 1, 1, &[KeySpec::at(1, RO | ACCESS)])
-        .doc("sorted-set", "1.0.5", "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).", "Return a range of members in a sorted set, by score"),
+        .doc("sorted-set", "1.0.5", "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).", "Return a range of members in a sorted set, by score")
+        .history(&[("2.0.0", "Added the `WITHSCORES` modifier.")])
+        .deprecated("6.2.0", "`ZRANGE` with the `BYSCORE` argument")
+        .args(&[
+            Arg::key("key", 0),
+            Arg::double("min"),
+            Arg::double("max"),
+            Arg::pure_token("withscores", "WITHSCORES").since("2.0.0").optional(),
+            Arg::block("offset_count", &[
+                Arg::integer("offset"),
+                Arg::integer("count"),
+            ]).token("LIMIT").optional(),
+        ]),
     CommandDef::shard("zrevrangebyscore", -4, range::zrevrangebyscore)
         .flags(READONLY)
         .acl(acl::SORTEDSET)
         .keys(1, 1, 1, &[KeySpec::at(1, RO | ACCESS)])
-        .doc("sorted-set", "2.2.0", "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).", "Return a range of members in a sorted set, by score, with scores ordered from high to low"),
+        .doc("sorted-set", "2.2.0", "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).", "Return a range of members in a sorted set, by score, with scores ordered from high to low")
+        .history(&[("2.1.6", "`min` and `max` can be exclusive.")])
+        .deprecated("6.2.0", "`ZRANGE` with the `REV` and `BYSCORE` arguments")
+        .args(&[
+            Arg::key("key", 0),
+            Arg::double("max"),
+            Arg::double("min"),
+            Arg::pure_token("withscores", "WITHSCORES").optional(),
+            Arg::block("offset_count", &[
+                Arg::integer("offset"),
+                Arg::integer("count"),
+            ]).token("LIMIT").optional(),
+        ]),
     CommandDef::shard("zrangebylex", -4, range::zrangebylex)
         .flags(READONLY)
         .acl(acl::SORTEDSET)
         .keys(1, 1, 1, &[KeySpec::at(1, RO | ACCESS)])
-        .doc("sorted-set", "2.8.9", "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).", "Return a range of members in a sorted set, by lexicographical range"),
+        .doc("sorted-set", "2.8.9", "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).", "Return a range of members in a sorted set, by lexicographical range")
+        .deprecated("6.2.0", "`ZRANGE` with the `BYLEX` argument")
+        .args(&[
+            Arg::key("key", 0),
+            Arg::string("min"),
+            Arg::string("max"),
+            Arg::block("offset_count", &[
+                Arg::integer("offset"),
+                Arg::integer("count"),
+            ]).token("LIMIT").optional(),
+        ]),
     CommandDef::shard("zrevrangebylex", -4, range::zrevrangebylex)
         .flags(READONLY)
         .acl(acl::SORTEDSET)
         .keys(1, 1, 1, &[KeySpec::at(1, RO | ACCESS)])
-        .doc("sorted-set", "2.8.9", "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).", "Return a range of members in a sorted set, by lexicographical range, ordered from higher to lower strings."),
+        .doc("sorted-set", "2.8.9", "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).", "Return a range of members in a sorted set, by lexicographical range, ordered from higher to lower strings.")
+        .deprecated("6.2.0", "`ZRANGE` with the `REV` and `BYLEX` arguments")
+        .args(&[
+            Arg::key("key", 0),
+            Arg::string("max"),
+            Arg::string("min"),
+            Arg::block("offset_count", &[
+                Arg::integer("offset"),
+                Arg::integer("count"),
+            ]).token("LIMIT").optional(),
+        ]),
     CommandDef::shard("zremrangebyrank", 4, range::zremrangebyrank)
         .flags(WRITE)
         .acl(acl::SORTEDSET)
         .keys(1, 1, 1, &[KeySpec::at(1, RW | DELETE)])
-        .doc("sorted-set", "2.0.0", "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation.", "Remove all members in a sorted set within the given indexes"),
+        .doc("sorted-set", "2.0.0", "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation.", "Remove all members in a sorted set within the given indexes")
+        .args(&[Arg::key("key", 0), Arg::integer("start"), Arg::integer("stop")]),
     CommandDef::shard("zremrangebyscore", 4, range::zremrangebyscore)
         .flags(WRITE)
         .acl(acl::SORTEDSET)
         .keys(1, 1, 1, &[KeySpec::at(1, RW | DELETE)])
-        .doc("sorted-set", "1.2.0", "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation.", "Remove all members in a sorted set within the given scores"),
+        .doc("sorted-set", "1.2.0", "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation.", "Remove all members in a sorted set within the given scores")
+        .args(&[Arg::key("key", 0), Arg::double("min"), Arg::double("max")]),
     CommandDef::shard("zremrangebylex", 4, range::zremrangebylex)
         .flags(WRITE)
         .acl(acl::SORTEDSET)
         .keys(1, 1, 1, &[KeySpec::at(1, RW | DELETE)])
-        .doc("sorted-set", "2.8.9", "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation.", "Remove all members in a sorted set between the given lexicographical range"),
+        .doc("sorted-set", "2.8.9", "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation.", "Remove all members in a sorted set between the given lexicographical range")
+        .args(&[Arg::key("key", 0), Arg::string("min"), Arg::string("max")]),
     CommandDef::shard("zpopmin", -2, pop::zpopmin)
         .flags(WRITE | FAST)
         .acl(acl::SORTEDSET)
         .keys(1, 1, 1, &[KeySpec::at(1, RW | ACCESS | DELETE)])
-        .doc("sorted-set", "5.0.0", "O(log(N)*M) with N being the number of elements in the sorted set, and M being the number of elements popped.", "Remove and return members with the lowest scores in a sorted set"),
+        .doc("sorted-set", "5.0.0", "O(log(N)*M) with N being the number of elements in the sorted set, and M being the number of elements popped.", "Remove and return members with the lowest scores in a sorted set")
+        .args(&[Arg::key("key", 0), Arg::integer("count").optional()]),
     CommandDef::shard("zpopmax", -2, pop::zpopmax)
         .flags(WRITE | FAST)
         .acl(acl::SORTEDSET)
         .keys(1, 1, 1, &[KeySpec::at(1, RW | ACCESS | DELETE)])
-        .doc("sorted-set", "5.0.0", "O(log(N)*M) with N being the number of elements in the sorted set, and M being the number of elements popped.", "Remove and return members with the highest scores in a sorted set"),
+        .doc("sorted-set", "5.0.0", "O(log(N)*M) with N being the number of elements in the sorted set, and M being the number of elements popped.", "Remove and return members with the highest scores in a sorted set")
+        .args(&[Arg::key("key", 0), Arg::integer("count").optional()]),
     CommandDef::shard(ZMPOP, -4, pop::zmpop)
         .journal(Journal::FromReply(super::effects::zmpop_effects))
         .flags(WRITE | MOVABLEKEYS)
         .acl(acl::SORTEDSET)
         .keys(0, 0, 0, &[KeySpec::keynum(1, 0, 1, 1, RW | ACCESS | DELETE)])
-        .doc("sorted-set", "7.0.0", "O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.", "Remove and return members with scores in a sorted set"),
+        .doc("sorted-set", "7.0.0", "O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.", "Remove and return members with scores in a sorted set")
+        .args(&[
+            Arg::integer("numkeys"),
+            Arg::key("key", 0).multiple(),
+            Arg::oneof("where", &[Arg::pure_token("min", "MIN"), Arg::pure_token("max", "MAX")]),
+            Arg::integer("count").token("COUNT").optional(),
+        ]),
     CommandDef::shard("zrandmember", -2, pop::zrandmember)
         .flags(READONLY)
         .acl(acl::SORTEDSET)
         .keys(1, 1, 1, &[KeySpec::at(1, RO | ACCESS)])
         .tips(&["nondeterministic_output"])
-        .doc("sorted-set", "6.2.0", "O(N) where N is the number of elements returned", "Get one or multiple random elements from a sorted set"),
+        .doc("sorted-set", "6.2.0", "O(N) where N is the number of elements returned", "Get one or multiple random elements from a sorted set")
+        .args(&[
+            Arg::key("key", 0),
+            Arg::block("options", &[
+                Arg::integer("count"),
+                Arg::pure_token("withscores", "WITHSCORES").optional(),
+            ]).optional(),
+        ]),
     CommandDef::shard("zunionstore", -4, setops::zunionstore)
         .journal(Journal::Destination(1))
         .flags(WRITE | DENYOOM | MOVABLEKEYS)
         .acl(acl::SORTEDSET)
         .keys(1, 1, 1, &[KeySpec::at(1, OW | UPDATE), KeySpec::keynum(2, 0, 1, 1, RO | ACCESS)])
-        .doc("sorted-set", "2.0.0", "O(N)+O(M log(M)) with N being the sum of the sizes of the input sorted sets, and M being the number of elements in the resulting sorted set.", "Add multiple sorted sets and store the resulting sorted set in a new key"),
+        .doc("sorted-set", "2.0.0", "O(N)+O(M log(M)) with N being the sum of the sizes of the input sorted sets, and M being the number of elements in the resulting sorted set.", "Add multiple sorted sets and store the resulting sorted set in a new key")
+        .args(&[
+            Arg::key("destination", 0),
+            Arg::integer("numkeys"),
+            Arg::key("key", 1).multiple(),
+            Arg::integer("weight").token("WEIGHTS").optional().multiple(),
+            Arg::oneof("aggregate", &[
+                Arg::pure_token("sum", "SUM"),
+                Arg::pure_token("min", "MIN"),
+                Arg::pure_token("max", "MAX"),
+            ]).token("AGGREGATE").optional(),
+        ]),
     CommandDef::shard("zinterstore", -4, setops::zinterstore)
         .journal(Journal::Destination(1))
         .flags(WRITE | DENYOOM | MOVABLEKEYS)
         .acl(acl::SORTEDSET)
         .keys(1, 1, 1, &[KeySpec::at(1, OW | UPDATE), KeySpec::keynum(2, 0, 1, 1, RO | ACCESS)])
-        .doc("sorted-set", "2.0.0", "O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the number of input sorted sets and M being the number of elements in the resulting sorted set.", "Intersect multiple sorted sets and store the resulting sorted set in a new key"),
+        .doc("sorted-set", "2.0.0", "O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the number of input sorted sets and M being the number of elements in the resulting sorted set.", "Intersect multiple sorted sets and store the resulting sorted set in a new key")
+        .args(&[
+            Arg::key("destination", 0),
+            Arg::integer("numkeys"),
+            Arg::key("key", 1).multiple(),
+            Arg::integer("weight").token("WEIGHTS").optional().multiple(),
+            Arg::oneof("aggregate", &[
+                Arg::pure_token("sum", "SUM"),
+                Arg::pure_token("min", "MIN"),
+                Arg::pure_token("max", "MAX"),
+            ]).token("AGGREGATE").optional(),
+        ]),
     CommandDef::shard("zdiffstore", -4, setops::zdiffstore)
         .journal(Journal::Destination(1))
         .flags(WRITE | DENYOOM | MOVABLEKEYS)
         .acl(acl::SORTEDSET)
         .keys(1, 1, 1, &[KeySpec::at(1, OW | UPDATE), KeySpec::keynum(2, 0, 1, 1, RO | ACCESS)])
-        .doc("sorted-set", "6.2.0", "O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets, N is the size of the first set, and K is the size of the result set.", "Subtract multiple sorted sets and store the resulting sorted set in a new key"),
+        .doc("sorted-set", "6.2.0", "O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets, N is the size of the first set, and K is the size of the result set.", "Subtract multiple sorted sets and store the resulting sorted set in a new key")
+        .args(&[Arg::key("destination", 0), Arg::integer("numkeys"), Arg::key("key", 1).multiple()]),
     CommandDef::shard("zunion", -3, setops::zunion)
         .flags(READONLY | MOVABLEKEYS)
         .acl(acl::SORTEDSET)
         .keys(0, 0, 0, &[KeySpec::keynum(1, 0, 1, 1, RO | ACCESS)])
-        .doc("sorted-set", "6.2.0", "O(N)+O(M*log(M)) with N being the sum of the sizes of the input sorted sets, and M being the number of elements in the resulting sorted set.", "Add multiple sorted sets"),
+        .doc("sorted-set", "6.2.0", "O(N)+O(M*log(M)) with N being the sum of the sizes of the input sorted sets, and M being the number of elements in the resulting sorted set.", "Add multiple sorted sets")
+        .args(&[
+            Arg::integer("numkeys"),
+            Arg::key("key", 0).multiple(),
+            Arg::integer("weight").token("WEIGHTS").optional().multiple(),
+            Arg::oneof("aggregate", &[
+                Arg::pure_token("sum", "SUM"),
+                Arg::pure_token("min", "MIN"),
+                Arg::pure_token("max", "MAX"),
+            ]).token("AGGREGATE").optional(),
+            Arg::pure_token("withscores", "WITHSCORES").optional(),
+        ]),
     CommandDef::shard("zinter", -3, setops::zinter)
         .flags(READONLY | MOVABLEKEYS)
         .acl(acl::SORTEDSET)
         .keys(0, 0, 0, &[KeySpec::keynum(1, 0, 1, 1, RO | ACCESS)])
-        .doc("sorted-set", "6.2.0", "O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the number of input sorted sets and M being the number of elements in the resulting sorted set.", "Intersect multiple sorted sets"),
+        .doc("sorted-set", "6.2.0", "O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the number of input sorted sets and M being the number of elements in the resulting sorted set.", "Intersect multiple sorted sets")
+        .args(&[
+            Arg::integer("numkeys"),
+            Arg::key("key", 0).multiple(),
+            Arg::integer("weight").token("WEIGHTS").optional().multiple(),
+            Arg::oneof("aggregate", &[
+                Arg::pure_token("sum", "SUM"),
+                Arg::pure_token("min", "MIN"),
+                Arg::pure_token("max", "MAX"),
+            ]).token("AGGREGATE").optional(),
+            Arg::pure_token("withscores", "WITHSCORES").optional(),
+        ]),
     CommandDef::shard("zdiff", -3, setops::zdiff)
         .flags(READONLY | MOVABLEKEYS)
         .acl(acl::SORTEDSET)
         .keys(0, 0, 0, &[KeySpec::keynum(1, 0, 1, 1, RO | ACCESS)])
-        .doc("sorted-set", "6.2.0", "O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets, N is the size of the first set, and K is the size of the result set.", "Subtract multiple sorted sets"),
+        .doc("sorted-set", "6.2.0", "O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets, N is the size of the first set, and K is the size of the result set.", "Subtract multiple sorted sets")
+        .args(&[
+            Arg::integer("numkeys"),
+            Arg::key("key", 0).multiple(),
+            Arg::pure_token("withscores", "WITHSCORES").optional(),
+        ]),
 ];
 
 const NAN_RESULT: &str = "ERR resulting score is not a number (NaN)";
