@@ -126,7 +126,6 @@ mod tests {
     use crate::spec::{resolve, words};
 
     fn plan(args: &[Bytes], shards: usize) -> KeyPlan<'_> {
-        crate::commands::install();
         KeyPlan::new(resolve(args).unwrap(), args, 0, shards)
     }
 
@@ -138,7 +137,7 @@ mod tests {
     #[test]
     fn routes_by_the_keys_owners() {
         let (a, b) = apart();
-        assert_eq!(plan(&words("ping"), 2).route(), Route::NoKeys);
+        assert_eq!(plan(&words("object help"), 2).route(), Route::NoKeys);
         let get = words(&format!("get {a}"));
         assert_eq!(
             plan(&get, 2).route(),

@@ -19,7 +19,7 @@ use crate::shard::Job;
 use crate::transaction::Transaction;
 use bytes::Bytes;
 use damselfly_protocol::Frame;
-use damselfly_storage::spec::{acl, flag::*, key::*, CommandDef, KeySpec, Spread};
+use damselfly_storage::spec::{acl, flag::*, key::*, Arg, CommandDef, KeySpec, Spread};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -66,7 +66,8 @@ pub(crate) static COMMANDS: &[CommandDef] = &[
         "2.2.0",
         "O(1) for every key.",
         "Watch the given keys to determine execution of the MULTI/EXEC block",
-    ),
+    )
+    .args(&[Arg::key("key", 0).multiple()]),
     CommandDef::connection("unwatch", 1, &Later(|conn, _| Box::pin(unwatch(conn))))
         .flags(NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY)
         .acl(acl::TRANSACTION)
