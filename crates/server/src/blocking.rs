@@ -8,9 +8,7 @@
 //! connection claims the waiter as well; shards drop claimed waiters as they meet them.
 
 use crate::connection::Connection;
-use crate::messages::Output;
 use crate::router::shard_of;
-use crate::shard::Job;
 use crate::shard::{Blocked, Serve, Waiter};
 use bytes::Bytes;
 use damselfly_protocol::Frame;
@@ -245,15 +243,9 @@ async fn wait(
     let waiter = Arc::new(Waiter::new(conn.db, fd, sender));
     for (shard, keys, serve) in registrations {
         let blocked = Blocked::new(waiter.clone(), serve);
-        let job: Job = Box::new(move |s| {
-            s.block(keys, blocked);
-            // A serve in `block` writes keys others may wait on (LMOVE's destination). A job for
-            // a remote shard gets this from `Shard::handle`; on the local shard `run_on` runs it
-            // in place, so it must not leave those writes unserved until some later command.
-            s.after_writes();
-            Output::Unit
-        });
-        ctx.run_on(shard, job).await;
+        // A serve in `block` writes keys others may wait on (LMOVE's destination): the shard
+        // serves those after the job, local or remote.
+        ctx.run_on(shard, move |s| s.block(keys, blocked)).await;
     }
     // Counted once registered everywhere: from then on the client is in its keys' queues.
     ctx.shard.borrow_mut().blocked_clients += 1;

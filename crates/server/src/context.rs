@@ -1,12 +1,10 @@
 //! What every task on an executor reaches: the shard it owns, the channels to the other shards,
 //! the shared state, and running jobs on any shard.
 
-use crate::messages::Output;
-use crate::shard::{Job, Shard, ShardMsg};
+use crate::shard::{job, Shard, ShardMsg};
 use crate::shared::Shared;
 use crate::wakeup::await_remote;
 use futures::channel::mpsc::UnboundedSender;
-use futures::channel::oneshot;
 use glommio::spawn_local;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -56,33 +54,37 @@ impl ExecutorCtx {
         }
     }
 
-    /// Runs a job on one shard, without transactional isolation.
-    pub async fn run_on(&self, target: usize, job: Job) -> Output {
+    /// Runs `work` on one shard, without transactional isolation. None when the shard did not
+    /// answer (it is shutting down).
+    pub async fn run_on<T: Send + 'static>(
+        &self,
+        target: usize,
+        work: impl FnOnce(&mut Shard) -> T + Send + 'static,
+    ) -> Option<T> {
         if target == self.id {
-            return job(&mut self.shard.borrow_mut());
+            return Some(self.shard.borrow_mut().run_job(work));
         }
-        let (reply, result) = oneshot::channel();
-        self.send(target, ShardMsg::Run { job, reply });
-        await_remote(result).await.unwrap_or(Output::Unit)
+        let (job, result) = job(work);
+        self.send(target, ShardMsg::Run { job });
+        await_remote(result).await.ok()
     }
 
-    /// Runs a job on every shard in parallel and returns the outputs in shard order.
-    pub async fn run_everywhere(&self, make_job: impl Fn(usize) -> Job) -> Vec<Output> {
-        let mut receivers = Vec::with_capacity(self.shards());
+    /// Runs the work `make` gives for each shard on every shard in parallel; the results come in
+    /// shard order (None for a shard that did not answer).
+    pub async fn run_everywhere<T, W>(&self, make: impl Fn(usize) -> W) -> Vec<Option<T>>
+    where
+        T: Send + 'static,
+        W: FnOnce(&mut Shard) -> T + Send + 'static,
+    {
+        let mut results = Vec::with_capacity(self.shards());
         for target in 0..self.shards() {
-            let (reply, result) = oneshot::channel();
-            self.send(
-                target,
-                ShardMsg::Run {
-                    job: make_job(target),
-                    reply,
-                },
-            );
-            receivers.push(result);
+            let (job, result) = job(make(target));
+            self.send(target, ShardMsg::Run { job });
+            results.push(result);
         }
-        let mut outputs = Vec::with_capacity(receivers.len());
-        for receiver in receivers {
-            outputs.push(await_remote(receiver).await.unwrap_or(Output::Unit));
+        let mut outputs = Vec::with_capacity(results.len());
+        for result in results {
+            outputs.push(await_remote(result).await.ok());
         }
         outputs
     }

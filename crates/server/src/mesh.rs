@@ -48,7 +48,6 @@ pub fn build(shards: usize) -> Vec<Ports> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::messages::Output;
     use futures::StreamExt;
     use std::time::Duration;
 
@@ -85,11 +84,10 @@ mod tests {
         });
         rx.recv_timeout(Duration::from_secs(60))
             .expect("the re-polls finished");
-        let job: crate::shard::Job = Box::new(|_| Output::Unit);
-        let (reply, _answer) = futures::channel::oneshot::channel();
+        let job: crate::shard::Job = Box::new(|_| {});
         sender
             .expect("a sender to shard 1")
-            .unbounded_send(ShardMsg::Run { job, reply })
+            .unbounded_send(ShardMsg::Run { job })
             .expect("shard 1 listens");
         assert!(handle.join().expect("no panic"));
     }

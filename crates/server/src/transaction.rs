@@ -3,8 +3,7 @@
 
 use crate::context::ExecutorCtx;
 use crate::locks::LockRequest;
-use crate::messages::Output;
-use crate::shard::{Job, ShardMsg};
+use crate::shard::{job, ShardMsg, Work};
 use crate::wakeup::await_remote;
 use futures::channel::oneshot;
 use rand::Rng;
@@ -67,18 +66,22 @@ impl Transaction {
         }
     }
 
-    /// Runs one job per listed shard in parallel; `conclude` releases those shards' locks afterwards.
-    pub async fn hop(&mut self, jobs: Vec<(usize, Job)>, conclude: bool) -> Vec<Output> {
-        let mut answers = Vec::with_capacity(jobs.len());
-        for (shard, job) in jobs {
-            let (reply, answer) = oneshot::channel();
+    /// Runs one piece of work per listed shard in parallel; `conclude` releases those shards' locks
+    /// afterwards. The results come in the order of `hops` (None for a shard that did not answer).
+    pub async fn hop<T: Send + 'static>(
+        &mut self,
+        hops: Vec<(usize, Work<T>)>,
+        conclude: bool,
+    ) -> Vec<Option<T>> {
+        let mut answers = Vec::with_capacity(hops.len());
+        for (shard, work) in hops {
+            let (job, answer) = job(work);
             self.ctx.send(
                 shard,
                 ShardMsg::Execute {
                     txid: self.txid,
                     conclude,
                     job,
-                    reply,
                 },
             );
             if conclude {
@@ -88,7 +91,7 @@ impl Transaction {
         }
         let mut outputs = Vec::with_capacity(answers.len());
         for answer in answers {
-            outputs.push(await_remote(answer).await.unwrap_or(Output::Unit));
+            outputs.push(await_remote(answer).await.ok());
         }
         outputs
     }

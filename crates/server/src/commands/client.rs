@@ -4,8 +4,7 @@ use super::handler::Later;
 use super::{bulk_str, unknown_subcommand, wrong_arity};
 use crate::clients::{ClientInfo, ClientKind};
 use crate::connection::Connection;
-use crate::messages::{sum_integers, Output};
-use crate::shard::Job;
+use crate::shard::Shard;
 use bytes::Bytes;
 use damselfly_protocol::errors;
 use damselfly_protocol::Frame;
@@ -282,8 +281,8 @@ async fn list(conn: &Connection, options: &[Bytes]) -> Frame {
         .ctx
         .run_everywhere(|_| {
             let ids = ids.clone();
-            let job: Job = Box::new(move |shard| {
-                let lines: Vec<String> = shard
+            move |shard: &mut Shard| -> Vec<String> {
+                shard
                     .clients
                     .iter()
                     .map(|info| info.borrow())
@@ -294,20 +293,11 @@ async fn list(conn: &Connection, options: &[Bytes]) -> Frame {
                             && kind_filter.is_none_or(|kind| kind == info.kind)
                     })
                     .map(|info| info.describe())
-                    .collect();
-                Output::Text(lines.join("\n"))
-            });
-            job
+                    .collect()
+            }
         })
         .await;
-    let mut lines: Vec<String> = outputs
-        .into_iter()
-        .filter_map(|output| match output {
-            Output::Text(text) => Some(text),
-            _ => None,
-        })
-        .flat_map(|block| block.lines().map(str::to_string).collect::<Vec<_>>())
-        .collect();
+    let mut lines: Vec<String> = outputs.into_iter().flatten().flatten().collect();
     lines.sort_by_key(|line| {
         line.strip_prefix("id=")
             .and_then(|rest| rest.split_whitespace().next())
@@ -397,13 +387,10 @@ async fn kill(conn: &Connection, options: &[Bytes]) -> Frame {
         .ctx
         .run_everywhere(|_| {
             let filter = filter.clone();
-            let job: Job = Box::new(move |shard| {
-                Output::Integer(shard.clients.kill(&|info| filter.matches(info)))
-            });
-            job
+            move |shard: &mut Shard| shard.clients.kill(&|info| filter.matches(info))
         })
         .await;
-    let killed = sum_integers(outputs);
+    let killed: i64 = outputs.into_iter().flatten().sum();
     if old_style {
         if killed == 0 {
             Frame::error(damselfly_protocol::errors::NO_SUCH_CLIENT)

@@ -3,10 +3,8 @@
 use super::handler::Later;
 use super::{parse_i64, unknown_subcommand, wrong_arity};
 use crate::connection::Connection;
-use crate::messages::Output;
 use crate::router::shard_of;
-use crate::shard::now_ms;
-use crate::shard::Job;
+use crate::shard::Shard;
 use bytes::Bytes;
 use damselfly_protocol::Frame;
 use damselfly_storage::spec::{flag::*, CommandDef};
@@ -79,22 +77,14 @@ fn hex(digest: &[u8; 20]) -> Frame {
 async fn digest(conn: &Connection) -> Frame {
     let outputs = conn
         .ctx
-        .run_everywhere(|_| -> Job {
-            Box::new(|shard| {
-                Output::Digests(shard.dbs.iter_mut().map(|db| db.digest(now_ms())).collect())
-            })
-        })
-        .await;
-    let per_shard: Vec<Vec<Option<[u8; 20]>>> = outputs
-        .into_iter()
-        .filter_map(|o| {
-            if let Output::Digests(d) = o {
-                Some(d)
-            } else {
-                None
+        .run_everywhere(|_| {
+            |shard: &mut Shard| -> Vec<Option<[u8; 20]>> {
+                let now = shard.clock();
+                shard.dbs.iter_mut().map(|db| db.digest(now)).collect()
             }
         })
-        .collect();
+        .await;
+    let per_shard: Vec<Vec<Option<[u8; 20]>>> = outputs.into_iter().flatten().collect();
     let mut result = [0u8; 20];
     for db in 0..conn.ctx.shared.config.databases {
         let parts: Vec<[u8; 20]> = per_shard
@@ -121,13 +111,14 @@ async fn digest_values(conn: &Connection, keys: &[Bytes]) -> Frame {
     for key in keys {
         let key = key.clone();
         let shard = shard_of(&key, conn.ctx.shards());
-        let job: Job = Box::new(move |s| {
-            Output::Digests(vec![Some(digest_value(&mut s.dbs[db], &key, now_ms()))])
-        });
-        match conn.ctx.run_on(shard, job).await {
-            Output::Digests(d) => values.push(hex(&d[0].unwrap_or([0; 20]))),
-            _ => values.push(hex(&[0; 20])),
-        }
+        let digest = conn
+            .ctx
+            .run_on(shard, move |s| {
+                let now = s.clock();
+                digest_value(&mut s.dbs[db], &key, now)
+            })
+            .await;
+        values.push(hex(&digest.unwrap_or([0; 20])));
     }
     Frame::Array(values)
 }
@@ -153,9 +144,9 @@ async fn populate(conn: &Connection, args: &[Bytes]) -> Frame {
     let db = conn.db;
     let shards = conn.ctx.shards();
     conn.ctx
-        .run_everywhere(|target| -> Job {
+        .run_everywhere(|target| {
             let prefix = prefix.clone();
-            Box::new(move |shard| {
+            move |shard: &mut Shard| {
                 let owns = |key: &[u8]| shard_of(key, shards) == target;
                 let mut journal = shard.journal.is_active().then(Vec::new);
                 let added =
@@ -163,8 +154,8 @@ async fn populate(conn: &Connection, args: &[Bytes]) -> Frame {
                 for command in journal.unwrap_or_default() {
                     shard.record((db, command));
                 }
-                Output::Integer(added as i64)
-            })
+                added
+            }
         })
         .await;
     Frame::OK

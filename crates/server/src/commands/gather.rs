@@ -5,10 +5,8 @@
 //! The command journals its effects on the shard that ran it; every effect of a multi-key command
 //! names a single key (see storage's effect rules), so a replica routes each to its own shard.
 
-use crate::messages::Output;
 use crate::router::shard_of;
-use crate::shard::now_ms;
-use crate::shard::Job;
+use crate::shard::{Lent, Work};
 use crate::transaction::Transaction;
 use bytes::Bytes;
 use damselfly_protocol::Frame;
@@ -51,31 +49,21 @@ pub async fn run(
         }
     }
 
-    // Hop 1: the owners copy their keys' entries (lazily expiring them as any read would).
-    let mut jobs: Vec<(usize, Job)> = Vec::with_capacity(lent.len() + 1);
-    jobs.push((home, Box::new(|_| Output::Unit)));
+    // Hop 1: the owners copy their keys' entries (lazily expiring them as any read would). The
+    // home shard takes part too, so the whole hop runs in the transaction's order there.
+    let mut lend: Vec<(usize, Work<Lent>)> = Vec::with_capacity(lent.len() + 1);
+    lend.push((home, Box::new(|_| Vec::new())));
     for (&owner, owned) in &lent {
         let owned = owned.clone();
-        let job: Job = Box::new(move |s| {
-            let now = now_ms();
-            let entries = owned
-                .into_iter()
-                .map(|key| {
-                    let entry = s.dbs[db].get_entry(&key, now);
-                    (key, entry)
-                })
-                .collect();
-            Output::Entries(entries)
-        });
-        jobs.push((owner, job));
+        lend.push((owner, Box::new(move |s| s.lend(db, owned))));
     }
-    let outputs = tx.hop(jobs, false).await;
-    let mut borrowed = Vec::new();
-    for output in outputs.into_iter().skip(1) {
-        if let Output::Entries(entries) = output {
-            borrowed.extend(entries);
-        }
-    }
+    let borrowed: Lent = tx
+        .hop(lend, false)
+        .await
+        .into_iter()
+        .flatten()
+        .flatten()
+        .collect();
 
     // Hop 2: the home shard runs the command with the lent keys in place, then gives back the
     // written ones and drops the read-only copies.
@@ -84,24 +72,10 @@ pub async fn run(
         .map(|(key, _)| key.clone())
         .filter(|key| written.contains(key))
         .collect();
-    let run: Job = Box::new(move |s| {
-        for (key, entry) in borrowed.iter().cloned() {
-            if let Some(entry) = entry {
-                s.dbs[db].put(key, entry);
-            }
-        }
-        let reply = s.run_command(db, spec, &args);
-        let mut returned = Vec::with_capacity(give_back.len());
-        for (key, _) in &borrowed {
-            let entry = s.dbs[db].extract(key);
-            if give_back.contains(key) {
-                returned.push((key.clone(), entry));
-            }
-        }
-        Output::Gathered(reply, returned)
-    });
+    let run: Work<(Frame, Lent)> =
+        Box::new(move |s| s.run_with_borrowed(db, spec, &args, borrowed, &give_back));
     let mut outputs = tx.hop(vec![(home, run)], conclude).await.into_iter();
-    let Some(Output::Gathered(reply, returned)) = outputs.next() else {
+    let Some(Some((reply, returned))) = outputs.next() else {
         return Frame::error(damselfly_protocol::errors::SHARD_DID_NOT_ANSWER);
     };
 
@@ -112,15 +86,16 @@ pub async fn run(
             .or_insert_with(Vec::new)
             .push((key, entry));
     }
-    let mut jobs: Vec<(usize, Job)> = Vec::new();
+    let mut jobs: Vec<(usize, Work<()>)> = Vec::new();
     for (owner, entries) in back {
-        let job: Job = Box::new(move |s| {
-            for (key, entry) in entries {
-                s.return_lent(db, key, entry);
-            }
-            Output::Unit
-        });
-        jobs.push((owner, job));
+        jobs.push((
+            owner,
+            Box::new(move |s| {
+                for (key, entry) in entries {
+                    s.return_lent(db, key, entry);
+                }
+            }),
+        ));
     }
     if !jobs.is_empty() {
         tx.hop(jobs, conclude).await;

@@ -3,9 +3,7 @@
 use super::handler::Later;
 use crate::connection::Connection;
 use crate::memory;
-use crate::messages::Output;
 use crate::replication_state::Role;
-use crate::shard::Job;
 use crate::shard::Shard;
 use bytes::Bytes;
 use damselfly_protocol::Frame;
@@ -141,10 +139,10 @@ pub async fn run(conn: &Connection, args: &[Bytes]) -> Frame {
     };
     let outputs = conn
         .ctx
-        .run_everywhere(|_| -> Job { Box::new(|shard| Output::value(ShardInfo::collect(shard))) })
+        .run_everywhere(|_| |shard: &mut Shard| ShardInfo::collect(shard))
         .await;
     let mut total = ShardInfo::default();
-    for info in outputs.into_iter().filter_map(Output::take::<ShardInfo>) {
+    for info in outputs.into_iter().flatten() {
         total.add(&info);
     }
     let mut text = String::new();

@@ -4,9 +4,7 @@ use super::handler::Later;
 use super::parse_i64;
 use crate::connection::Connection;
 use crate::locks::LockRequest;
-use crate::messages::{sum_integers, Output};
-use crate::shard::now_ms;
-use crate::shard::Job;
+use crate::shard::{Shard, Work};
 use crate::transaction::Transaction;
 use bytes::Bytes;
 use damselfly_protocol::errors;
@@ -85,11 +83,9 @@ pub async fn dbsize(conn: &Connection) -> Frame {
     let db = conn.db;
     let outputs = conn
         .ctx
-        .run_everywhere(|_| -> Job {
-            Box::new(move |shard| Output::Integer(shard.dbs[db].len() as i64))
-        })
+        .run_everywhere(|_| move |shard: &mut Shard| shard.dbs[db].len() as i64)
         .await;
-    Frame::Integer(sum_integers(outputs))
+    Frame::Integer(outputs.into_iter().flatten().sum())
 }
 
 pub async fn flush(conn: &Connection, args: &[Bytes], all: bool) -> Frame {
@@ -117,10 +113,10 @@ pub async fn flush(conn: &Connection, args: &[Bytes], all: bool) -> Frame {
 }
 
 /// One job per shard emptying db `db` (or every db) and journaling it.
-pub fn flush_jobs(shards: usize, db: usize, all: bool) -> Vec<(usize, Job)> {
+pub fn flush_jobs(shards: usize, db: usize, all: bool) -> Vec<(usize, Work<()>)> {
     (0..shards)
-        .map(|shard| -> (usize, Job) {
-            let job: Job = Box::new(move |shard| {
+        .map(|shard| -> (usize, Work<()>) {
+            let job: Work<()> = Box::new(move |shard| {
                 let command = if all {
                     shard.dbs.iter_mut().for_each(|d| d.clear());
                     "FLUSHALL"
@@ -129,7 +125,6 @@ pub fn flush_jobs(shards: usize, db: usize, all: bool) -> Vec<(usize, Job)> {
                     "FLUSHDB"
                 };
                 shard.record((db, vec![Bytes::from_static(command.as_bytes())]));
-                Output::Unit
             });
             (shard, job)
         })
@@ -141,22 +136,18 @@ pub async fn keys(conn: &Connection, args: &[Bytes]) -> Frame {
     let pattern = args[1].clone();
     let outputs = conn
         .ctx
-        .run_everywhere(|_| -> Job {
+        .run_everywhere(|_| {
             let pattern = pattern.clone();
-            Box::new(move |shard| {
+            move |shard: &mut Shard| {
                 let mut keys = Vec::new();
-                shard.dbs[db].keys(&pattern, now_ms(), &mut keys);
-                Output::Keys(keys)
-            })
+                let now = shard.clock();
+                shard.dbs[db].keys(&pattern, now, &mut keys);
+                keys
+            }
         })
         .await;
-    let mut all = Vec::new();
-    for output in outputs {
-        if let Output::Keys(keys) = output {
-            all.extend(keys.into_iter().map(Frame::Bulk));
-        }
-    }
-    Frame::Array(all)
+    let all = outputs.into_iter().flatten().flatten().map(Frame::Bulk);
+    Frame::Array(all.collect())
 }
 
 pub async fn scan(conn: &Connection, args: &[Bytes]) -> Frame {
@@ -201,19 +192,20 @@ pub async fn scan(conn: &Connection, args: &[Bytes]) -> Frame {
             type_name.clone(),
             count.saturating_sub(found.len()),
         );
-        let job: Job = Box::new(move |s| {
+        let page = conn.ctx.run_on(shard as usize, move |s| {
             let mut keys = Vec::new();
+            let now = s.clock();
             let next = s.dbs[db].scan(
                 local_cursor,
                 wanted.max(1),
                 pattern.as_deref(),
                 type_name.as_deref(),
-                now_ms(),
+                now,
                 &mut keys,
             );
-            Output::Scan { next, keys }
+            (next, keys)
         });
-        let Output::Scan { next, keys } = conn.ctx.run_on(shard as usize, job).await else {
+        let Some((next, keys)) = page.await else {
             return Frame::error(damselfly_protocol::errors::SHARD_DID_NOT_ANSWER);
         };
         found.extend(keys);
@@ -241,12 +233,12 @@ pub async fn random_key(conn: &Connection) -> Frame {
     let start = rand::thread_rng().gen_range(0..shards);
     let db = conn.db;
     for offset in 0..shards {
-        let job: Job =
-            Box::new(move |s| Output::Keys(s.dbs[db].random_key(now_ms()).into_iter().collect()));
-        if let Output::Keys(mut keys) = conn.ctx.run_on((start + offset) % shards, job).await {
-            if let Some(key) = keys.pop() {
-                return Frame::Bulk(key);
-            }
+        let found = conn.ctx.run_on((start + offset) % shards, move |s| {
+            let now = s.clock();
+            s.dbs[db].random_key(now)
+        });
+        if let Some(Some(key)) = found.await {
+            return Frame::Bulk(key);
         }
     }
     Frame::Null

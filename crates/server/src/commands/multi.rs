@@ -12,10 +12,9 @@ use crate::commands::{gather, keyspace, parse_i64};
 use crate::connection::{Connection, MultiState, WatchState};
 use crate::keyplan::KeyPlan;
 use crate::locks::LockRequest;
-use crate::messages::{Command, Output};
+use crate::messages::Command;
 use crate::router::shard_of;
-use crate::shard::now_ms;
-use crate::shard::Job;
+use crate::shard::Work;
 use crate::transaction::Transaction;
 use bytes::Bytes;
 use damselfly_protocol::Frame;
@@ -141,12 +140,13 @@ pub async fn watch(conn: &mut Connection, args: &[Bytes]) -> Frame {
             continue;
         }
         let (watched, watcher) = (key.clone(), flag.clone());
-        let job: Job =
-            Box::new(move |s| Output::Integer(s.watch(db, watched, watcher, now_ms()) as i64));
-        let expire_at = match ctx.run_on(shard_of(key, shards), job).await {
-            Output::Integer(expire_at) => expire_at as u64,
-            _ => 0,
-        };
+        let expire_at = ctx
+            .run_on(shard_of(key, shards), move |s| {
+                let now = s.clock();
+                s.watch(db, watched, watcher, now)
+            })
+            .await
+            .unwrap_or(0);
         state.keys.push((db, key.clone(), expire_at));
     }
     Frame::OK
@@ -167,11 +167,7 @@ pub async fn unwatch_all(conn: &mut Connection) {
     for (db, key, _) in state.keys {
         let flag = state.flag.clone();
         let shard = shard_of(&key, shards);
-        let job: Job = Box::new(move |s| {
-            s.unwatch(db, key, &flag);
-            Output::Unit
-        });
-        ctx.run_on(shard, job).await;
+        ctx.run_on(shard, move |s| s.unwatch(db, key, &flag)).await;
     }
 }
 
@@ -325,7 +321,7 @@ async fn run_pending(tx: &mut Transaction, pending: &mut Pending, replies: &mut 
     }
     let batches = std::mem::take(pending);
     let mut slots = Vec::with_capacity(batches.len());
-    let mut jobs: Vec<(usize, Job)> = Vec::with_capacity(batches.len());
+    let mut jobs: Vec<(usize, Work<Vec<Frame>>)> = Vec::with_capacity(batches.len());
     for (shard, commands) in batches {
         slots.push(
             commands
@@ -333,20 +329,17 @@ async fn run_pending(tx: &mut Transaction, pending: &mut Pending, replies: &mut 
                 .map(|(index, _, _)| *index)
                 .collect::<Vec<_>>(),
         );
-        let job: Job = Box::new(move |s| {
-            let frames = commands
+        let job: Work<Vec<Frame>> = Box::new(move |s| {
+            commands
                 .iter()
                 .map(|(_, db, command)| s.run_command(*db, command.def, &command.args))
-                .collect();
-            Output::Frame(Frame::Array(frames))
+                .collect()
         });
         jobs.push((shard, job));
     }
-    for (indexes, output) in slots.into_iter().zip(tx.hop(jobs, false).await) {
-        if let Output::Frame(Frame::Array(frames)) = output {
-            for (index, frame) in indexes.into_iter().zip(frames) {
-                replies[index] = frame;
-            }
+    for (indexes, frames) in slots.into_iter().zip(tx.hop(jobs, false).await) {
+        for (index, frame) in indexes.into_iter().zip(frames.unwrap_or_default()) {
+            replies[index] = frame;
         }
     }
 }
@@ -360,7 +353,7 @@ async fn watched_key_expired(
     shards: usize,
     watch: Option<&WatchState>,
 ) -> bool {
-    let mut jobs: Vec<(usize, Job)> = Vec::with_capacity(locks.len());
+    let mut jobs: Vec<(usize, Work<bool>)> = Vec::with_capacity(locks.len());
     for &shard in locks.keys() {
         let expiring: Vec<u64> = watch
             .map(|w| {
@@ -371,9 +364,9 @@ async fn watched_key_expired(
                     .collect()
             })
             .unwrap_or_default();
-        let job: Job = Box::new(move |_| {
-            let now = now_ms();
-            Output::Integer(i64::from(expiring.iter().any(|&at| now > at)))
+        let job: Work<bool> = Box::new(move |s| {
+            let now = s.clock();
+            expiring.iter().any(|&at| now > at)
         });
         jobs.push((shard, job));
     }
@@ -381,7 +374,7 @@ async fn watched_key_expired(
         .hop(jobs, false)
         .await
         .into_iter()
-        .any(|output| matches!(output, Output::Integer(1)));
+        .any(|expired| expired == Some(true));
     expired || watch.is_some_and(|w| w.flag.load(Ordering::Acquire))
 }
 

@@ -3,10 +3,8 @@
 use crate::commands::wrong_arity;
 use crate::connection::Connection;
 use crate::keyplan::KeyPlan;
-use crate::messages::{sum_integers, Output};
 use crate::router::shard_of;
-use crate::shard::now_ms;
-use crate::shard::Job;
+use crate::shard::Work;
 use crate::transaction::Transaction;
 use bytes::Bytes;
 use damselfly_protocol::errors;
@@ -40,13 +38,13 @@ fn split(plan: &KeyPlan) -> Split {
 impl Split {
     /// One job per shard running the command (`def`, named `name`) over that shard's share of
     /// the arguments.
-    fn jobs(&self, def: &'static CommandDef, name: &Bytes, db: usize) -> Vec<(usize, Job)> {
+    fn jobs(&self, def: &'static CommandDef, name: &Bytes, db: usize) -> Vec<(usize, Work<Frame>)> {
         self.parts
             .iter()
             .map(|(&shard, items)| {
                 let mut args = vec![name.clone()];
                 args.extend(items.iter().flat_map(|(_, words)| words.iter().cloned()));
-                let job: Job = Box::new(move |s| Output::Frame(s.run_command(db, def, &args)));
+                let job: Work<Frame> = Box::new(move |s| s.run_command(db, def, &args));
                 (shard, job)
             })
             .collect()
@@ -69,12 +67,20 @@ pub async fn run(conn: &mut Connection, spec: &'static CommandDef, args: Vec<Byt
             let mut tx = Transaction::begin(&ctx, plan.locks_by_shard(), exclusive).await;
             let outputs = tx.hop(split.jobs(spec, &args[0], db), true).await;
             match merge {
-                Merge::Sum => Frame::Integer(sum_integers(outputs)),
+                Merge::Sum => Frame::Integer(
+                    outputs
+                        .into_iter()
+                        .map(|reply| match reply {
+                            Some(Frame::Integer(n)) => n,
+                            _ => 0,
+                        })
+                        .sum(),
+                ),
                 Merge::Ok => Frame::OK,
                 Merge::Positional => {
                     let mut values = vec![Frame::Null; (args.len() - 1) / step];
                     for ((_, items), output) in split.parts.iter().zip(outputs) {
-                        if let Output::Frame(Frame::Array(frames)) = output {
+                        if let Some(Frame::Array(frames)) = output {
                             for ((index, _), frame) in items.iter().zip(frames) {
                                 values[*index] = frame;
                             }
@@ -110,18 +116,12 @@ async fn all_or_nothing(
         .iter()
         .map(|(&shard, items)| {
             let keys: Vec<Bytes> = items.iter().map(|(_, words)| words[0].clone()).collect();
-            let job: Job = Box::new(move |s| {
-                let now = s.clock();
-                let existing = keys
-                    .iter()
-                    .filter(|key| s.dbs[db].contains(key, now))
-                    .count();
-                Output::Integer(existing as i64)
-            });
+            let job: Work<usize> = Box::new(move |s| s.count_existing(db, &keys));
             (shard, job)
         })
         .collect();
-    if sum_integers(tx.hop(checks, false).await) > 0 {
+    let existing: usize = tx.hop(checks, false).await.into_iter().flatten().sum();
+    if existing > 0 {
         tx.finish().await;
         return Frame::Integer(0);
     }
@@ -139,6 +139,12 @@ async fn gathered(conn: &mut Connection, spec: &'static CommandDef, args: Vec<By
     let reply = super::gather::run(&mut tx, shards, db, spec, args, true).await;
     tx.finish().await;
     reply
+}
+
+/// What the first hop of a move finds on each side.
+enum Probe {
+    Source(Option<damselfly_storage::Entry>),
+    TargetExists(bool),
 }
 
 /// RENAME, RENAMENX and COPY between two shards: read the source, check the destination, then write the
@@ -180,20 +186,17 @@ async fn move_value(
     let locks = KeyPlan::new(spec, &args, source_db, shards).locks_by_shard();
     let mut tx = Transaction::begin(&ctx, locks, true).await;
 
-    let read_source = source.clone();
-    let read: Job =
-        Box::new(move |s| Output::Entry(s.dbs[source_db].get_entry(&read_source, now_ms())));
-    let check_target = target.clone();
-    let check: Job = Box::new(move |s| {
-        Output::Integer(i64::from(
-            s.dbs[target_db].contains(&check_target, now_ms()),
-        ))
+    let (read_source, check_target) = (source.clone(), target.clone());
+    let read: Work<Probe> =
+        Box::new(move |s| Probe::Source(s.entry_to_move(source_db, &read_source)));
+    let check: Work<Probe> = Box::new(move |s| {
+        Probe::TargetExists(s.count_existing(target_db, std::slice::from_ref(&check_target)) > 0)
     });
     let mut outputs = tx
         .hop(vec![(source_shard, read), (target_shard, check)], false)
         .await
         .into_iter();
-    let (Some(Output::Entry(entry)), Some(Output::Integer(target_exists))) =
+    let (Some(Some(Probe::Source(entry))), Some(Some(Probe::TargetExists(target_exists)))) =
         (outputs.next(), outputs.next())
     else {
         tx.finish().await;
@@ -206,17 +209,16 @@ async fn move_value(
             Move::Rename | Move::RenameNx => Frame::error(damselfly_protocol::errors::NO_SUCH_KEY),
         };
     };
-    if target_exists == 1 && !replace {
+    if target_exists && !replace {
         tx.finish().await;
         return Frame::Integer(0);
     }
-    let write: Job = Box::new(move |s| {
-        s.put_moved(target_db, target, entry);
-        Output::Unit
-    });
+    let write: Work<()> = Box::new(move |s| s.put_moved(target_db, target, entry));
     let mut jobs = vec![(target_shard, write)];
     if kind != Move::Copy {
-        let delete: Job = Box::new(move |s| Output::Entry(s.take_moved(source_db, source)));
+        let delete: Work<()> = Box::new(move |s| {
+            s.take_moved(source_db, source);
+        });
         jobs.push((source_shard, delete));
     }
     tx.hop(jobs, true).await;
@@ -253,18 +255,16 @@ async fn bitop(conn: &mut Connection, spec: &'static CommandDef, args: Vec<Bytes
     }
     let mut tx = Transaction::begin(&ctx, locks, true).await;
 
-    let jobs: Vec<(usize, Job)> = reads
+    let jobs: Vec<(usize, Work<Vec<Frame>>)> = reads
         .iter()
         .map(|(&shard, items)| {
             let keys: Vec<Bytes> = items.iter().map(|(_, key)| key.clone()).collect();
-            let job: Job = Box::new(move |s| {
-                let frames = keys
-                    .into_iter()
+            let job: Work<Vec<Frame>> = Box::new(move |s| {
+                keys.into_iter()
                     .map(|key| {
                         s.run_internal(db, &[Bytes::from_static(composed::GET.as_bytes()), key])
                     })
-                    .collect();
-                Output::Frame(Frame::Array(frames))
+                    .collect()
             });
             (shard, job)
         })
@@ -272,7 +272,7 @@ async fn bitop(conn: &mut Connection, spec: &'static CommandDef, args: Vec<Bytes
     let outputs = tx.hop(jobs, false).await;
     let mut values: Vec<Option<Bytes>> = vec![None; args.len() - 3];
     for ((_, items), output) in reads.iter().zip(outputs) {
-        let Output::Frame(Frame::Array(frames)) = output else {
+        let Some(frames) = output else {
             tx.finish().await;
             return Frame::error(damselfly_protocol::errors::SHARD_DID_NOT_ANSWER);
         };
@@ -291,10 +291,7 @@ async fn bitop(conn: &mut Connection, spec: &'static CommandDef, args: Vec<Bytes
     let sources: Vec<Option<&[u8]>> = values.iter().map(|v| v.as_deref()).collect();
     let result = damselfly_storage::bitop(op, &sources);
     let len = result.len() as i64;
-    let write: Job = Box::new(move |s| {
-        s.put_bitop_result(db, &dest, result);
-        Output::Unit
-    });
+    let write: Work<()> = Box::new(move |s| s.put_bitop_result(db, &dest, result));
     tx.hop(vec![(dest_shard, write)], true).await;
     tx.finish().await;
     Frame::Integer(len)

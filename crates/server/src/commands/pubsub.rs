@@ -2,9 +2,8 @@
 
 use super::handler::{Later, Now};
 use crate::connection::{Connection, Subscriptions};
-use crate::messages::Output;
 use crate::pubsub::PushSink;
-use crate::shard::Job;
+use crate::shard::Shard;
 use bytes::Bytes;
 use damselfly_protocol::Frame;
 use damselfly_storage::spec::{flag::*, Arg, CommandDef, Run};
@@ -184,16 +183,13 @@ pub async fn publish(conn: &Connection, args: &[Bytes]) -> Frame {
         .ctx
         .run_everywhere(|_| {
             let (channel, message) = (channel.clone(), message.clone());
-            let job: Job = Box::new(move |s| {
-                Output::Integer(
-                    s.pubsub
-                        .publish(&channel, &message, &s.shared.output_limits),
-                )
-            });
-            job
+            move |s: &mut Shard| {
+                s.pubsub
+                    .publish(&channel, &message, &s.shared.output_limits)
+            }
         })
         .await;
-    Frame::Integer(crate::messages::sum_integers(outputs))
+    Frame::Integer(outputs.into_iter().flatten().sum())
 }
 
 pub async fn pubsub(conn: &Connection, args: &[Bytes]) -> Frame {
@@ -205,17 +201,10 @@ pub async fn pubsub(conn: &Connection, args: &[Bytes]) -> Frame {
                 .ctx
                 .run_everywhere(|_| {
                     let pattern = pattern.clone();
-                    let job: Job =
-                        Box::new(move |s| Output::Keys(s.pubsub.active_channels(pattern.as_deref())));
-                    job
+                    move |s: &mut Shard| s.pubsub.active_channels(pattern.as_deref())
                 })
                 .await;
-            let mut channels = BTreeSet::new();
-            for output in outputs {
-                if let Output::Keys(keys) = output {
-                    channels.extend(keys);
-                }
-            }
+            let channels: BTreeSet<Bytes> = outputs.into_iter().flatten().flatten().collect();
             Frame::Array(channels.into_iter().map(Frame::Bulk).collect())
         }
         (b"numsub", _) => {
@@ -224,19 +213,15 @@ pub async fn pubsub(conn: &Connection, args: &[Bytes]) -> Frame {
                 .ctx
                 .run_everywhere(|_| {
                     let names = names.clone();
-                    let job: Job = Box::new(move |s| {
-                        let counts = names.iter().map(|n| s.pubsub.subscriber_count(n)).collect();
-                        Output::Counts(counts)
-                    });
-                    job
+                    move |s: &mut Shard| -> Vec<i64> {
+                        names.iter().map(|n| s.pubsub.subscriber_count(n)).collect()
+                    }
                 })
                 .await;
             let mut totals = vec![0i64; names.len()];
-            for output in outputs {
-                if let Output::Counts(counts) = output {
-                    for (total, count) in totals.iter_mut().zip(counts) {
-                        *total += count;
-                    }
+            for counts in outputs.into_iter().flatten() {
+                for (total, count) in totals.iter_mut().zip(counts) {
+                    *total += count;
                 }
             }
             Frame::Array(
@@ -250,17 +235,9 @@ pub async fn pubsub(conn: &Connection, args: &[Bytes]) -> Frame {
         (b"numpat", 2) => {
             let outputs = conn
                 .ctx
-                .run_everywhere(|_| {
-                    let job: Job = Box::new(|s| Output::Keys(s.pubsub.patterns()));
-                    job
-                })
+                .run_everywhere(|_| |s: &mut Shard| s.pubsub.patterns())
                 .await;
-            let mut patterns = BTreeSet::new();
-            for output in outputs {
-                if let Output::Keys(keys) = output {
-                    patterns.extend(keys);
-                }
-            }
+            let patterns: BTreeSet<Bytes> = outputs.into_iter().flatten().flatten().collect();
             Frame::Integer(patterns.len() as i64)
         }
         (b"shardchannels", 2 | 3) => Frame::Array(Vec::new()),

@@ -5,9 +5,8 @@ use super::handler::{Later, Now};
 use crate::commands::connection::ShutdownRequest;
 use crate::connection::Connection;
 use crate::context::ExecutorCtx;
-use crate::messages::Output;
 use crate::persistence;
-use crate::shard::Job;
+use crate::shard::Shard;
 use crate::wakeup::await_remote;
 use bytes::Bytes;
 use damselfly_protocol::errors;
@@ -101,14 +100,14 @@ pub fn bgsave(conn: &Connection, args: &[Bytes]) -> Frame {
 
 async fn collect_and_write(ctx: &Rc<ExecutorCtx>) -> Result<(), String> {
     let outputs = ctx
-        .run_everywhere(|_| -> Job {
-            Box::new(|shard| {
-                Output::value(persistence::collect(&mut shard.dbs, crate::shard::now_ms()))
-            })
+        .run_everywhere(|_| {
+            |shard: &mut Shard| {
+                let now = shard.clock();
+                persistence::collect(&mut shard.dbs, now)
+            }
         })
         .await;
-    let shards: Vec<Vec<Vec<persistence::SnapshotEntry>>> =
-        outputs.into_iter().filter_map(Output::take).collect();
+    let shards: Vec<Vec<Vec<persistence::SnapshotEntry>>> = outputs.into_iter().flatten().collect();
     if shards.len() != ctx.shards() {
         return Err("a shard did not hand over its keys".to_string());
     }

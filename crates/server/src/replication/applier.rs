@@ -15,9 +15,8 @@ use crate::journal::snapshot;
 use crate::journal::wire::{Effect, Item};
 use crate::keyplan::KeyPlan;
 use crate::locks::LockRequest;
-use crate::messages::Output;
 use crate::router::shard_of;
-use crate::shard::Job;
+use crate::shard::{job, Shard, ShardMsg, Work};
 use crate::transaction::Transaction;
 use ahash::AHashMap;
 use bytes::Bytes;
@@ -412,7 +411,7 @@ impl Applier {
     }
 }
 
-type Answers = Vec<futures::channel::oneshot::Receiver<Output>>;
+type Answers = Vec<futures::channel::oneshot::Receiver<()>>;
 
 /// Sends every gathered batch to its shard (under the gate, so sends keep their order).
 async fn send_batches(
@@ -433,8 +432,7 @@ async fn send_batches(
         if ops.is_empty() {
             continue;
         }
-        let (reply, answer) = futures::channel::oneshot::channel();
-        let job: Job = Box::new(move |s| {
+        let (job, answer) = job(move |s: &mut Shard| {
             for op in ops {
                 match op {
                     Op::Command(effect) => s.apply_replicated(effect.db, effect.def, &effect.args),
@@ -445,9 +443,8 @@ async fn send_batches(
                     }
                 }
             }
-            Output::Unit
         });
-        ctx.send(shard, crate::shard::ShardMsg::Run { job, reply });
+        ctx.send(shard, ShardMsg::Run { job });
         answers.push(answer);
     }
     (answers, settling)
@@ -563,13 +560,12 @@ async fn run_transaction(ctx: &Rc<ExecutorCtx>, effects: Vec<Applied>) {
     let jobs = per_shard
         .into_iter()
         .map(|(shard, ops)| {
-            let job: Job = Box::new(move |s| {
+            let job: Work<()> = Box::new(move |s| {
                 for op in ops {
                     if let Op::Command(effect) = op {
                         s.apply_replicated(effect.db, effect.def, &effect.args);
                     }
                 }
-                Output::Unit
             });
             (shard, job)
         })

@@ -10,11 +10,9 @@ use crate::context::ExecutorCtx;
 use crate::journal::FlowSink;
 use crate::journal::{snapshot, wire};
 use crate::locks::LockRequest;
-use crate::messages::Output;
 use crate::replication_state::coordinator::Event;
 use crate::replication_state::Session;
-use crate::shard::Job;
-use crate::shard::Shard;
+use crate::shard::{Job, Shard, ShardMsg, Work};
 use crate::transaction::Transaction;
 use bytes::{Bytes, BytesMut};
 use damselfly_protocol::errors;
@@ -71,18 +69,17 @@ pub async fn sync(conn: &mut Connection, args: &[Bytes]) -> Frame {
         .map(|shard| (shard, vec![LockRequest::whole_shard()]))
         .collect();
     let mut tx = Transaction::begin(&ctx, locks, false).await;
-    let checks: Vec<(usize, Job)> = (0..shards)
+    let checks: Vec<(usize, Work<i64>)> = (0..shards)
         .map(|shard| {
             let offset = offsets.get(shard).copied();
-            let job: Job = Box::new(move |s| {
-                let code = if want_partial && offset.is_some_and(|o| s.journal.can_resume_from(o)) {
+            let job: Work<i64> = Box::new(move |s| {
+                if want_partial && offset.is_some_and(|o| s.journal.can_resume_from(o)) {
                     RESUMABLE
                 } else if s.dbs.iter().any(|db| db.snapshot_active()) {
                     SNAPSHOT_RUNNING
                 } else {
                     NOT_RESUMABLE
-                };
-                Output::Integer(code)
+                }
             });
             (shard, job)
         })
@@ -91,10 +88,7 @@ pub async fn sync(conn: &mut Connection, args: &[Bytes]) -> Frame {
         .hop(checks, false)
         .await
         .into_iter()
-        .map(|o| match o {
-            Output::Integer(code) => code,
-            _ => NOT_RESUMABLE,
-        })
+        .map(|code| code.unwrap_or(NOT_RESUMABLE))
         .collect();
     let partial = want_partial && codes.iter().all(|&c| c == RESUMABLE);
     if !partial && codes.contains(&SNAPSHOT_RUNNING) {
@@ -119,10 +113,10 @@ pub async fn sync(conn: &mut Connection, args: &[Bytes]) -> Frame {
         soft: share(replica_limit.soft),
         ..replica_limit
     };
-    let registrations: Vec<(usize, Job)> = (0..shards)
+    let registrations: Vec<(usize, Work<()>)> = (0..shards)
         .map(|shard| {
             let offset = offsets.get(shard).copied().unwrap_or(0);
-            let job: Job = Box::new(move |s| {
+            let job: Work<()> = Box::new(move |s| {
                 if partial {
                     s.journal.register_partial(session, offset, limit);
                 } else {
@@ -132,7 +126,6 @@ pub async fn sync(conn: &mut Connection, args: &[Bytes]) -> Frame {
                         db.start_snapshot();
                     }
                 }
-                Output::Unit
             });
             (shard, job)
         })
@@ -199,17 +192,14 @@ pub async fn hand_off(ctx: &Rc<ExecutorCtx>, stream: TcpStream, session: u64, sh
         tracing::warn!("could not hand a replication flow over: dup failed");
         return;
     }
-    let job: Job = Box::new(move |_shard| {
-        match crate::context::current() {
-            Some(ctx) => crate::context::spawn_from_job(serve_flow(ctx, fd, session)),
-            // SAFETY: fd came from dup above and nothing else owns it.
-            None => unsafe {
-                libc::close(fd);
-            },
-        }
-        Output::Unit
-    });
-    ctx.run_on(shard, job).await;
+    let take_over = move |_: &mut Shard| match crate::context::current() {
+        Some(ctx) => crate::context::spawn_from_job(serve_flow(ctx, fd, session)),
+        // SAFETY: fd came from dup above and nothing else owns it.
+        None => unsafe {
+            libc::close(fd);
+        },
+    };
+    ctx.run_on(shard, take_over).await;
 }
 
 /// Streams one shard's flow to a replica until the connection ends or the flow dies.
@@ -474,15 +464,10 @@ fn session_flow_closed(ctx: &Rc<ExecutorCtx>, session: u64) {
     let repl = &ctx.shared.repl;
     if repl.state().sessions.remove(&session).is_some() {
         repl.coordinator.send(Event::Gone { session });
-        let job = move |_: usize| -> Job {
-            Box::new(move |s| {
-                drop_flow(s, session);
-                Output::Unit
-            })
-        };
         let ctx = ctx.clone();
         glommio::spawn_local(async move {
-            ctx.run_everywhere(job).await;
+            ctx.run_everywhere(|_| move |s: &mut Shard| drop_flow(s, session))
+                .await;
         })
         .detach();
     }
@@ -550,14 +535,10 @@ fn stop_snapshots(shard: &mut Shard) {
 /// Asks every replica for an acknowledgement now (a client is waiting in WAIT).
 pub fn request_acks(ctx: &Rc<ExecutorCtx>) {
     for shard in 0..ctx.shards() {
-        let job: Job = Box::new(|s| {
-            s.journal.request_acks();
-            Output::Unit
-        });
-        let (reply, _) = futures::channel::oneshot::channel();
+        let job: Job = Box::new(|s| s.journal.request_acks());
         let ctx = ctx.clone();
         glommio::spawn_local(async move {
-            ctx.send(shard, crate::shard::ShardMsg::Run { job, reply });
+            ctx.send(shard, ShardMsg::Run { job });
         })
         .detach();
     }

@@ -7,9 +7,8 @@ use super::applier::{self, Applier, SharedApplier};
 use super::flow_input::FlowInput;
 use super::handshake::{parse_flow_hello, parse_sync_reply, take_line, SyncReply};
 use crate::context::ExecutorCtx;
-use crate::messages::Output;
 use crate::replication_state::Role;
-use crate::shard::Job;
+use crate::shard::Shard;
 use bytes::BytesMut;
 use futures::{AsyncReadExt, AsyncWriteExt, FutureExt};
 use glommio::net::TcpStream;
@@ -39,13 +38,12 @@ pub async fn follow(ctx: &Rc<ExecutorCtx>, host: String, port: u16) {
         .is_replica
         .store(true, std::sync::atomic::Ordering::Release);
     set_passive_expiry(ctx, true).await;
-    let job: Job = Box::new(move |_| {
+    let start_link = move |_: &mut Shard| {
         if let Some(ctx) = crate::context::current() {
             crate::context::spawn_from_job(link_task(ctx, generation));
         }
-        Output::Unit
-    });
-    ctx.run_on(0, job).await;
+    };
+    ctx.run_on(0, start_link).await;
 }
 
 /// REPLICAOF NO ONE: stop replicating, keep the data, and start a new history (a new replication id).
@@ -69,13 +67,12 @@ pub async fn promote(ctx: &Rc<ExecutorCtx>) {
 }
 
 async fn set_passive_expiry(ctx: &Rc<ExecutorCtx>, on: bool) {
-    ctx.run_everywhere(|_| -> Job {
-        Box::new(move |s| {
+    ctx.run_everywhere(|_| {
+        move |s: &mut Shard| {
             for db in &mut s.dbs {
                 db.set_passive_expiry(on);
             }
-            Output::Unit
-        })
+        }
     })
     .await;
 }
@@ -318,13 +315,8 @@ async fn wait_idle(applier: &SharedApplier) {
 
 /// Clears every db of every shard (the start of a full sync).
 async fn flush_everything(ctx: &Rc<ExecutorCtx>) {
-    ctx.run_everywhere(|_| -> Job {
-        Box::new(|s| {
-            s.dbs.iter_mut().for_each(|db| db.clear());
-            Output::Unit
-        })
-    })
-    .await;
+    ctx.run_everywhere(|_| |s: &mut Shard| s.dbs.iter_mut().for_each(|db| db.clear()))
+        .await;
 }
 
 /// Reads one flow, applies it, and acknowledges what is applied.

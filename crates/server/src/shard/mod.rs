@@ -8,11 +8,12 @@
 //! path (no id) unless a key they touch is locked; then they queue like a transaction.
 
 mod blocked;
+mod cross_shard;
 mod msg;
 mod waiters;
-mod writes;
 
-pub use msg::{Job, ShardMsg};
+pub use cross_shard::Lent;
+pub use msg::{job, Job, ShardMsg, Work};
 pub use waiters::{Blocked, Serve, Waiter, WatchFlag};
 
 use crate::clients::ClientRegistry;
@@ -21,7 +22,7 @@ use crate::journal::Journal;
 use crate::keyplan::KeyPlan;
 use crate::locks::LockRequest;
 use crate::locks::{IntentLocks, OrderStamps};
-use crate::messages::{Command, Output};
+use crate::messages::Command;
 use crate::shared::Shared;
 use ahash::AHashMap;
 use bytes::Bytes;
@@ -462,30 +463,41 @@ impl Shard {
                 txid,
                 conclude,
                 job,
-                reply,
             } => {
-                self.execute(txid, conclude, wrap_job(txid, job, reply));
+                self.execute(txid, conclude, as_hop(txid, job));
             }
             ShardMsg::Release { txid } => self.finish(txid),
-            ShardMsg::Run { job, reply } => {
-                let _ = reply.send(job(self));
-            }
+            ShardMsg::Run { job } => job(self),
         }
-        // Jobs may read keys directly and so expire them lazily.
+        self.after_jobs();
+    }
+
+    /// Runs `work` here and now (a job for this executor's own shard), as a message would run it.
+    pub fn run_job<T>(&mut self, work: impl FnOnce(&mut Shard) -> T) -> T {
+        self.tick();
+        let result = work(self);
+        self.after_jobs();
+        result
+    }
+
+    /// After jobs ran: a read of an expired key deleted it lazily (journaled here as Redis
+    /// propagates it), and a write may have given a blocked client's key data.
+    fn after_jobs(&mut self) {
         self.journal_side_effects();
         self.after_writes();
     }
 }
 
-fn wrap_job(txid: u64, job: Job, reply: oneshot::Sender<Output>) -> LocalJob {
+/// A transaction's hop: marks the transaction as having run here and journals its effects in the
+/// transaction's record.
+fn as_hop(txid: u64, job: Job) -> LocalJob {
     Box::new(move |shard: &mut Shard| {
         if let Some(tx) = shard.queue.get_mut(&txid) {
             tx.ran = true;
         }
         shard.current_tx = Some(txid);
-        let output = job(shard);
+        job(shard);
         shard.current_tx = None;
-        let _ = reply.send(output);
     })
 }
 

@@ -356,18 +356,15 @@ fn a_batch_meeting_a_lock_waits_behind_the_holder_and_replies_in_order() {
     assert!(locked(&shard, "a"));
 
     // The transaction writes a and concludes: the batches run after it, in arrival order.
-    let (reply, mut done) = oneshot::channel();
-    let job: Job = Box::new(|shard: &mut Shard| {
+    let (job, mut done) = super::job(|shard: &mut Shard| {
         set(shard, "a", "from-tx");
-        Output::Unit
     });
     shard.handle(ShardMsg::Execute {
         txid,
         conclude: true,
         job,
-        reply,
     });
-    assert!(matches!(done.try_recv(), Ok(Some(Output::Unit))));
+    assert!(matches!(done.try_recv(), Ok(Some(()))));
     assert_eq!(
         replies_now(&mut first),
         Some(vec![ok(), bulk("from-tx"), ok(), ok(), bulk("y")])
