@@ -23,8 +23,9 @@ use bytes::Bytes;
 pub use call::Call;
 pub use commands::composed;
 pub use commands::{
-    bitcount, bitop, bitpos, definitions, execute, lookup, parse_bitop, parse_block_timeout,
-    restore_commands, run, set_effect, store_bitop, BitOp, BitposRange,
+    bitcount, bitop, bitpos, definitions, execute, group_has_unread, lookup, parse_bitop,
+    parse_block_timeout, restore_commands, run, set_effect, store_bitop, stream_last_id, BitOp,
+    BitposRange,
 };
 pub use damselfly_protocol::string2ll;
 pub use digest::{digest_value, mix_digest};

@@ -6,8 +6,8 @@ use super::waiters::{Blocked, Offer, Serve};
 use super::Shard;
 use bytes::Bytes;
 use damselfly_protocol::Frame;
-use damselfly_storage::composed;
 use damselfly_storage::spec::Blocking;
+use damselfly_storage::{group_has_unread, stream_last_id};
 
 impl Shard {
     /// Blocks a waiter on `keys` of this shard, or serves it at once if one has data already (a
@@ -72,12 +72,8 @@ impl Shard {
             if command[id_at].as_ref() != b"$" {
                 continue;
             }
-            let info = [
-                Bytes::from_static(composed::XINFO.as_bytes()),
-                Bytes::from_static(b"STREAM"),
-                command[key_at].clone(),
-            ];
-            command[id_at] = last_generated_id(&self.run_internal(db, &info))
+            let now = self.clock();
+            command[id_at] = stream_last_id(&mut self.dbs[db], &command[key_at], now)
                 .unwrap_or_else(|| Bytes::from_static(b"0-0"));
         }
     }
@@ -85,7 +81,6 @@ impl Shard {
     /// Whether `XREADGROUP GROUP g c ... STREAMS keys... >...` would deliver an entry now, found
     /// without delivering any: one of the streams has an entry after the group's last delivered id.
     fn group_read_ready(&mut self, db: usize, command: &[Bytes]) -> bool {
-        let word = |w: &'static str| Bytes::from_static(w.as_bytes());
         let group = command
             .iter()
             .position(|w| w.eq_ignore_ascii_case(b"group"))
@@ -97,31 +92,10 @@ impl Shard {
             return false;
         };
         let count = (command.len() - streams - 1) / 2;
-        command[streams + 1..streams + 1 + count].iter().any(|key| {
-            let groups =
-                self.run_internal(db, &[word(composed::XINFO), word("GROUPS"), key.clone()]);
-            let Frame::Array(groups) = groups else {
-                return false;
-            };
-            let Some(last) = groups.iter().find_map(|info| {
-                (field(info, b"name")? == group)
-                    .then(|| field(info, b"last-delivered-id"))
-                    .flatten()
-            }) else {
-                return false;
-            };
-            let mut after = b"(".to_vec();
-            after.extend_from_slice(&last);
-            let next = [
-                word(composed::XRANGE),
-                key.clone(),
-                Bytes::from(after),
-                word("+"),
-                word("COUNT"),
-                word("1"),
-            ];
-            matches!(self.run_internal(db, &next), Frame::Array(entries) if !entries.is_empty())
-        })
+        let now = self.clock();
+        command[streams + 1..streams + 1 + count]
+            .iter()
+            .any(|key| group_has_unread(&mut self.dbs[db], key, group, now))
     }
 
     /// Serves a waiter from `key` if the key has what it waits for and nobody ended the wait yet.
@@ -219,29 +193,4 @@ impl Shard {
             }
         }
     }
-}
-
-/// The `last-generated-id` field of an XINFO STREAM reply.
-fn last_generated_id(info: &Frame) -> Option<Bytes> {
-    field(info, b"last-generated-id")
-}
-
-/// A bulk string field of an XINFO reply (a map, or a flat array of names and values).
-fn field(info: &Frame, wanted: &[u8]) -> Option<Bytes> {
-    let pairs: Vec<(&Frame, &Frame)> = match info {
-        Frame::Map(pairs) => pairs.iter().map(|(k, v)| (k, v)).collect(),
-        Frame::Array(items) => items
-            .chunks(2)
-            .filter_map(|p| Some((p.first()?, p.get(1)?)))
-            .collect(),
-        _ => return None,
-    };
-    pairs
-        .into_iter()
-        .find_map(|(name, value)| match (name, value) {
-            (Frame::Bulk(name), Frame::Bulk(value)) if name.as_ref() == wanted => {
-                Some(value.clone())
-            }
-            _ => None,
-        })
 }

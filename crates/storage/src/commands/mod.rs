@@ -22,10 +22,10 @@ pub(crate) mod tests;
 
 pub use bits::{bitcount, bitop, bitpos, parse_bitop, store_bitop, BitOp, BitposRange};
 pub use blocking::parse_block_timeout;
+pub use streams::{group_has_unread, stream_last_id};
 /// Names of commands the server composes from others.
 pub mod composed {
     pub use super::lists::{LMOVE, LMPOP};
-    pub use super::streams::{XINFO, XRANGE};
     pub use super::strings::GET;
     pub use super::zsets::ZMPOP;
 }

@@ -5,6 +5,9 @@ mod args;
 mod groups;
 mod info;
 mod read;
+mod waiting;
+
+pub use waiting::{group_has_unread, stream_last_id};
 
 use super::{Call, WRONGTYPE};
 use crate::spec::{acl, flag::*, key::*, Arg, Blocking, CommandDef, Find, KeySpec, Run};
@@ -21,10 +24,6 @@ const XGROUP_HANDLER: Run = Run::Shard(groups::xgroup);
 
 /// XINFO and its subcommands.
 const XINFO_HANDLER: Run = Run::Shard(info::xinfo);
-
-/// Names of stream commands the server composes (a blocked XREADGROUP checks its group with them).
-pub const XRANGE: &str = "xrange";
-pub const XINFO: &str = "xinfo";
 
 /// The stream commands.
 pub(crate) static COMMANDS: &[CommandDef] = &[
@@ -62,7 +61,7 @@ pub(crate) static COMMANDS: &[CommandDef] = &[
         .keys(1, 1, 1, &[KeySpec::at(1, RO)])
         .doc("stream", "5.0.0", "O(1)", "Return the number of entries in a stream")
         .args(&[Arg::key("key", 0)]),
-    CommandDef::shard(XRANGE, -4, xrange)
+    CommandDef::shard("xrange", -4, xrange)
         .flags(READONLY)
         .acl(acl::STREAM)
         .keys(1, 1, 1, &[KeySpec::at(1, RO | ACCESS)])
@@ -259,7 +258,7 @@ pub(crate) static COMMANDS: &[CommandDef] = &[
             Arg::integer("count").token("COUNT").optional(),
             Arg::pure_token("justid", "JUSTID").optional(),
         ]),
-    CommandDef::new(XINFO, -2, XINFO_HANDLER)
+    CommandDef::new("xinfo", -2, XINFO_HANDLER)
         .doc("stream", "5.0.0", "Depends on subcommand.", "A container for stream introspection commands")
         .subcommands(&[
             CommandDef::subcommand("xinfo|consumers", 4, XINFO_HANDLER)
