@@ -1,6 +1,8 @@
 //! Error replies that many commands share, named once with Redis 7.0's exact text. The protocol
 //! crate is the layer every other one uses, so storage and server take them from here.
 
+use crate::Frame;
+
 pub const SYNTAX: &str = "ERR syntax error";
 pub const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
 pub const NOT_INTEGER: &str = "ERR value is not an integer or out of range";
@@ -22,3 +24,12 @@ pub const INCREMENT_OVERFLOW: &str = "ERR increment or decrement would overflow"
 pub const NAN_OR_INFINITY: &str = "ERR increment would produce NaN or Infinity";
 pub const NO_SUCH_CLIENT: &str = "ERR No such client";
 pub const XGROUP_NEEDS_KEY: &str = "ERR The XGROUP subcommand requires the key to exist. Note that for CREATE you may want to use the MKSTREAM option to create an empty stream automatically.";
+pub const OUT_OF_RANGE: &str = "ERR value is out of range";
+pub const SAVE_IN_PROGRESS: &str = "ERR Background save already in progress";
+
+/// A command (or `container|subcommand`) given the wrong number of arguments.
+pub fn wrong_arity(name: &str) -> Frame {
+    Frame::error_owned(format!(
+        "ERR wrong number of arguments for '{name}' command"
+    ))
+}

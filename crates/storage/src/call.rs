@@ -98,7 +98,5 @@ impl<'x, 'a> Call<'x, 'a> {
 }
 
 pub(crate) fn wrong_args(name: &str) -> Frame {
-    Frame::error_owned(format!(
-        "ERR wrong number of arguments for '{name}' command"
-    ))
+    damselfly_protocol::errors::wrong_arity(name)
 }

@@ -43,11 +43,7 @@ pub fn install() {
     crate::spec::install(CONNECTION_FAMILIES);
 }
 
-pub fn wrong_arity(name: &str) -> Frame {
-    Frame::error_owned(format!(
-        "ERR wrong number of arguments for '{name}' command"
-    ))
-}
+pub use damselfly_protocol::errors::wrong_arity;
 
 /// Parses an integer argument with Redis's strict rules (no `+`, no leading zeros, no spaces).
 pub fn parse_i64(arg: &[u8]) -> Option<i64> {

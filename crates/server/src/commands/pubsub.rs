@@ -273,10 +273,9 @@ pub async fn pubsub(conn: &Connection, args: &[Bytes]) -> Frame {
             "ERR unknown subcommand or wrong number of arguments for '{}'. Try PUBSUB HELP.",
             String::from_utf8_lossy(&args[1])
         )),
-        (b"numpat" | b"help", _) => Frame::error_owned(format!(
-            "ERR wrong number of arguments for 'pubsub|{}' command",
-            String::from_utf8_lossy(&sub)
-        )),
+        (b"numpat" | b"help", _) => {
+            super::wrong_arity(&format!("pubsub|{}", String::from_utf8_lossy(&sub)))
+        }
         _ => Frame::error_owned(format!(
             "ERR unknown subcommand '{}'. Try PUBSUB HELP.",
             String::from_utf8_lossy(&args[1])

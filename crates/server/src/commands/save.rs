@@ -53,7 +53,7 @@ enum SaveError {
 pub async fn save(conn: &Connection) -> Frame {
     match save_snapshot(conn).await {
         Ok(()) => Frame::OK,
-        Err(SaveError::InProgress) => Frame::error("ERR Background save already in progress"),
+        Err(SaveError::InProgress) => Frame::error(errors::SAVE_IN_PROGRESS),
         Err(SaveError::Failed(err)) => {
             tracing::warn!("{err}");
             Frame::error("ERR")
@@ -84,7 +84,7 @@ pub fn bgsave(conn: &Connection, args: &[Bytes]) -> Frame {
         return Frame::error(errors::SYNTAX);
     }
     if !conn.ctx.shared.begin_save() {
-        return Frame::error("ERR Background save already in progress");
+        return Frame::error(errors::SAVE_IN_PROGRESS);
     }
     let ctx = conn.ctx.clone();
     glommio::spawn_local(async move {

@@ -7,6 +7,11 @@ use crate::spec::{acl, flag::*, key::*, Arg, Blocking, CommandDef, Journal, KeyS
 use bytes::Bytes;
 use damselfly_protocol::Frame;
 
+/// Guards for a definition whose blocking shape does not match its handler (never a client's
+/// doing: the definitions pair them).
+const NOT_A_BLOCKING_POP: &str = "ERR not a blocking pop";
+const NOT_A_BLOCKING_COMMAND: &str = "ERR unknown command";
+
 /// The blocking pops and moves (run here in their non-blocking form; the server blocks them).
 pub(crate) static COMMANDS: &[CommandDef] = &[
     CommandDef::shard("blpop", -3, pop_first)
@@ -130,10 +135,10 @@ pub fn parse_block_timeout(arg: &[u8]) -> Result<u64, Frame> {
 /// Runs another command of this shard on the same db, keeping what it journals.
 fn delegate(c: &mut Call, args: Vec<Bytes>) -> Frame {
     let Some(def) = lookup(&args[0]) else {
-        return Frame::error("ERR unknown command");
+        return Frame::error(NOT_A_BLOCKING_COMMAND);
     };
     let Run::Shard(handler) = def.run else {
-        return Frame::error("ERR unknown command");
+        return Frame::error(NOT_A_BLOCKING_COMMAND);
     };
     let mut sub = Call {
         dbs: &mut *c.dbs,
@@ -160,7 +165,7 @@ fn word(text: &'static str) -> Bytes {
 /// `pop`; the reply leads with the key.
 fn pop_first(c: &mut Call) -> Frame {
     let Some(Blocking::PopFirst { pop, wants }) = c.def.blocking else {
-        return Frame::error("ERR not a blocking pop");
+        return Frame::error(NOT_A_BLOCKING_POP);
     };
     let last = c.args.len() - 1;
     if let Err(error) = parse_block_timeout(c.arg(last)) {
@@ -238,7 +243,7 @@ fn brpoplpush(c: &mut Call) -> Frame {
 /// BLMPOP/BZMPOP: `timeout numkeys key... where [COUNT n]` runs as `LMPOP/ZMPOP numkeys ...`.
 fn mpop(c: &mut Call) -> Frame {
     let Some(Blocking::PopMany { via: name, .. }) = c.def.blocking else {
-        return Frame::error("ERR not a blocking pop");
+        return Frame::error(NOT_A_BLOCKING_POP);
     };
     if let Err(error) = parse_block_timeout(c.arg(1)) {
         return error;

@@ -413,7 +413,7 @@ fn hrandfield_count(c: &mut Call) -> Frame {
         3 => false,
         4 if opt_is(c.arg(3), "withvalues") => {
             if !(-MAX_COUNT / 2..=MAX_COUNT / 2).contains(&count) {
-                return Frame::error("ERR value is out of range");
+                return Frame::error(damselfly_protocol::errors::OUT_OF_RANGE);
             }
             true
         }

@@ -165,7 +165,7 @@ pub(in crate::commands) fn zrandmember(c: &mut Call) -> Frame {
         _ => return Frame::error(SYNTAX),
     };
     if with_scores && !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&count) {
-        return Frame::error("ERR value is out of range");
+        return Frame::error(damselfly_protocol::errors::OUT_OF_RANGE);
     }
     let id = match read_zset(c, c.arg(1)) {
         Err(e) => return e,
