@@ -16,11 +16,12 @@ fn skip_against_redis(test: &str) -> bool {
     false
 }
 
-fn write_config(text: &str) -> std::path::PathBuf {
+/// Writes a config file; it lives as long as the returned directory.
+fn write_config(text: &str) -> (ScratchDir, std::path::PathBuf) {
     let dir = scratch_dir("config");
     let path = dir.join("damselfly.conf");
     std::fs::write(&path, text).unwrap();
-    path
+    (dir, path)
 }
 
 #[test]
@@ -31,7 +32,7 @@ fn config_file_is_read_and_flags_override_it() {
     for_each_thread_count(|threads| {
         // The file's port is overridden by the harness's --port flag.
         let file_port = free_port();
-        let path = write_config(&format!(
+        let (_dir, path) = write_config(&format!(
             "# damselfly test config\n\
              \n\
              port {file_port}\n\
@@ -113,13 +114,13 @@ fn port_in_use_fails_with_a_clear_message() {
     // Hold the port for the whole test.
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port().to_string();
+    let dir = scratch_dir("inuse");
     let mut cmd = if against_redis() {
-        let dir = scratch_dir("inuse");
         let mut c = Command::new("redis-server");
         c.args(["--port", &port, "--bind", "127.0.0.1", "--save", ""])
             .args(["--appendonly", "no"])
             .arg("--dir")
-            .arg(dir);
+            .arg(&dir);
         c
     } else {
         let mut c = Command::new(env!("CARGO_BIN_EXE_damselfly"));

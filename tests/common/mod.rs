@@ -76,8 +76,40 @@ pub fn with_servers(extra_args: &[&str], mut f: impl FnMut(&Server)) {
 
 static UNIQUE: AtomicUsize = AtomicUsize::new(0);
 
-/// A fresh, empty scratch directory under the system temp dir.
-pub fn scratch_dir(tag: &str) -> PathBuf {
+/// A fresh, empty scratch directory under the system temp dir, removed with everything in it
+/// when dropped unless the test failed (so passing runs leave nothing behind in /tmp).
+pub struct ScratchDir(PathBuf);
+
+impl std::ops::Deref for ScratchDir {
+    type Target = Path;
+
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<Path> for ScratchDir {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<std::ffi::OsStr> for ScratchDir {
+    fn as_ref(&self) -> &std::ffi::OsStr {
+        self.0.as_os_str()
+    }
+}
+
+impl Drop for ScratchDir {
+    /// Kept when a test fails, so its server log and files can be read.
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+pub fn scratch_dir(tag: &str) -> ScratchDir {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -88,7 +120,7 @@ pub fn scratch_dir(tag: &str) -> PathBuf {
         UNIQUE.fetch_add(1, Ordering::Relaxed)
     ));
     fs::create_dir_all(&dir).expect("create scratch dir");
-    dir
+    ScratchDir(dir)
 }
 
 /// A port that was free a moment ago.
@@ -110,7 +142,7 @@ pub struct Server {
     pub port: u16,
     pub kind: Kind,
     pub threads: usize,
-    dir: PathBuf,
+    dir: ScratchDir,
     log: PathBuf,
     password: Option<String>,
 }
@@ -406,8 +438,6 @@ impl Drop for Server {
                 self.port,
                 self.log.display()
             );
-        } else {
-            let _ = fs::remove_dir_all(&self.dir);
         }
     }
 }
