@@ -39,6 +39,11 @@ mod transaction;
 mod units;
 mod wakeup;
 
+#[cfg(test)]
+mod test_shards;
+#[cfg(test)]
+mod transaction_tests;
+
 use clap::Parser;
 use config::{Args, Config};
 use glommio::{CpuSet, LocalExecutorPoolBuilder, PoolPlacement};

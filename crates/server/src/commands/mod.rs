@@ -60,3 +60,27 @@ pub fn bulk_str(text: &str) -> Frame {
 
 #[cfg(test)]
 mod registry_tests;
+
+#[cfg(test)]
+mod gather_tests;
+#[cfg(test)]
+mod multikey_tests;
+
+/// Runs a command line whose keys span shards as the pipeline does (`multikey::run`), in `db`,
+/// with executor `from` as the coordinator (for the coordination tests).
+#[cfg(test)]
+pub(crate) async fn run_across(
+    shards: &crate::test_shards::TestShards,
+    from: usize,
+    db: usize,
+    line: &str,
+) -> Frame {
+    let args = crate::spec::words(line);
+    let def = crate::spec::resolve(&args).expect("a known command");
+    assert_eq!(
+        crate::keyplan::KeyPlan::new(def, &args, db, shards.count()).route(),
+        crate::keyplan::Route::Multi,
+        "`{line}` must span shards"
+    );
+    multikey::run_in(shards.ctx(from), db, def, args).await
+}

@@ -2,6 +2,7 @@
 
 use crate::commands::wrong_arity;
 use crate::connection::Connection;
+use crate::context::ExecutorCtx;
 use crate::keyplan::KeyPlan;
 use crate::router::shard_of;
 use crate::shard::Work;
@@ -12,6 +13,7 @@ use damselfly_protocol::Frame;
 use damselfly_storage::composed;
 use damselfly_storage::spec::{CommandDef, Merge, Move, Spread};
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
 /// The key arguments of one command grouped by owning shard (`KeyPlan::split`), owned so each
 /// shard's share can travel to it.
@@ -51,9 +53,20 @@ impl Split {
     }
 }
 
+/// Runs a command whose keys span shards for `conn`, in its current db.
 pub async fn run(conn: &mut Connection, spec: &'static CommandDef, args: Vec<Bytes>) -> Frame {
     let ctx = conn.ctx.clone();
-    let db = conn.db;
+    run_in(&ctx, conn.db, spec, args).await
+}
+
+/// `run` with what it needs of a connection: its executor (the coordinator) and its db. The
+/// coordination tests (`commands/multikey_tests.rs`) call it without a connection.
+pub(crate) async fn run_in(
+    ctx: &Rc<ExecutorCtx>,
+    db: usize,
+    spec: &'static CommandDef,
+    args: Vec<Bytes>,
+) -> Frame {
     let shards = ctx.shards();
     let step = spec.key_step();
     match spec.spread {
@@ -64,7 +77,7 @@ pub async fn run(conn: &mut Connection, spec: &'static CommandDef, args: Vec<Byt
             let plan = KeyPlan::new(spec, &args, db, shards);
             let split = split(&plan);
             let exclusive = spec.is_write();
-            let mut tx = Transaction::begin(&ctx, plan.locks_by_shard(), exclusive).await;
+            let mut tx = Transaction::begin(ctx, plan.locks_by_shard(), exclusive).await;
             let outputs = tx.hop(split.jobs(spec, &args[0], db), true).await;
             match merge {
                 Merge::Sum => Frame::Integer(
@@ -90,27 +103,26 @@ pub async fn run(conn: &mut Connection, spec: &'static CommandDef, args: Vec<Byt
                 }
             }
         }
-        Spread::AllOrNothing => all_or_nothing(conn, spec, args).await,
-        Spread::MoveValue(kind) => move_value(conn, spec, kind, args).await,
-        Spread::Bitop => bitop(conn, spec, args).await,
-        Spread::Gathered | Spread::EveryShard { .. } => gathered(conn, spec, args).await,
+        Spread::AllOrNothing => all_or_nothing(ctx, db, spec, args).await,
+        Spread::MoveValue(kind) => move_value(ctx, db, spec, kind, args).await,
+        Spread::Bitop => bitop(ctx, db, spec, args).await,
+        Spread::Gathered | Spread::EveryShard { .. } => gathered(ctx, db, spec, args).await,
     }
 }
 
 /// MSETNX across shards: under locks on every key, checks that none exists, then sets them all.
 async fn all_or_nothing(
-    conn: &mut Connection,
+    ctx: &Rc<ExecutorCtx>,
+    db: usize,
     spec: &'static CommandDef,
     args: Vec<Bytes>,
 ) -> Frame {
     if !(args.len() - 1).is_multiple_of(2) {
         return wrong_arity(spec.name);
     }
-    let ctx = conn.ctx.clone();
-    let db = conn.db;
     let plan = KeyPlan::new(spec, &args, db, ctx.shards());
     let split = split(&plan);
-    let mut tx = Transaction::begin(&ctx, plan.locks_by_shard(), true).await;
+    let mut tx = Transaction::begin(ctx, plan.locks_by_shard(), true).await;
     let checks = split
         .parts
         .iter()
@@ -130,12 +142,15 @@ async fn all_or_nothing(
 }
 
 /// Any other command across shards: locks on all its keys, then `gather::run`.
-async fn gathered(conn: &mut Connection, spec: &'static CommandDef, args: Vec<Bytes>) -> Frame {
-    let ctx = conn.ctx.clone();
+async fn gathered(
+    ctx: &Rc<ExecutorCtx>,
+    db: usize,
+    spec: &'static CommandDef,
+    args: Vec<Bytes>,
+) -> Frame {
     let shards = ctx.shards();
-    let db = conn.db;
     let locks = KeyPlan::new(spec, &args, db, shards).locks_by_shard();
-    let mut tx = Transaction::begin(&ctx, locks, spec.is_write()).await;
+    let mut tx = Transaction::begin(ctx, locks, spec.is_write()).await;
     let reply = super::gather::run(&mut tx, shards, db, spec, args, true).await;
     tx.finish().await;
     reply
@@ -150,15 +165,14 @@ enum Probe {
 /// RENAME, RENAMENX and COPY between two shards: read the source, check the destination, then write the
 /// destination and (for renames) delete the source, all under the transaction's locks.
 async fn move_value(
-    conn: &mut Connection,
+    ctx: &Rc<ExecutorCtx>,
+    source_db: usize,
     spec: &'static CommandDef,
     kind: Move,
     args: Vec<Bytes>,
 ) -> Frame {
-    let ctx = conn.ctx.clone();
     let shards = ctx.shards();
-    let source_db = conn.db;
-    let (mut target_db, mut replace) = (conn.db, kind == Move::Rename);
+    let (mut target_db, mut replace) = (source_db, kind == Move::Rename);
     if kind == Move::Copy {
         let mut options = args[3..].iter();
         while let Some(option) = options.next() {
@@ -184,7 +198,7 @@ async fn move_value(
     let (source_shard, target_shard) = (shard_of(&source, shards), shard_of(&target, shards));
     // The target in `target_db` is locked too when COPY names a DB (the definition's `other_db`).
     let locks = KeyPlan::new(spec, &args, source_db, shards).locks_by_shard();
-    let mut tx = Transaction::begin(&ctx, locks, true).await;
+    let mut tx = Transaction::begin(ctx, locks, true).await;
 
     let (read_source, check_target) = (source.clone(), target.clone());
     let read: Work<Probe> =
@@ -232,14 +246,17 @@ async fn move_value(
 /// BITOP whose keys span shards: read every source on its shard (GET, so hits, misses and lazy
 /// expiry count as usual), compute the result here, then store it on the destination's shard
 /// and journal the destination's resulting state.
-async fn bitop(conn: &mut Connection, spec: &'static CommandDef, args: Vec<Bytes>) -> Frame {
+async fn bitop(
+    ctx: &Rc<ExecutorCtx>,
+    db: usize,
+    spec: &'static CommandDef,
+    args: Vec<Bytes>,
+) -> Frame {
     let op = match damselfly_storage::parse_bitop(&args) {
         Ok(op) => op,
         Err(error) => return error,
     };
-    let ctx = conn.ctx.clone();
     let shards = ctx.shards();
-    let db = conn.db;
     let dest = args[2].clone();
     let dest_shard = shard_of(&dest, shards);
     let locks = KeyPlan::new(spec, &args, db, shards).locks_by_shard();
@@ -253,7 +270,7 @@ async fn bitop(conn: &mut Connection, spec: &'static CommandDef, args: Vec<Bytes
             .or_default()
             .push((index, key.clone()));
     }
-    let mut tx = Transaction::begin(&ctx, locks, true).await;
+    let mut tx = Transaction::begin(ctx, locks, true).await;
 
     let jobs: Vec<(usize, Work<Vec<Frame>>)> = reads
         .iter()

@@ -509,5 +509,19 @@ pub fn command_locks(db: usize, def: &'static CommandDef, args: &[Bytes]) -> Vec
         .collect()
 }
 
+/// What the coordination tests observe of the queue (`crate::test_shards`).
+#[cfg(test)]
+impl Shard {
+    /// Transactions (and deferred batches) queued here.
+    pub(crate) fn queued(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// Hops (and deferred batches) that arrived and wait for their transaction's turn.
+    pub(crate) fn waiting_hops(&self) -> usize {
+        self.queue.values().map(|tx| tx.waiting.len()).sum()
+    }
+}
+
 #[cfg(test)]
 mod tests;
