@@ -57,6 +57,25 @@ impl Db {
             .unwrap_or_default()
     }
 
+    /// Which of `keys` were written since the last `take_touched`, taking their notes (the notes
+    /// of other keys stay for their waiters).
+    pub fn take_touched_of(&mut self, keys: &[Bytes]) -> Vec<Bytes> {
+        let Some(interest) = self.interest.as_mut() else {
+            return Vec::new();
+        };
+        let mut written = Vec::new();
+        interest.touched.retain(|key| {
+            if !keys.contains(key) {
+                return true;
+            }
+            if !written.contains(key) {
+                written.push(key.clone());
+            }
+            false
+        });
+        written
+    }
+
     /// The db is being emptied: every key of interest that exists now is touched.
     pub(crate) fn note_flush(&mut self) {
         let Some(interest) = self.interest.as_ref() else {

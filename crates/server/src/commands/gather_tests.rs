@@ -360,14 +360,12 @@ fn watchers_of_a_lent_key_see_the_write_on_its_owner() {
     });
 }
 
-/// Suspected bug (found by this test): a written key that was lent and comes back unchanged is
-/// stored again on its owner (`Shard::return_lent` puts the entry back), which counts as a write:
-/// watchers of it are flagged, so `WATCH dst` + a cross-shard `SMOVE src dst missing-member` makes
-/// the EXEC that follows answer nil, while Redis (and damselfly with both keys on one shard) leaves
-/// `dst` untouched. By the same path (not tested here): an LMOVE from an empty source, or any
-/// gathered command that fails after lending a key it may write.
+/// A key the command may write but did not (a cross-shard `SMOVE src dst missing-member`) is not
+/// given back: storing it again on its owner would count as a write and flag its watchers, so
+/// `WATCH dst` + that SMOVE would make the EXEC that follows answer nil, where Redis (and
+/// damselfly with both keys on one shard) leaves `dst` untouched. (Found by this test; fixed in
+/// `Shard::run_with_borrowed`, which gives back only the keys the command wrote.)
 #[test]
-#[ignore = "suspected bug: an unchanged lent key is rewritten on its owner and flags its watchers"]
 fn an_unchanged_lent_key_does_not_flag_its_watchers() {
     run(2, |s| async move {
         let (src, dst) = (s.key("src", 0), s.key("dst", 1));
@@ -399,17 +397,12 @@ fn positions(items: &[FlowItem], key: &str) -> (Option<usize>, Option<usize>) {
 /// before the journal record that covers the write: the replica applies snapshot entries as they
 /// come, so one that arrives after the record undoes the write there.
 ///
-/// Suspected bug (found by this test): for a lent key the command wrote, the owner stores the
-/// final entry in gather's last hop (`return_lent`, not journaled there), and that hop concludes
-/// the transaction: `Shard::conclude` appends the owner's part of the transaction record at once,
-/// and the pre-image saved by the store is only sent afterwards (`after_jobs` →
-/// `journal_side_effects` → `send_preimages`). The owner's flow then carries the record, then the
-/// key's old contents. A replica puts snapshot entries as they arrive (`Applier::accept`), so one
-/// syncing while `LMOVE src dst` runs across shards may end with `dst` as it was before the LMOVE
-/// (read from the code, not reproduced with a replica). A standalone gathered command is affected;
-/// inside EXEC the last hop does not conclude, and the pre-image goes out before the record.
+/// For a lent key the command wrote, the owner stores the final entry in gather's last hop
+/// (`return_lent`), and that hop concludes the transaction: the pre-image the store saved must go
+/// out before `Shard::conclude` appends the owner's part of the transaction record, or a replica
+/// syncing while `LMOVE src dst` runs across shards would end with `dst` as it was before. (Found
+/// by this test; `conclude` now sends pending pre-images first.)
 #[test]
-#[ignore = "suspected bug: a lent key's pre-image follows the transaction record on its owner's flow"]
 fn a_lent_keys_pre_image_precedes_the_transaction_record_on_its_owners_flow() {
     run(2, |s| async move {
         let (src, dst) = (s.key("src", 0), s.key("dst", 1));

@@ -27,7 +27,8 @@ impl Shard {
 
     /// Runs a command with `borrowed` entries in place (journaling its effects here, as if they
     /// were this shard's keys), then removes them again: the reply, and the final entries of the
-    /// borrowed keys in `give_back` (the ones it may have written).
+    /// keys of `give_back` (those it may write) that it did write. A key it left alone is not given
+    /// back, so its owner does not see a write (WATCH) that never happened.
     pub fn run_with_borrowed(
         &mut self,
         db: usize,
@@ -42,11 +43,19 @@ impl Shard {
                 self.dbs[db].put(key, entry);
             }
         }
+        // These keys belong to other shards, so nobody here waits on them: their notes are ours.
+        for key in give_back {
+            self.dbs[db].add_interest(key.clone());
+        }
         let reply = self.run_command(db, def, args);
-        let mut returned = Vec::with_capacity(give_back.len());
+        let written = self.dbs[db].take_touched_of(give_back);
+        for key in give_back {
+            self.dbs[db].remove_interest(key);
+        }
+        let mut returned = Vec::with_capacity(written.len());
         for key in keys {
             let entry = self.dbs[db].extract(&key);
-            if give_back.contains(&key) {
+            if written.contains(&key) {
                 returned.push((key, entry));
             }
         }

@@ -416,6 +416,9 @@ impl Shard {
         let effects = self.tx_effects.remove(&txid).unwrap_or_default();
         if let (Some(parts), true) = (entry.journal_parts, entry.ran) {
             if self.journal.is_active() {
+                // The old contents a hop's writes saved for a snapshot go first (a lent key given
+                // back is written by the concluding hop itself).
+                self.send_preimages();
                 let refs: Vec<(usize, &[Bytes])> = effects
                     .iter()
                     .map(|(db, command)| (*db, &command[..]))
