@@ -1088,3 +1088,60 @@ fn replication_offsets_agree_after_catching_up() {
 fn config_pair(name: &str, value: &str) -> Reply {
     arr(vec![bulk(name), bulk(value)])
 }
+
+/// Issue 11 item 4: with min-replicas-to-write N a primary refuses writes (`-NOREPLICAS`, inside
+/// MULTI too) while fewer than N replicas acknowledged within min-replicas-max-lag seconds; reads
+/// always work; both settings change with CONFIG SET and show in INFO and CONFIG GET.
+#[test]
+fn min_replicas_to_write_refuses_writes_without_good_replicas() {
+    for_each_topology(&[(2, 1)], |pt, rt| {
+        let noreplicas = err("NOREPLICAS Not enough good replicas to write.");
+        let p = start_primary(
+            pt,
+            &["--min-replicas-to-write", "1", "--min-replicas-max-lag", "2"],
+        );
+        let mut pr = p.raw();
+        pr.check("SET k v", noreplicas.clone());
+        pr.check("GET k", nil());
+        assert_eq!(info_int(&p, "replication", "min_slaves_good_slaves"), 0);
+        pr.check("MULTI", ok());
+        pr.check("INCR n", noreplicas.clone());
+        pr.check(
+            "EXEC",
+            err("EXECABORT Transaction discarded because of previous errors."),
+        );
+        pr.check(
+            "CONFIG GET min-slaves-max-lag",
+            config_pair("min-slaves-max-lag", "2"),
+        );
+
+        let r = Server::start_replica_of(rt, &p, &[]);
+        wait_synced(&r);
+        wait_replicas_online(&p, &[&r]);
+        // The count of good replicas is refreshed once a second.
+        wait_for("a good replica", SYNC_DEADLINE, || {
+            (pr.run("SET k v") == ok()).then_some(())
+        });
+        assert_eq!(info_int(&p, "replication", "min_slaves_good_slaves"), 1);
+        pr.check("CONFIG SET min-replicas-to-write 2", ok());
+        pr.check("SET k v", noreplicas.clone());
+        pr.check("CONFIG SET min-slaves-to-write 0", ok());
+        pr.check("SET k v", ok());
+        pr.check(
+            "CONFIG GET min-replicas-to-write",
+            config_pair("min-replicas-to-write", "0"),
+        );
+        pr.check(
+            "CONFIG SET min-replicas-to-write x",
+            err("ERR CONFIG SET failed (possibly related to argument 'min-replicas-to-write') - argument couldn't be parsed into an integer"),
+        );
+
+        // Once the replica is gone, writes are refused again (within max-lag and a refresh).
+        pr.check("CONFIG SET min-replicas-to-write 1", ok());
+        drop(r);
+        wait_for("writes refused without the replica", SYNC_DEADLINE, || {
+            (pr.run("SET k v") == noreplicas).then_some(())
+        });
+        pr.check("GET k", bulk("v"));
+    });
+}

@@ -69,6 +69,12 @@ pub struct Args {
     /// Total bytes of recent journal kept for partial resynchronization (default 16mb).
     #[arg(long)]
     pub repl_backlog_size: Option<String>,
+    /// Refuse writes while fewer replicas than this acknowledged recently (default 0: off).
+    #[arg(long, alias = "min-slaves-to-write")]
+    pub min_replicas_to_write: Option<u64>,
+    /// Seconds within which a replica must have acknowledged to count (default 10).
+    #[arg(long, alias = "min-slaves-max-lag")]
+    pub min_replicas_max_lag: Option<u64>,
     /// Entries per list node (positive) or node size limit (-1..-5: 4..64 KiB); default -2.
     #[arg(long, allow_hyphen_values = true)]
     pub list_max_listpack_size: Option<String>,
@@ -163,6 +169,8 @@ pub struct Config {
     pub replica_read_only: bool,
     pub repl_timeout_secs: u64,
     pub repl_backlog_size: u64,
+    pub min_replicas_to_write: u64,
+    pub min_replicas_max_lag: u64,
     /// client-output-buffer-limit settings, in the order given (later ones win).
     pub output_limits: Vec<(OutputClass, ClassLimit)>,
     /// maxclients as configured (the open files limit may lower what is used).
@@ -194,6 +202,8 @@ impl Default for Config {
             replica_read_only: true,
             repl_timeout_secs: 60,
             repl_backlog_size: 16 << 20,
+            min_replicas_to_write: 0,
+            min_replicas_max_lag: 10,
             output_limits: Vec::new(),
             maxclients: 10_000,
             timeout: 0,
@@ -284,6 +294,12 @@ impl Config {
         }
         if let Some(size) = args.repl_backlog_size {
             self.repl_backlog_size = parse_memory(&size)?;
+        }
+        if let Some(count) = args.min_replicas_to_write {
+            self.min_replicas_to_write = count;
+        }
+        if let Some(seconds) = args.min_replicas_max_lag {
+            self.min_replicas_max_lag = seconds;
         }
         if !args.client_output_buffer_limit.is_empty() {
             self.add_output_limits(&args.client_output_buffer_limit)?;
@@ -441,6 +457,16 @@ impl Config {
                     .map_err(|_| "Invalid repl-timeout".to_string())?
             }
             "repl-backlog-size" => self.repl_backlog_size = parse_memory(single()?)?,
+            "min-replicas-to-write" | "min-slaves-to-write" => {
+                self.min_replicas_to_write = single()?
+                    .parse()
+                    .map_err(|_| "Invalid min-replicas-to-write".to_string())?
+            }
+            "min-replicas-max-lag" | "min-slaves-max-lag" => {
+                self.min_replicas_max_lag = single()?
+                    .parse()
+                    .map_err(|_| "Invalid min-replicas-max-lag".to_string())?
+            }
             "client-output-buffer-limit" => self.add_output_limits(values)?,
             other if damselfly_storage::config::find(other).is_some() => {
                 set_threshold(other, single()?)?

@@ -94,6 +94,9 @@ async fn expiry_cycle(ctx: Rc<ExecutorCtx>) {
         ticks += 1;
         if ticks.is_multiple_of(10) {
             ctx.shard.borrow_mut().drop_departed_waiters();
+            if ctx.id == 0 {
+                ctx.shared.repl.refresh_good_replicas();
+            }
         }
         crate::replication::primary::drop_stale_flows(&ctx);
         ctx.shard.borrow_mut().journal.seal();

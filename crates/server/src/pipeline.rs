@@ -116,6 +116,9 @@ fn plan(conn: &Connection, args: &[Bytes]) -> Result<(&'static CommandDef, Plan)
     if !conn.authenticated && !def.has(flag::NO_AUTH) {
         return Err(Frame::error("NOAUTH Authentication required."));
     }
+    if def.is_write() && conn.ctx.shared.repl.too_few_good_replicas() {
+        return Err(Frame::error(crate::replication_state::NOREPLICAS));
+    }
     if def.is_write() && conn.ctx.shared.repl.refuses_writes() {
         return Err(Frame::error(
             "READONLY You can't write against a read only replica.",

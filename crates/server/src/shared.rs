@@ -5,7 +5,7 @@ use crate::client_limits::ClientLimits;
 use crate::config::Config;
 use crate::ids::random_hex_id;
 use crate::output_limits::OutputLimits;
-use crate::replication_state::Replication;
+use crate::replication_state::{MinReplicas, Replication};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::RwLock;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -50,7 +50,9 @@ impl Shared {
             loglevel: config.loglevel.clone(),
             save: String::new(),
         };
-        let repl = Replication::new(shards, config.replica_read_only);
+        let min_replicas =
+            MinReplicas::new(config.min_replicas_to_write, config.min_replicas_max_lag);
+        let repl = Replication::new(shards, config.replica_read_only, min_replicas);
         let output_limits = OutputLimits::default();
         for &(class, limit) in &config.output_limits {
             output_limits.set(class, limit);

@@ -132,6 +132,9 @@ fn fixed_parameters(conn: &Connection) -> Vec<(&'static str, String)> {
     };
     let read_only = shared.repl.read_only.load(Ordering::Relaxed);
     let limits = &shared.client_limits;
+    let min_replicas = &shared.repl.min_replicas;
+    let to_write = min_replicas.to_write.load(Ordering::Relaxed).to_string();
+    let max_lag = min_replicas.max_lag.load(Ordering::Relaxed).to_string();
     vec![
         ("port", config.port.to_string()),
         ("bind", config.bind.join(" ")),
@@ -166,6 +169,10 @@ fn fixed_parameters(conn: &Connection) -> Vec<(&'static str, String)> {
         ("slave-read-only", yes_no(read_only)),
         ("repl-timeout", config.repl_timeout_secs.to_string()),
         ("repl-backlog-size", config.repl_backlog_size.to_string()),
+        ("min-replicas-to-write", to_write.clone()),
+        ("min-slaves-to-write", to_write),
+        ("min-replicas-max-lag", max_lag.clone()),
+        ("min-slaves-max-lag", max_lag),
     ]
 }
 
@@ -255,6 +262,26 @@ fn set(conn: &Connection, pairs: &[Bytes]) -> Frame {
                     Err(reason) => return failed(reason),
                 }
             }
+            "min-replicas-to-write" | "min-slaves-to-write" | "min-replicas-max-lag"
+            | "min-slaves-max-lag" => match value.parse::<i64>() {
+                Ok(number) if (0..=i64::from(i32::MAX)).contains(&number) => {
+                    let number = number as u64;
+                    let shared = conn.ctx.shared.clone();
+                    let lag = name.contains("lag");
+                    changes.push(Box::new(move |_| {
+                        let min_replicas = &shared.repl.min_replicas;
+                        let setting = if lag {
+                            &min_replicas.max_lag
+                        } else {
+                            &min_replicas.to_write
+                        };
+                        setting.store(number, Ordering::Relaxed);
+                        shared.repl.refresh_good_replicas();
+                    }))
+                }
+                Ok(_) => return failed("argument must be between 0 and 2147483647 inclusive"),
+                Err(_) => return failed("argument couldn't be parsed into an integer"),
+            },
             "replica-read-only" | "slave-read-only" => match parse_yes_no(&value) {
                 Ok(flag) => {
                     let shared = conn.ctx.shared.clone();

@@ -272,6 +272,13 @@ fn replication(conn: &Connection, total: &ShardInfo, out: &mut String) {
                 "# Replication\r\nrole:master\r\nconnected_slaves:{}\r\n",
                 online.len()
             );
+            if repl.min_replicas.enabled() {
+                let _ = write!(
+                    out,
+                    "min_slaves_good_slaves:{}\r\n",
+                    repl.min_replicas.good()
+                );
+            }
             for (index, session) in online.iter().enumerate() {
                 let state_name = if session.online() {
                     "online"

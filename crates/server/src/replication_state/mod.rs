@@ -2,6 +2,9 @@
 //! to this primary, the link to our own primary, per-shard journal offsets and sync counters.
 
 pub mod coordinator;
+mod min_replicas;
+
+pub use min_replicas::{MinReplicas, NOREPLICAS};
 
 use crate::ids::random_hex_id;
 use coordinator::Coordinator;
@@ -98,10 +101,11 @@ pub struct Replication {
     next_session: AtomicU64,
     state: Mutex<ReplState>,
     pub coordinator: Coordinator,
+    pub min_replicas: MinReplicas,
 }
 
 impl Replication {
-    pub fn new(shards: usize, read_only: bool) -> Replication {
+    pub fn new(shards: usize, read_only: bool, min_replicas: MinReplicas) -> Replication {
         Replication {
             offsets: (0..shards).map(|_| AtomicU64::new(0)).collect(),
             journal_on: AtomicBool::new(false),
@@ -119,7 +123,30 @@ impl Replication {
                 link: Link::new(),
             }),
             coordinator: Coordinator::start(),
+            min_replicas,
         }
+    }
+
+    /// Counts the replicas that are online and acknowledged within min-replicas-max-lag seconds
+    /// (Redis's refreshGoodSlavesCount). A replica of our own refuses nothing for want of replicas.
+    pub fn refresh_good_replicas(&self) {
+        if !self.min_replicas.enabled() {
+            return;
+        }
+        let max_lag = self.min_replicas.max_lag.load(Ordering::Relaxed);
+        let good = self
+            .state()
+            .sessions
+            .values()
+            .filter(|session| session.online() && session.last_ack.elapsed().as_secs() <= max_lag)
+            .count() as u64;
+        self.min_replicas.set_good(good);
+    }
+
+    /// Writes are refused for want of good replicas (a primary with min-replicas-to-write set).
+    #[inline]
+    pub fn too_few_good_replicas(&self) -> bool {
+        self.min_replicas.too_few() && !self.is_replica()
     }
 
     pub fn state(&self) -> MutexGuard<'_, ReplState> {
