@@ -15,6 +15,8 @@ import pathlib
 import re
 import sys
 
+from rust_text import close_paren
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 DEFINITION = re.compile(
     r'CommandDef::(?:shard|connection|new|subcommand)\(\s*"([a-z|-]+)"'
@@ -46,20 +48,7 @@ def without_argument_docs(text):
     start = text.find(ARGUMENT_DOCS)
     while start >= 0:
         out.append(text[done:start])
-        depth, i = 0, start + len(".args")
-        while True:
-            c = text[i]
-            if c == '"':
-                i += 1
-                while text[i] != '"':
-                    i += 2 if text[i] == "\\" else 1
-            elif c == "(":
-                depth += 1
-            elif c == ")":
-                depth -= 1
-                if depth == 0:
-                    break
-            i += 1
+        i = close_paren(text, start + len(".args"))
         done = i + 1
         start = text.find(ARGUMENT_DOCS, done)
     out.append(text[done:])

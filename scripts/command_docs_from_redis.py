@@ -23,6 +23,8 @@ import subprocess
 import sys
 import time
 
+from rust_text import close_paren
+
 WIDTH = 100
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
@@ -230,25 +232,6 @@ HEADER = re.compile(
     r'CommandDef::(?:shard|connection|new|subcommand)\(\s*(?:"([a-z|_-]+)"|([A-Z_]+))')
 NAME_CONST = re.compile(r'pub const ([A-Z_]+): &str = "([a-z|_-]+)";')
 DOCUMENTED = (".history(", ".args(", ".deprecated(", ".syscmd(")
-
-
-def close_paren(text, open_at):
-    """Index of the `)` matching the `(` at `open_at`, skipping string literals."""
-    depth, i = 0, open_at
-    while i < len(text):
-        c = text[i]
-        if c == '"':
-            i += 1
-            while text[i] != '"':
-                i += 2 if text[i] == "\\" else 1
-        elif c == "(":
-            depth += 1
-        elif c == ")":
-            depth -= 1
-            if depth == 0:
-                return i
-        i += 1
-    raise ValueError("unbalanced parentheses")
 
 
 def apply(paths, docs):
