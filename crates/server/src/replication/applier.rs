@@ -290,6 +290,20 @@ impl Applier {
         self.flows.iter().all(|f| f.snapshot_done)
     }
 
+    /// Stream bytes that carry no effect (a Redis primary's PING, SELECT, REPLCONF GETACK): they
+    /// still count towards the flow's offset, as Redis counts them.
+    pub fn skip(&mut self, flow: usize, length: u64) {
+        if let Some(state) = self.flows.get_mut(flow) {
+            state.consumed += length;
+        }
+    }
+
+    /// One key of a full sync's RDB, put on the shard of ours that owns it with the next flush.
+    pub fn put(&mut self, db: usize, key: Bytes, entry: Entry) {
+        let shard = shard_of(&key, self.batches.len());
+        self.batches[shard].push(Op::Put(db, key, entry));
+    }
+
     /// Takes in one item read from `flow`; `length` is its size in the stream.
     pub fn accept(&mut self, flow: usize, item: Item, length: u64) -> Result<(), String> {
         match item {

@@ -8,4 +8,7 @@ pub mod flow_input;
 mod fuzz;
 pub mod handshake;
 pub mod primary;
+pub mod rdb_load;
+pub mod redis_link;
+pub mod redis_stream;
 pub mod replica;

@@ -1,11 +1,15 @@
 //! The replica side: REPLICAOF / --replicaof start a link task on executor 0 that connects to the
 //! primary, performs the handshake (PING, AUTH, REPLCONF listening-port and capa, DFLY SYNC), opens
 //! one flow connection per primary shard and applies them until the link breaks, then reconnects,
-//! asking to continue from the offsets it has (partial resync).
+//! asking to continue from the offsets it has (partial resync). A primary that answers DFLY with an
+//! unknown-command error is a redis-server: the link continues with `redis_link`.
 
 use super::applier::{self, Applier, SharedApplier};
 use super::flow_input::FlowInput;
-use super::handshake::{parse_flow_hello, parse_sync_reply, take_line, SyncReply};
+use super::handshake::{
+    is_unknown_command, parse_flow_hello, parse_sync_reply, take_line, SyncReply,
+};
+use super::redis_link::{self, RedisHistory};
 use crate::context::ExecutorCtx;
 use crate::replication_state::Role;
 use crate::shard::Shard;
@@ -84,8 +88,9 @@ fn current_generation(ctx: &ExecutorCtx) -> u64 {
 /// Keeps the link to the primary up until REPLICAOF changes it.
 async fn link_task(ctx: Rc<ExecutorCtx>, generation: u64) {
     let mut applier: Option<SharedApplier> = None;
+    let mut redis_history: Option<RedisHistory> = None;
     while current_generation(&ctx) == generation {
-        let result = run_link(&ctx, generation, &mut applier).await;
+        let result = run_link(&ctx, generation, &mut applier, &mut redis_history).await;
         if current_generation(&ctx) != generation {
             return;
         }
@@ -104,9 +109,11 @@ async fn link_task(ctx: Rc<ExecutorCtx>, generation: u64) {
 }
 
 /// A connection to the primary with a buffer of what was read past the last reply.
-struct PrimaryConn {
-    stream: TcpStream,
-    input: BytesMut,
+pub(super) struct PrimaryConn {
+    pub(super) stream: TcpStream,
+    pub(super) input: BytesMut,
+    /// Where `read_more` reads into (kept, not allocated per read).
+    scratch: Vec<u8>,
 }
 
 impl PrimaryConn {
@@ -123,10 +130,11 @@ impl PrimaryConn {
         Ok(PrimaryConn {
             stream,
             input: BytesMut::new(),
+            scratch: vec![0; 64 << 10],
         })
     }
 
-    async fn send(&mut self, args: &[&[u8]]) -> Result<(), String> {
+    pub(super) async fn send(&mut self, args: &[&[u8]]) -> Result<(), String> {
         let mut out = format!("*{}\r\n", args.len()).into_bytes();
         for arg in args {
             out.extend_from_slice(format!("${}\r\n", arg.len()).as_bytes());
@@ -140,27 +148,35 @@ impl PrimaryConn {
     }
 
     /// Reads one single-line reply (`+...`, `-...`, `:...`).
-    async fn line(&mut self) -> Result<String, String> {
-        let mut chunk = [0u8; 4096];
+    pub(super) async fn line(&mut self) -> Result<String, String> {
         loop {
             if let Some(line) = take_line(&mut self.input)? {
                 return Ok(line);
             }
-            let read = futures::select! {
-                read = self.stream.read(&mut chunk).fuse() => read,
-                _ = glommio::timer::sleep(CONNECT_TIMEOUT).fuse() => {
-                    return Err("primary did not answer in time".to_string())
-                }
-            };
-            match read {
-                Ok(0) => return Err("primary closed the connection".to_string()),
-                Ok(read) => self.input.extend_from_slice(&chunk[..read]),
-                Err(err) => return Err(format!("read from primary failed: {err}")),
-            }
+            self.read_more(CONNECT_TIMEOUT).await?;
         }
     }
 
-    async fn command(&mut self, args: &[&[u8]]) -> Result<String, String> {
+    /// Appends what the primary sends next to `input`; an error when it closes, fails or says
+    /// nothing for `timeout`.
+    pub(super) async fn read_more(&mut self, timeout: Duration) -> Result<(), String> {
+        let read = futures::select! {
+            read = self.stream.read(&mut self.scratch).fuse() => read,
+            _ = glommio::timer::sleep(timeout).fuse() => {
+                return Err(format!("primary sent nothing for {timeout:?}"))
+            }
+        };
+        match read {
+            Ok(0) => Err("primary closed the connection".to_string()),
+            Ok(read) => {
+                self.input.extend_from_slice(&self.scratch[..read]);
+                Ok(())
+            }
+            Err(err) => Err(format!("read from primary failed: {err}")),
+        }
+    }
+
+    pub(super) async fn command(&mut self, args: &[&[u8]]) -> Result<String, String> {
         self.send(args).await?;
         self.line().await
     }
@@ -188,6 +204,7 @@ async fn run_link(
     ctx: &Rc<ExecutorCtx>,
     generation: u64,
     applier: &mut Option<SharedApplier>,
+    redis_history: &mut Option<RedisHistory>,
 ) -> Result<(), String> {
     let Role::Replica { host, port } = ctx.shared.repl.state().role.clone() else {
         return Ok(());
@@ -229,6 +246,11 @@ async fn run_link(
     let mut request: Vec<&[u8]> = vec![b"DFLY", b"SYNC", our_port.as_bytes(), replid.as_bytes()];
     request.extend(offsets.iter().map(|o| o.as_bytes()));
     let reply = control.command(&request).await?;
+    // A redis-server primary does not know DFLY: speak Redis's protocol on this connection.
+    if is_unknown_command(&reply) {
+        return redis_link::run(ctx, generation, control, applier, redis_history).await;
+    }
+    *redis_history = None;
     let SyncReply {
         full,
         replid: primary_replid,
@@ -307,14 +329,14 @@ async fn run_link(
 }
 
 /// Waits until an old applier's transactions have finished (before a full sync clears the data).
-async fn wait_idle(applier: &SharedApplier) {
+pub(super) async fn wait_idle(applier: &SharedApplier) {
     while applier.borrow().lane_busy() {
         glommio::timer::sleep(Duration::from_millis(5)).await;
     }
 }
 
 /// Clears every db of every shard (the start of a full sync).
-async fn flush_everything(ctx: &Rc<ExecutorCtx>) {
+pub(super) async fn flush_everything(ctx: &Rc<ExecutorCtx>) {
     ctx.run_everywhere(|_| |s: &mut Shard| s.dbs.iter_mut().for_each(|db| db.clear()))
         .await;
 }
