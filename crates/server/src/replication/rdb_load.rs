@@ -7,7 +7,7 @@
 //! `\n` keepalives while it prepares the RDB.
 
 use super::applier::{self, SharedApplier};
-use super::replica::PrimaryConn;
+use super::primary_conn::PrimaryConn;
 use crate::context::ExecutorCtx;
 use bytes::Bytes;
 use damselfly_rdb::{RdbEvent, RdbReader};

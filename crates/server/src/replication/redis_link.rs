@@ -8,9 +8,10 @@
 //! stream byte since. `REPLCONF ACK <offset>` goes back every second and after `REPLCONF GETACK`.
 
 use super::applier::{self, Applier, SharedApplier};
+use super::applier::{flush_everything, wait_idle};
+use super::primary_conn::PrimaryConn;
 use super::rdb_load;
 use super::redis_stream::RedisStream;
-use super::replica::{flush_everything, wait_idle, PrimaryConn};
 use crate::context::ExecutorCtx;
 use futures::{AsyncReadExt, FutureExt};
 use std::cell::RefCell;

@@ -4,18 +4,15 @@
 //! asking to continue from the offsets it has (partial resync). A primary that answers DFLY with an
 //! unknown-command error is a redis-server: the link continues with `redis_link`.
 
-use super::applier::{self, Applier, SharedApplier};
+use super::applier::{self, flush_everything, wait_idle, Applier, SharedApplier};
 use super::flow_input::FlowInput;
-use super::handshake::{
-    is_unknown_command, parse_flow_hello, parse_sync_reply, take_line, SyncReply,
-};
+use super::handshake::{is_unknown_command, parse_flow_hello, parse_sync_reply, SyncReply};
+use super::primary_conn::PrimaryConn;
 use super::redis_link::{self, RedisHistory};
 use crate::context::ExecutorCtx;
 use crate::replication_state::Role;
 use crate::shard::Shard;
-use bytes::BytesMut;
-use futures::{AsyncReadExt, AsyncWriteExt, FutureExt};
-use glommio::net::TcpStream;
+use futures::{AsyncReadExt, FutureExt};
 use std::cell::RefCell;
 use std::os::fd::AsRawFd;
 use std::rc::Rc;
@@ -25,7 +22,6 @@ use std::time::{Duration, Instant};
 const RETRY: Duration = Duration::from_secs(1);
 /// Replicas acknowledge at least this often.
 const ACK_INTERVAL: Duration = Duration::from_secs(1);
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Makes this server a replica of `host:port` (keeping its data until a full sync replaces it).
 pub async fn follow(ctx: &Rc<ExecutorCtx>, host: String, port: u16) {
@@ -105,80 +101,6 @@ async fn link_task(ctx: Rc<ExecutorCtx>, generation: u64) {
             tracing::warn!("replication link: {reason}; retrying in {RETRY:?}");
         }
         glommio::timer::sleep(RETRY).await;
-    }
-}
-
-/// A connection to the primary with a buffer of what was read past the last reply.
-pub(super) struct PrimaryConn {
-    pub(super) stream: TcpStream,
-    pub(super) input: BytesMut,
-    /// Where `read_more` reads into (kept, not allocated per read).
-    scratch: Vec<u8>,
-}
-
-impl PrimaryConn {
-    async fn open(host: &str, port: u16) -> Result<PrimaryConn, String> {
-        let address = format!("{host}:{port}");
-        let address = std::net::ToSocketAddrs::to_socket_addrs(&address)
-            .map_err(|err| format!("cannot resolve {address}: {err}"))?
-            .next()
-            .ok_or_else(|| format!("cannot resolve {address}"))?;
-        let stream = TcpStream::connect_timeout(address, CONNECT_TIMEOUT)
-            .await
-            .map_err(|err| format!("cannot connect to {address}: {err}"))?;
-        let _ = stream.set_nodelay(true);
-        Ok(PrimaryConn {
-            stream,
-            input: BytesMut::new(),
-            scratch: vec![0; 64 << 10],
-        })
-    }
-
-    pub(super) async fn send(&mut self, args: &[&[u8]]) -> Result<(), String> {
-        let mut out = format!("*{}\r\n", args.len()).into_bytes();
-        for arg in args {
-            out.extend_from_slice(format!("${}\r\n", arg.len()).as_bytes());
-            out.extend_from_slice(arg);
-            out.extend_from_slice(b"\r\n");
-        }
-        self.stream
-            .write_all(&out)
-            .await
-            .map_err(|err| format!("write to primary failed: {err}"))
-    }
-
-    /// Reads one single-line reply (`+...`, `-...`, `:...`).
-    pub(super) async fn line(&mut self) -> Result<String, String> {
-        loop {
-            if let Some(line) = take_line(&mut self.input)? {
-                return Ok(line);
-            }
-            self.read_more(CONNECT_TIMEOUT).await?;
-        }
-    }
-
-    /// Appends what the primary sends next to `input`; an error when it closes, fails or says
-    /// nothing for `timeout`.
-    pub(super) async fn read_more(&mut self, timeout: Duration) -> Result<(), String> {
-        let read = futures::select! {
-            read = self.stream.read(&mut self.scratch).fuse() => read,
-            _ = glommio::timer::sleep(timeout).fuse() => {
-                return Err(format!("primary sent nothing for {timeout:?}"))
-            }
-        };
-        match read {
-            Ok(0) => Err("primary closed the connection".to_string()),
-            Ok(read) => {
-                self.input.extend_from_slice(&self.scratch[..read]);
-                Ok(())
-            }
-            Err(err) => Err(format!("read from primary failed: {err}")),
-        }
-    }
-
-    pub(super) async fn command(&mut self, args: &[&[u8]]) -> Result<String, String> {
-        self.send(args).await?;
-        self.line().await
     }
 }
 
@@ -326,19 +248,6 @@ async fn run_link(
     }
     futures::future::join_all(rest).await;
     result
-}
-
-/// Waits until an old applier's transactions have finished (before a full sync clears the data).
-pub(super) async fn wait_idle(applier: &SharedApplier) {
-    while applier.borrow().lane_busy() {
-        glommio::timer::sleep(Duration::from_millis(5)).await;
-    }
-}
-
-/// Clears every db of every shard (the start of a full sync).
-pub(super) async fn flush_everything(ctx: &Rc<ExecutorCtx>) {
-    ctx.run_everywhere(|_| |s: &mut Shard| s.dbs.iter_mut().for_each(|db| db.clear()))
-        .await;
 }
 
 /// Reads one flow, applies it, and acknowledges what is applied.
