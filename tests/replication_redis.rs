@@ -225,3 +225,58 @@ fn replica_of_a_redis_primary() {
         replicate_from_redis(diskless, threads);
     }
 }
+
+/// The primary fails over (a chained Redis replica promoted with REPLICAOF NO ONE): it answers
+/// our PSYNC with `+CONTINUE <new replid>`, which the replica adopts without a full sync.
+#[test]
+fn continue_with_a_new_replid_after_the_primary_fails_over() {
+    if !have_binary("redis-server") {
+        eprintln!("skipped: no redis-server on PATH");
+        return;
+    }
+    let origin = Server::redis_with(&["--repl-diskless-sync-delay", "0"]);
+    let origin_port = origin.port.to_string();
+    let middle = Server::redis_with(&[
+        "--repl-diskless-sync-delay",
+        "0",
+        "--replicaof",
+        "127.0.0.1",
+        &origin_port,
+    ]);
+    let mut o = origin.raw();
+    o.check_cmd(&["SET", "before", "1"], ok());
+    wait_link_up(&middle);
+    let replica = Server::start_replica_of(2, &middle, &[]);
+    wait_link_up(&replica);
+    o.check_cmd(&["MSET", "a", "1", "b", "2", "c", "3"], ok());
+    o.check_cmd(&["WAIT", "1", "5000"], int(1));
+    wait_identical_data(&middle, &replica);
+    let old_replid = field(&info_text(&replica, "replication"), "master_replid");
+    let full_before = int_field(&middle, "stats", "sync_full");
+    let partial_before = int_field(&middle, "stats", "sync_partial_ok");
+
+    let mut m = middle.raw();
+    m.check_cmd(&["REPLICAOF", "NO", "ONE"], ok());
+    let new_replid = field(&info_text(&middle, "replication"), "master_replid");
+    assert_ne!(old_replid, new_replid);
+    wait_for(
+        "a partial resync with the promoted primary",
+        SYNC_DEADLINE,
+        || (int_field(&middle, "stats", "sync_partial_ok") > partial_before).then_some(()),
+    );
+    wait_link_up(&replica);
+    m.check_cmd(&["SET", "after-failover", "1"], ok());
+    wait_identical(&middle, &replica);
+    assert_eq!(int_field(&middle, "stats", "sync_full"), full_before);
+    assert_eq!(
+        field(&info_text(&replica, "replication"), "master_replid"),
+        new_replid
+    );
+}
+
+/// Same data on both (a chained replica's offsets are its own primary's).
+fn wait_identical_data(a: &Server, b: &Server) {
+    wait_for("identical DEBUG DIGEST", SYNC_DEADLINE, || {
+        (a.digest() == b.digest()).then_some(())
+    });
+}
