@@ -12,16 +12,19 @@ use crate::context::ExecutorCtx;
 use bytes::Bytes;
 use damselfly_rdb::{RdbEvent, RdbReader};
 use damselfly_storage::{Entry, Value};
+use futures::AsyncWriteExt;
 use std::fs::File;
 use std::io::{BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Length of the diskless transfer's end mark (Redis's `RDB_EOF_MARK_SIZE`).
 const EOF_MARK: usize = 40;
 /// Keys put per flush while loading (each flush waits until the shards applied them).
 const LOAD_BATCH: usize = 1024;
+/// How often a replica loading the RDB tells the primary it is alive.
+const NEWLINE_EVERY: Duration = Duration::from_secs(1);
 /// Longest `$...` line accepted.
 const MAX_HEADER: usize = 256;
 
@@ -131,13 +134,17 @@ pub struct Loaded {
 
 /// Loads the received RDB: every key (with its expiry, even one already past: only the primary
 /// expires keys, and it will send the DEL) onto its owning shard. Function libraries and module
-/// data are skipped with one warning each, since damselfly has neither.
-pub async fn load(
+/// data are skipped with one warning each, since damselfly has neither. While loading, a `\n` goes
+/// to the primary every second, as redis-server replicas send it: the primary takes it as a sign of
+/// life and does not drop us for `repl-timeout` during a long load.
+pub(super) async fn load(
     ctx: &Rc<ExecutorCtx>,
     applier: &SharedApplier,
     gate: &Rc<glommio::sync::Semaphore>,
     path: &Path,
+    conn: &mut PrimaryConn,
 ) -> Result<Loaded, String> {
+    let mut last_newline = Instant::now();
     let file = File::open(path).map_err(|err| format!("cannot open {}: {err}", path.display()))?;
     let mut reader = RdbReader::new(BufReader::with_capacity(256 << 10, file))
         .map_err(|err| format!("the primary's RDB: {err}"))?;
@@ -167,6 +174,13 @@ pub async fn load(
                 if batch == LOAD_BATCH {
                     batch = 0;
                     applier::flush(ctx, applier, gate).await;
+                    if last_newline.elapsed() >= NEWLINE_EVERY {
+                        last_newline = Instant::now();
+                        conn.stream
+                            .write_all(b"\n")
+                            .await
+                            .map_err(|err| format!("write to primary failed: {err}"))?;
+                    }
                 }
             }
             RdbEvent::Aux { key, value } if key == b"repl-stream-db" => {

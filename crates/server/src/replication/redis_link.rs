@@ -128,7 +128,7 @@ pub(super) async fn run(
             let received = rdb_load::receive(&mut conn, &path, timeout).await;
             let loaded = match received {
                 Ok(bytes) => {
-                    let loaded = rdb_load::load(ctx, &fresh, &gate, &path).await;
+                    let loaded = rdb_load::load(ctx, &fresh, &gate, &path, &mut conn).await;
                     let _ = std::fs::remove_file(&path);
                     loaded.map(|loaded| (bytes, loaded))
                 }
