@@ -280,3 +280,40 @@ fn wait_identical_data(a: &Server, b: &Server) {
         (a.digest() == b.digest()).then_some(())
     });
 }
+
+/// SAVE on the replica keeps the primary's replid and offset in the RDB aux fields; a restarted
+/// replica loads them and resumes with a partial resync, as a restarted Redis replica does.
+#[test]
+fn a_restarted_replica_resumes_with_a_partial_resync() {
+    if !have_binary("redis-server") {
+        eprintln!("skipped: no redis-server on PATH");
+        return;
+    }
+    let primary = Server::redis_with(&["--repl-diskless-sync-delay", "0"]);
+    load_mixed(&primary);
+    let dir = scratch_dir("redis-replica-restart");
+    let dir_arg = dir.to_str().expect("UTF-8 path").to_string();
+    let port = primary.port.to_string();
+    let args = ["--replicaof", "127.0.0.1", &port, "--dir", &dir_arg];
+    let mut p = primary.raw();
+    {
+        let replica = Server::start(2, &args);
+        wait_link_up(&replica);
+        p.check_cmd(&["SET", "before-save", "1"], ok());
+        wait_identical(&primary, &replica);
+        replica.raw().check_cmd(&["SAVE"], ok());
+        // The replica goes away; the primary keeps writing meanwhile.
+    }
+    p.check_cmd(&["SET", "while-down", "1"], ok());
+    p.check_cmd(&["INCR", "int"], int(12346));
+    let full_before = int_field(&primary, "stats", "sync_full");
+    let partial_before = int_field(&primary, "stats", "sync_partial_ok");
+    let replica = Server::start(2, &args);
+    wait_for("a partial resync after the restart", SYNC_DEADLINE, || {
+        (int_field(&primary, "stats", "sync_partial_ok") > partial_before).then_some(())
+    });
+    wait_link_up(&replica);
+    wait_identical(&primary, &replica);
+    assert_eq!(int_field(&primary, "stats", "sync_full"), full_before);
+    replica.raw().check_cmd(&["GET", "while-down"], bulk("1"));
+}

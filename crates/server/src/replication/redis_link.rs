@@ -116,6 +116,7 @@ pub(super) async fn run(
                 state.link.state = "sync";
                 state.link.sync_started = Some(started);
                 state.link.primary_replid = Some(replid.clone());
+                state.link.redis_db = None;
             }
             if let Some(old) = applier.take() {
                 wait_idle(&old).await;
@@ -177,6 +178,9 @@ pub(super) async fn run(
         state.link.state = "connected";
         state.link.sync_started = None;
         state.link.last_io = Instant::now();
+        state.link.redis_db = Some(history.db);
+        state.link.offsets = vec![shared_applier.borrow().consumed(0)];
+        state.link.applied = vec![shared_applier.borrow().applied(0)];
     }
     stream(
         ctx,
@@ -216,6 +220,11 @@ async fn stream(
     let mut input = std::mem::take(&mut conn.input);
     let mut last_data = Instant::now();
     loop {
+        // SAVE saves the offset only when no stream bytes were applied while it copied the data.
+        let applying = !input.is_empty();
+        if applying {
+            ctx.shared.repl.state().link.apply_seq += 1;
+        }
         let drained = parser.drain(&mut input, &mut applier.borrow_mut());
         history.db = parser.db;
         let ack_now = drained?;
@@ -229,6 +238,10 @@ async fn stream(
             state.link.last_io = last_data;
             state.link.offsets = vec![consumed];
             state.link.applied = vec![applied];
+            state.link.redis_db = Some(parser.db);
+            if applying {
+                state.link.apply_seq += 1;
+            }
         }
         if ack_now {
             applier.borrow_mut().set_ack_wanted(0, true);

@@ -85,6 +85,17 @@ fn current_generation(ctx: &ExecutorCtx) -> u64 {
 async fn link_task(ctx: Rc<ExecutorCtx>, generation: u64) {
     let mut applier: Option<SharedApplier> = None;
     let mut redis_history: Option<RedisHistory> = None;
+    // Where our RDB said we stood in a Redis primary's stream: try to continue from there.
+    if let Some(resume) = ctx.shared.repl.state().link.resume.take() {
+        let resumed = Applier::new(1, ctx.shards());
+        let resumed = Rc::new(RefCell::new(resumed));
+        resumed.borrow_mut().set_start(0, resume.offset);
+        applier = Some(resumed);
+        redis_history = Some(RedisHistory {
+            replid: resume.replid,
+            db: resume.db,
+        });
+    }
     while current_generation(&ctx) == generation {
         let result = run_link(&ctx, generation, &mut applier, &mut redis_history).await;
         if current_generation(&ctx) != generation {
@@ -173,6 +184,7 @@ async fn run_link(
         return redis_link::run(ctx, generation, control, applier, redis_history).await;
     }
     *redis_history = None;
+    ctx.shared.repl.state().link.redis_db = None;
     let SyncReply {
         full,
         replid: primary_replid,
