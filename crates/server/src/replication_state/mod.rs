@@ -92,7 +92,8 @@ impl Link {
     pub fn redis_position(&self) -> Option<(u64, ReplAux)> {
         let db = self.redis_db?;
         let replid = self.primary_replid.clone()?;
-        let consistent = self.apply_seq.is_multiple_of(2) && self.read_total() == self.applied_total();
+        let consistent =
+            self.apply_seq.is_multiple_of(2) && self.read_total() == self.applied_total();
         consistent.then(|| {
             (
                 self.apply_seq,
