@@ -30,6 +30,9 @@ EFFECT_NAMES = {
     "lpop", "rpop", "lpush", "rpush", "srem", "sadd", "zpopmin", "zpopmax",
     "xclaim", "xgroup", "xack",
     "ping", "auth", "replconf", "dfly", "sync",
+    # A replica of a redis-server primary sends PSYNC (Redis's handshake) and reads FLUSHALL-free
+    # RESP commands back, matching MULTI/EXEC/SELECT/PING/REPLCONF by name (listed above).
+    "psync",
 }
 # Words that are command names and also arguments, options, INFO sections, client classes,
 # log levels or config directives: their literals are those words, not the commands.

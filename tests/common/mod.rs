@@ -190,6 +190,11 @@ impl Server {
         Self::start_kind(Kind::Redis, 1, None, &[])
     }
 
+    /// Always starts a real redis-server, with extra flags (a Redis primary for damselfly).
+    pub fn redis_with(extra: &[&str]) -> Server {
+        Self::start_kind(Kind::Redis, 1, None, extra)
+    }
+
     fn start_kind(kind: Kind, threads: usize, config: Option<&Path>, extra: &[&str]) -> Server {
         Self::start_limited(kind, threads, config, extra, None)
     }

@@ -37,7 +37,8 @@
 //! 14, 18 with plain and packed nodes), sets (2, 11), sorted sets (3, 5, 12, 17), hashes (4, 9,
 //! 13, 16) and streams (15, 19); it verifies the trailing CRC-64 (a stored checksum of 0 means
 //! "checksum disabled", as in Redis; versions below 5 have no checksum). Module values yield
-//! [`Error::UnsupportedType`], and `MODULE_AUX` / `FUNCTION_PRE_GA` yield
+//! [`Error::UnsupportedType`]; `MODULE_AUX` records are stepped over (their items are
+//! self-describing) and reported as [`RdbEvent::ModuleAux`]; `FUNCTION_PRE_GA` yields
 //! [`Error::UnsupportedOpcode`]. Listpacks, ziplists, zipmaps and intsets are checked against
 //! their own size fields. The reader never panics on malformed input and never allocates based
 //! on an untrusted length before the bytes have actually arrived.
@@ -84,7 +85,7 @@ pub mod opcode {
     pub const FUNCTION2: u8 = 245;
     /// `FUNCTION_PRE_GA`: pre-release function format (not supported).
     pub const FUNCTION_PRE_GA: u8 = 246;
-    /// `MODULE_AUX`: module auxiliary data (not supported).
+    /// `MODULE_AUX`: module auxiliary data (skipped).
     pub const MODULE_AUX: u8 = 247;
     /// `IDLE`: LRU idle time in seconds (length-encoded).
     pub const IDLE: u8 = 248;

@@ -95,6 +95,11 @@ pub enum RdbEvent {
     },
     /// A `FUNCTION2` record: one function library's code.
     Function(Vec<u8>),
+    /// A `MODULE_AUX` record, skipped: its data belongs to a module this reader cannot load.
+    ModuleAux {
+        /// The module's 64-bit id (its name and encoding version packed as Redis packs them).
+        module_id: u64,
+    },
     /// A key/value entry.
     Entry(Entry),
 }
@@ -225,9 +230,11 @@ impl<R: Read> RdbReader<R> {
                 }
                 opcode::IDLE => self.idle_secs = Some(read_plain_len(&mut self.src)?),
                 opcode::FREQ => self.freq = Some(read_u8(&mut self.src)?),
-                opcode::MODULE_AUX | opcode::FUNCTION_PRE_GA => {
-                    return Err(Error::UnsupportedOpcode(op))
+                opcode::MODULE_AUX => {
+                    let module_id = self.skip_module_aux()?;
+                    return Ok(Some(RdbEvent::ModuleAux { module_id }));
                 }
+                opcode::FUNCTION_PRE_GA => return Err(Error::UnsupportedOpcode(op)),
                 rdb_type => {
                     if !is_value_type(rdb_type) {
                         return Err(Error::UnsupportedType(rdb_type));
@@ -242,6 +249,49 @@ impl<R: Read> RdbReader<R> {
                         idle_secs: self.idle_secs.take(),
                         freq: self.freq.take(),
                     })));
+                }
+            }
+        }
+    }
+
+    /// Skips a `MODULE_AUX` body as Redis's `rdbLoadCheckModuleValue` does: the module id, the
+    /// `when` opcode and value, then typed items (`SINT`/`UINT` lengths, `FLOAT` 4 bytes, `DOUBLE`
+    /// 8 bytes, `STRING` strings) up to the `EOF` item. The items are self-describing, so no module
+    /// is needed to step over them.
+    fn skip_module_aux(&mut self) -> Result<u64> {
+        const EOF: u64 = 0;
+        const SINT: u64 = 1;
+        const UINT: u64 = 2;
+        const FLOAT: u64 = 3;
+        const DOUBLE: u64 = 4;
+        const STRING: u64 = 5;
+        let module_id = read_plain_len(&mut self.src)?;
+        let when_opcode = read_plain_len(&mut self.src)?;
+        if when_opcode != UINT {
+            return Err(Error::Corrupt(format!(
+                "MODULE_AUX 'when' has opcode {when_opcode}, not UINT"
+            )));
+        }
+        read_plain_len(&mut self.src)?;
+        loop {
+            match read_plain_len(&mut self.src)? {
+                EOF => return Ok(module_id),
+                SINT | UINT => {
+                    read_plain_len(&mut self.src)?;
+                }
+                FLOAT => {
+                    read_array::<4, _>(&mut self.src)?;
+                }
+                DOUBLE => {
+                    read_array::<8, _>(&mut self.src)?;
+                }
+                STRING => {
+                    read_string(&mut self.src)?;
+                }
+                other => {
+                    return Err(Error::Corrupt(format!(
+                        "unknown module value opcode {other}"
+                    )))
                 }
             }
         }
@@ -307,7 +357,7 @@ pub fn read_rdb<R: Read>(r: R) -> Result<RdbFile> {
             RdbEvent::Aux { key, value } => file.aux.push((key, value)),
             RdbEvent::Function(code) => file.functions.push(code),
             RdbEvent::Entry(e) => file.entries.push(e),
-            RdbEvent::SelectDb(_) | RdbEvent::ResizeDb { .. } => {}
+            RdbEvent::SelectDb(_) | RdbEvent::ResizeDb { .. } | RdbEvent::ModuleAux { .. } => {}
         }
     }
     file.checksum = reader.checksum();

@@ -185,12 +185,57 @@ fn unsupported_type_and_opcodes() {
     assert_eq!(err.to_string(), "Unsupported type 7");
 
     let mut w = RdbWriter::new(Vec::new()).unwrap();
-    w.write_raw(&[damselfly_rdb::opcode::MODULE_AUX]).unwrap();
+    w.write_raw(&[damselfly_rdb::opcode::FUNCTION_PRE_GA])
+        .unwrap();
     let bytes = w.finish().unwrap();
     assert!(matches!(
         read_rdb(&bytes[..]),
-        Err(Error::UnsupportedOpcode(247))
+        Err(Error::UnsupportedOpcode(246))
     ));
+}
+
+#[test]
+fn module_aux_is_skipped() {
+    // MODULE_AUX: module id, when-opcode UINT + when, then one item of every kind, then EOF;
+    // the key after it still loads.
+    let mut w = RdbWriter::new(Vec::new()).unwrap();
+    w.write_raw(&[damselfly_rdb::opcode::MODULE_AUX]).unwrap();
+    w.write_len(0x1234_5678).unwrap();
+    w.write_len(2).unwrap();
+    w.write_len(1).unwrap();
+    w.write_len(1).unwrap(); // SINT
+    w.write_len(7).unwrap();
+    w.write_len(2).unwrap(); // UINT
+    w.write_len(300).unwrap();
+    w.write_len(3).unwrap(); // FLOAT
+    w.write_raw(&[0; 4]).unwrap();
+    w.write_len(4).unwrap(); // DOUBLE
+    w.write_raw(&[0; 8]).unwrap();
+    w.write_len(5).unwrap(); // STRING
+    w.write_string(b"module state").unwrap();
+    w.write_len(0).unwrap(); // EOF
+    w.write_entry(b"k", &Value::String(b"v".to_vec()), None)
+        .unwrap();
+    let bytes = w.finish().unwrap();
+    let events: Vec<RdbEvent> = RdbReader::new(&bytes[..])
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        events[0],
+        RdbEvent::ModuleAux {
+            module_id: 0x1234_5678
+        }
+    );
+    assert!(matches!(&events[1], RdbEvent::Entry(e) if e.key == b"k"));
+    let mut w = RdbWriter::new(Vec::new()).unwrap();
+    w.write_raw(&[damselfly_rdb::opcode::MODULE_AUX]).unwrap();
+    w.write_len(1).unwrap();
+    w.write_len(2).unwrap();
+    w.write_len(1).unwrap();
+    w.write_len(9).unwrap(); // not an item opcode
+    let bytes = w.finish().unwrap();
+    assert!(matches!(read_rdb(&bytes[..]), Err(Error::Corrupt(_))));
 }
 
 #[test]

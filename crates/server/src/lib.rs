@@ -87,7 +87,8 @@ fn serve(config: Config) -> Result<(), String> {
     let cpus = allowed_cpus()?;
     let shards = config.threads.unwrap_or(cpus.len());
     let listener_fds = listener::bind_all(&config.bind, config.port, shards)?;
-    let snapshot = Arc::new(Mutex::new(persistence::load(&config, shards)?));
+    let (keys, repl_position) = persistence::load(&config, shards)?;
+    let snapshot = Arc::new(Mutex::new(keys));
     let placement = (0..shards)
         .map(|shard| {
             let cpu = cpus[shard % cpus.len()];
@@ -98,6 +99,8 @@ fn serve(config: Config) -> Result<(), String> {
         .collect::<Result<Vec<_>, _>>()?;
     let port = config.port;
     let shared = Arc::new(Shared::new(config, shards, maxclients));
+    // A replica of a redis-server resumes from where its snapshot stood (Redis keeps it the same way).
+    shared.repl.state().link.resume = repl_position;
     signals::install().map_err(|err| format!("cannot install signal handlers: {err}"))?;
     tracing::info!(
         "damselfly {} (Redis {REDIS_VERSION} compatible) starting: {shards} shard(s) on CPUs {:?}, port {port}",

@@ -2,6 +2,7 @@
 //! and a rename, and the server loads that file at start, each shard keeping the keys it owns.
 
 use crate::config::Config;
+use crate::replication_state::ReplAux;
 use crate::router::shard_of;
 use bytes::Bytes;
 use damselfly_rdb::{RdbReader, RdbWriter, Value as RdbValue};
@@ -40,11 +41,18 @@ pub fn collect(dbs: &mut [Db], now_ms: u64) -> Vec<Vec<SnapshotEntry>> {
 /// Writes every shard's part (per shard, per db) as one RDB file, atomically replacing the old one: a temporary
 /// file is written and fsynced, renamed over the snapshot, and the directory fsynced so the rename survives a
 /// crash. On any error the temporary file is removed and the old snapshot is left as it was.
-pub fn write(config: &Config, shards: &[Vec<Vec<SnapshotEntry>>]) -> Result<usize, String> {
+///
+/// `repl` (a replica of a redis-server) is saved as Redis's `repl-stream-db`, `repl-id` and
+/// `repl-offset` aux fields, so the replica resumes with a partial resync after a restart.
+pub fn write(
+    config: &Config,
+    shards: &[Vec<Vec<SnapshotEntry>>],
+    repl: Option<&ReplAux>,
+) -> Result<usize, String> {
     let started = Instant::now();
     let path = snapshot_path(config);
     let temp = PathBuf::from(&config.dir).join(format!("temp-{}.rdb", std::process::id()));
-    let result = write_file(&temp, shards).and_then(|saved| {
+    let result = write_file(&temp, shards, repl).and_then(|saved| {
         std::fs::rename(&temp, &path).map_err(|err| err.to_string())?;
         File::open(&config.dir)
             .and_then(|dir| dir.sync_all())
@@ -67,7 +75,11 @@ pub fn write(config: &Config, shards: &[Vec<Vec<SnapshotEntry>>]) -> Result<usiz
     }
 }
 
-fn write_file(temp: &Path, shards: &[Vec<Vec<SnapshotEntry>>]) -> Result<usize, String> {
+fn write_file(
+    temp: &Path,
+    shards: &[Vec<Vec<SnapshotEntry>>],
+    repl: Option<&ReplAux>,
+) -> Result<usize, String> {
     let text = |err: &dyn std::fmt::Display| err.to_string();
     let file = File::create(temp).map_err(|err| text(&err))?;
     let mut writer = RdbWriter::new(BufWriter::new(file)).map_err(|err| text(&err))?;
@@ -75,6 +87,17 @@ fn write_file(temp: &Path, shards: &[Vec<Vec<SnapshotEntry>>]) -> Result<usize, 
     writer
         .write_default_aux(now_secs, crate::memory::allocated_bytes())
         .map_err(|err| text(&err))?;
+    if let Some(repl) = repl {
+        for (key, value) in [
+            (&b"repl-stream-db"[..], repl.db.to_string()),
+            (b"repl-id", repl.replid.clone()),
+            (b"repl-offset", repl.offset.to_string()),
+        ] {
+            writer
+                .write_aux(key, value.as_bytes())
+                .map_err(|err| text(&err))?;
+        }
+    }
     let databases = shards.iter().map(Vec::len).max().unwrap_or(0);
     let mut saved = 0;
     for db in 0..databases {
@@ -108,13 +131,15 @@ fn write_file(temp: &Path, shards: &[Vec<Vec<SnapshotEntry>>]) -> Result<usize, 
     Ok(saved)
 }
 
-/// Reads the snapshot, if there is one, and splits its keys by owning shard. A corrupt file stops the start.
-pub fn load(config: &Config, shards: usize) -> Result<Vec<ShardKeys>, String> {
+/// Reads the snapshot, if there is one, and splits its keys by owning shard; with it where a replica
+/// of a redis-server stood in its primary's stream, when the file says (`repl-id`, `repl-offset`,
+/// `repl-stream-db`). A corrupt file stops the start.
+pub fn load(config: &Config, shards: usize) -> Result<(Vec<ShardKeys>, Option<ReplAux>), String> {
     let path = snapshot_path(config);
     let mut per_shard = vec![Vec::new(); shards];
     let file = match File::open(&path) {
         Ok(file) => file,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(per_shard),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok((per_shard, None)),
         Err(err) => return Err(format!("Can't open {}: {err}", path.display())),
     };
     let started = Instant::now();
@@ -133,9 +158,21 @@ pub fn load(config: &Config, shards: usize) -> Result<Vec<ShardKeys>, String> {
     };
     let mut reader = RdbReader::new(BufReader::new(file)).map_err(bad)?;
     let mut loaded = 0usize;
+    let (mut replid, mut offset, mut stream_db) = (None, None, None);
     while let Some(event) = reader.next_event().map_err(bad)? {
-        let damselfly_rdb::RdbEvent::Entry(entry) = event else {
-            continue;
+        let entry = match event {
+            damselfly_rdb::RdbEvent::Entry(entry) => entry,
+            damselfly_rdb::RdbEvent::Aux { key, value } => {
+                let value = String::from_utf8_lossy(&value).into_owned();
+                match &key[..] {
+                    b"repl-id" => replid = Some(value),
+                    b"repl-offset" => offset = value.parse::<u64>().ok(),
+                    b"repl-stream-db" => stream_db = value.parse::<usize>().ok(),
+                    _ => {}
+                }
+                continue;
+            }
+            _ => continue,
         };
         let db = entry.db as usize;
         if db >= config.databases {
@@ -164,5 +201,13 @@ pub fn load(config: &Config, shards: usize) -> Result<Vec<ShardKeys>, String> {
         "DB loaded from disk: {loaded} keys in {:?}",
         started.elapsed()
     );
-    Ok(per_shard)
+    let repl = match (replid, offset) {
+        (Some(replid), Some(offset)) if replid.len() == 40 => Some(ReplAux {
+            replid,
+            offset,
+            db: stream_db.filter(|&db| db < config.databases).unwrap_or(0),
+        }),
+        _ => None,
+    };
+    Ok((per_shard, repl))
 }

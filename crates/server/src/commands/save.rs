@@ -6,6 +6,7 @@ use crate::commands::connection::ShutdownRequest;
 use crate::connection::Connection;
 use crate::context::ExecutorCtx;
 use crate::persistence;
+use crate::replication_state::Role;
 use crate::shard::Shard;
 use crate::wakeup::await_remote;
 use bytes::Bytes;
@@ -13,6 +14,7 @@ use damselfly_protocol::errors;
 use damselfly_protocol::Frame;
 use damselfly_storage::spec::{acl, flag::*, Arg, CommandDef};
 use std::rc::Rc;
+use std::time::Duration;
 
 /// The save commands.
 pub(crate) static COMMANDS: &[CommandDef] = &[
@@ -98,7 +100,12 @@ pub fn bgsave(conn: &Connection, args: &[Bytes]) -> Frame {
     Frame::simple("Background saving started")
 }
 
-async fn collect_and_write(ctx: &Rc<ExecutorCtx>) -> Result<(), String> {
+/// Tries at copying a redis-server replica's data at a stream position it can save.
+const POSITION_ATTEMPTS: usize = 20;
+
+async fn collect(
+    ctx: &Rc<ExecutorCtx>,
+) -> Result<Vec<Vec<Vec<persistence::SnapshotEntry>>>, String> {
     let outputs = ctx
         .run_everywhere(|_| {
             |shard: &mut Shard| {
@@ -111,10 +118,48 @@ async fn collect_and_write(ctx: &Rc<ExecutorCtx>) -> Result<(), String> {
     if shards.len() != ctx.shards() {
         return Err("a shard did not hand over its keys".to_string());
     }
+    Ok(shards)
+}
+
+/// Whether this server replicates a redis-server (its stream position belongs in the snapshot).
+fn follows_redis(ctx: &ExecutorCtx) -> bool {
+    let state = ctx.shared.repl.state();
+    matches!(state.role, Role::Replica { .. }) && state.link.redis_db.is_some()
+}
+
+async fn collect_and_write(ctx: &Rc<ExecutorCtx>) -> Result<(), String> {
+    // A replica of a redis-server saves its stream position with the data, as Redis does, so a
+    // restart resumes with a partial resync. The position is right only if no stream bytes were
+    // applied while the shards were copied: try a few times, else save without it (the restart
+    // then full syncs, which is always correct).
+    let mut attempts = if follows_redis(ctx) {
+        POSITION_ATTEMPTS
+    } else {
+        0
+    };
+    let (shards, position) = loop {
+        let before = ctx.shared.repl.state().link.redis_position();
+        let shards = collect(ctx).await?;
+        let after = ctx.shared.repl.state().link.redis_position();
+        if attempts == 0 {
+            break (shards, None);
+        }
+        if let (Some((seq, position)), Some((seq_after, _))) = (before, after) {
+            if seq == seq_after {
+                break (shards, Some(position));
+            }
+        }
+        attempts -= 1;
+        if attempts == 0 {
+            tracing::warn!("saving without the replication offset: the primary's stream kept changing the data");
+            break (shards, None);
+        }
+        glommio::timer::sleep(Duration::from_millis(10)).await;
+    };
     // The file is written on the executor's blocking thread, so the shard keeps serving while it goes to disk.
     let config = ctx.shared.config.clone();
-    let write =
-        glommio::executor().spawn_blocking(move || persistence::write(&config, &shards).map(drop));
+    let write = glommio::executor()
+        .spawn_blocking(move || persistence::write(&config, &shards, position.as_ref()).map(drop));
     await_remote(write).await
 }
 

@@ -9,6 +9,7 @@
 //! any of them. While a part waits for the others, later records of its flow that touch its keys
 //! wait behind it; other records go ahead, so flows never wait for each other in a cycle.
 
+use super::lend;
 use crate::context::ExecutorCtx;
 use crate::journal::signal::Signal;
 use crate::journal::snapshot;
@@ -23,8 +24,9 @@ use bytes::Bytes;
 use damselfly_storage::spec::{CommandDef, Spread};
 use damselfly_storage::Entry;
 use std::cell::RefCell;
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::rc::Rc;
+use std::time::Duration;
 
 /// Keys touched by records not applied yet (a multiset; `everything` for FLUSHALL/FLUSHDB).
 #[derive(Default)]
@@ -290,6 +292,20 @@ impl Applier {
         self.flows.iter().all(|f| f.snapshot_done)
     }
 
+    /// Stream bytes that carry no effect (a Redis primary's PING, SELECT, REPLCONF GETACK): they
+    /// still count towards the flow's offset, as Redis counts them.
+    pub fn skip(&mut self, flow: usize, length: u64) {
+        if let Some(state) = self.flows.get_mut(flow) {
+            state.consumed += length;
+        }
+    }
+
+    /// One key of a full sync's RDB, put on the shard of ours that owns it with the next flush.
+    pub fn put(&mut self, db: usize, key: Bytes, entry: Entry) {
+        let shard = shard_of(&key, self.batches.len());
+        self.batches[shard].push(Op::Put(db, key, entry));
+    }
+
     /// Takes in one item read from `flow`; `length` is its size in the stream.
     pub fn accept(&mut self, flow: usize, item: Item, length: u64) -> Result<(), String> {
         match item {
@@ -411,6 +427,19 @@ impl Applier {
     }
 }
 
+/// Waits until an old applier's transactions have finished (before a full sync clears the data).
+pub async fn wait_idle(applier: &SharedApplier) {
+    while applier.borrow().lane_busy() {
+        glommio::timer::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// Clears every db of every shard (the start of a full sync).
+pub async fn flush_everything(ctx: &Rc<ExecutorCtx>) {
+    ctx.run_everywhere(|_| |s: &mut Shard| s.dbs.iter_mut().for_each(|db| db.clear()))
+        .await;
+}
+
 type Answers = Vec<futures::channel::oneshot::Receiver<()>>;
 
 /// Sends every gathered batch to its shard (under the gate, so sends keep their order).
@@ -526,51 +555,69 @@ async fn run_lane(
     }
 }
 
+/// What one hop of a lane transaction does: commands per shard of ours, or one command applied
+/// by lending its keys (`lend.rs`).
+enum Step {
+    Split(AHashMap<usize, Vec<Op>>),
+    Lend(Applied),
+}
+
 /// Applies effects on several of our shards at once, under locks on their keys.
 async fn run_transaction(ctx: &Rc<ExecutorCtx>, effects: Vec<Applied>) {
     let shards = ctx.shards();
-    let mut per_shard: AHashMap<usize, Vec<Op>> = AHashMap::new();
-    let mut everything = false;
-    for effect in &effects {
-        everything |= effect_keys(effect).is_err();
-        split_effect(effect, shards, &mut per_shard);
+    let everything = effects.iter().any(|effect| effect_keys(effect).is_err());
+    let mut locks: BTreeMap<usize, Vec<LockRequest>> = BTreeMap::new();
+    let mut steps: Vec<Step> = Vec::new();
+    for effect in effects {
+        for (shard, lock) in KeyPlan::new(effect.def, &effect.args, effect.db, shards).locks() {
+            locks.entry(shard).or_default().push(lock);
+        }
+        if lend::needs_lending(effect.def, &effect.args, shards) {
+            steps.push(Step::Lend(effect));
+            continue;
+        }
+        if !matches!(steps.last(), Some(Step::Split(_))) {
+            steps.push(Step::Split(AHashMap::new()));
+        }
+        if let Some(Step::Split(per_shard)) = steps.last_mut() {
+            split_effect(&effect, shards, per_shard);
+            for &shard in per_shard.keys() {
+                locks.entry(shard).or_default();
+            }
+        }
     }
-    let locks = per_shard
-        .iter()
-        .map(|(&shard, ops)| {
-            let requests = if everything {
-                vec![LockRequest::whole_shard()]
-            } else {
-                ops.iter()
-                    .flat_map(|op| match op {
-                        Op::Command(effect) => {
-                            KeyPlan::new(effect.def, &effect.args, effect.db, shards)
-                                .locks()
-                                .map(|(_, lock)| lock)
-                                .collect::<Vec<_>>()
-                        }
-                        Op::Put(..) => Vec::new(),
-                    })
-                    .collect()
-            };
-            (shard, requests)
-        })
-        .collect();
+    if everything {
+        for shard in 0..shards {
+            locks.insert(shard, vec![LockRequest::whole_shard()]);
+        }
+    }
     let mut tx = Transaction::begin(ctx, locks, false).await;
-    let jobs = per_shard
-        .into_iter()
-        .map(|(shard, ops)| {
-            let job: Work<()> = Box::new(move |s| {
-                for op in ops {
-                    if let Op::Command(effect) = op {
-                        s.apply_replicated(effect.db, effect.def, &effect.args);
-                    }
-                }
-            });
-            (shard, job)
-        })
-        .collect();
-    tx.hop(jobs, true).await;
+    let last = steps.len().saturating_sub(1);
+    for (index, step) in steps.into_iter().enumerate() {
+        match step {
+            Step::Split(per_shard) => {
+                let jobs = per_shard
+                    .into_iter()
+                    .map(|(shard, ops)| {
+                        let job: Work<()> = Box::new(move |s| {
+                            for op in ops {
+                                if let Op::Command(effect) = op {
+                                    s.apply_replicated(effect.db, effect.def, &effect.args);
+                                }
+                            }
+                        });
+                        (shard, job)
+                    })
+                    .collect();
+                // The last hop concludes its shards at once (one message fewer per shard than a
+                // release after it: the lane's throughput is a damselfly replica's catch-up speed).
+                tx.hop(jobs, index == last).await;
+            }
+            Step::Lend(effect) => {
+                lend::apply(&mut tx, shards, effect.db, effect.def, effect.args).await;
+            }
+        }
+    }
     tx.finish().await;
 }
 

@@ -22,6 +22,12 @@ pub fn take_line(input: &mut BytesMut) -> Result<Option<String>, String> {
     Ok(None)
 }
 
+/// Whether a reply is Redis's error for a command it does not know (how a redis-server primary
+/// answers `DFLY SYNC`: "-ERR unknown command 'DFLY', with args beginning with: ...").
+pub fn is_unknown_command(reply: &str) -> bool {
+    reply.starts_with("-ERR unknown command")
+}
+
 /// The primary's answer to `DFLY SYNC`.
 #[derive(Debug, PartialEq, Eq)]
 pub struct SyncReply {

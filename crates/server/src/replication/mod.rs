@@ -7,5 +7,10 @@ pub mod flow_input;
 #[cfg(test)]
 mod fuzz;
 pub mod handshake;
+pub mod lend;
 pub mod primary;
+pub mod primary_conn;
+pub mod rdb_load;
+pub mod redis_link;
+pub mod redis_stream;
 pub mod replica;

@@ -1,17 +1,18 @@
 //! The replica side: REPLICAOF / --replicaof start a link task on executor 0 that connects to the
 //! primary, performs the handshake (PING, AUTH, REPLCONF listening-port and capa, DFLY SYNC), opens
 //! one flow connection per primary shard and applies them until the link breaks, then reconnects,
-//! asking to continue from the offsets it has (partial resync).
+//! asking to continue from the offsets it has (partial resync). A primary that answers DFLY with an
+//! unknown-command error is a redis-server: the link continues with `redis_link`.
 
-use super::applier::{self, Applier, SharedApplier};
+use super::applier::{self, flush_everything, wait_idle, Applier, SharedApplier};
 use super::flow_input::FlowInput;
-use super::handshake::{parse_flow_hello, parse_sync_reply, take_line, SyncReply};
+use super::handshake::{is_unknown_command, parse_flow_hello, parse_sync_reply, SyncReply};
+use super::primary_conn::PrimaryConn;
+use super::redis_link::{self, RedisHistory};
 use crate::context::ExecutorCtx;
 use crate::replication_state::Role;
 use crate::shard::Shard;
-use bytes::BytesMut;
-use futures::{AsyncReadExt, AsyncWriteExt, FutureExt};
-use glommio::net::TcpStream;
+use futures::{AsyncReadExt, FutureExt};
 use std::cell::RefCell;
 use std::os::fd::AsRawFd;
 use std::rc::Rc;
@@ -21,7 +22,6 @@ use std::time::{Duration, Instant};
 const RETRY: Duration = Duration::from_secs(1);
 /// Replicas acknowledge at least this often.
 const ACK_INTERVAL: Duration = Duration::from_secs(1);
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Makes this server a replica of `host:port` (keeping its data until a full sync replaces it).
 pub async fn follow(ctx: &Rc<ExecutorCtx>, host: String, port: u16) {
@@ -84,8 +84,20 @@ fn current_generation(ctx: &ExecutorCtx) -> u64 {
 /// Keeps the link to the primary up until REPLICAOF changes it.
 async fn link_task(ctx: Rc<ExecutorCtx>, generation: u64) {
     let mut applier: Option<SharedApplier> = None;
+    let mut redis_history: Option<RedisHistory> = None;
+    // Where our RDB said we stood in a Redis primary's stream: try to continue from there.
+    if let Some(resume) = ctx.shared.repl.state().link.resume.take() {
+        let resumed = Applier::new(1, ctx.shards());
+        let resumed = Rc::new(RefCell::new(resumed));
+        resumed.borrow_mut().set_start(0, resume.offset);
+        applier = Some(resumed);
+        redis_history = Some(RedisHistory {
+            replid: resume.replid,
+            db: resume.db,
+        });
+    }
     while current_generation(&ctx) == generation {
-        let result = run_link(&ctx, generation, &mut applier).await;
+        let result = run_link(&ctx, generation, &mut applier, &mut redis_history).await;
         if current_generation(&ctx) != generation {
             return;
         }
@@ -100,69 +112,6 @@ async fn link_task(ctx: Rc<ExecutorCtx>, generation: u64) {
             tracing::warn!("replication link: {reason}; retrying in {RETRY:?}");
         }
         glommio::timer::sleep(RETRY).await;
-    }
-}
-
-/// A connection to the primary with a buffer of what was read past the last reply.
-struct PrimaryConn {
-    stream: TcpStream,
-    input: BytesMut,
-}
-
-impl PrimaryConn {
-    async fn open(host: &str, port: u16) -> Result<PrimaryConn, String> {
-        let address = format!("{host}:{port}");
-        let address = std::net::ToSocketAddrs::to_socket_addrs(&address)
-            .map_err(|err| format!("cannot resolve {address}: {err}"))?
-            .next()
-            .ok_or_else(|| format!("cannot resolve {address}"))?;
-        let stream = TcpStream::connect_timeout(address, CONNECT_TIMEOUT)
-            .await
-            .map_err(|err| format!("cannot connect to {address}: {err}"))?;
-        let _ = stream.set_nodelay(true);
-        Ok(PrimaryConn {
-            stream,
-            input: BytesMut::new(),
-        })
-    }
-
-    async fn send(&mut self, args: &[&[u8]]) -> Result<(), String> {
-        let mut out = format!("*{}\r\n", args.len()).into_bytes();
-        for arg in args {
-            out.extend_from_slice(format!("${}\r\n", arg.len()).as_bytes());
-            out.extend_from_slice(arg);
-            out.extend_from_slice(b"\r\n");
-        }
-        self.stream
-            .write_all(&out)
-            .await
-            .map_err(|err| format!("write to primary failed: {err}"))
-    }
-
-    /// Reads one single-line reply (`+...`, `-...`, `:...`).
-    async fn line(&mut self) -> Result<String, String> {
-        let mut chunk = [0u8; 4096];
-        loop {
-            if let Some(line) = take_line(&mut self.input)? {
-                return Ok(line);
-            }
-            let read = futures::select! {
-                read = self.stream.read(&mut chunk).fuse() => read,
-                _ = glommio::timer::sleep(CONNECT_TIMEOUT).fuse() => {
-                    return Err("primary did not answer in time".to_string())
-                }
-            };
-            match read {
-                Ok(0) => return Err("primary closed the connection".to_string()),
-                Ok(read) => self.input.extend_from_slice(&chunk[..read]),
-                Err(err) => return Err(format!("read from primary failed: {err}")),
-            }
-        }
-    }
-
-    async fn command(&mut self, args: &[&[u8]]) -> Result<String, String> {
-        self.send(args).await?;
-        self.line().await
     }
 }
 
@@ -188,6 +137,7 @@ async fn run_link(
     ctx: &Rc<ExecutorCtx>,
     generation: u64,
     applier: &mut Option<SharedApplier>,
+    redis_history: &mut Option<RedisHistory>,
 ) -> Result<(), String> {
     let Role::Replica { host, port } = ctx.shared.repl.state().role.clone() else {
         return Ok(());
@@ -229,6 +179,12 @@ async fn run_link(
     let mut request: Vec<&[u8]> = vec![b"DFLY", b"SYNC", our_port.as_bytes(), replid.as_bytes()];
     request.extend(offsets.iter().map(|o| o.as_bytes()));
     let reply = control.command(&request).await?;
+    // A redis-server primary does not know DFLY: speak Redis's protocol on this connection.
+    if is_unknown_command(&reply) {
+        return redis_link::run(ctx, generation, control, applier, redis_history).await;
+    }
+    *redis_history = None;
+    ctx.shared.repl.state().link.redis_db = None;
     let SyncReply {
         full,
         replid: primary_replid,
@@ -304,19 +260,6 @@ async fn run_link(
     }
     futures::future::join_all(rest).await;
     result
-}
-
-/// Waits until an old applier's transactions have finished (before a full sync clears the data).
-async fn wait_idle(applier: &SharedApplier) {
-    while applier.borrow().lane_busy() {
-        glommio::timer::sleep(Duration::from_millis(5)).await;
-    }
-}
-
-/// Clears every db of every shard (the start of a full sync).
-async fn flush_everything(ctx: &Rc<ExecutorCtx>) {
-    ctx.run_everywhere(|_| |s: &mut Shard| s.dbs.iter_mut().for_each(|db| db.clear()))
-        .await;
 }
 
 /// Reads one flow, applies it, and acknowledges what is applied.

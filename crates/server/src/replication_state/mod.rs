@@ -55,6 +55,23 @@ pub struct Link {
     pub applied: Vec<u64>,
     /// When the full sync in progress began.
     pub sync_started: Option<Instant>,
+    /// With a redis-server primary: the db its command stream is in (None with a damselfly primary,
+    /// and during a full sync).
+    pub redis_db: Option<usize>,
+    /// Odd while the link to a redis-server applies stream bytes: SAVE copies the data between two
+    /// equal even values (and nothing read but unapplied) to save the matching offset.
+    pub apply_seq: u64,
+    /// The Redis primary's replid, offset and stream db loaded from our RDB at start (Redis's
+    /// `repl-id`, `repl-offset`, `repl-stream-db` aux fields), to resume with PSYNC.
+    pub resume: Option<ReplAux>,
+}
+
+/// Where a replica of a redis-server stands in its primary's stream, as the RDB aux fields save it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplAux {
+    pub replid: String,
+    pub offset: u64,
+    pub db: usize,
 }
 
 impl Link {
@@ -67,7 +84,29 @@ impl Link {
             offsets: Vec::new(),
             applied: Vec::new(),
             sync_started: None,
+            redis_db: None,
+            apply_seq: 0,
+            resume: None,
         }
+    }
+
+    /// With a redis-server primary and nothing read but unapplied: where the data stands in its
+    /// stream, and the sequence number that changes whenever stream bytes are applied.
+    pub fn redis_position(&self) -> Option<(u64, ReplAux)> {
+        let db = self.redis_db?;
+        let replid = self.primary_replid.clone()?;
+        let consistent =
+            self.apply_seq.is_multiple_of(2) && self.read_total() == self.applied_total();
+        consistent.then(|| {
+            (
+                self.apply_seq,
+                ReplAux {
+                    replid,
+                    offset: self.applied_total(),
+                    db,
+                },
+            )
+        })
     }
 
     pub fn applied_total(&self) -> u64 {

@@ -1,0 +1,224 @@
+//! A Redis primary's command stream (what follows its RDB or `+CONTINUE`) turned into applier
+//! records, with no I/O so it can be unit-tested. Each command is one record; a `MULTI` ... `EXEC`
+//! block is ONE record with all its effects, so the applier applies it atomically across our
+//! shards. `SELECT` is tracked; `PING`, `REPLCONF GETACK` and commands damselfly cannot apply only
+//! advance the offset, which counts every byte of the stream as Redis counts it.
+
+use super::applier::Applier;
+use crate::journal::wire::{Effect, Item};
+use bytes::BytesMut;
+use damselfly_protocol::{ParseError, Parser};
+use damselfly_storage::spec::{Run, Spread};
+use std::time::{Duration, Instant};
+
+/// Most commands one MULTI block may hold before the link is dropped (nothing grows unbounded).
+const MAX_MULTI: usize = 1 << 20;
+/// Warnings about commands that cannot be applied: at most one line per this period.
+const WARN_EVERY: Duration = Duration::from_secs(1);
+
+/// The parsing state of the stream between reads; `db` survives a partial resync, as Redis's
+/// cached master client keeps its db.
+pub struct RedisStream {
+    parser: Parser,
+    /// Bytes consumed since the last command ended (the parser keeps a partial command's header).
+    partial: u64,
+    pub db: usize,
+    databases: usize,
+    /// Inside MULTI: its effects and bytes so far (counted only at EXEC, as Redis advances its
+    /// offset only outside transactions).
+    multi: Option<(Vec<Effect>, u64)>,
+    last_warning: Option<Instant>,
+    unwarned: u64,
+}
+
+impl RedisStream {
+    pub fn new(db: usize, databases: usize) -> RedisStream {
+        RedisStream {
+            parser: Parser::new(),
+            partial: 0,
+            db,
+            databases,
+            multi: None,
+            last_warning: None,
+            unwarned: 0,
+        }
+    }
+
+    /// Hands every complete command in `input` to `applier` (flow 0). Returns whether the
+    /// primary asked for an acknowledgement; an error ends the link.
+    pub fn drain(&mut self, input: &mut BytesMut, applier: &mut Applier) -> Result<bool, String> {
+        let mut ack_now = false;
+        loop {
+            let before = input.len();
+            let parsed = self.parser.next_command(input);
+            self.partial += (before - input.len()) as u64;
+            let args = match parsed {
+                Ok(Some(args)) => args,
+                Ok(None) => return Ok(ack_now),
+                Err(ParseError::Protocol(message)) => {
+                    return Err(format!("bad replication stream: {message}"))
+                }
+            };
+            let length = std::mem::take(&mut self.partial);
+            let name = args[0].to_ascii_lowercase();
+            match &name[..] {
+                b"multi" => {
+                    if self.multi.is_some() {
+                        return Err("MULTI inside MULTI in the replication stream".to_string());
+                    }
+                    self.multi = Some((Vec::new(), length));
+                }
+                b"exec" => {
+                    let Some((effects, bytes)) = self.multi.take() else {
+                        return Err("EXEC without MULTI in the replication stream".to_string());
+                    };
+                    applier.accept(
+                        0,
+                        Item::Journal {
+                            txid: 0,
+                            parts: 1,
+                            effects,
+                        },
+                        bytes + length,
+                    )?;
+                }
+                b"select" => {
+                    let db = args
+                        .get(1)
+                        .and_then(|db| std::str::from_utf8(db).ok())
+                        .and_then(|db| db.parse::<usize>().ok())
+                        .filter(|&db| db < self.databases)
+                        .ok_or_else(|| {
+                            format!(
+                                "the primary selected a db damselfly does not have (--databases {})",
+                                self.databases
+                            )
+                        })?;
+                    self.db = db;
+                    self.count(applier, length);
+                }
+                b"replconf" => {
+                    ack_now |= args
+                        .get(1)
+                        .is_some_and(|sub| sub.eq_ignore_ascii_case(b"getack"));
+                    self.count(applier, length);
+                }
+                b"ping" => self.count(applier, length),
+                _ if applicable(&args) => {
+                    let effect = (self.db, args);
+                    match &mut self.multi {
+                        Some((effects, bytes)) => {
+                            if effects.len() >= MAX_MULTI {
+                                return Err("MULTI block too long in the replication stream".into());
+                            }
+                            effects.push(effect);
+                            *bytes += length;
+                        }
+                        None => applier.accept(
+                            0,
+                            Item::Journal {
+                                txid: 0,
+                                parts: 1,
+                                effects: vec![effect],
+                            },
+                            length,
+                        )?,
+                    }
+                }
+                _ => {
+                    self.warn_skipped(&args[0]);
+                    self.count(applier, length);
+                }
+            }
+        }
+    }
+
+    /// Bytes that change no data still move the offset (inside MULTI, with the block's).
+    fn count(&mut self, applier: &mut Applier, length: u64) {
+        match &mut self.multi {
+            Some((_, bytes)) => *bytes += length,
+            None => applier.skip(0, length),
+        }
+    }
+
+    fn warn_skipped(&mut self, name: &[u8]) {
+        if self
+            .last_warning
+            .is_some_and(|at| at.elapsed() < WARN_EVERY)
+        {
+            self.unwarned += 1;
+            return;
+        }
+        self.last_warning = Some(Instant::now());
+        let others = std::mem::take(&mut self.unwarned);
+        tracing::warn!(
+            "replication: skipped '{}' from the Redis primary: damselfly cannot apply it ({others} more skipped since the last warning)",
+            damselfly_protocol::repr(name)
+        );
+    }
+}
+
+/// Whether damselfly can apply the command as a replicated effect: a data command it knows,
+/// with a valid arity (FLUSHALL and FLUSHDB included).
+fn applicable(args: &[bytes::Bytes]) -> bool {
+    match crate::spec::resolve(args) {
+        Ok(def) => {
+            def.arity_ok(args.len())
+                && (matches!(def.run, Run::Shard(_))
+                    || matches!(def.spread, Spread::EveryShard { .. }))
+        }
+        Err(_) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn encode(commands: &[&[&str]]) -> BytesMut {
+        let mut out = BytesMut::new();
+        for args in commands {
+            out.extend_from_slice(format!("*{}\r\n", args.len()).as_bytes());
+            for arg in *args {
+                out.extend_from_slice(format!("${}\r\n{arg}\r\n", arg.len()).as_bytes());
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn offsets_count_every_byte_and_multi_counts_at_exec() {
+        let mut applier = Applier::new(1, 2);
+        applier.set_start(0, 100);
+        let mut stream = RedisStream::new(0, 16);
+        let mut input = encode(&[
+            &["SELECT", "3"],
+            &["PING"],
+            &["SET", "a", "1"],
+            &["MULTI"],
+            &["SET", "b", "2"],
+        ]);
+        let total = input.len() as u64;
+        let multi_part = encode(&[&["MULTI"], &["SET", "b", "2"]]).len() as u64;
+        assert!(!stream.drain(&mut input, &mut applier).unwrap());
+        assert_eq!(stream.db, 3);
+        assert_eq!(applier.consumed(0), 100 + total - multi_part);
+        let mut rest = encode(&[&["SET", "c", "3"], &["EXEC"], &["REPLCONF", "GETACK", "*"]]);
+        let rest_len = rest.len() as u64;
+        // Half a command: nothing counted until it is whole.
+        let mut half = rest.split_to(5);
+        assert!(!stream.drain(&mut half, &mut applier).unwrap());
+        half.extend_from_slice(&rest);
+        assert!(stream.drain(&mut half, &mut applier).unwrap());
+        assert_eq!(applier.consumed(0), 100 + total + rest_len);
+        // A command damselfly does not know is skipped, still counted.
+        let mut unknown = encode(&[&["NOSUCHCOMMAND", "x"]]);
+        let unknown_len = unknown.len() as u64;
+        stream.drain(&mut unknown, &mut applier).unwrap();
+        assert_eq!(applier.consumed(0), 100 + total + rest_len + unknown_len);
+        let mut bad = encode(&[&["EXEC"]]);
+        assert!(stream.drain(&mut bad, &mut applier).is_err());
+        let mut bad_db = encode(&[&["SELECT", "99"]]);
+        assert!(stream.drain(&mut bad_db, &mut applier).is_err());
+    }
+}
