@@ -1098,7 +1098,12 @@ fn min_replicas_to_write_refuses_writes_without_good_replicas() {
         let noreplicas = err("NOREPLICAS Not enough good replicas to write.");
         let p = start_primary(
             pt,
-            &["--min-replicas-to-write", "1", "--min-replicas-max-lag", "2"],
+            &[
+                "--min-replicas-to-write",
+                "1",
+                "--min-replicas-max-lag",
+                "2",
+            ],
         );
         let mut pr = p.raw();
         pr.check("SET k v", noreplicas.clone());
