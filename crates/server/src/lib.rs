@@ -15,6 +15,7 @@ mod idle_clients;
 mod ids;
 mod journal;
 mod keyplan;
+mod lending;
 mod listener;
 mod locks;
 mod logging;

@@ -13,13 +13,27 @@ use damselfly_storage::{restore_commands, store_bitop, Entry};
 /// Keys with their entries (None: absent), lent from the shards that own them.
 pub type Lent = Vec<(Bytes, Option<Entry>)>;
 
+/// Whose command runs on lent keys: a client's (the shard's clock, journaled), or one a replica
+/// applies from its primary (no clock: nothing counts as expired; nothing journaled).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Origin {
+    Client,
+    Replica,
+}
+
 impl Shard {
     /// Copies of `keys`' entries, to lend to the shard that runs a command over them.
-    pub fn lend(&mut self, db: usize, keys: Vec<Bytes>) -> Lent {
-        let now = self.clock();
+    pub fn lend(&mut self, db: usize, keys: Vec<Bytes>, origin: Origin) -> Lent {
+        let now = match origin {
+            Origin::Client => self.clock(),
+            Origin::Replica => 0,
+        };
+        let Some(db) = self.dbs.get_mut(db) else {
+            return Vec::new();
+        };
         keys.into_iter()
             .map(|key| {
-                let entry = self.dbs[db].get_entry(&key, now);
+                let entry = db.get_entry(&key, now);
                 (key, entry)
             })
             .collect()
@@ -36,7 +50,14 @@ impl Shard {
         args: &[Bytes],
         borrowed: Lent,
         give_back: &[Bytes],
+        origin: Origin,
     ) -> (Frame, Lent) {
+        if db >= self.dbs.len() {
+            return (
+                Frame::error(damselfly_protocol::errors::DB_OUT_OF_RANGE),
+                Vec::new(),
+            );
+        }
         let keys: Vec<Bytes> = borrowed.iter().map(|(key, _)| key.clone()).collect();
         for (key, entry) in borrowed {
             if let Some(entry) = entry {
@@ -47,7 +68,13 @@ impl Shard {
         for key in give_back {
             self.dbs[db].add_interest(key.clone());
         }
-        let reply = self.run_command(db, def, args);
+        let reply = match origin {
+            Origin::Client => self.run_command(db, def, args),
+            Origin::Replica => {
+                self.apply_replicated(db, def, args);
+                Frame::OK
+            }
+        };
         let written = self.dbs[db].take_touched_of(give_back);
         for key in give_back {
             self.dbs[db].remove_interest(key);

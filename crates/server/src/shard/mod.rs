@@ -12,7 +12,7 @@ mod cross_shard;
 mod msg;
 mod waiters;
 
-pub use cross_shard::Lent;
+pub use cross_shard::{Lent, Origin};
 pub use msg::{job, Job, ShardMsg, Work};
 pub use waiters::{Blocked, Serve, Waiter, WatchFlag};
 
