@@ -5,6 +5,19 @@ use super::{cstr, error_text, parse_i64, Call};
 use crate::spec::{acl, flag::*, key::*, Arg, CommandDef, Journal, KeySpec};
 use damselfly_protocol::Frame;
 
+/// The NX | XX | GT | LT option of EXPIRE, PEXPIRE, EXPIREAT and PEXPIREAT (COMMAND DOCS).
+const EXPIRE_CONDITION: Arg = Arg::oneof(
+    "condition",
+    &[
+        Arg::pure_token("nx", "NX"),
+        Arg::pure_token("xx", "XX"),
+        Arg::pure_token("gt", "GT"),
+        Arg::pure_token("lt", "LT"),
+    ],
+)
+.since("7.0.0")
+.optional();
+
 /// The expiry commands.
 pub(crate) static COMMANDS: &[CommandDef] = &[
     CommandDef::shard("expire", -3, expire)
@@ -22,17 +35,7 @@ pub(crate) static COMMANDS: &[CommandDef] = &[
         .args(&[
             Arg::key("key", 0),
             Arg::integer("seconds"),
-            Arg::oneof(
-                "condition",
-                &[
-                    Arg::pure_token("nx", "NX"),
-                    Arg::pure_token("xx", "XX"),
-                    Arg::pure_token("gt", "GT"),
-                    Arg::pure_token("lt", "LT"),
-                ],
-            )
-            .since("7.0.0")
-            .optional(),
+            EXPIRE_CONDITION,
         ]),
     CommandDef::shard("pexpire", -3, pexpire)
         .journal(Journal::TtlState)
@@ -49,17 +52,7 @@ pub(crate) static COMMANDS: &[CommandDef] = &[
         .args(&[
             Arg::key("key", 0),
             Arg::integer("milliseconds"),
-            Arg::oneof(
-                "condition",
-                &[
-                    Arg::pure_token("nx", "NX"),
-                    Arg::pure_token("xx", "XX"),
-                    Arg::pure_token("gt", "GT"),
-                    Arg::pure_token("lt", "LT"),
-                ],
-            )
-            .since("7.0.0")
-            .optional(),
+            EXPIRE_CONDITION,
         ]),
     CommandDef::shard("expireat", -3, expireat)
         .journal(Journal::TtlState)
@@ -76,17 +69,7 @@ pub(crate) static COMMANDS: &[CommandDef] = &[
         .args(&[
             Arg::key("key", 0),
             Arg::unix_time("unix-time-seconds"),
-            Arg::oneof(
-                "condition",
-                &[
-                    Arg::pure_token("nx", "NX"),
-                    Arg::pure_token("xx", "XX"),
-                    Arg::pure_token("gt", "GT"),
-                    Arg::pure_token("lt", "LT"),
-                ],
-            )
-            .since("7.0.0")
-            .optional(),
+            EXPIRE_CONDITION,
         ]),
     CommandDef::shard("pexpireat", -3, pexpireat)
         .journal(Journal::TtlState)
@@ -103,17 +86,7 @@ pub(crate) static COMMANDS: &[CommandDef] = &[
         .args(&[
             Arg::key("key", 0),
             Arg::unix_time("unix-time-milliseconds"),
-            Arg::oneof(
-                "condition",
-                &[
-                    Arg::pure_token("nx", "NX"),
-                    Arg::pure_token("xx", "XX"),
-                    Arg::pure_token("gt", "GT"),
-                    Arg::pure_token("lt", "LT"),
-                ],
-            )
-            .since("7.0.0")
-            .optional(),
+            EXPIRE_CONDITION,
         ]),
     CommandDef::shard("ttl", 2, ttl)
         .flags(READONLY | FAST)
