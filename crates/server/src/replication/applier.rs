@@ -21,7 +21,7 @@ use crate::shard::{job, Shard, ShardMsg, Work};
 use crate::transaction::Transaction;
 use ahash::AHashMap;
 use bytes::Bytes;
-use damselfly_storage::spec::{CommandDef, Spread};
+use damselfly_storage::spec::{CommandDef, Run, Spread};
 use damselfly_storage::Entry;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -81,25 +81,35 @@ impl KeySet {
 
 /// An effect from the stream with the definition of its command, looked up once on arrival.
 #[derive(Clone)]
-struct Applied {
+pub struct Applied {
     db: usize,
     def: &'static CommandDef,
     args: Vec<Bytes>,
 }
 
 impl Applied {
-    /// None for a command this server does not know (logged: the primary runs a newer version).
-    fn resolve((db, args): Effect) -> Option<Applied> {
-        match crate::spec::resolve(&args) {
-            Ok(def) if def.arity_ok(args.len()) => Some(Applied { db, def, args }),
-            _ => {
-                tracing::warn!(
-                    "replication: cannot apply '{}' from the primary",
-                    damselfly_protocol::repr(args.first().map_or(&[][..], |name| &name[..]))
-                );
-                None
-            }
+    /// The effect with its definition, when this server can apply it as a replicated effect: a
+    /// data command it knows, with a valid arity (FLUSHALL and FLUSHDB included). None otherwise;
+    /// the caller says so in the log.
+    pub fn resolve((db, args): Effect) -> Option<Applied> {
+        let def = crate::spec::resolve(&args).ok()?;
+        let applicable = def.arity_ok(args.len())
+            && (matches!(def.run, Run::Shard(_))
+                || matches!(def.spread, Spread::EveryShard { .. }));
+        applicable.then_some(Applied { db, def, args })
+    }
+
+    /// `resolve`, logging an effect that cannot be applied (the primary runs a newer version).
+    fn resolve_or_warn(effect: Effect) -> Option<Applied> {
+        let name = effect.1.first().cloned().unwrap_or_default();
+        let applied = Applied::resolve(effect);
+        if applied.is_none() {
+            tracing::warn!(
+                "replication: cannot apply '{}' from the primary",
+                damselfly_protocol::repr(&name)
+            );
         }
+        applied
     }
 }
 
@@ -314,19 +324,11 @@ impl Applier {
                 parts,
                 effects,
             } => {
-                let state = &mut self.flows[flow];
-                let effects: Vec<Applied> =
-                    effects.into_iter().filter_map(Applied::resolve).collect();
-                let record = Record {
-                    start: state.consumed,
-                    txid,
-                    parts,
-                    keys: record_keys(&effects),
-                    effects,
-                };
-                state.consumed += length;
-                state.unapplied.insert(record.start);
-                self.hold_or_dispatch(flow, record);
+                let effects = effects
+                    .into_iter()
+                    .filter_map(Applied::resolve_or_warn)
+                    .collect();
+                self.accept_record(flow, txid, parts, effects, length);
             }
             Item::Snapshot { db, records } => {
                 let shards = self.batches.len();
@@ -338,6 +340,33 @@ impl Applier {
             Item::KeepAlive | Item::GetAck => {}
         }
         Ok(())
+    }
+
+    /// Takes in one record of effects already resolved (a redis-server primary's command or MULTI
+    /// block: txid 0, one part); `length` is its size in the stream.
+    pub fn accept_resolved(&mut self, flow: usize, effects: Vec<Applied>, length: u64) {
+        self.accept_record(flow, 0, 1, effects, length);
+    }
+
+    fn accept_record(
+        &mut self,
+        flow: usize,
+        txid: u64,
+        parts: u32,
+        effects: Vec<Applied>,
+        length: u64,
+    ) {
+        let state = &mut self.flows[flow];
+        let record = Record {
+            start: state.consumed,
+            txid,
+            parts,
+            keys: record_keys(&effects),
+            effects,
+        };
+        state.consumed += length;
+        state.unapplied.insert(record.start);
+        self.hold_or_dispatch(flow, record);
     }
 
     /// Sends a record on its way: to its transaction's other parts, to the lane, or to a batch.

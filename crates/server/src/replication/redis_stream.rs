@@ -4,11 +4,9 @@
 //! shards. `SELECT` is tracked; `PING`, `REPLCONF GETACK` and commands damselfly cannot apply only
 //! advance the offset, which counts every byte of the stream as Redis counts it.
 
-use super::applier::Applier;
-use crate::journal::wire::{Effect, Item};
+use super::applier::{Applied, Applier};
 use bytes::BytesMut;
 use damselfly_protocol::{ParseError, Parser};
-use damselfly_storage::spec::{Run, Spread};
 use std::time::{Duration, Instant};
 
 /// Most commands one MULTI block may hold before the link is dropped (nothing grows unbounded).
@@ -26,7 +24,7 @@ pub struct RedisStream {
     databases: usize,
     /// Inside MULTI: its effects and bytes so far (counted only at EXEC, as Redis advances its
     /// offset only outside transactions).
-    multi: Option<(Vec<Effect>, u64)>,
+    multi: Option<(Vec<Applied>, u64)>,
     last_warning: Option<Instant>,
     unwarned: u64,
 }
@@ -60,29 +58,23 @@ impl RedisStream {
                 }
             };
             let length = std::mem::take(&mut self.partial);
-            let name = args[0].to_ascii_lowercase();
-            match &name[..] {
-                b"multi" => {
+            // A cheap copy of the name (shared bytes), for the warning once `args` has moved on.
+            let name = args[0].clone();
+            let is = |word: &[u8]| name.eq_ignore_ascii_case(word);
+            match () {
+                _ if is(b"multi") => {
                     if self.multi.is_some() {
                         return Err("MULTI inside MULTI in the replication stream".to_string());
                     }
                     self.multi = Some((Vec::new(), length));
                 }
-                b"exec" => {
+                _ if is(b"exec") => {
                     let Some((effects, bytes)) = self.multi.take() else {
                         return Err("EXEC without MULTI in the replication stream".to_string());
                     };
-                    applier.accept(
-                        0,
-                        Item::Journal {
-                            txid: 0,
-                            parts: 1,
-                            effects,
-                        },
-                        bytes + length,
-                    )?;
+                    applier.accept_resolved(0, effects, bytes + length);
                 }
-                b"select" => {
+                _ if is(b"select") => {
                     let db = args
                         .get(1)
                         .and_then(|db| std::str::from_utf8(db).ok())
@@ -97,16 +89,15 @@ impl RedisStream {
                     self.db = db;
                     self.count(applier, length);
                 }
-                b"replconf" => {
+                _ if is(b"replconf") => {
                     ack_now |= args
                         .get(1)
                         .is_some_and(|sub| sub.eq_ignore_ascii_case(b"getack"));
                     self.count(applier, length);
                 }
-                b"ping" => self.count(applier, length),
-                _ if applicable(&args) => {
-                    let effect = (self.db, args);
-                    match &mut self.multi {
+                _ if is(b"ping") => self.count(applier, length),
+                _ => match Applied::resolve((self.db, args)) {
+                    Some(effect) => match &mut self.multi {
                         Some((effects, bytes)) => {
                             if effects.len() >= MAX_MULTI {
                                 return Err("MULTI block too long in the replication stream".into());
@@ -114,21 +105,13 @@ impl RedisStream {
                             effects.push(effect);
                             *bytes += length;
                         }
-                        None => applier.accept(
-                            0,
-                            Item::Journal {
-                                txid: 0,
-                                parts: 1,
-                                effects: vec![effect],
-                            },
-                            length,
-                        )?,
+                        None => applier.accept_resolved(0, vec![effect], length),
+                    },
+                    None => {
+                        self.warn_skipped(&name);
+                        self.count(applier, length);
                     }
-                }
-                _ => {
-                    self.warn_skipped(&args[0]);
-                    self.count(applier, length);
-                }
+                },
             }
         }
     }
@@ -155,19 +138,6 @@ impl RedisStream {
             "replication: skipped '{}' from the Redis primary: damselfly cannot apply it ({others} more skipped since the last warning)",
             damselfly_protocol::repr(name)
         );
-    }
-}
-
-/// Whether damselfly can apply the command as a replicated effect: a data command it knows,
-/// with a valid arity (FLUSHALL and FLUSHDB included).
-fn applicable(args: &[bytes::Bytes]) -> bool {
-    match crate::spec::resolve(args) {
-        Ok(def) => {
-            def.arity_ok(args.len())
-                && (matches!(def.run, Run::Shard(_))
-                    || matches!(def.spread, Spread::EveryShard { .. }))
-        }
-        Err(_) => false,
     }
 }
 
