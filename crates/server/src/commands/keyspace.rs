@@ -12,6 +12,16 @@ use damselfly_protocol::Frame;
 use damselfly_storage::spec::{acl, flag::*, Arg, CommandDef, Spread};
 use rand::Rng;
 
+/// FLUSHDB's and FLUSHALL's ASYNC | SYNC mode (COMMAND DOCS).
+const FLUSH_MODE: Arg = Arg::oneof(
+    "async",
+    &[
+        Arg::pure_token("async", "ASYNC").since("4.0.0"),
+        Arg::pure_token("sync", "SYNC").since("6.2.0"),
+    ],
+)
+.optional();
+
 /// The keyspace commands.
 pub(crate) static COMMANDS: &[CommandDef] = &[
     CommandDef::connection("dbsize", 1, &Later(|conn, _| Box::pin(dbsize(conn))))
@@ -29,12 +39,7 @@ pub(crate) static COMMANDS: &[CommandDef] = &[
             ("4.0.0", "Added the `ASYNC` flushing mode modifier."),
             ("6.2.0", "Added the `SYNC` flushing mode modifier."),
         ])
-        .args(&[
-            Arg::oneof("async", &[
-                Arg::pure_token("async", "ASYNC").since("4.0.0"),
-                Arg::pure_token("sync", "SYNC").since("6.2.0"),
-            ]).optional(),
-        ]),
+        .args(&[FLUSH_MODE]),
     CommandDef::connection("flushall", -1, &Later(|conn, args| Box::pin(async move { flush(conn, &args, true).await })))
         .spread(Spread::EveryShard { all_dbs: true })
         .flags(WRITE)
@@ -45,12 +50,7 @@ pub(crate) static COMMANDS: &[CommandDef] = &[
             ("4.0.0", "Added the `ASYNC` flushing mode modifier."),
             ("6.2.0", "Added the `SYNC` flushing mode modifier."),
         ])
-        .args(&[
-            Arg::oneof("async", &[
-                Arg::pure_token("async", "ASYNC").since("4.0.0"),
-                Arg::pure_token("sync", "SYNC").since("6.2.0"),
-            ]).optional(),
-        ]),
+        .args(&[FLUSH_MODE]),
     CommandDef::connection("keys", 2, &Later(|conn, args| Box::pin(async move { keys(conn, &args).await })))
         .flags(READONLY)
         .acl(acl::KEYSPACE | acl::DANGEROUS)

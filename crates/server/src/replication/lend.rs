@@ -4,7 +4,7 @@
 //! lending their keys to one shard as the client path does (`crate::lending`), applied with no
 //! clock as every replicated effect (nothing counts as expired, only the primary expires keys).
 
-use crate::router::shard_of;
+use crate::keyplan::{KeyPlan, Route};
 use crate::shard::Origin;
 use crate::transaction::Transaction;
 use bytes::Bytes;
@@ -13,14 +13,8 @@ use damselfly_storage::spec::{CommandDef, Spread};
 /// Whether the command must be applied by lending: a gathered or moving command whose keys are
 /// not all on one of our shards.
 pub fn needs_lending(def: &'static CommandDef, args: &[Bytes], shards: usize) -> bool {
-    if !matches!(def.spread, Spread::Gathered | Spread::MoveValue(_)) {
-        return false;
-    }
-    let mut owners = def
-        .key_positions(args)
-        .map(|position| shard_of(&args[position], shards));
-    let first = owners.next();
-    owners.any(|owner| Some(owner) != first)
+    matches!(def.spread, Spread::Gathered | Spread::MoveValue(_))
+        && KeyPlan::new(def, args, 0, shards).route() == Route::Multi
 }
 
 /// Applies `args` in `db` under `tx` (which holds locks on all its keys, on their shards), with

@@ -42,14 +42,8 @@ pub(crate) static COMMANDS: &[CommandDef] = &[
         .args(&[
             Arg::key("source", 0),
             Arg::key("destination", 1),
-            Arg::oneof("wherefrom", &[
-                Arg::pure_token("left", "LEFT"),
-                Arg::pure_token("right", "RIGHT"),
-            ]),
-            Arg::oneof("whereto", &[
-                Arg::pure_token("left", "LEFT"),
-                Arg::pure_token("right", "RIGHT"),
-            ]),
+            super::lists::WHEREFROM,
+            super::lists::WHERETO,
             Arg::double("timeout"),
         ]),
     CommandDef::shard("brpoplpush", 4, brpoplpush)

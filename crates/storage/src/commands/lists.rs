@@ -14,6 +14,22 @@ use damselfly_protocol::{string2ll, Frame};
 pub const LMOVE: &str = "lmove";
 pub const LMPOP: &str = "lmpop";
 
+/// LMOVE's and BLMOVE's ends of the source and of the destination (COMMAND DOCS).
+pub(super) const WHEREFROM: Arg = Arg::oneof(
+    "wherefrom",
+    &[
+        Arg::pure_token("left", "LEFT"),
+        Arg::pure_token("right", "RIGHT"),
+    ],
+);
+pub(super) const WHERETO: Arg = Arg::oneof(
+    "whereto",
+    &[
+        Arg::pure_token("left", "LEFT"),
+        Arg::pure_token("right", "RIGHT"),
+    ],
+);
+
 /// The list commands.
 pub(crate) static COMMANDS: &[CommandDef] = &[
     CommandDef::shard("lpush", -3, lpush)
@@ -137,14 +153,8 @@ pub(crate) static COMMANDS: &[CommandDef] = &[
         .args(&[
             Arg::key("source", 0),
             Arg::key("destination", 1),
-            Arg::oneof("wherefrom", &[
-                Arg::pure_token("left", "LEFT"),
-                Arg::pure_token("right", "RIGHT"),
-            ]),
-            Arg::oneof("whereto", &[
-                Arg::pure_token("left", "LEFT"),
-                Arg::pure_token("right", "RIGHT"),
-            ]),
+            WHEREFROM,
+            WHERETO,
         ]),
     CommandDef::shard(LMPOP, -4, lmpop)
         .journal(Journal::FromReply(super::effects::lmpop_effects))
