@@ -175,3 +175,11 @@ impl<W: Write> RdbWriter<W> {
         Ok(self.inner)
     }
 }
+
+impl RdbWriter<Vec<u8>> {
+    /// Takes the bytes written so far, so a payload produced piece by piece can be sent while it
+    /// grows (the checksum still covers everything).
+    pub fn take_output(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.inner)
+    }
+}

@@ -66,6 +66,10 @@ pub struct Args {
     /// Seconds without traffic after which a replication link is considered dead (default 60).
     #[arg(long)]
     pub repl_timeout: Option<u64>,
+    /// Seconds between the PINGs a primary sends down an idle Redis-format replication stream
+    /// (default 10).
+    #[arg(long, alias = "repl-ping-slave-period")]
+    pub repl_ping_replica_period: Option<u64>,
     /// Total bytes of recent journal kept for partial resynchronization (default 16mb).
     #[arg(long)]
     pub repl_backlog_size: Option<String>,
@@ -168,6 +172,7 @@ pub struct Config {
     pub masterauth: Option<String>,
     pub replica_read_only: bool,
     pub repl_timeout_secs: u64,
+    pub repl_ping_replica_period_secs: u64,
     pub repl_backlog_size: u64,
     pub min_replicas_to_write: u64,
     pub min_replicas_max_lag: u64,
@@ -201,6 +206,7 @@ impl Default for Config {
             masterauth: None,
             replica_read_only: true,
             repl_timeout_secs: 60,
+            repl_ping_replica_period_secs: 10,
             repl_backlog_size: 16 << 20,
             min_replicas_to_write: 0,
             min_replicas_max_lag: 10,
@@ -292,6 +298,9 @@ impl Config {
         if let Some(seconds) = args.repl_timeout {
             self.repl_timeout_secs = seconds;
         }
+        if let Some(seconds) = args.repl_ping_replica_period {
+            self.repl_ping_replica_period_secs = seconds;
+        }
         if let Some(size) = args.repl_backlog_size {
             self.repl_backlog_size = parse_memory(&size)?;
         }
@@ -358,6 +367,9 @@ impl Config {
             "debug" | "verbose" | "notice" | "warning"
         ) {
             return Err(format!("Invalid loglevel '{}'", self.loglevel));
+        }
+        if self.repl_ping_replica_period_secs == 0 {
+            return Err("repl-ping-replica-period must be at least 1 second".to_string());
         }
         if self.repl_timeout_secs == 0 {
             return Err("repl-timeout must be at least 1 second".to_string());
@@ -455,6 +467,11 @@ impl Config {
                 self.repl_timeout_secs = single()?
                     .parse()
                     .map_err(|_| "Invalid repl-timeout".to_string())?
+            }
+            "repl-ping-replica-period" | "repl-ping-slave-period" => {
+                self.repl_ping_replica_period_secs = single()?
+                    .parse()
+                    .map_err(|_| "Invalid repl-ping-replica-period".to_string())?
             }
             "repl-backlog-size" => self.repl_backlog_size = parse_memory(single()?)?,
             "min-replicas-to-write" | "min-slaves-to-write" => {

@@ -19,8 +19,10 @@ pub struct Connection {
     pub authenticated: bool,
     /// Set by QUIT, SHUTDOWN or a protocol error: close once the pending replies are written.
     pub close_after_reply: bool,
-    /// Set by DFLY FLOW: this socket becomes a replication flow of (session, shard).
-    pub handoff: Option<(u64, usize)>,
+    /// Set by DFLY FLOW, PSYNC or SYNC: this socket becomes a replication stream.
+    pub handoff: Option<Handoff>,
+    /// What a redis-server replica said with REPLCONF before PSYNC.
+    pub replica_hello: Option<Box<ReplicaHello>>,
     /// Per shard, the journal offset after this client's last write (what WAIT waits for).
     pub write_offsets: Vec<u64>,
     /// Commands queued since MULTI.
@@ -31,6 +33,36 @@ pub struct Connection {
     pub subscriptions: Option<Box<Subscriptions>>,
     /// Where others push messages for this client, and the accounting of its unsent output.
     pub output: Rc<ClientOutput>,
+}
+
+/// What a connection becomes after the command that hands its socket over.
+pub enum Handoff {
+    /// A damselfly replica's flow of (session, shard).
+    Flow { session: u64, shard: usize },
+    /// A replica (or a tool) that asked for the Redis-format stream with PSYNC or SYNC.
+    RedisReplica(Box<StreamRequest>),
+}
+
+/// A replica's REPLCONF options (`listening-port`, `ip-address`, `capa`).
+#[derive(Default, Clone)]
+pub struct ReplicaHello {
+    pub listening_port: Option<u16>,
+    pub ip_address: Option<String>,
+    /// The replica reads an RDB sent without its length first (`$EOF:<mark>`).
+    pub capa_eof: bool,
+    /// The replica understands `+CONTINUE <replid>`.
+    pub capa_psync2: bool,
+}
+
+/// PSYNC or SYNC: where the replica says it stands, and how it can be fed.
+pub struct StreamRequest {
+    /// `PSYNC replid offset`: the replication id and how many bytes of its stream the replica
+    /// has (PSYNC's offset minus one). None for `SYNC` and `PSYNC ? -1`.
+    pub resume: Option<(String, u64)>,
+    /// SYNC: no `+FULLRESYNC` line, the RDB follows at once.
+    pub legacy_sync: bool,
+    pub hello: ReplicaHello,
+    pub ip: String,
 }
 
 /// Commands queued after MULTI.

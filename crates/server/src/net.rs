@@ -5,7 +5,7 @@
 use crate::client_limits::MAX_CLIENTS_REACHED;
 use crate::client_output::ClientOutput;
 use crate::clients::{ClientInfo, ClientKind};
-use crate::connection::Connection;
+use crate::connection::{Connection, Handoff};
 use crate::context::ExecutorCtx;
 use crate::pipeline;
 use crate::shared::RuntimeConfig;
@@ -89,6 +89,7 @@ pub async fn serve(ctx: Rc<ExecutorCtx>, mut stream: TcpStream) {
         authenticated: runtime.requirepass.is_none(),
         close_after_reply: false,
         handoff: None,
+        replica_hello: None,
         write_offsets: Vec::new(),
         multi: None,
         watch: None,
@@ -102,8 +103,14 @@ pub async fn serve(ctx: Rc<ExecutorCtx>, mut stream: TcpStream) {
     ctx.shard.borrow_mut().clients.remove(id);
     crate::commands::multi::unwatch_all(&mut connection).await;
     crate::commands::pubsub::unsubscribe_all(&mut connection);
-    if let Some((session, shard)) = connection.handoff {
-        crate::replication::primary::hand_off(&ctx, stream, session, shard).await;
+    match connection.handoff.take() {
+        Some(Handoff::Flow { session, shard }) => {
+            crate::replication::primary::hand_off(&ctx, stream, session, shard).await;
+        }
+        Some(Handoff::RedisReplica(request)) => {
+            crate::replication::redis_feed::hand_off(&ctx, stream, request).await;
+        }
+        None => {}
     }
 }
 

@@ -52,7 +52,12 @@ impl Shared {
         };
         let min_replicas =
             MinReplicas::new(config.min_replicas_to_write, config.min_replicas_max_lag);
-        let repl = Replication::new(shards, config.replica_read_only, min_replicas);
+        let repl = Replication::new(
+            shards,
+            config.replica_read_only,
+            min_replicas,
+            config.repl_ping_replica_period_secs,
+        );
         let output_limits = OutputLimits::default();
         for &(class, limit) in &config.output_limits {
             output_limits.set(class, limit);

@@ -135,6 +135,7 @@ fn fixed_parameters(conn: &Connection) -> Vec<(&'static str, String)> {
     let min_replicas = &shared.repl.min_replicas;
     let to_write = min_replicas.to_write.load(Ordering::Relaxed).to_string();
     let max_lag = min_replicas.max_lag.load(Ordering::Relaxed).to_string();
+    let ping_period = shared.repl.ping_period_secs().to_string();
     vec![
         ("port", config.port.to_string()),
         ("bind", config.bind.join(" ")),
@@ -168,6 +169,8 @@ fn fixed_parameters(conn: &Connection) -> Vec<(&'static str, String)> {
         ("replica-read-only", yes_no(read_only)),
         ("slave-read-only", yes_no(read_only)),
         ("repl-timeout", config.repl_timeout_secs.to_string()),
+        ("repl-ping-replica-period", ping_period.clone()),
+        ("repl-ping-slave-period", ping_period),
         ("repl-backlog-size", config.repl_backlog_size.to_string()),
         ("min-replicas-to-write", to_write.clone()),
         ("min-slaves-to-write", to_write),
@@ -280,6 +283,16 @@ fn set(conn: &Connection, pairs: &[Bytes]) -> Frame {
                     }))
                 }
                 Ok(_) => return failed("argument must be between 0 and 2147483647 inclusive"),
+                Err(_) => return failed("argument couldn't be parsed into an integer"),
+            },
+            "repl-ping-replica-period" | "repl-ping-slave-period" => match value.parse::<i64>() {
+                Ok(seconds) if (1..=i64::from(i32::MAX)).contains(&seconds) => {
+                    let shared = conn.ctx.shared.clone();
+                    changes.push(Box::new(move |_| {
+                        shared.repl.set_ping_period_secs(seconds as u64)
+                    }))
+                }
+                Ok(_) => return failed("argument must be between 1 and 2147483647 inclusive"),
                 Err(_) => return failed("argument couldn't be parsed into an integer"),
             },
             "replica-read-only" | "slave-read-only" => match parse_yes_no(&value) {

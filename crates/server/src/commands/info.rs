@@ -257,13 +257,21 @@ fn stats(conn: &Connection, total: &ShardInfo, out: &mut String) {
     );
 }
 
-/// INFO replication. Offsets are sums over shards: master_repl_offset is the sum of the shard
-/// journals' offsets, and the backlog's first byte and length are summed the same way.
+/// INFO replication. Once redis-server replicas have been fed, offsets are those of the
+/// Redis-format stream (what they count); before, they are sums over shards: master_repl_offset is
+/// the sum of the shard journals' offsets, and the backlog's first byte and length are summed the
+/// same way. A damselfly replica's offset in its slaveN line is the sum of its shard offsets.
 fn replication(conn: &Connection, total: &ShardInfo, out: &mut String) {
     let repl = &conn.ctx.shared.repl;
     let config = &conn.ctx.shared.config;
     let state = repl.state();
-    let offset = repl.primary_offset();
+    let offset = repl.reported_offset();
+    let (backlog_first, backlog_len) = if repl.redis_stream.on.load(Ordering::Acquire) {
+        let start = repl.redis_stream.start.load(Ordering::Acquire);
+        (start + 1, offset.saturating_sub(start))
+    } else {
+        (total.backlog_first, total.backlog_len)
+    };
     match &state.role {
         Role::Primary => {
             let online: Vec<_> = state.sessions.values().collect();
@@ -290,7 +298,7 @@ fn replication(conn: &Connection, total: &ShardInfo, out: &mut String) {
                     "slave{index}:ip={},port={},state={state_name},offset={},lag={}\r\n",
                     session.ip,
                     session.port,
-                    session.acked.iter().sum::<u64>(),
+                    session.reported_offset(),
                     session.last_ack.elapsed().as_secs()
                 );
             }
@@ -332,10 +340,10 @@ fn replication(conn: &Connection, total: &ShardInfo, out: &mut String) {
             Role::Primary => state.replid.clone(),
             Role::Replica { .. } => state.link.primary_replid.clone().unwrap_or_else(|| state.replid.clone()),
         },
-        u8::from(total.backlog_active),
+        u8::from(total.backlog_active || repl.redis_stream.on.load(Ordering::Acquire)),
         config.repl_backlog_size,
-        total.backlog_first,
-        total.backlog_len,
+        backlog_first,
+        backlog_len,
     );
 }
 

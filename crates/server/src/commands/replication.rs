@@ -3,7 +3,7 @@
 use super::handler::{Later, Now};
 use super::parse_i64;
 use crate::config::parse_primary_address;
-use crate::connection::Connection;
+use crate::connection::{Connection, Handoff, StreamRequest};
 use crate::replication::{primary, replica};
 use crate::replication_state::coordinator::Event;
 use crate::replication_state::Role;
@@ -46,15 +46,15 @@ pub(crate) static COMMANDS: &[CommandDef] = &[
         .tips(&["request_policy:all_shards", "response_policy:agg_min"])
         .doc("generic", "3.0.0", "O(1)", "Wait for the synchronous replication of all the write commands sent in the context of the current connection")
         .args(&[Arg::integer("numreplicas"), Arg::integer("timeout")]),
-    CommandDef::connection("replconf", -1, &Now(|_, args| replconf(args)))
+    CommandDef::connection("replconf", -1, &Now(replconf))
         .flags(ADMIN | NOSCRIPT | LOADING | STALE | ALLOW_BUSY)
         .doc("server", "3.0.0", "O(1)", "An internal command for configuring the replication stream")
         .syscmd(),
-    CommandDef::connection("psync", -3, &Now(|_, _| Frame::error(NOT_A_DAMSELFLY_REPLICA)))
+    CommandDef::connection("psync", -3, &Now(|conn, args| stream_request(conn, args, false)))
         .flags(ADMIN | NOSCRIPT | NO_ASYNC_LOADING | NO_MULTI)
         .doc("server", "2.8.0", "", "Internal command used for replication")
         .args(&[Arg::string("replicationid"), Arg::integer("offset")]),
-    CommandDef::connection("sync", 1, &Now(|_, _| Frame::error(NOT_A_DAMSELFLY_REPLICA)))
+    CommandDef::connection("sync", 1, &Now(|conn, args| stream_request(conn, args, true)))
         .flags(ADMIN | NOSCRIPT | NO_ASYNC_LOADING | NO_MULTI)
         .doc("server", "1.0.0", "", "Internal command used for replication"),
     CommandDef::connection("dfly", -2, &Later(|conn, args| Box::pin(async move { dfly(conn, &args).await })))
@@ -72,9 +72,8 @@ pub(crate) static COMMANDS: &[CommandDef] = &[
         ])]),
 ];
 
-/// PSYNC and SYNC: damselfly replicates with damselfly only, over its per-shard flows.
-const NOT_A_DAMSELFLY_REPLICA: &str =
-    "ERR damselfly replicas only: connect with damselfly --replicaof (PSYNC/SYNC not supported)";
+/// PSYNC and SYNC on a replica: it does not pass its primary's stream on (no chained replicas).
+const NOT_CHAINED: &str = "NOMASTERLINK Can't SYNC while not connected with my master";
 
 pub async fn replicaof(conn: &mut Connection, args: &[Bytes]) -> Frame {
     let words = [
@@ -116,13 +115,13 @@ pub fn role(conn: &Connection) -> Frame {
                     Frame::Array(vec![
                         Frame::Bulk(Bytes::from(s.ip.clone())),
                         Frame::Bulk(Bytes::from(s.port.to_string())),
-                        Frame::Bulk(Bytes::from(s.acked.iter().sum::<u64>().to_string())),
+                        Frame::Bulk(Bytes::from(s.reported_offset().to_string())),
                     ])
                 })
                 .collect();
             Frame::Array(vec![
                 Frame::Bulk(Bytes::from_static(b"master")),
-                Frame::Integer(repl.primary_offset() as i64),
+                Frame::Integer(repl.reported_offset() as i64),
                 Frame::Array(replicas),
             ])
         }
@@ -190,13 +189,68 @@ pub async fn wait(conn: &mut Connection, args: &[Bytes]) -> Frame {
 /// How often a client blocked in WAIT is checked for having disconnected.
 const CLIENT_CHECK: Duration = Duration::from_millis(200);
 
-/// REPLCONF from a replica's control connection: options are accepted; acknowledgements arrive
-/// on the flows instead.
-pub fn replconf(args: &[Bytes]) -> Frame {
+/// REPLCONF from a replica before PSYNC: `listening-port`, `ip-address` and `capa` are kept for the
+/// stream it asks for next; `ACK` on a connection that is not a replica's stream is ignored, as
+/// Redis ignores it there. Other options Redis knows are accepted.
+pub fn replconf(conn: &mut Connection, args: &[Bytes]) -> Frame {
     if args.len().is_multiple_of(2) {
         return Frame::error(errors::SYNTAX);
     }
+    let mut hello = conn.replica_hello.as_deref().cloned().unwrap_or_default();
+    for pair in args[1..].chunks(2) {
+        let (option, value) = (&pair[0], &pair[1]);
+        match option.to_ascii_lowercase().as_slice() {
+            b"listening-port" => match parse_i64(value).and_then(|p| u16::try_from(p).ok()) {
+                Some(port) => hello.listening_port = Some(port),
+                None => return Frame::error(errors::NOT_INTEGER),
+            },
+            b"ip-address" => {
+                hello.ip_address = Some(String::from_utf8_lossy(value).into_owned());
+            }
+            b"capa" => {
+                if value.eq_ignore_ascii_case(b"eof") {
+                    hello.capa_eof = true;
+                } else if value.eq_ignore_ascii_case(b"psync2") {
+                    hello.capa_psync2 = true;
+                }
+            }
+            b"ack" | b"getack" => return Frame::Many(Vec::new()),
+            b"rdb-only" | b"rdb-filter-only" => {}
+            _ => {
+                return Frame::error_owned(format!(
+                    "ERR Unrecognized REPLCONF option: {}",
+                    String::from_utf8_lossy(option)
+                ))
+            }
+        }
+    }
+    conn.replica_hello = Some(Box::new(hello));
     Frame::OK
+}
+
+/// PSYNC replid offset / SYNC: the connection becomes a Redis-format replication stream, served
+/// from the feed's executor, which also writes the answer.
+fn stream_request(conn: &mut Connection, args: &[Bytes], legacy_sync: bool) -> Frame {
+    if conn.ctx.shared.repl.is_replica() {
+        return Frame::error(NOT_CHAINED);
+    }
+    // As Redis: a non-numeric offset (and `?`) asks for a full sync. PSYNC names the first byte
+    // it lacks counting from 1 (its offset + 1); the stream counts bytes from 0.
+    let resume = (!legacy_sync)
+        .then(|| {
+            let replid = String::from_utf8_lossy(&args[1]).into_owned();
+            let next_byte = u64::try_from(parse_i64(&args[2])?).ok()?;
+            (replid != "?").then_some((replid, next_byte.checked_sub(1)?))
+        })
+        .flatten();
+    let ip = conn.info.borrow().addr.ip().to_string();
+    conn.handoff = Some(Handoff::RedisReplica(Box::new(StreamRequest {
+        resume,
+        legacy_sync,
+        hello: conn.replica_hello.as_deref().cloned().unwrap_or_default(),
+        ip,
+    })));
+    Frame::Null
 }
 
 pub async fn dfly(conn: &mut Connection, args: &[Bytes]) -> Frame {

@@ -311,6 +311,23 @@ impl Journal {
             .push(Rc::new(FlowSink::new(session, limit, self.offset, true)));
     }
 
+    /// Registers the sink of the Redis-format feed: every record from now on. It never runs a
+    /// snapshot of its own (a full sync marks its cut in it) and has no size limit (its forwarder
+    /// drains it continuously; each redis-server replica has its own limit downstream).
+    pub fn register_feed(&mut self, session: u64) -> Rc<FlowSink> {
+        self.activate();
+        self.seal();
+        let unlimited = ClassLimit {
+            hard: 0,
+            soft: 0,
+            soft_seconds: 0,
+        };
+        let sink = Rc::new(FlowSink::new(session, unlimited, self.offset, false));
+        sink.attached.set(true);
+        self.sinks.push(sink.clone());
+        sink
+    }
+
     pub fn sink(&self, session: u64) -> Option<Rc<FlowSink>> {
         self.sinks.iter().find(|s| s.session == session).cloned()
     }

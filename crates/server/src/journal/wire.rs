@@ -8,6 +8,8 @@
 //! - `E`: the snapshot of this shard is complete.
 //! - `K`: keepalive, sent when the flow has been idle for a second.
 //! - `G`: the primary asks for an acknowledgement now (a client is blocked in WAIT).
+//! - `C offset`: a consistent cut of every shard was taken here, at this journal offset (only on
+//!   the feed of redis-server replicas, which starts a full sync's stream at it).
 //!
 //! The replica answers on the same connection with `REPLCONF ACK <offset>`.
 
@@ -30,6 +32,9 @@ pub enum Item {
     SnapshotEnd,
     KeepAlive,
     GetAck,
+    Cut {
+        offset: u64,
+    },
 }
 
 pub const SNAPSHOT_END: &[u8] = b"*1\r\n$1\r\nE\r\n";
@@ -89,6 +94,13 @@ pub fn write_record(out: &mut Vec<u8>, txid: u64, parts: u32, effects: &[(usize,
     }
 }
 
+/// Appends the cut marker of a full sync for the Redis-format feed.
+pub fn write_cut(out: &mut Vec<u8>, offset: u64) {
+    put_header(out, 2);
+    put_bulk(out, b"C");
+    put_bulk_number(out, offset);
+}
+
 /// Encodes a journal record on its own.
 #[cfg(test)]
 pub fn journal_record(txid: u64, parts: u32, effects: &[Effect]) -> Bytes {
@@ -145,6 +157,9 @@ pub fn decode(args: Vec<Bytes>) -> Result<Item, String> {
         Some(b"E") => Ok(Item::SnapshotEnd),
         Some(b"K") => Ok(Item::KeepAlive),
         Some(b"G") => Ok(Item::GetAck),
+        Some(b"C") => Ok(Item::Cut {
+            offset: number(args.get(1))?,
+        }),
         _ => Err("unknown item in replication stream".to_string()),
     }
 }
@@ -193,6 +208,9 @@ mod tests {
         );
         assert_eq!(decode(parse(SNAPSHOT_END)).unwrap(), Item::SnapshotEnd);
         assert_eq!(decode(parse(GETACK)).unwrap(), Item::GetAck);
+        let mut cut = Vec::new();
+        write_cut(&mut cut, 1234);
+        assert_eq!(decode(parse(&cut)).unwrap(), Item::Cut { offset: 1234 });
         assert_eq!(decode(parse(KEEPALIVE)).unwrap(), Item::KeepAlive);
     }
 

@@ -9,11 +9,12 @@
 //! any of them. While a part waits for the others, later records of its flow that touch its keys
 //! wait behind it; other records go ahead, so flows never wait for each other in a cycle.
 
+use super::applied::{effect_keys, record_keys, Applied, KeySet, Keys};
 use super::lend;
 use crate::context::ExecutorCtx;
 use crate::journal::signal::Signal;
 use crate::journal::snapshot;
-use crate::journal::wire::{Effect, Item};
+use crate::journal::wire::Item;
 use crate::keyplan::KeyPlan;
 use crate::locks::LockRequest;
 use crate::router::shard_of;
@@ -21,97 +22,12 @@ use crate::shard::{job, Shard, ShardMsg, Work};
 use crate::transaction::Transaction;
 use ahash::AHashMap;
 use bytes::Bytes;
-use damselfly_storage::spec::{CommandDef, Run, Spread};
+use damselfly_storage::spec::Spread;
 use damselfly_storage::Entry;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::rc::Rc;
 use std::time::Duration;
-
-/// Keys touched by records not applied yet (a multiset; `everything` for FLUSHALL/FLUSHDB).
-#[derive(Default)]
-struct KeySet {
-    keys: AHashMap<(usize, Bytes), u32>,
-    everything: u32,
-}
-
-#[derive(Clone)]
-enum Keys {
-    Some(Vec<(usize, Bytes)>),
-    Everything,
-}
-
-impl KeySet {
-    fn conflicts(&self, keys: &Keys) -> bool {
-        match keys {
-            Keys::Everything => self.everything > 0 || !self.keys.is_empty(),
-            Keys::Some(keys) => {
-                self.everything > 0 || keys.iter().any(|key| self.keys.contains_key(key))
-            }
-        }
-    }
-
-    fn add(&mut self, keys: &Keys) {
-        match keys {
-            Keys::Everything => self.everything += 1,
-            Keys::Some(keys) => {
-                for key in keys {
-                    *self.keys.entry(key.clone()).or_default() += 1;
-                }
-            }
-        }
-    }
-
-    fn remove(&mut self, keys: &Keys) {
-        match keys {
-            Keys::Everything => self.everything = self.everything.saturating_sub(1),
-            Keys::Some(keys) => {
-                for key in keys {
-                    if let Some(count) = self.keys.get_mut(key) {
-                        *count -= 1;
-                        if *count == 0 {
-                            self.keys.remove(key);
-                        }
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// An effect from the stream with the definition of its command, looked up once on arrival.
-#[derive(Clone)]
-pub struct Applied {
-    db: usize,
-    def: &'static CommandDef,
-    args: Vec<Bytes>,
-}
-
-impl Applied {
-    /// The effect with its definition, when this server can apply it as a replicated effect: a
-    /// data command it knows, with a valid arity (FLUSHALL and FLUSHDB included). None otherwise;
-    /// the caller says so in the log.
-    pub fn resolve((db, args): Effect) -> Option<Applied> {
-        let def = crate::spec::resolve(&args).ok()?;
-        let applicable = def.arity_ok(args.len())
-            && (matches!(def.run, Run::Shard(_))
-                || matches!(def.spread, Spread::EveryShard { .. }));
-        applicable.then_some(Applied { db, def, args })
-    }
-
-    /// `resolve`, logging an effect that cannot be applied (the primary runs a newer version).
-    fn resolve_or_warn(effect: Effect) -> Option<Applied> {
-        let name = effect.1.first().cloned().unwrap_or_default();
-        let applied = Applied::resolve(effect);
-        if applied.is_none() {
-            tracing::warn!(
-                "replication: cannot apply '{}' from the primary",
-                damselfly_protocol::repr(&name)
-            );
-        }
-        applied
-    }
-}
 
 struct Record {
     /// Offset of the record's first byte in its flow.
@@ -173,30 +89,6 @@ pub struct Applier {
 }
 
 pub type SharedApplier = Rc<RefCell<Applier>>;
-
-/// An effect's keys in the order of its arguments (its key specs say where), or Err for one
-/// that writes whole shards (FLUSHALL, FLUSHDB).
-fn effect_keys(effect: &Applied) -> Result<Vec<&Bytes>, ()> {
-    if let Spread::EveryShard { .. } = effect.def.spread {
-        return Err(());
-    }
-    Ok(effect
-        .def
-        .key_positions(&effect.args)
-        .map(|position| &effect.args[position])
-        .collect())
-}
-
-fn record_keys(effects: &[Applied]) -> Keys {
-    let mut all = Vec::new();
-    for effect in effects {
-        match effect_keys(effect) {
-            Ok(keys) => all.extend(keys.into_iter().map(|key| (effect.db, key.clone()))),
-            Err(()) => return Keys::Everything,
-        }
-    }
-    Keys::Some(all)
-}
 
 /// Splits an effect into commands per shard of ours (MSET and DEL split by key).
 fn split_effect(effect: &Applied, shards: usize, out: &mut AHashMap<usize, Vec<Op>>) {
@@ -337,7 +229,7 @@ impl Applier {
                 }
             }
             Item::SnapshotEnd => self.flows[flow].snapshot_done = true,
-            Item::KeepAlive | Item::GetAck => {}
+            Item::KeepAlive | Item::GetAck | Item::Cut { .. } => {}
         }
         Ok(())
     }
@@ -653,6 +545,7 @@ async fn run_transaction(ctx: &Rc<ExecutorCtx>, effects: Vec<Applied>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::journal::wire::Effect;
 
     fn effect(words: &[&str]) -> Effect {
         (

@@ -2,15 +2,18 @@
 //! primary and the appliers. The journals they carry are `crate::journal`, the state INFO and WAIT
 //! read is `crate::replication_state`. The wire protocol is described in docs/replication.md.
 
+pub mod applied;
 pub mod applier;
 pub mod flow_input;
 #[cfg(test)]
 mod fuzz;
+pub mod handoff;
 pub mod handshake;
 pub mod lend;
 pub mod primary;
 pub mod primary_conn;
 pub mod rdb_load;
+pub mod redis_feed;
 pub mod redis_link;
 pub mod redis_stream;
 pub mod replica;

@@ -5,7 +5,7 @@
 //! snapshot interleaved with journal records, then live records, and reads acknowledgements.
 
 use crate::clients::{ClientInfo, ClientKind};
-use crate::connection::Connection;
+use crate::connection::{Connection, Handoff};
 use crate::context::ExecutorCtx;
 use crate::journal::FlowSink;
 use crate::journal::{snapshot, wire};
@@ -22,7 +22,7 @@ use futures::{AsyncReadExt, AsyncWriteExt, FutureExt};
 use glommio::net::TcpStream;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
-use std::os::fd::{AsRawFd, FromRawFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -145,6 +145,7 @@ pub async fn sync(conn: &mut Connection, args: &[Bytes]) -> Frame {
             full_sync: !partial,
             flows_open: 0,
             started: Instant::now(),
+            stream_offset: None,
         },
     );
     let counter = if partial {
@@ -175,37 +176,27 @@ pub fn flow_request(conn: &mut Connection, args: &[Bytes]) -> Frame {
     let parse = |i: usize| -> Option<u64> { std::str::from_utf8(args.get(i)?).ok()?.parse().ok() };
     match (parse(2), parse(3)) {
         (Some(session), Some(shard)) if (shard as usize) < conn.ctx.shards() => {
-            conn.handoff = Some((session, shard as usize));
+            conn.handoff = Some(Handoff::Flow {
+                session,
+                shard: shard as usize,
+            });
             Frame::Null
         }
         _ => Frame::error("ERR invalid flow"),
     }
 }
 
-/// Moves a flow connection to the executor of its shard (the socket is duplicated; the old
-/// descriptor closes with the old stream).
+/// Moves a flow connection to the executor of its shard.
 pub async fn hand_off(ctx: &Rc<ExecutorCtx>, stream: TcpStream, session: u64, shard: usize) {
-    // SAFETY: dup returns a new descriptor for the same socket, or -1.
-    let fd = unsafe { libc::dup(stream.as_raw_fd()) };
-    drop(stream);
-    if fd < 0 {
-        tracing::warn!("could not hand a replication flow over: dup failed");
-        return;
-    }
-    let take_over = move |_: &mut Shard| match crate::context::current() {
-        Some(ctx) => crate::context::spawn_from_job(serve_flow(ctx, fd, session)),
-        // SAFETY: fd came from dup above and nothing else owns it.
-        None => unsafe {
-            libc::close(fd);
-        },
-    };
-    ctx.run_on(shard, take_over).await;
+    super::handoff::move_socket(ctx, stream, shard, move |ctx, fd| {
+        crate::context::spawn_from_job(serve_flow(ctx, fd, session));
+    })
+    .await;
 }
 
 /// Streams one shard's flow to a replica until the connection ends or the flow dies.
-async fn serve_flow(ctx: Rc<ExecutorCtx>, fd: RawFd, session: u64) {
-    // SAFETY: fd is a connected TCP socket handed over by `hand_off`; this stream now owns it.
-    let stream = unsafe { TcpStream::from_raw_fd(fd) };
+async fn serve_flow(ctx: Rc<ExecutorCtx>, fd: OwnedFd, session: u64) {
+    let stream = super::handoff::stream_of(fd);
     let _ = stream.set_nodelay(true);
     let shard_id = ctx.id;
     let sink = ctx.shard.borrow().journal.sink(session);
@@ -250,7 +241,7 @@ async fn serve_flow(ctx: Rc<ExecutorCtx>, fd: RawFd, session: u64) {
     session_flow_closed(&ctx, session);
 }
 
-fn register_client(ctx: &Rc<ExecutorCtx>, stream: &TcpStream) -> Rc<RefCell<ClientInfo>> {
+pub fn register_client(ctx: &Rc<ExecutorCtx>, stream: &TcpStream) -> Rc<RefCell<ClientInfo>> {
     let unspecified = std::net::SocketAddr::from(([0, 0, 0, 0], 0));
     let now = Instant::now();
     let info = Rc::new(RefCell::new(ClientInfo {

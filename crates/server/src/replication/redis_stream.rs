@@ -4,7 +4,8 @@
 //! shards. `SELECT` is tracked; `PING`, `REPLCONF GETACK` and commands damselfly cannot apply only
 //! advance the offset, which counts every byte of the stream as Redis counts it.
 
-use super::applier::{Applied, Applier};
+use super::applied::Applied;
+use super::applier::Applier;
 use bytes::BytesMut;
 use damselfly_protocol::{ParseError, Parser};
 use std::time::{Duration, Instant};

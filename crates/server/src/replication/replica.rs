@@ -38,6 +38,7 @@ pub async fn follow(ctx: &Rc<ExecutorCtx>, host: String, port: u16) {
         .is_replica
         .store(true, std::sync::atomic::Ordering::Release);
     set_passive_expiry(ctx, true).await;
+    super::redis_feed::stop(ctx).await;
     let start_link = move |_: &mut Shard| {
         if let Some(ctx) = crate::context::current() {
             crate::context::spawn_from_job(link_task(ctx, generation));

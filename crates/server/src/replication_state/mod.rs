@@ -32,6 +32,28 @@ pub struct Session {
     pub full_sync: bool,
     pub flows_open: usize,
     pub started: Instant,
+    /// A redis-server replica (Redis-format stream): the stream offset it acknowledged. None for
+    /// a damselfly replica, whose offsets are per shard (`acked`).
+    pub stream_offset: Option<u64>,
+}
+
+impl Session {
+    /// The offset INFO and ROLE show: in the Redis-format stream for a redis-server replica, the
+    /// sum of the shard offsets for a damselfly replica.
+    pub fn reported_offset(&self) -> u64 {
+        self.stream_offset
+            .unwrap_or_else(|| self.acked.iter().sum::<u64>())
+    }
+}
+
+/// Where the Redis-format stream (redis-server replicas) stands, for INFO and ROLE on any executor.
+#[derive(Default)]
+pub struct StreamPosition {
+    /// The stream has started (the first redis-server replica synced).
+    pub on: AtomicBool,
+    pub offset: AtomicU64,
+    /// Its first byte still held (the backlog's start).
+    pub start: AtomicU64,
 }
 
 impl Session {
@@ -141,10 +163,18 @@ pub struct Replication {
     state: Mutex<ReplState>,
     pub coordinator: Coordinator,
     pub min_replicas: MinReplicas,
+    pub redis_stream: StreamPosition,
+    /// repl-ping-replica-period, in seconds (CONFIG SET changes it).
+    ping_period: AtomicU64,
 }
 
 impl Replication {
-    pub fn new(shards: usize, read_only: bool, min_replicas: MinReplicas) -> Replication {
+    pub fn new(
+        shards: usize,
+        read_only: bool,
+        min_replicas: MinReplicas,
+        ping_period_secs: u64,
+    ) -> Replication {
         Replication {
             offsets: (0..shards).map(|_| AtomicU64::new(0)).collect(),
             journal_on: AtomicBool::new(false),
@@ -163,6 +193,8 @@ impl Replication {
             }),
             coordinator: Coordinator::start(),
             min_replicas,
+            redis_stream: StreamPosition::default(),
+            ping_period: AtomicU64::new(ping_period_secs),
         }
     }
 
@@ -217,8 +249,26 @@ impl Replication {
             .collect()
     }
 
-    /// Redis's master_repl_offset: the sum of the shard offsets.
+    /// The sum of the shard journal offsets.
     pub fn primary_offset(&self) -> u64 {
         self.current_offsets().iter().sum()
+    }
+
+    /// Redis's master_repl_offset: the Redis-format stream's offset once redis-server replicas
+    /// have been fed (what they count), the sum of the shard offsets before.
+    pub fn reported_offset(&self) -> u64 {
+        if self.redis_stream.on.load(Ordering::Acquire) {
+            self.redis_stream.offset.load(Ordering::Acquire)
+        } else {
+            self.primary_offset()
+        }
+    }
+
+    pub fn ping_period_secs(&self) -> u64 {
+        self.ping_period.load(Ordering::Relaxed).max(1)
+    }
+
+    pub fn set_ping_period_secs(&self, seconds: u64) {
+        self.ping_period.store(seconds, Ordering::Relaxed);
     }
 }
