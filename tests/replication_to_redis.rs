@@ -18,6 +18,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const SYNC_DEADLINE: Duration = Duration::from_secs(60);
+/// How often a replica acknowledges (Redis's replicationCron).
+const ACK_PERIOD: Duration = Duration::from_secs(1);
 const NOREPLICAS: &str = "NOREPLICAS Not enough good replicas to write.";
 
 fn skip_without_redis() -> bool {
@@ -66,13 +68,32 @@ fn int_field(s: &Server, section: &str, name: &str) -> i64 {
         .unwrap_or_else(|| panic!("INFO {section} has no integer {name}:\n{text}"))
 }
 
+/// Waits until the replica's link is up and no sync is in progress; the panic shows the
+/// replica's last INFO replication (its log is printed when the Server drops).
 fn wait_link_up(replica: &Server) {
-    wait_for("master_link_status:up", SYNC_DEADLINE, || {
+    let end = Instant::now() + SYNC_DEADLINE;
+    loop {
         let text = info_text(replica, "replication");
-        (field(&text, "master_link_status").as_deref() == Some("up")
-            && field(&text, "master_sync_in_progress").as_deref() == Some("0"))
-        .then_some(())
-    });
+        if field(&text, "master_link_status").as_deref() == Some("up")
+            && field(&text, "master_sync_in_progress").as_deref() == Some("0")
+        {
+            return;
+        }
+        assert!(
+            Instant::now() < end,
+            "the replica's link never came up within {SYNC_DEADLINE:?}; INFO replication:\n{text}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// How many times the redis-server replica logged that its primary answered PSYNC with
+/// +CONTINUE.
+fn partial_resyncs_logged(replica: &Server) -> usize {
+    replica
+        .log_text()
+        .matches("Master accepted a Partial Resynchronization")
+        .count()
 }
 
 /// The primary's `slave0:ip=..,port=..,state=..,offset=..,lag=..` line.
@@ -440,8 +461,7 @@ fn replicate_under_load(threads: usize) {
     let mut p = primary.raw();
     for n in 0..5 {
         wait_for("more writer rounds", SYNC_DEADLINE, || {
-            (rounds.load(Ordering::Relaxed) > n * ROUNDS / 6 || done.load(Ordering::Relaxed))
-                .then_some(())
+            (rounds.load(Ordering::Relaxed) > n * ROUNDS / 6 || writer.is_finished()).then_some(())
         });
         p.check_cmd(&["SET", "waited", &n.to_string()], ok());
         p.check_cmd(&["WAIT", "1", "5000"], int(1));
@@ -567,6 +587,7 @@ fn redis_replica_resumes_a_cut_link_with_a_partial_resync() {
                 full_before,
                 "the cut link needed a full sync"
             );
+            assert_eq!(partial_resyncs_logged(&replica), round as usize + 1);
         }
         r.check_cmd(&["GET", "cut:1:99"], bulk("99"));
         p.check_cmd(&["SET", "after-resync", "1"], ok());
@@ -575,61 +596,161 @@ fn redis_replica_resumes_a_cut_link_with_a_partial_resync() {
     });
 }
 
-/// A raw `SYNC` client, as Redis's own test suite attaches (`attach_to_replication_stream`):
-/// the bulk length line (after optional `\n` keepalives), the RDB, then RESP commands.
-struct SyncStream {
+/// A replication link read by hand: `SYNC` as Redis's own test suite attaches
+/// (`attach_to_replication_stream`: the bulk length line after optional `\n` keepalives, the RDB,
+/// then RESP commands), or the `PSYNC` handshake a redis-server replica performs.
+struct ReplLink {
     stream: TcpStream,
     buf: Vec<u8>,
+    /// Replication offset of the last stream byte consumed (meaningful after PSYNC).
+    offset: i64,
+    /// Whether to send `REPLCONF ACK <offset>` each second while waiting for data, as a
+    /// redis-server replica does (a diskless sync's stream starts on an ACK).
+    acking: bool,
 }
 
-impl SyncStream {
-    /// Sends `SYNC` and reads the RDB; returns the stream (positioned after it) and the RDB.
-    fn attach(primary: &Server) -> (SyncStream, Vec<u8>) {
-        let mut stream = TcpStream::connect(primary.addr()).expect("connect");
-        stream.set_read_timeout(Some(SYNC_DEADLINE)).unwrap();
-        std::io::Write::write_all(&mut stream, b"SYNC\r\n").expect("send SYNC");
-        let mut s = SyncStream {
+/// How the RDB of a full sync was framed.
+#[derive(Debug, PartialEq, Eq)]
+enum RdbForm {
+    /// `$<len>\r\n` then len bytes (disk-based transfer).
+    Length,
+    /// `$EOF:<40 bytes>\r\n`, the RDB, the same 40 bytes (diskless transfer to `capa eof`).
+    EofMark,
+}
+
+impl ReplLink {
+    fn connect(primary: &Server) -> ReplLink {
+        let stream = TcpStream::connect(primary.addr()).expect("connect");
+        stream.set_read_timeout(Some(ACK_PERIOD)).unwrap();
+        ReplLink {
             stream,
             buf: Vec::new(),
-        };
-        let mut newlines = 0;
-        let header = loop {
-            s.fill_until(|b| b.contains(&b'\n'));
-            let end = s.buf.iter().position(|&b| b == b'\n').unwrap();
-            let line: Vec<u8> = s.buf.drain(..=end).collect();
-            if line == b"\n" {
-                newlines += 1;
-                continue;
-            }
-            break line;
-        };
-        eprintln!("SYNC: {newlines} keepalive newline(s) before {header:?}");
-        let header = String::from_utf8(header).expect("bulk length line is text");
-        let count: usize = header
-            .strip_prefix('$')
-            .and_then(|h| h.strip_suffix("\r\n"))
-            .and_then(|n| n.parse().ok())
-            .unwrap_or_else(|| panic!("SYNC answered {header:?}, not $<count>\\r\\n"));
-        s.fill_until(|b| b.len() >= count);
-        let rdb: Vec<u8> = s.buf.drain(..count).collect();
-        (s, rdb)
+            offset: 0,
+            acking: false,
+        }
     }
 
+    /// Sends `SYNC` and reads the RDB; returns the link (positioned after it) and the RDB.
+    fn attach_with_sync(primary: &Server) -> (ReplLink, Vec<u8>) {
+        let mut link = ReplLink::connect(primary);
+        link.send(b"SYNC\r\n");
+        let (form, rdb) = link.read_rdb();
+        assert_eq!(
+            form,
+            RdbForm::Length,
+            "SYNC (no capa eof) needs the $<len> form"
+        );
+        (link, rdb)
+    }
+
+    /// `REPLCONF listening-port`, `REPLCONF capa eof capa psync2`, then `PSYNC <replid> <offset>`;
+    /// returns the primary's answer line without its CRLF.
+    fn psync(
+        primary: &Server,
+        listening_port: u16,
+        replid: &str,
+        offset: &str,
+    ) -> (ReplLink, String) {
+        let mut link = ReplLink::connect(primary);
+        let port = listening_port.to_string();
+        for cmd in [
+            vec!["REPLCONF", "listening-port", port.as_str()],
+            vec!["REPLCONF", "capa", "eof", "capa", "psync2"],
+        ] {
+            link.send(&encode_cmd(&cmd));
+            assert_eq!(link.read_line(), b"+OK\r\n", "reply to {cmd:?}");
+        }
+        link.send(&encode_cmd(&["PSYNC", replid, offset]));
+        let line = String::from_utf8(link.read_line()).expect("PSYNC reply is text");
+        (link, line.trim_end().to_string())
+    }
+
+    fn send(&mut self, bytes: &[u8]) {
+        std::io::Write::write_all(&mut self.stream, bytes).expect("write to the primary");
+    }
+
+    /// `REPLCONF ACK <offset>` for everything consumed so far.
+    fn ack(&mut self) {
+        let offset = self.offset.to_string();
+        self.send(&encode_cmd(&["REPLCONF", "ACK", &offset]));
+    }
+
+    /// Reads until `done` holds (bounded by SYNC_DEADLINE), acknowledging once a second when
+    /// `acking`.
     fn fill_until(&mut self, done: impl Fn(&[u8]) -> bool) {
         let mut chunk = [0u8; 64 * 1024];
+        let end = Instant::now() + SYNC_DEADLINE;
         while !done(&self.buf) {
             match self.stream.read(&mut chunk) {
                 Ok(0) => panic!(
-                    "the primary closed the SYNC stream; buffered {:?}",
+                    "the primary closed the replication link; buffered {:?}",
                     String::from_utf8_lossy(&self.buf)
                 ),
                 Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) && Instant::now() < end =>
+                {
+                    if self.acking {
+                        self.ack();
+                    }
+                }
                 Err(e) => panic!(
-                    "reading the SYNC stream failed ({e}); buffered {:?}",
+                    "reading the replication link failed ({e}); buffered {:?}",
                     String::from_utf8_lossy(&self.buf)
                 ),
             }
         }
+    }
+
+    /// One line up to and including its `\n`.
+    fn read_line(&mut self) -> Vec<u8> {
+        self.fill_until(|b| b.contains(&b'\n'));
+        let end = self.buf.iter().position(|&b| b == b'\n').unwrap();
+        self.buf.drain(..=end).collect()
+    }
+
+    /// The RDB of a full sync, after any `\n` keepalives, in either framing.
+    fn read_rdb(&mut self) -> (RdbForm, Vec<u8>) {
+        let mut newlines = 0;
+        let header = loop {
+            let line = self.read_line();
+            if line != b"\n" {
+                break line;
+            }
+            newlines += 1;
+        };
+        eprintln!(
+            "{newlines} keepalive newline(s) before the RDB header {:?}",
+            String::from_utf8_lossy(&header)
+        );
+        let header = String::from_utf8(header).expect("the RDB header line is text");
+        let Some(size) = header
+            .strip_prefix('$')
+            .and_then(|h| h.strip_suffix("\r\n"))
+        else {
+            panic!("expected $<count>\\r\\n or $EOF:<mark>\\r\\n, got {header:?}");
+        };
+        if let Some(mark) = size.strip_prefix("EOF:") {
+            let mark = mark.as_bytes().to_vec();
+            assert_eq!(mark.len(), 40, "EOF mark {header:?}");
+            self.fill_until(|b| b.windows(40).any(|w| w == mark.as_slice()));
+            let at = self
+                .buf
+                .windows(40)
+                .position(|w| w == mark.as_slice())
+                .unwrap();
+            let rdb: Vec<u8> = self.buf.drain(..at).collect();
+            self.buf.drain(..40);
+            return (RdbForm::EofMark, rdb);
+        }
+        let count: usize = size
+            .parse()
+            .unwrap_or_else(|_| panic!("bad RDB length line {header:?}"));
+        self.fill_until(|b| b.len() >= count);
+        (RdbForm::Length, self.buf.drain(..count).collect())
     }
 
     /// The next command of the stream, as its words; the command name is upper-cased.
@@ -638,6 +759,10 @@ impl SyncStream {
             match parse_reply(&self.buf) {
                 Ok(Some((reply, used))) => {
                     self.buf.drain(..used);
+                    self.offset += used as i64;
+                    let Reply::Array(_) = reply else {
+                        panic!("the stream carried {reply:?}, not a command");
+                    };
                     let mut words = reply.as_strings();
                     assert!(!words.is_empty(), "empty command in the stream");
                     words[0] = words[0].to_ascii_uppercase();
@@ -668,6 +793,36 @@ impl SyncStream {
             }
         }
     }
+
+    /// Asserts the next data commands are `want` (command names compared case-insensitively).
+    fn expect_commands(&mut self, want: &[&[&str]]) {
+        for (i, want) in want.iter().enumerate() {
+            let got = self.next_data_command();
+            let want: Vec<String> = want.iter().map(|w| w.to_string()).collect();
+            assert_eq!(got, want, "command {i} of the replication stream");
+        }
+    }
+}
+
+/// Asserts `rdb` is a whole RDB file: `REDIS00..` magic, EOF opcode, 8 checksum bytes.
+fn assert_whole_rdb(rdb: &[u8], must_contain: &str) {
+    assert!(
+        rdb.starts_with(b"REDIS00"),
+        "RDB header {:?}",
+        String::from_utf8_lossy(&rdb[..rdb.len().min(9)])
+    );
+    assert!(rdb.len() > 9 + 9, "RDB of {} bytes", rdb.len());
+    assert_eq!(
+        rdb[rdb.len() - 9],
+        0xFF,
+        "the RDB does not end with EOF + 8 CRC bytes: tail {:?}",
+        &rdb[rdb.len() - 9..]
+    );
+    assert!(
+        rdb.windows(must_contain.len())
+            .any(|w| w == must_contain.as_bytes()),
+        "the RDB lacks {must_contain:?}"
+    );
 }
 
 /// `SYNC` from a plain client gets `$<len>` + an RDB (not the EOF-marked diskless form, which
@@ -681,24 +836,8 @@ fn a_raw_sync_client_reads_the_rdb_and_the_command_stream() {
         let primary = start_primary(threads);
         let mut p = primary.raw();
         p.check_cmd(&["SET", "before-sync", "in-the-rdb"], ok());
-        let (mut stream, rdb) = SyncStream::attach(&primary);
-        assert!(
-            rdb.starts_with(b"REDIS00"),
-            "RDB header {:?}",
-            String::from_utf8_lossy(&rdb[..rdb.len().min(9)])
-        );
-        assert!(rdb.len() > 9 + 9, "RDB of {} bytes", rdb.len());
-        assert_eq!(
-            rdb[rdb.len() - 9],
-            0xFF,
-            "the RDB does not end with EOF + 8 CRC bytes: tail {:?}",
-            &rdb[rdb.len() - 9..]
-        );
-        assert!(
-            rdb.windows(b"before-sync".len())
-                .any(|w| w == b"before-sync"),
-            "the RDB lacks the key written before SYNC"
-        );
+        let (mut stream, rdb) = ReplLink::attach_with_sync(&primary);
+        assert_whole_rdb(&rdb, "before-sync");
 
         p.check_cmd(&["set", "foo", "bar"], ok());
         p.check_cmd(&["SELECT", "9"], ok());
@@ -706,18 +845,14 @@ fn a_raw_sync_client_reads_the_rdb_and_the_command_stream() {
         p.check_cmd(&["del", "foo"], int(0)); // missing in db 9: nothing is propagated
         p.check_cmd(&["SELECT", "0"], ok());
         p.check_cmd(&["del", "foo"], int(1));
-        let want: Vec<Vec<&str>> = vec![
-            vec!["SELECT", "0"],
-            vec!["SET", "foo", "bar"],
-            vec!["SELECT", "9"],
-            vec!["INCR", "n"],
-            vec!["SELECT", "0"],
-            vec!["DEL", "foo"],
-        ];
-        for (i, want) in want.iter().enumerate() {
-            let got = stream.next_data_command();
-            assert_eq!(got, *want, "command {i} of the SYNC stream");
-        }
+        stream.expect_commands(&[
+            &["SELECT", "0"],
+            &["SET", "foo", "bar"],
+            &["SELECT", "9"],
+            &["INCR", "n"],
+            &["SELECT", "0"],
+            &["DEL", "foo"],
+        ]);
         // The primary lists the SYNC client as an online replica; it sent no REPLCONF
         // listening-port, so its port shows as 0.
         let info = info_text(&primary, "replication");
@@ -728,6 +863,122 @@ fn a_raw_sync_client_reads_the_rdb_and_the_command_stream() {
         );
         let line = slave0(&info).unwrap_or_else(|| panic!("no slave0 line:\n{info}"));
         assert_eq!((line.port, line.state.as_str()), (0, "online"), "{info}");
+    });
+}
+
+/// Waits until the primary's slave0 line shows the replica at `port` online with `offset` acked.
+fn wait_acked(primary: &Server, port: u16, offset: i64) {
+    wait_for(
+        &format!("slave0 port={port} state=online offset={offset}"),
+        SYNC_DEADLINE,
+        || {
+            let line = slave0(&info_text(primary, "replication"))?;
+            (line.port == port && line.state == "online" && line.offset == offset).then_some(())
+        },
+    );
+}
+
+/// The PSYNC handshake by hand, as a redis-server replica performs it: `+FULLRESYNC <replid>
+/// <offset>` and an RDB, the stream from that offset, REPLCONF ACK offsets in slave0 and in WAIT,
+/// then `+CONTINUE <replid>` and the backlog after a reconnection; an unknown replid or an offset
+/// past the backlog gets a full resync.
+#[test]
+fn raw_psync_handshake_acks_and_continue() {
+    if skip_without_redis() {
+        return;
+    }
+    for_each_thread_count(|threads| {
+        let primary = start_primary(threads);
+        let mut p = primary.raw();
+        p.check_cmd(&["SET", "before-psync", "1"], ok());
+        let full_before = int_field(&primary, "stats", "sync_full");
+        let (mut link, answer) = ReplLink::psync(&primary, 4242, "?", "-1");
+        let words: Vec<&str> = answer.split(' ').collect();
+        assert!(
+            words.len() == 3 && words[0] == "+FULLRESYNC",
+            "PSYNC ? -1 answered {answer:?}"
+        );
+        let replid = words[1].to_string();
+        assert!(
+            replid.len() == 40 && replid.bytes().all(|b| b.is_ascii_hexdigit()),
+            "replid in {answer:?}"
+        );
+        assert_eq!(
+            field(&info_text(&primary, "replication"), "master_replid"),
+            Some(replid.clone())
+        );
+        link.offset = words[2]
+            .parse()
+            .unwrap_or_else(|_| panic!("offset in {answer:?}"));
+        let (form, rdb) = link.read_rdb();
+        eprintln!("PSYNC with capa eof: the RDB came in the {form:?} form");
+        assert_whole_rdb(&rdb, "before-psync");
+        // Redis 7.0 starts the stream after a diskless transfer on an ACK once the transfer is
+        // done on its side: acknowledge once a second while waiting, as a replica does.
+        link.acking = true;
+        link.ack();
+        assert_eq!(int_field(&primary, "stats", "sync_full"), full_before + 1);
+
+        p.check_cmd(&["SET", "after-psync", "1"], ok());
+        link.expect_commands(&[&["SELECT", "0"], &["SET", "after-psync", "1"]]);
+        link.ack();
+        wait_acked(&primary, 4242, link.offset);
+
+        // WAIT counts only what the link acknowledged.
+        p.check_cmd(&["SET", "w", "1"], ok());
+        let t = Instant::now();
+        p.check_cmd(&["WAIT", "1", "300"], int(0));
+        let took = t.elapsed();
+        assert!(
+            took >= Duration::from_millis(250) && took < Duration::from_secs(10),
+            "WAIT 1 300 without an ACK took {took:?}"
+        );
+        link.expect_commands(&[&["SET", "w", "1"]]);
+        link.ack();
+        p.check_cmd(&["WAIT", "1", "5000"], int(1));
+
+        // Reconnect after writes made meanwhile: +CONTINUE and exactly the missed commands.
+        let resume = link.offset;
+        drop(link);
+        wait_for("the primary to drop the link", SYNC_DEADLINE, || {
+            (field(&info_text(&primary, "replication"), "connected_slaves").as_deref() == Some("0"))
+                .then_some(())
+        });
+        p.check_cmd(&["SELECT", "3"], ok());
+        p.check_cmd(&["SET", "c", "1"], ok());
+        p.check_cmd(&["INCR", "c"], int(2));
+        let partial_before = int_field(&primary, "stats", "sync_partial_ok");
+        let next = (resume + 1).to_string();
+        let (mut link, answer) = ReplLink::psync(&primary, 4242, &replid, &next);
+        assert_eq!(
+            answer,
+            format!("+CONTINUE {replid}"),
+            "PSYNC {replid} {next}"
+        );
+        link.offset = resume;
+        link.acking = true;
+        link.expect_commands(&[&["SELECT", "3"], &["SET", "c", "1"], &["INCR", "c"]]);
+        assert_eq!(
+            int_field(&primary, "stats", "sync_partial_ok"),
+            partial_before + 1
+        );
+        assert_eq!(int_field(&primary, "stats", "sync_full"), full_before + 1);
+        link.ack();
+        wait_acked(&primary, 4242, link.offset);
+        p.check_cmd(&["SET", "c", "3"], ok());
+        link.expect_commands(&[&["SET", "c", "3"]]);
+        drop(link);
+
+        // A replid the primary never had, or an offset past its backlog: a full resync.
+        let past = (int_field(&primary, "replication", "master_repl_offset") + 1000).to_string();
+        let unknown = "f".repeat(40);
+        for (id, offset) in [(unknown.as_str(), "1"), (replid.as_str(), past.as_str())] {
+            let (_link, answer) = ReplLink::psync(&primary, 4243, id, offset);
+            assert!(
+                answer.starts_with(&format!("+FULLRESYNC {replid} ")),
+                "PSYNC {id} {offset} answered {answer:?}"
+            );
+        }
     });
 }
 
@@ -858,6 +1109,7 @@ fn a_restarted_redis_replica_resumes_with_a_partial_resync() {
             full_before,
             "the restarted replica needed a full sync"
         );
+        assert_eq!(partial_resyncs_logged(&replica), 1);
         replica.raw().check_cmd(&["GET", "while-down"], bulk("1"));
     });
 }
