@@ -434,8 +434,9 @@ fn replicate_under_load(threads: usize) {
             done.store(true, Ordering::Relaxed);
         })
     };
+    let abort = Arc::new(AtomicBool::new(false));
     let reader = {
-        let done = done.clone();
+        let (done, abort) = (done.clone(), abort.clone());
         let mut r = replica.raw();
         std::thread::spawn(move || {
             let last = bulk(ROUNDS.to_string());
@@ -446,7 +447,7 @@ fn replicate_under_load(threads: usize) {
                 let (a, b) = read_groups(&mut r);
                 seen.insert(a.clone());
                 seen.insert(b.clone());
-                if writer_done && a == last && b == last {
+                if (writer_done && a == last && b == last) || abort.load(Ordering::Relaxed) {
                     return seen.len();
                 }
                 assert!(
@@ -466,7 +467,11 @@ fn replicate_under_load(threads: usize) {
         p.check_cmd(&["SET", "waited", &n.to_string()], ok());
         p.check_cmd(&["WAIT", "1", "5000"], int(1));
     }
-    writer.join().expect("writer thread");
+    if writer.join().is_err() {
+        abort.store(true, Ordering::Relaxed);
+        let _ = reader.join();
+        panic!("the writer thread failed (its panic is printed above)");
+    }
     let seen = reader.join().expect("reader thread");
     eprintln!("the replica reader saw {seen} distinct values");
     assert!(
