@@ -1118,3 +1118,68 @@ fn a_restarted_redis_replica_resumes_with_a_partial_resync() {
         replica.raw().check_cmd(&["GET", "while-down"], bulk("1"));
     });
 }
+
+/// A damselfly replica of a redis-server primary is promoted with REPLICAOF NO ONE: it keeps the
+/// old history as master_replid2 / second_repl_offset (Redis's PSYNC2), and the old primary's
+/// other replica, a redis-server, follows it with a partial resync, not a full one.
+fn promoted_replica_of_redis_keeps_the_other_replica(threads: usize) {
+    eprintln!("--- promoted replica --threads {threads}");
+    let origin = Server::redis_with(&["--repl-diskless-sync-delay", "0"]);
+    let origin_port = origin.port.to_string();
+    let promoted = Server::start(threads, &["--replicaof", "127.0.0.1", &origin_port]);
+    let other = start_redis_replica(&origin, &[]);
+    wait_link_up(&promoted);
+    wait_link_up(&other);
+    load_mixed(&origin);
+    let mut o = origin.raw();
+    o.check_cmd(&["MSET", "a", "1", "b", "2", "c", "3"], ok());
+    o.check_cmd(&["WAIT", "2", "10000"], int(2));
+    wait_identical(&origin, &promoted);
+    wait_identical(&origin, &other);
+    let old_replid = field(&info_text(&origin, "replication"), "master_replid")
+        .expect("the origin has a replid");
+    let offset = int_field(&origin, "replication", "master_repl_offset");
+
+    let mut p = promoted.raw();
+    p.check_cmd(&["REPLICAOF", "NO", "ONE"], ok());
+    let info = info_text(&promoted, "replication");
+    assert_eq!(field(&info, "role").as_deref(), Some("master"));
+    assert_eq!(field(&info, "master_replid2"), Some(old_replid.clone()));
+    assert_ne!(field(&info, "master_replid"), Some(old_replid));
+    // The origin may have sent a PING since `offset` was read: at least that much, and the
+    // second offset is the first byte after it.
+    let continued: i64 = field(&info, "master_repl_offset")
+        .and_then(|v| v.parse().ok())
+        .expect("an offset");
+    assert!(continued >= offset, "{continued} < {offset}");
+    assert_eq!(
+        field(&info, "second_repl_offset"),
+        Some((continued + 1).to_string())
+    );
+    drop(origin);
+
+    let promoted_port = promoted.port.to_string();
+    let mut r = other.raw();
+    r.check_cmd(&["REPLICAOF", "127.0.0.1", &promoted_port], ok());
+    wait_for("the other replica's partial resync", SYNC_DEADLINE, || {
+        (int_field(&promoted, "stats", "sync_partial_ok") == 1).then_some(())
+    });
+    wait_link_up(&other);
+    assert_eq!(int_field(&promoted, "stats", "sync_full"), 0);
+    assert_eq!(partial_resyncs_logged(&other), 1);
+    p.check_cmd(&["SET", "after-failover", "1"], ok());
+    p.check_cmd(&["MSET", "x", "1", "y", "2", "z", "3"], ok());
+    p.check_cmd(&["WAIT", "1", "5000"], int(1));
+    wait_identical(&promoted, &other);
+    r.check_cmd(&["GET", "after-failover"], bulk("1"));
+}
+
+#[test]
+fn a_promoted_replica_of_redis_keeps_the_other_replica_with_a_partial_resync() {
+    if skip_without_redis() {
+        return;
+    }
+    for threads in [1, 2] {
+        promoted_replica_of_redis_keeps_the_other_replica(threads);
+    }
+}

@@ -329,13 +329,17 @@ fn replication(conn: &Connection, total: &ShardInfo, out: &mut String) {
             );
         }
     }
+    let (replid2, second_offset) = match &state.replid2 {
+        Some((replid, offset)) => (replid.clone(), *offset as i64),
+        None => ("0".repeat(40), -1),
+    };
     let replica_offset = match &state.role {
         Role::Primary => offset,
         Role::Replica { .. } => state.link.applied_total(),
     };
     let _ = write!(
         out,
-        "master_failover_state:no-failover\r\nmaster_replid:{}\r\nmaster_replid2:0000000000000000000000000000000000000000\r\nmaster_repl_offset:{replica_offset}\r\nsecond_repl_offset:-1\r\nrepl_backlog_active:{}\r\nrepl_backlog_size:{}\r\nrepl_backlog_first_byte_offset:{}\r\nrepl_backlog_histlen:{}\r\n",
+        "master_failover_state:no-failover\r\nmaster_replid:{}\r\nmaster_replid2:{replid2}\r\nmaster_repl_offset:{replica_offset}\r\nsecond_repl_offset:{second_offset}\r\nrepl_backlog_active:{}\r\nrepl_backlog_size:{}\r\nrepl_backlog_first_byte_offset:{}\r\nrepl_backlog_histlen:{}\r\n",
         match &state.role {
             Role::Primary => state.replid.clone(),
             Role::Replica { .. } => state.link.primary_replid.clone().unwrap_or_else(|| state.replid.clone()),

@@ -263,6 +263,13 @@ async fn stream(
             _ = glommio::timer::sleep(wait.max(Duration::from_millis(1))).fuse() => None,
         };
         if ctx.shared.repl.state().generation != generation {
+            // Promoted (or re-pointed): what was read is applied before the link goes, so the
+            // position it leaves is exact (REPLICAOF NO ONE continues the stream from it).
+            wait_idle(applier).await;
+            let applier = applier.borrow();
+            let mut state = ctx.shared.repl.state();
+            state.link.offsets = vec![applier.consumed(0)];
+            state.link.applied = vec![applier.applied(0)];
             return Ok(());
         }
         match read {

@@ -10,7 +10,7 @@ use super::handshake::{is_unknown_command, parse_flow_hello, parse_sync_reply, S
 use super::primary_conn::PrimaryConn;
 use super::redis_link::{self, RedisHistory};
 use crate::context::ExecutorCtx;
-use crate::replication_state::Role;
+use crate::replication_state::{ReplAux, Role};
 use crate::shard::Shard;
 use futures::{AsyncReadExt, FutureExt};
 use std::cell::RefCell;
@@ -47,17 +47,42 @@ pub async fn follow(ctx: &Rc<ExecutorCtx>, host: String, port: u16) {
     ctx.run_on(0, start_link).await;
 }
 
-/// REPLICAOF NO ONE: stop replicating, keep the data, and start a new history (a new replication id).
+/// REPLICAOF NO ONE: stop replicating, keep the data, and start a new history (a new replication
+/// id), keeping the old one as replid2 (Redis's PSYNC2). After a redis-server primary, the
+/// Redis-format stream starts at the offset we had applied of that primary's, so its other
+/// replicas continue from us with a partial resync.
 pub async fn promote(ctx: &Rc<ExecutorCtx>) {
     {
         let mut state = ctx.shared.repl.state();
         if state.role == Role::Primary {
             return;
         }
-        state.role = Role::Primary;
+        // The link task stops reading; what it read is still being applied.
         state.generation += 1;
-        state.replid = crate::ids::random_hex_id();
         state.link.state = "connect";
+    }
+    let redis_position = settled_redis_position(ctx).await;
+    let continued = {
+        let mut state = ctx.shared.repl.state();
+        let continued = match (&redis_position, state.link.primary_replid.clone()) {
+            (Some(position), _) => Some((position.replid.clone(), position.offset)),
+            (None, Some(replid)) => Some((replid, state.link.applied_total())),
+            (None, None) => None,
+        };
+        state.role = Role::Primary;
+        state.replid = crate::ids::random_hex_id();
+        if let Some((replid, offset)) = &continued {
+            state.replid2 = Some((replid.clone(), offset + 1));
+        }
+        continued
+    };
+    if let (Some(position), Some((_, offset))) = (&redis_position, &continued) {
+        super::redis_feed::start_at(ctx, *offset).await;
+        tracing::info!(
+            "the Redis-format stream continues {}'s at offset {}",
+            position.replid,
+            offset
+        );
     }
     ctx.shared
         .repl
@@ -65,6 +90,30 @@ pub async fn promote(ctx: &Rc<ExecutorCtx>) {
         .store(false, std::sync::atomic::Ordering::Release);
     set_passive_expiry(ctx, false).await;
     tracing::info!("replication stopped: this server is now a primary with a new replication id");
+}
+
+/// Where our data stands in a redis-server primary's stream once everything read is applied
+/// (None after a damselfly primary, or if it does not settle within a few seconds).
+async fn settled_redis_position(ctx: &Rc<ExecutorCtx>) -> Option<ReplAux> {
+    const SETTLE: Duration = Duration::from_secs(5);
+    const LOOK_AGAIN: Duration = Duration::from_millis(5);
+    let started = Instant::now();
+    loop {
+        {
+            let state = ctx.shared.repl.state();
+            if state.link.redis_db.is_none() && state.link.resume.is_none() {
+                return None;
+            }
+            if let Some((_, position)) = state.link.redis_position() {
+                return Some(position);
+            }
+        }
+        if started.elapsed() > SETTLE {
+            tracing::warn!("promotion: the data did not settle at a position of the primary's stream; redis-server replicas will full-sync");
+            return None;
+        }
+        glommio::timer::sleep(LOOK_AGAIN).await;
+    }
 }
 
 async fn set_passive_expiry(ctx: &Rc<ExecutorCtx>, on: bool) {

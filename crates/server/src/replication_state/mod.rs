@@ -143,6 +143,9 @@ impl Link {
 pub struct ReplState {
     pub role: Role,
     pub replid: String,
+    /// After a promotion: the history we continued (our old primary's replid) and the first
+    /// offset that is not part of it (Redis's master_replid2 and second_repl_offset).
+    pub replid2: Option<(String, u64)>,
     /// Bumped by every REPLICAOF, so an old link task knows to stop.
     pub generation: u64,
     pub sessions: BTreeMap<u64, Session>,
@@ -187,6 +190,7 @@ impl Replication {
             state: Mutex::new(ReplState {
                 role: Role::Primary,
                 replid: random_hex_id(),
+                replid2: None,
                 generation: 0,
                 sessions: BTreeMap::new(),
                 link: Link::new(),

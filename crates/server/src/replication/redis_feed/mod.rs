@@ -92,8 +92,26 @@ fn feed(ctx: &Rc<ExecutorCtx>) -> Rc<Feed> {
     if let Some(feed) = FEED.with(|f| f.borrow().clone()) {
         return feed;
     }
+    create(ctx, ctx.shared.repl.primary_offset())
+}
+
+/// Starts the stream at `offset` (a promoted replica of a redis-server continues its primary's
+/// stream there): every shard's sink is registered at one cut, without a snapshot, before the
+/// first write a client may send.
+pub async fn start_at(ctx: &Rc<ExecutorCtx>, offset: u64) {
+    let create_here = move |_: &mut crate::shard::Shard| {
+        if let Some(ctx) = crate::context::current() {
+            FEED.with(|f| f.borrow_mut().take());
+            create(&ctx, offset);
+        }
+    };
+    ctx.run_on(FEED_EXECUTOR, create_here).await;
+    sync::take_cut(ctx, None).await;
+}
+
+/// A new feed whose stream starts at `offset`; only on `FEED_EXECUTOR`.
+fn create(ctx: &Rc<ExecutorCtx>, offset: u64) -> Rc<Feed> {
     let shards = ctx.shards();
-    let offset = ctx.shared.repl.primary_offset();
     let feed = Rc::new(Feed {
         ctx: ctx.clone(),
         state: RefCell::new(State {
@@ -205,13 +223,21 @@ impl Feed {
         position.on.store(true, Ordering::Release);
     }
 
-    /// Where a replica's PSYNC can continue from, if it can (and it then joins the feed).
+    /// Where a replica's PSYNC can continue from, if it can (and it then joins the feed): our
+    /// history, or the one we continued up to where we left it (Redis's PSYNC2 rule).
     fn try_continue(self: &Rc<Self>, replica: &Rc<RedisReplica>) -> Option<u64> {
         let (replid, offset) = replica.resume()?;
-        let ours = self.ctx.shared.repl.state().replid.clone();
+        let ours = {
+            let repl = self.ctx.shared.repl.state();
+            replid == repl.replid
+                || repl
+                    .replid2
+                    .as_ref()
+                    .is_some_and(|(old, second)| *old == replid && offset < *second)
+        };
         {
             let mut state = self.state.borrow_mut();
-            if replid != ours || !state.stream.can_continue_from(offset) {
+            if !ours || !state.stream.can_continue_from(offset) {
                 return None;
             }
             state.replicas.push(replica.clone());

@@ -40,9 +40,10 @@ pub fn snapshot_running(shard: &Shard) -> bool {
     shard.dbs.iter().any(|db| db.snapshot_active())
 }
 
-/// At a full sync's cut (every shard locked): starts the feed on this shard if it is not there
-/// yet, marks the cut with this shard's journal offset, starts the snapshot and its producer.
-pub fn cut(shard: &mut Shard, control: Arc<SyncControl>) {
+/// At a cut (every shard locked): starts the feed on this shard if it is not there yet, marks the
+/// cut with this shard's journal offset and, for a full sync (`control`), starts the snapshot and
+/// its producer.
+pub fn cut(shard: &mut Shard, control: Option<Arc<SyncControl>>) {
     shard.activate_journal();
     let sink = match shard.journal.sink(FEED_SESSION) {
         Some(sink) => sink,
@@ -58,6 +59,9 @@ pub fn cut(shard: &mut Shard, control: Arc<SyncControl>) {
     let mut marker = Vec::new();
     wire::write_cut(&mut marker, shard.journal.offset());
     sink.push(Bytes::from(marker));
+    let Some(control) = control else {
+        return;
+    };
     for db in &mut shard.dbs {
         db.start_snapshot();
     }

@@ -183,7 +183,7 @@ pub async fn run_syncs(ctx: Rc<ExecutorCtx>, feed: Rc<Feed>) {
         feed.set_sync(Some(sync.clone()));
         let mut cut = false;
         while sync.wanted() {
-            if take_cut(&ctx, sync.control.clone()).await {
+            if take_cut(&ctx, Some(sync.control.clone())).await {
                 cut = true;
                 break;
             }
@@ -199,9 +199,9 @@ pub async fn run_syncs(ctx: Rc<ExecutorCtx>, feed: Rc<Feed>) {
     }
 }
 
-/// Takes the cut: every shard locked whole, none running another snapshot; each marks the cut in
-/// the feed and starts its snapshot. False when a snapshot is already running somewhere.
-async fn take_cut(ctx: &Rc<ExecutorCtx>, control: Arc<SyncControl>) -> bool {
+/// Takes the cut: every shard locked whole; each marks the cut in the feed and, for a full sync
+/// (`control`), starts its snapshot. False when a snapshot is already running somewhere.
+pub async fn take_cut(ctx: &Rc<ExecutorCtx>, control: Option<Arc<SyncControl>>) -> bool {
     let shards = ctx.shards();
     let locks: BTreeMap<usize, Vec<LockRequest>> = (0..shards)
         .map(|shard| (shard, vec![LockRequest::whole_shard()]))
@@ -213,11 +213,12 @@ async fn take_cut(ctx: &Rc<ExecutorCtx>, control: Arc<SyncControl>) -> bool {
             (shard, job)
         })
         .collect();
-    let busy = tx
-        .hop(checks, false)
-        .await
-        .into_iter()
-        .any(|running| running.unwrap_or(true));
+    let busy = control.is_some()
+        && tx
+            .hop(checks, false)
+            .await
+            .into_iter()
+            .any(|running| running.unwrap_or(true));
     if busy {
         tx.finish().await;
         return false;
