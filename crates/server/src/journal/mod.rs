@@ -90,6 +90,12 @@ impl FlowSink {
         self.enqueue(bytes, true);
     }
 
+    /// Queues a note about the stream that is not part of it (a position in the Redis-format
+    /// stream): like snapshot data, it does not count toward the output limit.
+    pub fn push_note(&self, bytes: Bytes) {
+        self.push_snapshot(bytes);
+    }
+
     /// Queues snapshot data, which does not count toward the output limit.
     pub fn push_snapshot(&self, bytes: Bytes) {
         if !self.dead.get() {

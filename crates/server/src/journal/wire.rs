@@ -8,6 +8,10 @@
 //! - `E`: the snapshot of this shard is complete.
 //! - `K`: keepalive, sent when the flow has been idle for a second.
 //! - `G`: the primary asks for an acknowledgement now (a client is blocked in WAIT).
+//! - `P offset db|- shard-offset...`: the primary's Redis-format stream (for redis-server replicas)
+//!   at `offset` holds exactly the journal records before these shard offsets, and its commands
+//!   run in `db` (`-`: the next one selects its db). Sent on flow 0 of damselfly replicas, so that
+//!   after a failover they know where they stand in that stream (PSYNC2 with redis-server).
 //! - `C offset`: a consistent cut of every shard was taken here, at this journal offset (only on
 //!   the feed of redis-server replicas, which starts a full sync's stream at it).
 //!
@@ -35,6 +39,15 @@ pub enum Item {
     Cut {
         offset: u64,
     },
+    StreamPosition(StreamPoint),
+}
+
+/// A position in a primary's Redis-format stream and the shard journal offsets it covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamPoint {
+    pub offset: u64,
+    pub db: Option<usize>,
+    pub shards: Vec<u64>,
 }
 
 pub const SNAPSHOT_END: &[u8] = b"*1\r\n$1\r\nE\r\n";
@@ -101,6 +114,22 @@ pub fn write_cut(out: &mut Vec<u8>, offset: u64) {
     put_bulk_number(out, offset);
 }
 
+/// Encodes a stream position note for damselfly replicas.
+pub fn stream_position(point: &StreamPoint) -> Bytes {
+    let mut out = Vec::new();
+    put_header(&mut out, 3 + point.shards.len());
+    put_bulk(&mut out, b"P");
+    put_bulk_number(&mut out, point.offset);
+    match point.db {
+        Some(db) => put_bulk_number(&mut out, db as u64),
+        None => put_bulk(&mut out, b"-"),
+    }
+    for &offset in &point.shards {
+        put_bulk_number(&mut out, offset);
+    }
+    Bytes::from(out)
+}
+
 /// Encodes a journal record on its own.
 #[cfg(test)]
 pub fn journal_record(txid: u64, parts: u32, effects: &[Effect]) -> Bytes {
@@ -157,6 +186,17 @@ pub fn decode(args: Vec<Bytes>) -> Result<Item, String> {
         Some(b"E") => Ok(Item::SnapshotEnd),
         Some(b"K") => Ok(Item::KeepAlive),
         Some(b"G") => Ok(Item::GetAck),
+        Some(b"P") if args.len() >= 3 => Ok(Item::StreamPosition(StreamPoint {
+            offset: number(args.get(1))?,
+            db: match args.get(2) {
+                Some(db) if &db[..] == b"-" => None,
+                db => Some(number(db)?),
+            },
+            shards: args[3..]
+                .iter()
+                .map(|a| number(Some(a)))
+                .collect::<Result<_, _>>()?,
+        })),
         Some(b"C") => Ok(Item::Cut {
             offset: number(args.get(1))?,
         }),
@@ -208,6 +248,24 @@ mod tests {
         );
         assert_eq!(decode(parse(SNAPSHOT_END)).unwrap(), Item::SnapshotEnd);
         assert_eq!(decode(parse(GETACK)).unwrap(), Item::GetAck);
+        let point = StreamPoint {
+            offset: 99,
+            db: Some(3),
+            shards: vec![10, 20],
+        };
+        assert_eq!(
+            decode(parse(&stream_position(&point))).unwrap(),
+            Item::StreamPosition(point)
+        );
+        let unknown_db = StreamPoint {
+            offset: 5,
+            db: None,
+            shards: vec![1],
+        };
+        assert_eq!(
+            decode(parse(&stream_position(&unknown_db))).unwrap(),
+            Item::StreamPosition(unknown_db)
+        );
         let mut cut = Vec::new();
         write_cut(&mut cut, 1234);
         assert_eq!(decode(parse(&cut)).unwrap(), Item::Cut { offset: 1234 });

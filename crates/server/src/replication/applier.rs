@@ -11,6 +11,7 @@
 
 use super::applied::{effect_keys, record_keys, Applied, KeySet, Keys};
 use super::lend;
+use super::stream_positions::StreamPositions;
 use crate::context::ExecutorCtx;
 use crate::journal::signal::Signal;
 use crate::journal::snapshot;
@@ -86,6 +87,8 @@ pub struct Applier {
     lane: VecDeque<LaneEntry>,
     lane_keys: KeySet,
     lane_running: bool,
+    /// The primary's notes on its Redis-format stream.
+    positions: StreamPositions,
 }
 
 pub type SharedApplier = Rc<RefCell<Applier>>;
@@ -135,6 +138,7 @@ impl Applier {
             lane: VecDeque::new(),
             lane_keys: KeySet::default(),
             lane_running: false,
+            positions: StreamPositions::default(),
         }
     }
 
@@ -229,6 +233,7 @@ impl Applier {
                 }
             }
             Item::SnapshotEnd => self.flows[flow].snapshot_done = true,
+            Item::StreamPosition(point) => self.positions.record(point),
             Item::KeepAlive | Item::GetAck | Item::Cut { .. } => {}
         }
         Ok(())
@@ -413,6 +418,20 @@ async fn settle(applier: &SharedApplier, answers: Answers, settling: Vec<(usize,
     }
 }
 
+/// Publishes what is applied of each flow and, when it is exactly a noted position of the
+/// primary's Redis-format stream, that position: INFO shows the first, a promotion or a new
+/// primary continues from the second.
+fn publish_progress(ctx: &ExecutorCtx, applier: &SharedApplier) {
+    let applier = applier.borrow();
+    let applied: Vec<u64> = (0..applier.flows()).map(|f| applier.applied(f)).collect();
+    let position = applier.positions.exact(&applied).cloned();
+    let mut state = ctx.shared.repl.state();
+    for (slot, value) in state.link.applied.iter_mut().zip(&applied) {
+        *slot = *value;
+    }
+    state.link.stream_position = position;
+}
+
 /// Sends what is gathered and waits until the batches are applied; starts the lane if it has work.
 pub async fn flush(
     ctx: &Rc<ExecutorCtx>,
@@ -434,6 +453,7 @@ pub async fn flush(
         glommio::spawn_local(run_lane(ctx.clone(), applier.clone(), gate.clone())).detach();
     }
     settle(applier, answers, settling).await;
+    publish_progress(ctx, applier);
 }
 
 /// Runs the transaction lane until it is empty: each round applies everything queued as one
@@ -448,7 +468,7 @@ async fn run_lane(
             return;
         };
         let (answers, settling) = send_batches(&ctx, &applier).await;
-        let entries: Vec<LaneEntry> = {
+        let mut entries: Vec<LaneEntry> = {
             let mut applier = applier.borrow_mut();
             let entries: Vec<LaneEntry> = applier.lane.drain(..).collect();
             if entries.is_empty() {
@@ -465,14 +485,17 @@ async fn run_lane(
             run_transaction(&ctx, effects).await;
         }
         settle(&applier, answers, settling).await;
-        let mut state = applier.borrow_mut();
+        {
+            let mut state = applier.borrow_mut();
+            for entry in &mut entries {
+                state.finish_lane(std::mem::take(&mut entry.members));
+            }
+            state.wake_owed_acks();
+        }
+        publish_progress(&ctx, &applier);
         if entries.is_empty() {
             return;
         }
-        for entry in entries {
-            state.finish_lane(entry.members);
-        }
-        state.wake_owed_acks();
     }
 }
 

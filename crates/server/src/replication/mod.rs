@@ -17,3 +17,4 @@ pub mod redis_feed;
 pub mod redis_link;
 pub mod redis_stream;
 pub mod replica;
+pub mod stream_positions;

@@ -7,6 +7,7 @@ mod min_replicas;
 pub use min_replicas::{MinReplicas, NOREPLICAS};
 
 use crate::ids::random_hex_id;
+use crate::journal::wire::StreamPoint;
 use coordinator::Coordinator;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -86,6 +87,9 @@ pub struct Link {
     /// The Redis primary's replid, offset and stream db loaded from our RDB at start (Redis's
     /// `repl-id`, `repl-offset`, `repl-stream-db` aux fields), to resume with PSYNC.
     pub resume: Option<ReplAux>,
+    /// With a damselfly primary: where what is applied stands exactly in that primary's
+    /// Redis-format stream, when it is one of the positions the primary noted.
+    pub stream_position: Option<StreamPoint>,
 }
 
 /// Where a replica of a redis-server stands in its primary's stream, as the RDB aux fields save it.
@@ -109,6 +113,7 @@ impl Link {
             redis_db: None,
             apply_seq: 0,
             resume: None,
+            stream_position: None,
         }
     }
 

@@ -20,7 +20,7 @@ mod sync;
 
 use crate::connection::StreamRequest;
 use crate::context::ExecutorCtx;
-use crate::journal::wire::{self, Item};
+use crate::journal::wire::{self, Item, StreamPoint};
 use crate::output_limits::{exceeded, OutputClass};
 use bytes::{Bytes, BytesMut};
 use damselfly_protocol::Parser;
@@ -77,6 +77,8 @@ pub struct Feed {
     state: RefCell<State>,
     /// Whether the once-a-second task runs.
     cron_running: Cell<bool>,
+    /// The stream's latest exact position, not yet sent to damselfly replicas.
+    position_note: RefCell<Option<Bytes>>,
 }
 
 /// Hands a connection that sent PSYNC or SYNC over to the feed's executor.
@@ -133,17 +135,18 @@ fn create(ctx: &Rc<ExecutorCtx>, offset: u64) -> Rc<Feed> {
             getack_wanted: false,
         }),
         cron_running: Cell::new(false),
+        position_note: RefCell::new(None),
     });
     FEED.with(|f| *f.borrow_mut() = Some(feed.clone()));
     feed.publish_position();
     feed
 }
 
-/// Takes in what a shard's sink forwarded (runs on `FEED_EXECUTOR`, possibly inside a shard job:
-/// it must not touch the shard).
-pub fn deliver(shard: usize, bytes: Bytes) {
+/// Takes in what shard `from`'s sink forwarded (on `FEED_EXECUTOR`, whose shard is `here`).
+pub fn deliver(from: usize, bytes: Bytes, here: &mut crate::shard::Shard) {
     if let Some(feed) = FEED.with(|f| f.borrow().clone()) {
-        feed.take_in(shard, &bytes);
+        feed.take_in(from, &bytes);
+        feed.send_position(here);
     }
 }
 
@@ -190,8 +193,17 @@ impl Feed {
         if std::mem::take(&mut state.getack_wanted) && !state.replicas.is_empty() {
             state.stream.append_raw(stream::GETACK);
         }
-        if !state.stream.seal(state.merger.emitted_offsets()) {
+        let covered = state.merger.emitted_offsets();
+        if !state.stream.seal(covered.clone()) {
             return;
+        }
+        if state.merger.is_drained() {
+            let point = StreamPoint {
+                offset: state.stream.offset(),
+                db: state.stream.db(),
+                shards: covered,
+            };
+            *self.position_note.borrow_mut() = Some(wire::stream_position(&point));
         }
         let end = state.stream.sealed_end();
         for replica in &state.replicas {
@@ -210,6 +222,14 @@ impl Feed {
             .stream
             .trim(keep_from.unwrap_or(end), backlog, acked_from.unwrap_or(end));
         self.publish_position_of(&state.stream);
+    }
+
+    /// Sends the latest exact stream position to this executor's damselfly replicas (flow 0
+    /// of each is on the feed's executor).
+    fn send_position(&self, here: &mut crate::shard::Shard) {
+        if let Some(note) = self.position_note.borrow_mut().take() {
+            shard_side::send_position(here, &note);
+        }
     }
 
     fn publish_position(&self) {
@@ -341,6 +361,7 @@ impl Feed {
                     last_ping = Instant::now();
                     feed.state.borrow_mut().stream.append_raw(stream::PING);
                     feed.publish();
+                    feed.send_position(&mut feed.ctx.shard.borrow_mut());
                 }
             }
         })
@@ -392,7 +413,7 @@ impl State {
                     }
                 }
                 Ok(Item::GetAck) => self.getack_wanted = true,
-                Ok(Item::KeepAlive) => {}
+                Ok(Item::KeepAlive | Item::StreamPosition(_)) => {}
                 Ok(Item::Cut { offset }) => {
                     let input = &mut self.inputs[shard];
                     input.at_cut = true;

@@ -99,13 +99,26 @@ async fn forward(ctx: Rc<ExecutorCtx>, sink: Rc<FlowSink>) {
 }
 
 fn deliver(ctx: &Rc<ExecutorCtx>, bytes: Bytes) {
-    let shard = ctx.id;
-    if shard == FEED_EXECUTOR {
-        super::deliver(shard, bytes);
+    let from = ctx.id;
+    if from == FEED_EXECUTOR {
+        super::deliver(from, bytes, &mut ctx.shard.borrow_mut());
         return;
     }
-    let job: crate::shard::Job = Box::new(move |_| super::deliver(shard, bytes));
+    let job: crate::shard::Job = Box::new(move |here| super::deliver(from, bytes, here));
     ctx.send(FEED_EXECUTOR, ShardMsg::Run { job });
+}
+
+/// Tells this shard's damselfly replicas (on their flows from it) where the Redis-format stream
+/// stands, so they can continue it after a failover.
+pub fn send_position(shard: &mut Shard, note: &Bytes) {
+    for sink in shard
+        .journal
+        .sinks
+        .iter()
+        .filter(|s| s.session != FEED_SESSION && s.attached.get())
+    {
+        sink.push_note(note.clone());
+    }
 }
 
 /// Walks the shard's data into the sink (after the cut marker), then marks the snapshot's end.

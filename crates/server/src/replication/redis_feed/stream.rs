@@ -43,6 +43,11 @@ impl Stream {
         self.offset
     }
 
+    /// The db the stream's commands run in now (None: the next command selects its db).
+    pub fn db(&self) -> Option<usize> {
+        self.db
+    }
+
     /// The first offset still held.
     pub fn start(&self) -> u64 {
         self.start
