@@ -1,8 +1,11 @@
 //! Replication state every executor can read: the role, the replication id, the replicas connected
 //! to this primary, the link to our own primary, per-shard journal offsets and sync counters.
 
+mod apply_pause;
 pub mod coordinator;
 mod min_replicas;
+
+pub use apply_pause::ApplyPause;
 
 pub use min_replicas::{MinReplicas, NOREPLICAS};
 
@@ -58,9 +61,6 @@ pub struct Link {
     /// With a redis-server primary: the db its command stream is in (None with a damselfly primary,
     /// and during a full sync).
     pub redis_db: Option<usize>,
-    /// Odd while the link to a redis-server applies stream bytes: SAVE copies the data between two
-    /// equal even values (and nothing read but unapplied) to save the matching offset.
-    pub apply_seq: u64,
     /// The Redis primary's replid, offset and stream db loaded from our RDB at start (Redis's
     /// `repl-id`, `repl-offset`, `repl-stream-db` aux fields), to resume with PSYNC.
     pub resume: Option<ReplAux>,
@@ -85,28 +85,8 @@ impl Link {
             applied: Vec::new(),
             sync_started: None,
             redis_db: None,
-            apply_seq: 0,
             resume: None,
         }
-    }
-
-    /// With a redis-server primary and nothing read but unapplied: where the data stands in its
-    /// stream, and the sequence number that changes whenever stream bytes are applied.
-    pub fn redis_position(&self) -> Option<(u64, ReplAux)> {
-        let db = self.redis_db?;
-        let replid = self.primary_replid.clone()?;
-        let consistent =
-            self.apply_seq.is_multiple_of(2) && self.read_total() == self.applied_total();
-        consistent.then(|| {
-            (
-                self.apply_seq,
-                ReplAux {
-                    replid,
-                    offset: self.applied_total(),
-                    db,
-                },
-            )
-        })
     }
 
     pub fn applied_total(&self) -> u64 {
@@ -141,6 +121,8 @@ pub struct Replication {
     state: Mutex<ReplState>,
     pub coordinator: Coordinator,
     pub min_replicas: MinReplicas,
+    /// SAVE pauses a redis-server primary's stream to save the position matching its data.
+    pub apply_pause: ApplyPause,
 }
 
 impl Replication {
@@ -163,6 +145,7 @@ impl Replication {
             }),
             coordinator: Coordinator::start(),
             min_replicas,
+            apply_pause: ApplyPause::default(),
         }
     }
 
