@@ -12,6 +12,7 @@ use super::applier::{flush_everything, wait_idle};
 use super::primary_conn::PrimaryConn;
 use super::rdb_load;
 use super::redis_stream::RedisStream;
+use super::temp_file;
 use crate::context::ExecutorCtx;
 use crate::replication_state::ReplAux;
 use crate::wakeup::await_remote;
@@ -133,16 +134,12 @@ pub(super) async fn run(
             let path = rdb_load::temp_path(&ctx.shared.config.dir);
             let received = rdb_load::receive(&mut conn, &path, timeout).await;
             let loaded = match received {
-                Ok(bytes) => {
-                    let loaded = rdb_load::load(ctx, &fresh, &gate, &path, &mut conn).await;
-                    let _ = std::fs::remove_file(&path);
-                    loaded.map(|loaded| (bytes, loaded))
-                }
-                Err(err) => {
-                    let _ = std::fs::remove_file(&path);
-                    Err(err)
-                }
+                Ok(bytes) => rdb_load::load(ctx, &fresh, &gate, &path, &mut conn)
+                    .await
+                    .map(|loaded| (bytes, loaded)),
+                Err(err) => Err(err),
             };
+            temp_file::remove(&path).await;
             let (bytes, loaded) = loaded?;
             tracing::info!(
                 "full sync complete: {} keys from a {bytes}-byte RDB in {:?}",
