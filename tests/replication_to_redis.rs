@@ -1183,3 +1183,80 @@ fn a_promoted_replica_of_redis_keeps_the_other_replica_with_a_partial_resync() {
         promoted_replica_of_redis_keeps_the_other_replica(threads);
     }
 }
+
+/// A damselfly primary with a damselfly replica and a redis-server replica fails over (the primary
+/// goes away); `promote_damselfly` picks which replica becomes the primary. Either way the other
+/// one continues the old primary's Redis-format stream from the new primary with a partial
+/// resync: the damselfly replica knows its exact offset in that stream from the positions the
+/// primary noted on its flows (PSYNC2 across kinds).
+fn fail_over_mixed_replicas(threads: usize, promote_damselfly: bool) {
+    eprintln!("--- mixed failover, --threads {threads}, promoting the damselfly replica: {promote_damselfly}");
+    let primary = start_primary(threads);
+    let primary_port = primary.port.to_string();
+    let replica_args = ["--replicaof", "127.0.0.1", primary_port.as_str()];
+    let damselfly = Server::start(threads, &replica_args);
+    let redis = start_redis_replica(&primary, &[]);
+    wait_link_up(&damselfly);
+    wait_link_up(&redis);
+    load_mixed(&primary);
+    let mut p = primary.raw();
+    p.check_cmd(&["MSET", "a", "1", "b", "2", "c", "3", "d", "4"], ok());
+    p.check_cmd(&["MULTI"], ok());
+    p.check_cmd(&["SET", "tx:1", "x"], status("QUEUED"));
+    p.check_cmd(&["SET", "tx:2", "y"], status("QUEUED"));
+    assert!(!p.cmd(&["EXEC"]).is_error());
+    p.check_cmd(&["SET", "acknowledged", "by-both"], ok());
+    p.check_cmd(&["WAIT", "2", "10000"], int(2));
+    wait_for(
+        "identical data and offsets on both replicas",
+        SYNC_DEADLINE,
+        || {
+            let offset = |s: &Server| field(&info_text(s, "replication"), "master_repl_offset");
+            let digest = primary.digest();
+            (digest == damselfly.digest()
+                && digest == redis.digest()
+                && offset(&primary) == offset(&redis))
+            .then_some(())
+        },
+    );
+    drop(primary);
+
+    let (promoted, follower) = if promote_damselfly {
+        (&damselfly, &redis)
+    } else {
+        (&redis, &damselfly)
+    };
+    promoted.raw().check_cmd(&["REPLICAOF", "NO", "ONE"], ok());
+    let partial_before = int_field(promoted, "stats", "sync_partial_ok");
+    let full_before = int_field(promoted, "stats", "sync_full");
+    let promoted_port = promoted.port.to_string();
+    follower
+        .raw()
+        .check_cmd(&["REPLICAOF", "127.0.0.1", &promoted_port], ok());
+    wait_for("the follower's partial resync", SYNC_DEADLINE, || {
+        (int_field(promoted, "stats", "sync_partial_ok") > partial_before).then_some(())
+    });
+    wait_link_up(follower);
+    assert_eq!(int_field(promoted, "stats", "sync_full"), full_before);
+    let mut w = promoted.raw();
+    w.check_cmd(&["SET", "after-failover", "1"], ok());
+    w.check_cmd(&["MSET", "x", "1", "y", "2", "z", "3"], ok());
+    w.check_cmd(&["WAIT", "1", "5000"], int(1));
+    wait_for("identical data after the failover", SYNC_DEADLINE, || {
+        (promoted.digest() == follower.digest()).then_some(())
+    });
+    let mut r = follower.raw();
+    r.check_cmd(&["GET", "acknowledged"], bulk("by-both"));
+    r.check_cmd(&["GET", "after-failover"], bulk("1"));
+}
+
+#[test]
+fn a_mixed_failover_continues_with_a_partial_resync_either_way() {
+    if skip_without_redis() {
+        return;
+    }
+    for threads in [1, 2] {
+        fail_over_mixed_replicas(threads, true);
+        fail_over_mixed_replicas(threads, false);
+    }
+}

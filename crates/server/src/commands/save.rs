@@ -6,13 +6,13 @@ use crate::commands::connection::ShutdownRequest;
 use crate::connection::Connection;
 use crate::context::ExecutorCtx;
 use crate::persistence;
-use crate::replication_state::Role;
 use crate::shard::Shard;
 use crate::wakeup::await_remote;
 use bytes::Bytes;
 use damselfly_protocol::errors;
 use damselfly_protocol::Frame;
 use damselfly_storage::spec::{acl, flag::*, Arg, CommandDef};
+use futures::FutureExt;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -100,8 +100,9 @@ pub fn bgsave(conn: &Connection, args: &[Bytes]) -> Frame {
     Frame::simple("Background saving started")
 }
 
-/// Tries at copying a redis-server replica's data at a stream position it can save.
-const POSITION_ATTEMPTS: usize = 20;
+/// Longest SAVE waits for a redis-server primary's stream to pause before it saves without the
+/// position (the link applies what it already handed on first, normally in milliseconds).
+const PAUSE_WAIT: Duration = Duration::from_secs(5);
 
 async fn collect(
     ctx: &Rc<ExecutorCtx>,
@@ -121,41 +122,29 @@ async fn collect(
     Ok(shards)
 }
 
-/// Whether this server replicates a redis-server (its stream position belongs in the snapshot).
-fn follows_redis(ctx: &ExecutorCtx) -> bool {
-    let state = ctx.shared.repl.state();
-    matches!(state.role, Role::Replica { .. }) && state.link.redis_db.is_some()
-}
-
 async fn collect_and_write(ctx: &Rc<ExecutorCtx>) -> Result<(), String> {
     // A replica of a redis-server saves its stream position with the data, as Redis does, so a
-    // restart resumes with a partial resync. The position is right only if no stream bytes were
-    // applied while the shards were copied: try a few times, else save without it (the restart
-    // then full syncs, which is always correct).
-    let mut attempts = if follows_redis(ctx) {
-        POSITION_ATTEMPTS
-    } else {
-        0
-    };
-    let (shards, position) = loop {
-        let before = ctx.shared.repl.state().link.redis_position();
-        let shards = collect(ctx).await?;
-        let after = ctx.shared.repl.state().link.redis_position();
-        if attempts == 0 {
-            break (shards, None);
+    // restart resumes with a partial resync. The stream is paused while the shards are copied,
+    // so the position is the data's; without one (no link applying a stream, or it went away
+    // meanwhile) the file has none and a restart full syncs, which is always correct.
+    let follows_redis = ctx.shared.repl.state().follows_redis();
+    let mut pause = follows_redis.then(|| ctx.shared.repl.apply_pause.pause());
+    if let Some(held) = &pause {
+        let settled = futures::select! {
+            _ = await_remote(held.settled()).fuse() => true,
+            _ = glommio::timer::sleep(PAUSE_WAIT).fuse() => false,
+        };
+        if !settled {
+            // A link settling later, during the copy, would give a position some shards'
+            // copies predate: release the pause and save without one.
+            tracing::warn!("saving without the replication offset: the primary's stream did not pause within {PAUSE_WAIT:?}");
+            pause = None;
         }
-        if let (Some((seq, position)), Some((seq_after, _))) = (before, after) {
-            if seq == seq_after {
-                break (shards, Some(position));
-            }
-        }
-        attempts -= 1;
-        if attempts == 0 {
-            tracing::warn!("saving without the replication offset: the primary's stream kept changing the data");
-            break (shards, None);
-        }
-        glommio::timer::sleep(Duration::from_millis(10)).await;
-    };
+    }
+    let shards = collect(ctx).await?;
+    let position = pause.as_ref().and_then(|pause| pause.position());
+    // The stream goes on while the file is written.
+    drop(pause);
     // The file is written on the executor's blocking thread, so the shard keeps serving while it goes to disk.
     let config = ctx.shared.config.clone();
     let write = glommio::executor()

@@ -8,13 +8,16 @@ pub mod flow_input;
 #[cfg(test)]
 mod fuzz;
 pub mod handoff;
+pub mod handover;
 pub mod handshake;
 pub mod lend;
 pub mod primary;
 pub mod primary_conn;
+mod rdb_feed;
 pub mod rdb_load;
 pub mod redis_feed;
 pub mod redis_link;
 pub mod redis_stream;
 pub mod replica;
 pub mod stream_positions;
+mod temp_file;

@@ -1,6 +1,8 @@
 //! A Redis primary's full sync: the RDB after `+FULLRESYNC`, received into a temporary file in
 //! `--dir` (as redis-server does with its default `repl-diskless-load disabled`, so memory stays
 //! bounded whatever the data set's size) and then loaded key by key onto the shards that own them.
+//! The file is written (`temp_file`) and read and decoded (`rdb_feed`) off the executor; the
+//! executor reads the socket and puts the decoded keys into the shards.
 //!
 //! Both transfer forms are read: `$<len>\r\n<payload>` (disk-based sync) and the diskless
 //! `$EOF:<40 bytes>\r\n<payload><the same 40 bytes>`. Before the `$` line the primary may send bare
@@ -8,21 +10,19 @@
 
 use super::applier::{self, SharedApplier};
 use super::primary_conn::PrimaryConn;
+use super::rdb_feed::{self, Found};
+use super::temp_file::TempFile;
 use crate::context::ExecutorCtx;
-use bytes::Bytes;
-use damselfly_rdb::{RdbEvent, RdbReader};
-use damselfly_storage::{Entry, Value};
-use futures::AsyncWriteExt;
-use std::fs::File;
-use std::io::{BufReader, Write};
+use crate::wakeup::await_remote;
+use futures::{AsyncWriteExt, StreamExt};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 /// Length of the diskless transfer's end mark (Redis's `RDB_EOF_MARK_SIZE`).
 const EOF_MARK: usize = 40;
-/// Keys put per flush while loading (each flush waits until the shards applied them).
-const LOAD_BATCH: usize = 1024;
+/// Bytes gathered from the socket per file write.
+const WRITE_CHUNK: usize = 1 << 20;
 /// How often a replica loading the RDB tells the primary it is alive.
 const NEWLINE_EVERY: Duration = Duration::from_secs(1);
 /// Longest `$...` line accepted.
@@ -83,20 +83,18 @@ pub(super) async fn receive(
     timeout: Duration,
 ) -> Result<u64, String> {
     let framing = read_header(conn, timeout).await?;
-    let mut file =
-        File::create(path).map_err(|err| format!("cannot create {}: {err}", path.display()))?;
-    let mut write = |bytes: &[u8]| {
-        file.write_all(bytes)
-            .map_err(|err| format!("cannot write {}: {err}", path.display()))
-    };
+    let mut file = TempFile::create(path).await?;
     let mut written = 0u64;
     match framing {
         Framing::Length(len) => loop {
             let take = (len - written).min(conn.input.len() as u64) as usize;
-            let chunk = conn.input.split_to(take);
-            write(&chunk)?;
-            written += take as u64;
-            if written == len {
+            let done = written + take as u64 == len;
+            // Small reads are gathered into one write (each write is a trip to another thread).
+            if take >= WRITE_CHUNK || done {
+                file.write(conn.input.split_to(take).freeze()).await?;
+                written += take as u64;
+            }
+            if done {
                 break;
             }
             conn.read_more(timeout).await?;
@@ -106,21 +104,20 @@ pub(super) async fn receive(
             // primary sends nothing after the mark before our first acknowledgement.
             if conn.input.ends_with(&mark) {
                 let payload = conn.input.len() - EOF_MARK;
-                write(&conn.input[..payload])?;
+                file.write(conn.input.split_to(payload).freeze()).await?;
                 written += payload as u64;
                 conn.input.clear();
                 break;
             }
-            if conn.input.len() > EOF_MARK {
+            if conn.input.len() >= WRITE_CHUNK + EOF_MARK {
                 let chunk = conn.input.split_to(conn.input.len() - EOF_MARK);
-                write(&chunk)?;
                 written += chunk.len() as u64;
+                file.write(chunk.freeze()).await?;
             }
             conn.read_more(timeout).await?;
         },
     }
-    file.sync_data()
-        .map_err(|err| format!("cannot sync {}: {err}", path.display()))?;
+    file.finish().await?;
     Ok(written)
 }
 
@@ -145,65 +142,43 @@ pub(super) async fn load(
     conn: &mut PrimaryConn,
 ) -> Result<Loaded, String> {
     let mut last_newline = Instant::now();
-    let file = File::open(path).map_err(|err| format!("cannot open {}: {err}", path.display()))?;
-    let mut reader = RdbReader::new(BufReader::with_capacity(256 << 10, file))
-        .map_err(|err| format!("the primary's RDB: {err}"))?;
-    let databases = ctx.shared.config.databases;
+    let mut batches = rdb_feed::start(path.to_path_buf(), ctx.shared.config.databases)?;
     let mut loaded = Loaded::default();
     let (mut warned_functions, mut warned_modules, mut skipped) = (false, false, 0u64);
-    let mut batch = 0;
-    loop {
-        let event = reader
-            .next_event()
-            .map_err(|err| format!("the primary's RDB: {err}"))?;
-        let Some(event) = event else { break };
-        match event {
-            RdbEvent::Entry(entry) => {
-                let db = entry.db as usize;
-                let Some(value) = Value::from_rdb(entry.value).filter(|_| db < databases) else {
-                    skipped += 1;
-                    continue;
-                };
-                applier.borrow_mut().put(
-                    db,
-                    Bytes::from(entry.key),
-                    Entry::new(value, entry.expire_ms),
-                );
-                loaded.keys += 1;
-                batch += 1;
-                if batch == LOAD_BATCH {
-                    batch = 0;
-                    applier::flush(ctx, applier, gate).await;
-                    if last_newline.elapsed() >= NEWLINE_EVERY {
-                        last_newline = Instant::now();
-                        conn.stream
-                            .write_all(b"\n")
-                            .await
-                            .map_err(|err| format!("write to primary failed: {err}"))?;
-                    }
+    while let Some(batch) = await_remote(batches.next()).await {
+        for found in batch? {
+            match found {
+                Found::Key { db, key, entry } => {
+                    applier.borrow_mut().put(db, key, entry);
+                    loaded.keys += 1;
                 }
+                Found::Skipped => skipped += 1,
+                Found::StreamDb(db) => loaded.stream_db = db,
+                Found::Functions if !warned_functions => {
+                    warned_functions = true;
+                    tracing::warn!(
+                        "the primary's RDB has function libraries; damselfly has no functions and skips them"
+                    );
+                }
+                Found::ModuleData { module_id } if !warned_modules => {
+                    warned_modules = true;
+                    tracing::warn!(
+                        "the primary's RDB has module data (module id {module_id:#x}); damselfly has no modules and skips it"
+                    );
+                }
+                Found::Functions | Found::ModuleData { .. } => {}
             }
-            RdbEvent::Aux { key, value } if key == b"repl-stream-db" => {
-                loaded.stream_db = std::str::from_utf8(&value)
-                    .ok()
-                    .and_then(|db| db.parse().ok());
-            }
-            RdbEvent::Function(_) if !warned_functions => {
-                warned_functions = true;
-                tracing::warn!(
-                    "the primary's RDB has function libraries; damselfly has no functions and skips them"
-                );
-            }
-            RdbEvent::ModuleAux { module_id } if !warned_modules => {
-                warned_modules = true;
-                tracing::warn!(
-                    "the primary's RDB has module data (module id {module_id:#x}); damselfly has no modules and skips it"
-                );
-            }
-            _ => {}
+        }
+        // One flush per batch: it waits until the shards applied the keys.
+        applier::flush(ctx, applier, gate).await;
+        if last_newline.elapsed() >= NEWLINE_EVERY {
+            last_newline = Instant::now();
+            conn.stream
+                .write_all(b"\n")
+                .await
+                .map_err(|err| format!("write to primary failed: {err}"))?;
         }
     }
-    applier::flush(ctx, applier, gate).await;
     if skipped > 0 {
         tracing::warn!(
             "{skipped} keys of the primary's RDB were skipped (a db beyond --databases or a type damselfly lacks)"

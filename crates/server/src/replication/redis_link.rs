@@ -12,13 +12,19 @@ use super::applier::{flush_everything, wait_idle};
 use super::primary_conn::PrimaryConn;
 use super::rdb_load;
 use super::redis_stream::RedisStream;
+use super::temp_file;
 use crate::context::ExecutorCtx;
+use crate::replication_state::ReplAux;
+use crate::wakeup::await_remote;
 use futures::{AsyncReadExt, FutureExt};
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 const ACK_INTERVAL: Duration = Duration::from_secs(1);
+/// Most stream bytes read ahead while SAVE pauses the applying (then the socket fills and the
+/// primary buffers the rest, within its replica output-buffer limit).
+const PAUSED_INPUT: usize = 64 << 20;
 /// How long the primary may take to answer PSYNC (it may be preparing the RDB; it sends
 /// keepalives meanwhile, which reset nothing here: they are skipped as they come).
 const PSYNC_TIMEOUT: Duration = Duration::from_secs(60);
@@ -128,16 +134,12 @@ pub(super) async fn run(
             let path = rdb_load::temp_path(&ctx.shared.config.dir);
             let received = rdb_load::receive(&mut conn, &path, timeout).await;
             let loaded = match received {
-                Ok(bytes) => {
-                    let loaded = rdb_load::load(ctx, &fresh, &gate, &path, &mut conn).await;
-                    let _ = std::fs::remove_file(&path);
-                    loaded.map(|loaded| (bytes, loaded))
-                }
-                Err(err) => {
-                    let _ = std::fs::remove_file(&path);
-                    Err(err)
-                }
+                Ok(bytes) => rdb_load::load(ctx, &fresh, &gate, &path, &mut conn)
+                    .await
+                    .map(|loaded| (bytes, loaded)),
+                Err(err) => Err(err),
             };
+            temp_file::remove(&path).await;
             let (bytes, loaded) = loaded?;
             tracing::info!(
                 "full sync complete: {} keys from a {bytes}-byte RDB in {:?}",
@@ -201,7 +203,10 @@ fn primary_address(ctx: &ExecutorCtx) -> (String, u16) {
     }
 }
 
-/// Applies the command stream and acknowledges it until the link breaks.
+/// Applies the command stream and acknowledges it until the link breaks. While SAVE holds a
+/// pause (`replication_state::ApplyPause`), nothing more goes to the applier: once what went is
+/// applied, the link publishes where the data stands and keeps reading into `input`, up to
+/// `PAUSED_INPUT`, until the pause is released.
 async fn stream(
     ctx: &Rc<ExecutorCtx>,
     generation: u64,
@@ -219,15 +224,18 @@ async fn stream(
     let ack_signal = applier.borrow().ack_signal(0);
     let mut input = std::mem::take(&mut conn.input);
     let mut last_data = Instant::now();
+    // Dropped on every way out of this function, which ends any pause waiting on this link.
+    let pause = ctx.shared.repl.apply_pause.register();
     loop {
-        // SAVE saves the offset only when no stream bytes were applied while it copied the data.
-        let applying = !input.is_empty();
-        if applying {
-            ctx.shared.repl.state().link.apply_seq += 1;
+        // Stopped following (promoted or re-pointed): apply nothing more, so the position the
+        // handover reads stays exact.
+        let pausing = pause.wanted() || ctx.shared.repl.state().generation != generation;
+        let mut ack_now = false;
+        if !pausing {
+            let drained = parser.drain(&mut input, &mut applier.borrow_mut());
+            history.db = parser.db;
+            ack_now = drained?;
         }
-        let drained = parser.drain(&mut input, &mut applier.borrow_mut());
-        history.db = parser.db;
-        let ack_now = drained?;
         applier::flush(ctx, applier, gate).await;
         let (applied, consumed) = {
             let applier = applier.borrow();
@@ -239,9 +247,16 @@ async fn stream(
             state.link.offsets = vec![consumed];
             state.link.applied = vec![applied];
             state.link.redis_db = Some(parser.db);
-            if applying {
-                state.link.apply_seq += 1;
-            }
+        }
+        // Nothing was handed on in this round, and everything before is applied (transactions
+        // included): the data stands exactly at `applied`.
+        let settling = pausing && !pause.is_settled();
+        if settling && applied == consumed {
+            pause.settle(ReplAux {
+                replid: history.replid.clone(),
+                offset: applied,
+                db: parser.db,
+            });
         }
         if ack_now {
             applier.borrow_mut().set_ack_wanted(0, true);
@@ -256,10 +271,25 @@ async fn stream(
                 .borrow_mut()
                 .set_ack_wanted(0, owed && applied < consumed);
         }
-        let wait = ACK_INTERVAL.saturating_sub(last_ack.map_or(Duration::ZERO, |at| at.elapsed()));
+        let mut wait =
+            ACK_INTERVAL.saturating_sub(last_ack.map_or(Duration::ZERO, |at| at.elapsed()));
+        if settling {
+            // The transaction lane is still applying: look again soon.
+            wait = wait.min(Duration::from_millis(1));
+        }
+        // Paused with a full buffer: leave the rest in the socket (the primary buffers it).
+        let reading = !pausing || input.len() < PAUSED_INPUT;
+        let read = async {
+            if reading {
+                conn.stream.read(&mut chunk).await
+            } else {
+                futures::future::pending().await
+            }
+        };
         let read = futures::select! {
-            read = conn.stream.read(&mut chunk).fuse() => Some(read),
+            read = read.fuse() => Some(read),
             _ = ack_signal.wait().fuse() => None,
+            _ = await_remote(pause.changed(pausing)).fuse() => None,
             _ = glommio::timer::sleep(wait.max(Duration::from_millis(1))).fuse() => None,
         };
         if ctx.shared.repl.state().generation != generation {
@@ -274,6 +304,10 @@ async fn stream(
         }
         match read {
             None => {
+                // Silence we chose (not reading) is not the primary's.
+                if !reading {
+                    last_data = Instant::now();
+                }
                 if last_data.elapsed() > timeout {
                     return Err(format!(
                         "no data from the primary for {timeout:?} (repl-timeout)"

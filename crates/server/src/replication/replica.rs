@@ -6,11 +6,12 @@
 
 use super::applier::{self, flush_everything, wait_idle, Applier, SharedApplier};
 use super::flow_input::FlowInput;
+use super::handover;
 use super::handshake::{is_unknown_command, parse_flow_hello, parse_sync_reply, SyncReply};
 use super::primary_conn::PrimaryConn;
 use super::redis_link::{self, RedisHistory};
 use crate::context::ExecutorCtx;
-use crate::replication_state::{ReplAux, Role};
+use crate::replication_state::Role;
 use crate::shard::Shard;
 use futures::{AsyncReadExt, FutureExt};
 use std::cell::RefCell;
@@ -24,13 +25,22 @@ const RETRY: Duration = Duration::from_secs(1);
 const ACK_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Makes this server a replica of `host:port` (keeping its data until a full sync replaces it).
+/// When it was a replica already and knows exactly where its data stands in its old primary's
+/// Redis-format stream, it asks the new primary to continue that stream (a redis-server that was
+/// promoted from the same primary answers `+CONTINUE`).
 pub async fn follow(ctx: &Rc<ExecutorCtx>, host: String, port: u16) {
-    let generation = {
-        let mut state = ctx.shared.repl.state();
-        state.role = Role::Replica { host, port };
-        state.generation += 1;
+    let target = Role::Replica { host, port };
+    let continued = handover::stop_link(ctx, |state| {
+        state.role = target;
         state.link.state = "connect";
         state.link.down_since = Instant::now();
+    })
+    .await;
+    let generation = {
+        let mut state = ctx.shared.repl.state();
+        if continued.is_some() {
+            state.link.resume = continued;
+        }
         state.generation
     };
     ctx.shared
@@ -48,40 +58,35 @@ pub async fn follow(ctx: &Rc<ExecutorCtx>, host: String, port: u16) {
 }
 
 /// REPLICAOF NO ONE: stop replicating, keep the data, and start a new history (a new replication
-/// id), keeping the old one as replid2 (Redis's PSYNC2). After a redis-server primary, the
-/// Redis-format stream starts at the offset we had applied of that primary's, so its other
-/// replicas continue from us with a partial resync.
+/// id), keeping the old one as replid2 (Redis's PSYNC2). When the data stands exactly at a
+/// position of the old primary's Redis-format stream (always after a redis-server primary, and
+/// after a damselfly primary that noted it), our own Redis-format stream starts there, so the old
+/// primary's other replicas continue from us with a partial resync.
 pub async fn promote(ctx: &Rc<ExecutorCtx>) {
+    if ctx.shared.repl.state().role == Role::Primary {
+        return;
+    }
+    let continued = handover::stop_link(ctx, |state| state.link.state = "connect").await;
     {
         let mut state = ctx.shared.repl.state();
-        if state.role == Role::Primary {
-            return;
-        }
-        // The link task stops reading; what it read is still being applied.
-        state.generation += 1;
-        state.link.state = "connect";
-    }
-    let redis_position = settled_redis_position(ctx).await;
-    let continued = {
-        let mut state = ctx.shared.repl.state();
-        let continued = match (&redis_position, state.link.primary_replid.clone()) {
-            (Some(position), _) => Some((position.replid.clone(), position.offset)),
-            (None, Some(replid)) => Some((replid, state.link.applied_total())),
-            (None, None) => None,
+        let history = match &continued {
+            Some(position) => Some((position.replid.clone(), position.offset)),
+            None => state
+                .link
+                .primary_replid
+                .clone()
+                .map(|replid| (replid, state.link.applied_total())),
         };
         state.role = Role::Primary;
         state.replid = crate::ids::random_hex_id();
-        if let Some((replid, offset)) = &continued {
-            state.replid2 = Some((replid.clone(), offset + 1));
-        }
-        continued
-    };
-    if let (Some(position), Some((_, offset))) = (&redis_position, &continued) {
-        super::redis_feed::start_at(ctx, *offset).await;
+        state.replid2 = history.map(|(replid, offset)| (replid, offset + 1));
+    }
+    if let Some(position) = &continued {
+        super::redis_feed::start_at(ctx, position.offset).await;
         tracing::info!(
             "the Redis-format stream continues {}'s at offset {}",
             position.replid,
-            offset
+            position.offset
         );
     }
     ctx.shared
@@ -90,30 +95,6 @@ pub async fn promote(ctx: &Rc<ExecutorCtx>) {
         .store(false, std::sync::atomic::Ordering::Release);
     set_passive_expiry(ctx, false).await;
     tracing::info!("replication stopped: this server is now a primary with a new replication id");
-}
-
-/// Where our data stands in a redis-server primary's stream once everything read is applied
-/// (None after a damselfly primary, or if it does not settle within a few seconds).
-async fn settled_redis_position(ctx: &Rc<ExecutorCtx>) -> Option<ReplAux> {
-    const SETTLE: Duration = Duration::from_secs(5);
-    const LOOK_AGAIN: Duration = Duration::from_millis(5);
-    let started = Instant::now();
-    loop {
-        {
-            let state = ctx.shared.repl.state();
-            if state.link.redis_db.is_none() && state.link.resume.is_none() {
-                return None;
-            }
-            if let Some((_, position)) = state.link.redis_position() {
-                return Some(position);
-            }
-        }
-        if started.elapsed() > SETTLE {
-            tracing::warn!("promotion: the data did not settle at a position of the primary's stream; redis-server replicas will full-sync");
-            return None;
-        }
-        glommio::timer::sleep(LOOK_AGAIN).await;
-    }
 }
 
 async fn set_passive_expiry(ctx: &Rc<ExecutorCtx>, on: bool) {
@@ -328,6 +309,10 @@ async fn read_flow(
     let mut input = std::mem::take(&mut conn.input);
     let ack_signal = applier.borrow().ack_signal(flow);
     loop {
+        if current_generation(&ctx) != generation {
+            // Stopped following: apply nothing more (the handover reads where the data stands).
+            return Ok(());
+        }
         let ack_now = flow_input.drain(&mut input, &mut applier.borrow_mut(), flow)?;
         applier::flush(&ctx, &applier, &gate).await;
         let (applied, consumed, synced) = {

@@ -1,8 +1,11 @@
 //! Replication state every executor can read: the role, the replication id, the replicas connected
 //! to this primary, the link to our own primary, per-shard journal offsets and sync counters.
 
+pub mod apply_pause;
 pub mod coordinator;
 mod min_replicas;
+
+pub use apply_pause::ApplyPause;
 
 pub use min_replicas::{MinReplicas, NOREPLICAS};
 
@@ -81,9 +84,6 @@ pub struct Link {
     /// With a redis-server primary: the db its command stream is in (None with a damselfly primary,
     /// and during a full sync).
     pub redis_db: Option<usize>,
-    /// Odd while the link to a redis-server applies stream bytes: SAVE copies the data between two
-    /// equal even values (and nothing read but unapplied) to save the matching offset.
-    pub apply_seq: u64,
     /// The Redis primary's replid, offset and stream db loaded from our RDB at start (Redis's
     /// `repl-id`, `repl-offset`, `repl-stream-db` aux fields), to resume with PSYNC.
     pub resume: Option<ReplAux>,
@@ -111,29 +111,9 @@ impl Link {
             applied: Vec::new(),
             sync_started: None,
             redis_db: None,
-            apply_seq: 0,
             resume: None,
             stream_position: None,
         }
-    }
-
-    /// With a redis-server primary and nothing read but unapplied: where the data stands in its
-    /// stream, and the sequence number that changes whenever stream bytes are applied.
-    pub fn redis_position(&self) -> Option<(u64, ReplAux)> {
-        let db = self.redis_db?;
-        let replid = self.primary_replid.clone()?;
-        let consistent =
-            self.apply_seq.is_multiple_of(2) && self.read_total() == self.applied_total();
-        consistent.then(|| {
-            (
-                self.apply_seq,
-                ReplAux {
-                    replid,
-                    offset: self.applied_total(),
-                    db,
-                },
-            )
-        })
     }
 
     pub fn applied_total(&self) -> u64 {
@@ -142,6 +122,13 @@ impl Link {
 
     pub fn read_total(&self) -> u64 {
         self.offsets.iter().sum()
+    }
+}
+
+impl ReplState {
+    /// This server replicates a redis-server (its link applies Redis's command stream).
+    pub fn follows_redis(&self) -> bool {
+        matches!(self.role, Role::Replica { .. }) && self.link.redis_db.is_some()
     }
 }
 
@@ -174,6 +161,8 @@ pub struct Replication {
     pub redis_stream: StreamPosition,
     /// repl-ping-replica-period, in seconds (CONFIG SET changes it).
     ping_period: AtomicU64,
+    /// SAVE pauses a redis-server primary's stream to save the position matching its data.
+    pub apply_pause: ApplyPause,
 }
 
 impl Replication {
@@ -204,6 +193,7 @@ impl Replication {
             min_replicas,
             redis_stream: StreamPosition::default(),
             ping_period: AtomicU64::new(ping_period_secs),
+            apply_pause: ApplyPause::default(),
         }
     }
 
