@@ -21,6 +21,10 @@ pub enum Keys {
 }
 
 impl KeySet {
+    pub fn is_empty(&self) -> bool {
+        self.everything == 0 && self.keys.is_empty()
+    }
+
     pub fn conflicts(&self, keys: &Keys) -> bool {
         match keys {
             Keys::Everything => self.everything > 0 || !self.keys.is_empty(),

@@ -9,14 +9,15 @@
 //! on the same pair of shards over disjoint keys may reach the shards in opposite orders: neither
 //! waits for the other, so the merge never deadlocks. The same rule drives the replica's applier.
 
-use super::super::applied::{record_keys, Applied, KeySet, Keys};
+use super::super::applied::{KeySet, Keys};
+use crate::journal::wire::Effect;
 use ahash::AHashMap;
 use damselfly_storage::spec::Spread;
 use std::collections::{BTreeSet, VecDeque};
 
 /// What the merged stream carries next: one command, or the effects of one transaction.
 pub struct Unit {
-    pub effects: Vec<Applied>,
+    pub effects: Vec<Effect>,
 }
 
 struct Record {
@@ -25,8 +26,29 @@ struct Record {
     start: u64,
     txid: u64,
     parts: u32,
-    effects: Vec<Applied>,
+    effects: Vec<Effect>,
     keys: Keys,
+}
+
+/// The keys a record's effects touch (their key specs say where); everything for a command that
+/// writes whole shards (FLUSHALL, FLUSHDB) or one this server does not know.
+fn keys_of(effects: &[Effect]) -> Keys {
+    let mut all = Vec::new();
+    for (db, args) in effects {
+        match crate::spec::resolve(args) {
+            Ok(def) if !matches!(def.spread, Spread::EveryShard { .. }) => all.extend(
+                def.key_positions(args)
+                    .filter_map(|position| args.get(position))
+                    .map(|key| (*db, key.clone())),
+            ),
+            _ => return Keys::Everything,
+        }
+    }
+    Keys::Some(all)
+}
+
+fn runs_everywhere((_, args): &Effect) -> bool {
+    crate::spec::resolve(args).is_ok_and(|def| matches!(def.spread, Spread::EveryShard { .. }))
 }
 
 #[derive(Default)]
@@ -78,18 +100,27 @@ impl Merger {
         shard: usize,
         txid: u64,
         parts: u32,
-        effects: Vec<Applied>,
+        effects: Vec<Effect>,
         length: u64,
     ) {
         let Some(state) = self.shards.get_mut(shard) else {
             return;
         };
+        // The common case costs no key lookup: a record that stands alone while nothing of its
+        // shard waits goes out at once.
+        if parts <= 1 && state.held.is_empty() && state.pending_keys.is_empty() {
+            state.consumed += length;
+            if !effects.is_empty() {
+                self.out.push(Unit { effects });
+            }
+            return;
+        }
         let record = Record {
             shard,
             start: state.consumed,
             txid,
             parts,
-            keys: record_keys(&effects),
+            keys: keys_of(&effects),
             effects,
         };
         state.consumed += length;
@@ -174,8 +205,8 @@ impl Merger {
 /// One transaction's effects from its parts (in shard order). Every part carries the commands that
 /// ran on every shard (FLUSHDB, FLUSHALL) at the same places: each goes out once, and what each
 /// part did between two of them stays between them.
-fn interleave(parts: Vec<Vec<Applied>>) -> Vec<Applied> {
-    let everywhere = |effect: &Applied| matches!(effect.def.spread, Spread::EveryShard { .. });
+fn interleave(parts: Vec<Vec<Effect>>) -> Vec<Effect> {
+    let everywhere = runs_everywhere;
     let counts: Vec<usize> = parts
         .iter()
         .map(|effects| effects.iter().filter(|e| everywhere(e)).count())
@@ -183,7 +214,7 @@ fn interleave(parts: Vec<Vec<Applied>>) -> Vec<Applied> {
     if counts.iter().all(|&count| count == 0) || counts.windows(2).any(|w| w[0] != w[1]) {
         return parts.into_iter().flatten().collect();
     }
-    let mut segments: Vec<std::vec::IntoIter<Applied>> =
+    let mut segments: Vec<std::vec::IntoIter<Effect>> =
         parts.into_iter().map(Vec::into_iter).collect();
     let mut out = Vec::new();
     loop {
@@ -211,13 +242,13 @@ mod tests {
     use super::*;
     use bytes::Bytes;
 
-    fn effect(words: &str) -> Applied {
+    fn effect(words: &str) -> Effect {
         crate::commands::install();
         let args = words
             .split(' ')
             .map(|w| Bytes::from(w.to_string()))
             .collect();
-        Applied::resolve((0, args)).expect("a known command")
+        (0, args)
     }
 
     fn words(units: &[Unit]) -> Vec<Vec<String>> {
@@ -226,9 +257,8 @@ mod tests {
             .map(|unit| {
                 unit.effects
                     .iter()
-                    .map(|e| {
-                        e.args
-                            .iter()
+                    .map(|(_, args)| {
+                        args.iter()
                             .map(|a| String::from_utf8_lossy(a).into_owned())
                             .collect::<Vec<_>>()
                             .join(" ")
@@ -347,12 +377,12 @@ mod tests {
                 merger.accept(shard, txid, parts, effects, 10);
                 for unit in merger.take_units() {
                     let values: BTreeSet<&[u8]> =
-                        unit.effects.iter().map(|e| &e.args[2][..]).collect();
+                        unit.effects.iter().map(|(_, args)| &args[2][..]).collect();
                     assert_eq!(values.len(), 1, "a unit is one transaction");
                     transactions += 1;
-                    for e in &unit.effects {
-                        let key = String::from_utf8_lossy(&e.args[1])[1..].parse().unwrap();
-                        let value = String::from_utf8_lossy(&e.args[2]).parse().unwrap();
+                    for (_, args) in &unit.effects {
+                        let key = String::from_utf8_lossy(&args[1])[1..].parse().unwrap();
+                        let value = String::from_utf8_lossy(&args[2]).parse().unwrap();
                         out.entry(key).or_default().push(value);
                     }
                 }

@@ -37,8 +37,6 @@ const CRON_TICK: Duration = Duration::from_secs(1);
 use stream::Stream;
 use sync::Sync;
 
-use super::applied::Applied;
-
 /// The executor that runs the feed and serves every redis-server replica.
 pub const FEED_EXECUTOR: usize = 0;
 
@@ -78,7 +76,7 @@ pub struct Feed {
     /// Whether the once-a-second task runs.
     cron_running: Cell<bool>,
     /// The stream's latest exact position, not yet sent to damselfly replicas.
-    position_note: RefCell<Option<Bytes>>,
+    position_note: RefCell<Option<StreamPoint>>,
 }
 
 /// Hands a connection that sent PSYNC or SYNC over to the feed's executor.
@@ -203,7 +201,7 @@ impl Feed {
                 db: state.stream.db(),
                 shards: covered,
             };
-            *self.position_note.borrow_mut() = Some(wire::stream_position(&point));
+            *self.position_note.borrow_mut() = Some(point);
         }
         let end = state.stream.sealed_end();
         for replica in &state.replicas {
@@ -227,8 +225,8 @@ impl Feed {
     /// Sends the latest exact stream position to this executor's damselfly replicas (flow 0
     /// of each is on the feed's executor).
     fn send_position(&self, here: &mut crate::shard::Shard) {
-        if let Some(note) = self.position_note.borrow_mut().take() {
-            shard_side::send_position(here, &note);
+        if let Some(point) = self.position_note.borrow_mut().take() {
+            shard_side::send_position(here, &point);
         }
     }
 
@@ -395,13 +393,7 @@ impl State {
                     txid,
                     parts,
                     effects,
-                }) => {
-                    let effects = effects
-                        .into_iter()
-                        .filter_map(Applied::resolve_or_warn)
-                        .collect();
-                    self.merger.accept(shard, txid, parts, effects, length);
-                }
+                }) => self.merger.accept(shard, txid, parts, effects, length),
                 Ok(Item::Snapshot { db, records }) => {
                     if let Some(sync) = &self.sync {
                         sync.add_records(db, &records, length as usize);

@@ -5,6 +5,7 @@
 
 use super::FEED_EXECUTOR;
 use crate::context::ExecutorCtx;
+use crate::journal::wire::StreamPoint;
 use crate::journal::{snapshot, wire, FlowSink};
 use crate::shard::{Shard, ShardMsg};
 use bytes::Bytes;
@@ -110,13 +111,18 @@ fn deliver(ctx: &Rc<ExecutorCtx>, bytes: Bytes) {
 
 /// Tells this shard's damselfly replicas (on their flows from it) where the Redis-format stream
 /// stands, so they can continue it after a failover.
-pub fn send_position(shard: &mut Shard, note: &Bytes) {
-    for sink in shard
+pub fn send_position(shard: &mut Shard, point: &StreamPoint) {
+    let mut flows = shard
         .journal
         .sinks
         .iter()
         .filter(|s| s.session != FEED_SESSION && s.attached.get())
-    {
+        .peekable();
+    if flows.peek().is_none() {
+        return;
+    }
+    let note = wire::stream_position(point);
+    for sink in flows {
         sink.push_note(note.clone());
     }
 }

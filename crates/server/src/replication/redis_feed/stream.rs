@@ -63,12 +63,12 @@ impl Stream {
         let before = self.pending.len();
         let transaction = unit.effects.len() > 1;
         if transaction {
-            self.select(unit.effects[0].db);
+            self.select(unit.effects[0].0);
             put_command(&mut self.pending, &[b"MULTI"]);
         }
-        for effect in &unit.effects {
-            self.select(effect.db);
-            put_command(&mut self.pending, &effect.args);
+        for (db, args) in &unit.effects {
+            self.select(*db);
+            put_command(&mut self.pending, args);
         }
         if transaction {
             put_command(&mut self.pending, &[b"EXEC"]);
@@ -191,11 +191,11 @@ mod tests {
             effects: effects
                 .iter()
                 .map(|(db, words)| {
-                    let args = words
+                    let args: Vec<Bytes> = words
                         .split(' ')
                         .map(|w| Bytes::from(w.to_string()))
                         .collect();
-                    Applied::resolve((*db, args)).expect("a known command")
+                    (*db, args)
                 })
                 .collect(),
         }
