@@ -53,6 +53,10 @@ impl Shared {
         let min_replicas =
             MinReplicas::new(config.min_replicas_to_write, config.min_replicas_max_lag);
         let repl = Replication::new(shards, config.replica_read_only, min_replicas);
+        repl.priority
+            .store(config.replica_priority, Ordering::Relaxed);
+        repl.announced
+            .store(config.replica_announced, Ordering::Relaxed);
         let output_limits = OutputLimits::default();
         for &(class, limit) in &config.output_limits {
             output_limits.set(class, limit);

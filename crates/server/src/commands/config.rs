@@ -135,6 +135,8 @@ fn fixed_parameters(conn: &Connection) -> Vec<(&'static str, String)> {
     let min_replicas = &shared.repl.min_replicas;
     let to_write = min_replicas.to_write.load(Ordering::Relaxed).to_string();
     let max_lag = min_replicas.max_lag.load(Ordering::Relaxed).to_string();
+    let priority = shared.repl.priority.load(Ordering::Relaxed).to_string();
+    let announced = yes_no(shared.repl.announced.load(Ordering::Relaxed));
     vec![
         ("port", config.port.to_string()),
         ("bind", config.bind.join(" ")),
@@ -173,6 +175,9 @@ fn fixed_parameters(conn: &Connection) -> Vec<(&'static str, String)> {
         ("min-slaves-to-write", to_write),
         ("min-replicas-max-lag", max_lag.clone()),
         ("min-slaves-max-lag", max_lag),
+        ("replica-priority", priority.clone()),
+        ("slave-priority", priority),
+        ("replica-announced", announced),
     ]
 }
 
@@ -281,6 +286,25 @@ fn set(conn: &Connection, pairs: &[Bytes]) -> Frame {
                 }
                 Ok(_) => return failed("argument must be between 0 and 2147483647 inclusive"),
                 Err(_) => return failed("argument couldn't be parsed into an integer"),
+            },
+            "replica-priority" | "slave-priority" => match value.parse::<i64>() {
+                Ok(number) if (0..=i64::from(i32::MAX)).contains(&number) => {
+                    let shared = conn.ctx.shared.clone();
+                    changes.push(Box::new(move |_| {
+                        shared.repl.priority.store(number as u64, Ordering::Relaxed)
+                    }))
+                }
+                Ok(_) => return failed("argument must be between 0 and 2147483647 inclusive"),
+                Err(_) => return failed("argument couldn't be parsed into an integer"),
+            },
+            "replica-announced" => match parse_yes_no(&value) {
+                Ok(flag) => {
+                    let shared = conn.ctx.shared.clone();
+                    changes.push(Box::new(move |_| {
+                        shared.repl.announced.store(flag, Ordering::Relaxed)
+                    }))
+                }
+                Err(_) => return failed("argument must be 'yes' or 'no'"),
             },
             "replica-read-only" | "slave-read-only" => match parse_yes_no(&value) {
                 Ok(flag) => {

@@ -316,8 +316,10 @@ fn replication(conn: &Connection, total: &ShardInfo, out: &mut String) {
             }
             let _ = write!(
                 out,
-                "slave_priority:100\r\nslave_read_only:{}\r\nreplica_announced:1\r\nconnected_slaves:0\r\n",
-                u8::from(repl.read_only.load(Ordering::Relaxed))
+                "slave_priority:{}\r\nslave_read_only:{}\r\nreplica_announced:{}\r\nconnected_slaves:0\r\n",
+                repl.priority.load(Ordering::Relaxed),
+                u8::from(repl.read_only.load(Ordering::Relaxed)),
+                u8::from(repl.announced.load(Ordering::Relaxed))
             );
         }
     }

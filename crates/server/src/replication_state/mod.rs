@@ -134,6 +134,10 @@ pub struct Replication {
     pub journal_on: AtomicBool,
     pub is_replica: AtomicBool,
     pub read_only: AtomicBool,
+    /// replica-priority, shown to Sentinel as INFO `slave_priority` (0: never promote).
+    pub priority: AtomicU64,
+    /// replica-announced, shown to Sentinel as INFO `replica_announced`.
+    pub announced: AtomicBool,
     pub sync_full: AtomicU64,
     pub sync_partial_ok: AtomicU64,
     pub sync_partial_err: AtomicU64,
@@ -150,6 +154,8 @@ impl Replication {
             journal_on: AtomicBool::new(false),
             is_replica: AtomicBool::new(false),
             read_only: AtomicBool::new(read_only),
+            priority: AtomicU64::new(100),
+            announced: AtomicBool::new(true),
             sync_full: AtomicU64::new(0),
             sync_partial_ok: AtomicU64::new(0),
             sync_partial_err: AtomicU64::new(0),
