@@ -437,3 +437,36 @@ fn replica_priority_and_replica_announced_config() {
         Some("0")
     );
 }
+
+/// INFO `master_link_down_since_seconds`, which Sentinel reads to skip replicas cut off too long:
+/// -1 while the link was never up, then the seconds since a connected link was lost.
+#[test]
+fn master_link_down_since_seconds_as_redis() {
+    let nobody = free_port().to_string();
+    let orphan = Server::start(1, &["--replicaof", "127.0.0.1", &nobody]);
+    assert_eq!(
+        orphan
+            .info_field("replication", "master_link_down_since_seconds")
+            .as_deref(),
+        Some("-1")
+    );
+
+    let primary = start_data_server(&[]);
+    let port = primary.port.to_string();
+    let replica = Server::start(1, &["--replicaof", "127.0.0.1", &port]);
+    wait_for("the replica's link to come up", DEADLINE, || {
+        let status = replica.info_field("replication", "master_link_status");
+        (status.as_deref() == Some("up")).then_some(())
+    });
+    assert_eq!(
+        replica.info_field("replication", "master_link_down_since_seconds"),
+        None,
+        "shown only while the link is down"
+    );
+    drop(primary);
+    let since = wait_for("the replica to see its primary gone", DEADLINE, || {
+        replica.info_field("replication", "master_link_down_since_seconds")
+    });
+    let seconds: i64 = since.parse().expect("an integer");
+    assert!((0..60).contains(&seconds), "down since {seconds} s");
+}

@@ -311,7 +311,8 @@ fn replication(conn: &Connection, total: &ShardInfo, out: &mut String) {
                 let _ = write!(
                     out,
                     "master_link_down_since_seconds:{}\r\n",
-                    link.down_since.elapsed().as_secs()
+                    link.down_since
+                        .map_or(-1, |since| since.elapsed().as_secs() as i64)
                 );
             }
             let _ = write!(

@@ -29,8 +29,12 @@ pub async fn follow(ctx: &Rc<ExecutorCtx>, host: String, port: u16) {
         let mut state = ctx.shared.repl.state();
         state.role = Role::Replica { host, port };
         state.generation += 1;
+        // As Redis: moving away from a connected primary marks the link down from now; otherwise
+        // the link stays down since whenever it was (never, for a server that was a primary).
+        if state.link.state == "connected" {
+            state.link.down_since = Some(Instant::now());
+        }
         state.link.state = "connect";
-        state.link.down_since = Instant::now();
         state.generation
     };
     ctx.shared
@@ -57,6 +61,7 @@ pub async fn promote(ctx: &Rc<ExecutorCtx>) {
         state.generation += 1;
         state.replid = crate::ids::random_hex_id();
         state.link.state = "connect";
+        state.link.down_since = None;
     }
     ctx.shared
         .repl
@@ -104,7 +109,7 @@ async fn link_task(ctx: Rc<ExecutorCtx>, generation: u64) {
         {
             let mut state = ctx.shared.repl.state();
             if state.link.state == "connected" {
-                state.link.down_since = Instant::now();
+                state.link.down_since = Some(Instant::now());
             }
             state.link.state = "connect";
         }

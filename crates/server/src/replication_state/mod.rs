@@ -46,7 +46,9 @@ pub struct Link {
     /// ROLE's state: connect, connecting, sync or connected.
     pub state: &'static str,
     pub last_io: Instant,
-    pub down_since: Instant,
+    /// When a connected link was lost; None while it never was since the last REPLICAOF NO ONE
+    /// (INFO's `master_link_down_since_seconds:-1`, which Sentinel reads as "not down long").
+    pub down_since: Option<Instant>,
     /// The primary's replication id and, per primary shard, the offset applied here (for a partial
     /// resynchronization after the link breaks).
     pub primary_replid: Option<String>,
@@ -79,7 +81,7 @@ impl Link {
         Link {
             state: "connect",
             last_io: Instant::now(),
-            down_since: Instant::now(),
+            down_since: None,
             primary_replid: None,
             offsets: Vec::new(),
             applied: Vec::new(),
