@@ -30,6 +30,9 @@ pub struct RedisStream {
     unwarned: u64,
     /// PUBLISH (channel, message) pairs read but not yet delivered, in stream order.
     published: Vec<(Bytes, Bytes)>,
+    /// Those read inside the open MULTI: delivered at its EXEC, after the block's effects, as a
+    /// Redis replica runs them in order within the transaction.
+    multi_published: Vec<(Bytes, Bytes)>,
 }
 
 impl RedisStream {
@@ -43,6 +46,7 @@ impl RedisStream {
             last_warning: None,
             unwarned: 0,
             published: Vec::new(),
+            multi_published: Vec::new(),
         }
     }
 
@@ -77,6 +81,7 @@ impl RedisStream {
                         return Err("EXEC without MULTI in the replication stream".to_string());
                     };
                     applier.accept_resolved(0, effects, bytes + length);
+                    self.published.append(&mut self.multi_published);
                 }
                 _ if is(b"select") => {
                     let db = args
@@ -102,15 +107,17 @@ impl RedisStream {
                 _ if is(b"ping") => self.count(applier, length),
                 // Redis propagates PUBLISH so a replica's subscribers hear what the primary's do
                 // (Sentinel's hello messages every 2 s among them). It changes no data: only the
-                // offset moves, and the caller delivers the message (inside MULTI too, at once:
-                // a message has no effect for EXEC to make atomic).
+                // offset moves, and the caller delivers the message after the data before it.
                 _ if is(b"publish") && args.len() == 3 => {
-                    if self.published.len() >= MAX_MULTI {
+                    if self.published.len() + self.multi_published.len() >= MAX_MULTI {
                         return Err("too many PUBLISH in the replication stream".into());
                     }
                     let mut args = args.into_iter().skip(1);
                     if let (Some(channel), Some(message)) = (args.next(), args.next()) {
-                        self.published.push((channel, message));
+                        match self.multi {
+                            Some(_) => self.multi_published.push((channel, message)),
+                            None => self.published.push((channel, message)),
+                        }
                     }
                     self.count(applier, length);
                 }
@@ -235,5 +242,13 @@ mod tests {
         ];
         assert_eq!(published, expected);
         assert!(stream.take_published().is_empty());
+        // Inside MULTI: held until EXEC.
+        let mut block = encode(&[&["MULTI"], &["PUBLISH", "c", "3"], &["SET", "b", "1"]]);
+        stream.drain(&mut block, &mut applier).unwrap();
+        assert!(stream.take_published().is_empty());
+        let mut exec = encode(&[&["EXEC"]]);
+        stream.drain(&mut exec, &mut applier).unwrap();
+        let expected: Vec<(Bytes, Bytes)> = vec![("c".into(), "3".into())];
+        assert_eq!(stream.take_published(), expected);
     }
 }
