@@ -470,3 +470,64 @@ fn master_link_down_since_seconds_as_redis() {
     let seconds: i64 = since.parse().expect("an integer");
     assert!((0..60).contains(&seconds), "down since {seconds} s");
 }
+
+/// replica-announce-ip/port: the address a primary lists a replica under (INFO slaveN, which
+/// Sentinel reads to find replicas). A redis-server primary takes both; a damselfly primary takes
+/// the port (it lists the address the replica connected from).
+#[test]
+fn replica_announce_ip_and_port_reach_the_primarys_info() {
+    let announced_port = free_port().to_string();
+    let redis_primary = Server::redis_with(&["--repl-diskless-sync-delay", "0"]);
+    let port = redis_primary.port.to_string();
+    let replica = start_data_server(&[
+        "--replicaof",
+        "127.0.0.1",
+        &port,
+        "--replica-announce-ip",
+        "10.1.2.3",
+        "--replica-announce-port",
+        &announced_port,
+    ]);
+    let line = wait_for("the replica in the primary's INFO", DEADLINE, || {
+        redis_primary.info_field("replication", "slave0")
+    });
+    assert!(
+        line.starts_with(&format!("ip=10.1.2.3,port={announced_port},")),
+        "{line}"
+    );
+    let mut r = replica.raw();
+    r.check(
+        "CONFIG GET replica-announce-ip",
+        Reply::bulks(&["replica-announce-ip", "10.1.2.3"]),
+    );
+    r.check(
+        "CONFIG GET slave-announce-port",
+        Reply::bulks(&["slave-announce-port", &announced_port]),
+    );
+    assert_eq!(
+        r.run("CONFIG SET replica-announce-port 65536"),
+        err("ERR CONFIG SET failed (possibly related to argument 'replica-announce-port') - argument must be between 0 and 65535 inclusive")
+    );
+    assert_eq!(r.cmd(&["CONFIG", "SET", "replica-announce-ip", ""]), ok());
+    r.check(
+        "CONFIG GET replica-announce-ip",
+        Reply::bulks(&["replica-announce-ip", ""]),
+    );
+
+    let primary = start_data_server(&[]);
+    let port = primary.port.to_string();
+    let _replica = start_data_server(&[
+        "--replicaof",
+        "127.0.0.1",
+        &port,
+        "--replica-announce-port",
+        &announced_port,
+    ]);
+    let line = wait_for("the replica in the primary's INFO", DEADLINE, || {
+        primary.info_field("replication", "slave0")
+    });
+    assert!(
+        line.starts_with(&format!("ip=127.0.0.1,port={announced_port},")),
+        "{line}"
+    );
+}

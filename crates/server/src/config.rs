@@ -81,6 +81,13 @@ pub struct Args {
     /// yes or no: whether Sentinel lists this replica in SENTINEL REPLICAS (default yes).
     #[arg(long)]
     pub replica_announced: Option<String>,
+    /// The address a replica asks its primary to list it under (INFO slaveN ip=, which Sentinel
+    /// uses to reach it); default: the address it connected from.
+    #[arg(long, alias = "slave-announce-ip")]
+    pub replica_announce_ip: Option<String>,
+    /// The port a replica asks its primary to list it under; default 0: its --port.
+    #[arg(long, alias = "slave-announce-port")]
+    pub replica_announce_port: Option<u16>,
     /// Entries per list node (positive) or node size limit (-1..-5: 4..64 KiB); default -2.
     #[arg(long, allow_hyphen_values = true)]
     pub list_max_listpack_size: Option<String>,
@@ -181,6 +188,9 @@ pub struct Config {
     pub replica_priority: u64,
     /// Reported to Sentinel in INFO replication as `replica_announced`.
     pub replica_announced: bool,
+    /// replica-announce-ip (None: unset) and replica-announce-port (0: unset) at start.
+    pub replica_announce_ip: Option<String>,
+    pub replica_announce_port: u16,
     /// client-output-buffer-limit settings, in the order given (later ones win).
     pub output_limits: Vec<(OutputClass, ClassLimit)>,
     /// maxclients as configured (the open files limit may lower what is used).
@@ -216,6 +226,8 @@ impl Default for Config {
             min_replicas_max_lag: 10,
             replica_priority: 100,
             replica_announced: true,
+            replica_announce_ip: None,
+            replica_announce_port: 0,
             output_limits: Vec::new(),
             maxclients: 10_000,
             timeout: 0,
@@ -318,6 +330,12 @@ impl Config {
         }
         if let Some(value) = args.replica_announced {
             self.replica_announced = parse_yes_no(&value)?;
+        }
+        if let Some(ip) = args.replica_announce_ip {
+            self.replica_announce_ip = (!ip.is_empty()).then_some(ip);
+        }
+        if let Some(port) = args.replica_announce_port {
+            self.replica_announce_port = port;
         }
         if !args.client_output_buffer_limit.is_empty() {
             self.add_output_limits(&args.client_output_buffer_limit)?;
@@ -495,6 +513,15 @@ impl Config {
                     .map_err(|_| "Invalid replica-priority".to_string())?
             }
             "replica-announced" => self.replica_announced = parse_yes_no(single()?)?,
+            "replica-announce-ip" | "slave-announce-ip" => {
+                let ip = single()?;
+                self.replica_announce_ip = (!ip.is_empty()).then(|| ip.to_string());
+            }
+            "replica-announce-port" | "slave-announce-port" => {
+                self.replica_announce_port = single()?
+                    .parse()
+                    .map_err(|_| "Invalid replica-announce-port".to_string())?
+            }
             "client-output-buffer-limit" => self.add_output_limits(values)?,
             other if damselfly_storage::config::find(other).is_some() => {
                 set_threshold(other, single()?)?

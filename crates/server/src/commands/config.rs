@@ -178,6 +178,22 @@ fn fixed_parameters(conn: &Connection) -> Vec<(&'static str, String)> {
         ("replica-priority", priority.clone()),
         ("slave-priority", priority),
         ("replica-announced", announced),
+        (
+            "replica-announce-ip",
+            runtime.replica_announce_ip.clone().unwrap_or_default(),
+        ),
+        (
+            "slave-announce-ip",
+            runtime.replica_announce_ip.clone().unwrap_or_default(),
+        ),
+        (
+            "replica-announce-port",
+            runtime.replica_announce_port.to_string(),
+        ),
+        (
+            "slave-announce-port",
+            runtime.replica_announce_port.to_string(),
+        ),
     ]
 }
 
@@ -295,6 +311,16 @@ fn set(conn: &Connection, pairs: &[Bytes]) -> Frame {
                     }))
                 }
                 Ok(_) => return failed("argument must be between 0 and 2147483647 inclusive"),
+                Err(_) => return failed("argument couldn't be parsed into an integer"),
+            },
+            "replica-announce-ip" | "slave-announce-ip" => changes.push(Box::new(move |c| {
+                c.replica_announce_ip = (!value.is_empty()).then_some(value)
+            })),
+            "replica-announce-port" | "slave-announce-port" => match value.parse::<i64>() {
+                Ok(port) if (0..=65535).contains(&port) => {
+                    changes.push(Box::new(move |c| c.replica_announce_port = port as u16))
+                }
+                Ok(_) => return failed("argument must be between 0 and 65535 inclusive"),
                 Err(_) => return failed("argument couldn't be parsed into an integer"),
             },
             "replica-announced" => match parse_yes_no(&value) {

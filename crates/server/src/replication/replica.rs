@@ -154,13 +154,29 @@ async fn run_link(
         return Err(format!("MASTER aborted replication: {pong}"));
     }
     ctx.shared.repl.state().link.state = "handshake";
-    let our_port = ctx.shared.config.port.to_string();
+    // The primary lists us (INFO slaveN, which Sentinel reads to reach us) under the address we
+    // connected from and the port we say, unless replica-announce-ip/port say otherwise.
+    let runtime = ctx.shared.runtime();
+    let our_port = match runtime.replica_announce_port {
+        0 => ctx.shared.config.port,
+        announced => announced,
+    }
+    .to_string();
     expect_ok(
         control
             .command(&[b"REPLCONF", b"listening-port", our_port.as_bytes()])
             .await?,
         "REPLCONF listening-port",
     )?;
+    if let Some(ip) = &runtime.replica_announce_ip {
+        // Not fatal, as in Redis: a primary that refuses it still replicates to us.
+        let reply = control
+            .command(&[b"REPLCONF", b"ip-address", ip.as_bytes()])
+            .await?;
+        if let Err(refused) = expect_ok(reply, "REPLCONF ip-address") {
+            tracing::info!("(non critical) {refused}");
+        }
+    }
     expect_ok(
         control
             .command(&[b"REPLCONF", b"capa", b"eof", b"capa", b"psync2"])
