@@ -1,12 +1,15 @@
 //! Redis Sentinel (the real `redis-server --sentinel`, 7.0) monitoring and failing over damselfly.
 //!
-//! Each test starts a primary (`--threads 2`), one replica and one Sentinel with quorum 1 and a
-//! 1 s down-after period, then drives a failover: the primary killed (Sentinel promotes the
+//! The failover tests start a primary (`--threads 2`), one replica and one Sentinel with quorum 1
+//! and a 1 s down-after period, then drive a failover: the primary killed (Sentinel promotes the
 //! replica with `MULTI / SLAVEOF NO ONE / CONFIG REWRITE / CLIENT KILL ... / EXEC`), or
 //! `SENTINEL FAILOVER` with the old primary alive (Sentinel then turns it into a replica of the
-//! new one with `SLAVEOF host port`). Everything waits for events with deadlines, never a fixed
+//! new one with `SLAVEOF host port`). The others check the replica settings and INFO fields
+//! Sentinel reads (replica-priority, replica-announced, replica-announce-ip/port,
+//! master_link_down_since_seconds). Everything waits for events with deadlines, never a fixed
 //! sleep. With `DAMSELFLY_TEST_AGAINST_REDIS=1` the primary and replica are redis-server, which
-//! validates the expectations. Skipped when redis-server is not installed (no Sentinel).
+//! validates the expectations. The tests that need redis-server (Sentinel, or a Redis primary) are
+//! skipped when it is not installed.
 mod common;
 
 use common::*;
@@ -476,6 +479,10 @@ fn master_link_down_since_seconds_as_redis() {
 /// the port (it lists the address the replica connected from).
 #[test]
 fn replica_announce_ip_and_port_reach_the_primarys_info() {
+    if !have_binary("redis-server") {
+        eprintln!("skipped: redis-server is not installed");
+        return;
+    }
     let announced_port = free_port().to_string();
     let redis_primary = Server::redis_with(&["--repl-diskless-sync-delay", "0"]);
     let port = redis_primary.port.to_string();
