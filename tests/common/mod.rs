@@ -134,6 +134,8 @@ pub fn free_port() -> u16 {
 pub enum Kind {
     Damselfly,
     Redis,
+    /// `redis-server <conf> --sentinel`: always the real Sentinel, whatever it monitors.
+    Sentinel,
 }
 
 /// A running server process; killed on drop.
@@ -195,6 +197,13 @@ impl Server {
         Self::start_kind(Kind::Redis, 1, None, extra)
     }
 
+    /// Starts a real Redis Sentinel with the directives in `conf` (its `port` and `bind` are
+    /// added). The file is copied into the Sentinel's own scratch dir, because Sentinel rewrites
+    /// its config file on every state change and refuses to start without a writable one.
+    pub fn sentinel(conf: &Path) -> Server {
+        Self::start_kind(Kind::Sentinel, 1, Some(conf), &[])
+    }
+
     fn start_kind(kind: Kind, threads: usize, config: Option<&Path>, extra: &[&str]) -> Server {
         Self::start_limited(kind, threads, config, extra, None)
     }
@@ -238,6 +247,7 @@ impl Server {
         let dir = scratch_dir(match kind {
             Kind::Damselfly => "damselfly",
             Kind::Redis => "redis",
+            Kind::Sentinel => "sentinel",
         });
         let log = dir.join("server.log");
         let log_file = File::create(&log).expect("create log file");
@@ -268,6 +278,17 @@ impl Server {
                     cmd.arg(extra[i]);
                     i += 1;
                 }
+                cmd
+            }
+            Kind::Sentinel => {
+                let own = dir.join("sentinel.conf");
+                let source = config.expect("a Sentinel needs a config file");
+                fs::copy(source, &own).expect("copy the Sentinel config");
+                let mut cmd = Command::new("redis-server");
+                cmd.arg(&own).arg("--sentinel");
+                cmd.args(["--port", &port_s, "--bind", "127.0.0.1"]);
+                cmd.arg("--dir").arg(&dir);
+                cmd.args(extra);
                 cmd
             }
         };

@@ -79,6 +79,19 @@ pub struct Args {
     /// Seconds within which a replica must have acknowledged to count (default 10).
     #[arg(long, alias = "min-slaves-max-lag")]
     pub min_replicas_max_lag: Option<u64>,
+    /// Sentinel promotes the replica with the lowest priority; 0: never promote this one (default 100).
+    #[arg(long, alias = "slave-priority")]
+    pub replica_priority: Option<u64>,
+    /// yes or no: whether Sentinel lists this replica in SENTINEL REPLICAS (default yes).
+    #[arg(long)]
+    pub replica_announced: Option<String>,
+    /// The address a replica asks its primary to list it under (INFO slaveN ip=, which Sentinel
+    /// uses to reach it); default: the address it connected from.
+    #[arg(long, alias = "slave-announce-ip")]
+    pub replica_announce_ip: Option<String>,
+    /// The port a replica asks its primary to list it under; default 0: its --port.
+    #[arg(long, alias = "slave-announce-port")]
+    pub replica_announce_port: Option<u16>,
     /// Entries per list node (positive) or node size limit (-1..-5: 4..64 KiB); default -2.
     #[arg(long, allow_hyphen_values = true)]
     pub list_max_listpack_size: Option<String>,
@@ -176,6 +189,13 @@ pub struct Config {
     pub repl_backlog_size: u64,
     pub min_replicas_to_write: u64,
     pub min_replicas_max_lag: u64,
+    /// Reported to Sentinel in INFO replication as `slave_priority` (Redis's replica-priority).
+    pub replica_priority: u64,
+    /// Reported to Sentinel in INFO replication as `replica_announced`.
+    pub replica_announced: bool,
+    /// replica-announce-ip (None: unset) and replica-announce-port (0: unset) at start.
+    pub replica_announce_ip: Option<String>,
+    pub replica_announce_port: u16,
     /// client-output-buffer-limit settings, in the order given (later ones win).
     pub output_limits: Vec<(OutputClass, ClassLimit)>,
     /// maxclients as configured (the open files limit may lower what is used).
@@ -210,6 +230,10 @@ impl Default for Config {
             repl_backlog_size: 16 << 20,
             min_replicas_to_write: 0,
             min_replicas_max_lag: 10,
+            replica_priority: 100,
+            replica_announced: true,
+            replica_announce_ip: None,
+            replica_announce_port: 0,
             output_limits: Vec::new(),
             maxclients: 10_000,
             timeout: 0,
@@ -310,6 +334,18 @@ impl Config {
         if let Some(seconds) = args.min_replicas_max_lag {
             self.min_replicas_max_lag = seconds;
         }
+        if let Some(priority) = args.replica_priority {
+            self.replica_priority = priority;
+        }
+        if let Some(value) = args.replica_announced {
+            self.replica_announced = parse_yes_no(&value)?;
+        }
+        if let Some(ip) = args.replica_announce_ip {
+            self.replica_announce_ip = (!ip.is_empty()).then_some(ip);
+        }
+        if let Some(port) = args.replica_announce_port {
+            self.replica_announce_port = port;
+        }
         if !args.client_output_buffer_limit.is_empty() {
             self.add_output_limits(&args.client_output_buffer_limit)?;
         }
@@ -373,6 +409,10 @@ impl Config {
         }
         if self.repl_timeout_secs == 0 {
             return Err("repl-timeout must be at least 1 second".to_string());
+        }
+        // Redis keeps replica-priority in an int; Sentinel compares it as one.
+        if self.replica_priority > i32::MAX as u64 {
+            return Err("replica-priority must be between 0 and 2147483647".to_string());
         }
         if self.dbfilename.is_empty() || self.dbfilename.contains('/') {
             return Err("dbfilename can't be a path, just a filename".to_string());
@@ -483,6 +523,21 @@ impl Config {
                 self.min_replicas_max_lag = single()?
                     .parse()
                     .map_err(|_| "Invalid min-replicas-max-lag".to_string())?
+            }
+            "replica-priority" | "slave-priority" => {
+                self.replica_priority = single()?
+                    .parse()
+                    .map_err(|_| "Invalid replica-priority".to_string())?
+            }
+            "replica-announced" => self.replica_announced = parse_yes_no(single()?)?,
+            "replica-announce-ip" | "slave-announce-ip" => {
+                let ip = single()?;
+                self.replica_announce_ip = (!ip.is_empty()).then(|| ip.to_string());
+            }
+            "replica-announce-port" | "slave-announce-port" => {
+                self.replica_announce_port = single()?
+                    .parse()
+                    .map_err(|_| "Invalid replica-announce-port".to_string())?
             }
             "client-output-buffer-limit" => self.add_output_limits(values)?,
             other if damselfly_storage::config::find(other).is_some() => {

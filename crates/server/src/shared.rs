@@ -18,6 +18,9 @@ pub struct RuntimeConfig {
     pub protected_mode: bool,
     pub loglevel: String,
     pub save: String,
+    /// replica-announce-ip / -port: read at each handshake with a primary, as Redis does.
+    pub replica_announce_ip: Option<String>,
+    pub replica_announce_port: u16,
 }
 
 pub struct Shared {
@@ -49,6 +52,8 @@ impl Shared {
             protected_mode: config.protected_mode,
             loglevel: config.loglevel.clone(),
             save: String::new(),
+            replica_announce_ip: config.replica_announce_ip.clone(),
+            replica_announce_port: config.replica_announce_port,
         };
         let min_replicas =
             MinReplicas::new(config.min_replicas_to_write, config.min_replicas_max_lag);
@@ -58,6 +63,10 @@ impl Shared {
             min_replicas,
             config.repl_ping_replica_period_secs,
         );
+        repl.priority
+            .store(config.replica_priority, Ordering::Relaxed);
+        repl.announced
+            .store(config.replica_announced, Ordering::Relaxed);
         let output_limits = OutputLimits::default();
         for &(class, limit) in &config.output_limits {
             output_limits.set(class, limit);

@@ -136,6 +136,8 @@ fn fixed_parameters(conn: &Connection) -> Vec<(&'static str, String)> {
     let to_write = min_replicas.to_write.load(Ordering::Relaxed).to_string();
     let max_lag = min_replicas.max_lag.load(Ordering::Relaxed).to_string();
     let ping_period = shared.repl.ping_period_secs().to_string();
+    let priority = shared.repl.priority.load(Ordering::Relaxed).to_string();
+    let announced = yes_no(shared.repl.announced.load(Ordering::Relaxed));
     vec![
         ("port", config.port.to_string()),
         ("bind", config.bind.join(" ")),
@@ -176,6 +178,25 @@ fn fixed_parameters(conn: &Connection) -> Vec<(&'static str, String)> {
         ("min-slaves-to-write", to_write),
         ("min-replicas-max-lag", max_lag.clone()),
         ("min-slaves-max-lag", max_lag),
+        ("replica-priority", priority.clone()),
+        ("slave-priority", priority),
+        ("replica-announced", announced),
+        (
+            "replica-announce-ip",
+            runtime.replica_announce_ip.clone().unwrap_or_default(),
+        ),
+        (
+            "slave-announce-ip",
+            runtime.replica_announce_ip.clone().unwrap_or_default(),
+        ),
+        (
+            "replica-announce-port",
+            runtime.replica_announce_port.to_string(),
+        ),
+        (
+            "slave-announce-port",
+            runtime.replica_announce_port.to_string(),
+        ),
     ]
 }
 
@@ -294,6 +315,35 @@ fn set(conn: &Connection, pairs: &[Bytes]) -> Frame {
                 }
                 Ok(_) => return failed("argument must be between 1 and 2147483647 inclusive"),
                 Err(_) => return failed("argument couldn't be parsed into an integer"),
+            },
+            "replica-priority" | "slave-priority" => match value.parse::<i64>() {
+                Ok(number) if (0..=i64::from(i32::MAX)).contains(&number) => {
+                    let shared = conn.ctx.shared.clone();
+                    changes.push(Box::new(move |_| {
+                        shared.repl.priority.store(number as u64, Ordering::Relaxed)
+                    }))
+                }
+                Ok(_) => return failed("argument must be between 0 and 2147483647 inclusive"),
+                Err(_) => return failed("argument couldn't be parsed into an integer"),
+            },
+            "replica-announce-ip" | "slave-announce-ip" => changes.push(Box::new(move |c| {
+                c.replica_announce_ip = (!value.is_empty()).then_some(value)
+            })),
+            "replica-announce-port" | "slave-announce-port" => match value.parse::<i64>() {
+                Ok(port) if (0..=65535).contains(&port) => {
+                    changes.push(Box::new(move |c| c.replica_announce_port = port as u16))
+                }
+                Ok(_) => return failed("argument must be between 0 and 65535 inclusive"),
+                Err(_) => return failed("argument couldn't be parsed into an integer"),
+            },
+            "replica-announced" => match parse_yes_no(&value) {
+                Ok(flag) => {
+                    let shared = conn.ctx.shared.clone();
+                    changes.push(Box::new(move |_| {
+                        shared.repl.announced.store(flag, Ordering::Relaxed)
+                    }))
+                }
+                Err(_) => return failed("argument must be 'yes' or 'no'"),
             },
             "replica-read-only" | "slave-read-only" => match parse_yes_no(&value) {
                 Ok(flag) => {

@@ -319,13 +319,16 @@ fn replication(conn: &Connection, total: &ShardInfo, out: &mut String) {
                 let _ = write!(
                     out,
                     "master_link_down_since_seconds:{}\r\n",
-                    link.down_since.elapsed().as_secs()
+                    link.down_since
+                        .map_or(-1, |since| since.elapsed().as_secs() as i64)
                 );
             }
             let _ = write!(
                 out,
-                "slave_priority:100\r\nslave_read_only:{}\r\nreplica_announced:1\r\nconnected_slaves:0\r\n",
-                u8::from(repl.read_only.load(Ordering::Relaxed))
+                "slave_priority:{}\r\nslave_read_only:{}\r\nreplica_announced:{}\r\nconnected_slaves:0\r\n",
+                repl.priority.load(Ordering::Relaxed),
+                u8::from(repl.read_only.load(Ordering::Relaxed)),
+                u8::from(repl.announced.load(Ordering::Relaxed))
             );
         }
     }

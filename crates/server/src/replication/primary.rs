@@ -133,7 +133,13 @@ pub async fn sync(conn: &mut Connection, args: &[Bytes]) -> Frame {
     tx.hop(registrations, true).await;
     tx.finish().await;
 
-    let ip = conn.info.borrow().addr.ip().to_string();
+    // The address the replica asked to be listed under (replica-announce-ip), else where it
+    // connected from.
+    let announced = conn
+        .replica_hello
+        .as_ref()
+        .and_then(|hello| hello.ip_address.clone());
+    let ip = announced.unwrap_or_else(|| conn.info.borrow().addr.ip().to_string());
     repl.state().sessions.insert(
         session,
         Session {

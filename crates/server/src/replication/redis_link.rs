@@ -237,6 +237,9 @@ async fn stream(
             ack_now = drained?;
         }
         applier::flush(ctx, applier, gate).await;
+        for (channel, message) in parser.take_published() {
+            crate::commands::pubsub::deliver(ctx, channel, message).await;
+        }
         let (applied, consumed) = {
             let applier = applier.borrow();
             (applier.applied(0), applier.consumed(0))

@@ -1,12 +1,13 @@
 //! A Redis primary's command stream (what follows its RDB or `+CONTINUE`) turned into applier
 //! records, with no I/O so it can be unit-tested. Each command is one record; a `MULTI` ... `EXEC`
 //! block is ONE record with all its effects, so the applier applies it atomically across our
-//! shards. `SELECT` is tracked; `PING`, `REPLCONF GETACK` and commands damselfly cannot apply only
-//! advance the offset, which counts every byte of the stream as Redis counts it.
+//! shards. `SELECT` is tracked; `PUBLISH` is handed back for delivery to this server's subscribers;
+//! `PING`, `REPLCONF GETACK` and commands damselfly cannot apply only advance the offset, which
+//! counts every byte of the stream as Redis counts it.
 
 use super::applied::Applied;
 use super::applier::Applier;
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use damselfly_protocol::{ParseError, Parser};
 use std::time::{Duration, Instant};
 
@@ -28,6 +29,11 @@ pub struct RedisStream {
     multi: Option<(Vec<Applied>, u64)>,
     last_warning: Option<Instant>,
     unwarned: u64,
+    /// PUBLISH (channel, message) pairs read but not yet delivered, in stream order.
+    published: Vec<(Bytes, Bytes)>,
+    /// Those read inside the open MULTI: delivered at its EXEC, after the block's effects, as a
+    /// Redis replica runs them in order within the transaction.
+    multi_published: Vec<(Bytes, Bytes)>,
 }
 
 impl RedisStream {
@@ -40,6 +46,8 @@ impl RedisStream {
             multi: None,
             last_warning: None,
             unwarned: 0,
+            published: Vec::new(),
+            multi_published: Vec::new(),
         }
     }
 
@@ -74,6 +82,7 @@ impl RedisStream {
                         return Err("EXEC without MULTI in the replication stream".to_string());
                     };
                     applier.accept_resolved(0, effects, bytes + length);
+                    self.published.append(&mut self.multi_published);
                 }
                 _ if is(b"select") => {
                     let db = args
@@ -97,6 +106,22 @@ impl RedisStream {
                     self.count(applier, length);
                 }
                 _ if is(b"ping") => self.count(applier, length),
+                // Redis propagates PUBLISH so a replica's subscribers hear what the primary's do
+                // (Sentinel's hello messages every 2 s among them). It changes no data: only the
+                // offset moves, and the caller delivers the message after the data before it.
+                _ if is(b"publish") && args.len() == 3 => {
+                    if self.published.len() + self.multi_published.len() >= MAX_MULTI {
+                        return Err("too many PUBLISH in the replication stream".into());
+                    }
+                    let mut args = args.into_iter().skip(1);
+                    if let (Some(channel), Some(message)) = (args.next(), args.next()) {
+                        match self.multi {
+                            Some(_) => self.multi_published.push((channel, message)),
+                            None => self.published.push((channel, message)),
+                        }
+                    }
+                    self.count(applier, length);
+                }
                 _ => match Applied::resolve((self.db, args)) {
                     Some(effect) => match &mut self.multi {
                         Some((effects, bytes)) => {
@@ -115,6 +140,11 @@ impl RedisStream {
                 },
             }
         }
+    }
+
+    /// The PUBLISH messages read since the last call, for the caller to deliver.
+    pub fn take_published(&mut self) -> Vec<(Bytes, Bytes)> {
+        std::mem::take(&mut self.published)
     }
 
     /// Bytes that change no data still move the offset (inside MULTI, with the block's).
@@ -191,5 +221,35 @@ mod tests {
         assert!(stream.drain(&mut bad, &mut applier).is_err());
         let mut bad_db = encode(&[&["SELECT", "99"]]);
         assert!(stream.drain(&mut bad_db, &mut applier).is_err());
+    }
+
+    #[test]
+    fn publish_is_handed_back_in_order_and_counted() {
+        let mut applier = Applier::new(1, 2);
+        applier.set_start(0, 0);
+        let mut stream = RedisStream::new(0, 16);
+        let mut input = encode(&[
+            &["PUBLISH", "__sentinel__:hello", "hi"],
+            &["SET", "a", "1"],
+            &["PUBLISH", "c", "2"],
+        ]);
+        let total = input.len() as u64;
+        stream.drain(&mut input, &mut applier).unwrap();
+        assert_eq!(applier.consumed(0), total);
+        let published = stream.take_published();
+        let expected: Vec<(Bytes, Bytes)> = vec![
+            ("__sentinel__:hello".into(), "hi".into()),
+            ("c".into(), "2".into()),
+        ];
+        assert_eq!(published, expected);
+        assert!(stream.take_published().is_empty());
+        // Inside MULTI: held until EXEC.
+        let mut block = encode(&[&["MULTI"], &["PUBLISH", "c", "3"], &["SET", "b", "1"]]);
+        stream.drain(&mut block, &mut applier).unwrap();
+        assert!(stream.take_published().is_empty());
+        let mut exec = encode(&[&["EXEC"]]);
+        stream.drain(&mut exec, &mut applier).unwrap();
+        let expected: Vec<(Bytes, Bytes)> = vec![("c".into(), "3".into())];
+        assert_eq!(stream.take_published(), expected);
     }
 }

@@ -32,8 +32,12 @@ pub async fn follow(ctx: &Rc<ExecutorCtx>, host: String, port: u16) {
     let target = Role::Replica { host, port };
     let continued = handover::stop_link(ctx, |state| {
         state.role = target;
+        // As Redis: moving away from a connected primary marks the link down from now; otherwise
+        // the link stays down since whenever it was (never, for a server that was a primary).
+        if state.link.state == "connected" {
+            state.link.down_since = Some(Instant::now());
+        }
         state.link.state = "connect";
-        state.link.down_since = Instant::now();
     })
     .await;
     let generation = {
@@ -66,7 +70,11 @@ pub async fn promote(ctx: &Rc<ExecutorCtx>) {
     if ctx.shared.repl.state().role == Role::Primary {
         return;
     }
-    let continued = handover::stop_link(ctx, |state| state.link.state = "connect").await;
+    let continued = handover::stop_link(ctx, |state| {
+        state.link.state = "connect";
+        state.link.down_since = None;
+    })
+    .await;
     {
         let mut state = ctx.shared.repl.state();
         let history = match &continued {
@@ -135,7 +143,7 @@ async fn link_task(ctx: Rc<ExecutorCtx>, generation: u64) {
         {
             let mut state = ctx.shared.repl.state();
             if state.link.state == "connected" {
-                state.link.down_since = Instant::now();
+                state.link.down_since = Some(Instant::now());
             }
             state.link.state = "connect";
         }
@@ -180,13 +188,29 @@ async fn run_link(
         return Err(format!("MASTER aborted replication: {pong}"));
     }
     ctx.shared.repl.state().link.state = "handshake";
-    let our_port = ctx.shared.config.port.to_string();
+    // The primary lists us (INFO slaveN, which Sentinel reads to reach us) under the address we
+    // connected from and the port we say, unless replica-announce-ip/port say otherwise.
+    let runtime = ctx.shared.runtime();
+    let our_port = match runtime.replica_announce_port {
+        0 => ctx.shared.config.port,
+        announced => announced,
+    }
+    .to_string();
     expect_ok(
         control
             .command(&[b"REPLCONF", b"listening-port", our_port.as_bytes()])
             .await?,
         "REPLCONF listening-port",
     )?;
+    if let Some(ip) = &runtime.replica_announce_ip {
+        // Not fatal, as in Redis: a primary that refuses it still replicates to us.
+        let reply = control
+            .command(&[b"REPLCONF", b"ip-address", ip.as_bytes()])
+            .await?;
+        if let Err(refused) = expect_ok(reply, "REPLCONF ip-address") {
+            tracing::info!("(non critical) {refused}");
+        }
+    }
     expect_ok(
         control
             .command(&[b"REPLCONF", b"capa", b"eof", b"capa", b"psync2"])

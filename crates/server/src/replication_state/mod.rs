@@ -72,7 +72,9 @@ pub struct Link {
     /// ROLE's state: connect, connecting, sync or connected.
     pub state: &'static str,
     pub last_io: Instant,
-    pub down_since: Instant,
+    /// When a connected link was lost; None while it never was since the last REPLICAOF NO ONE
+    /// (INFO's `master_link_down_since_seconds:-1`, which Sentinel reads as "not down long").
+    pub down_since: Option<Instant>,
     /// The primary's replication id and, per primary shard, the offset applied here (for a partial
     /// resynchronization after the link breaks).
     pub primary_replid: Option<String>,
@@ -105,7 +107,7 @@ impl Link {
         Link {
             state: "connect",
             last_io: Instant::now(),
-            down_since: Instant::now(),
+            down_since: None,
             primary_replid: None,
             offsets: Vec::new(),
             applied: Vec::new(),
@@ -151,6 +153,10 @@ pub struct Replication {
     pub journal_on: AtomicBool,
     pub is_replica: AtomicBool,
     pub read_only: AtomicBool,
+    /// replica-priority, shown to Sentinel as INFO `slave_priority` (0: never promote).
+    pub priority: AtomicU64,
+    /// replica-announced, shown to Sentinel as INFO `replica_announced`.
+    pub announced: AtomicBool,
     pub sync_full: AtomicU64,
     pub sync_partial_ok: AtomicU64,
     pub sync_partial_err: AtomicU64,
@@ -177,6 +183,8 @@ impl Replication {
             journal_on: AtomicBool::new(false),
             is_replica: AtomicBool::new(false),
             read_only: AtomicBool::new(read_only),
+            priority: AtomicU64::new(100),
+            announced: AtomicBool::new(true),
             sync_full: AtomicU64::new(0),
             sync_partial_ok: AtomicU64::new(0),
             sync_partial_err: AtomicU64::new(0),
