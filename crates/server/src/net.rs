@@ -262,6 +262,8 @@ mod tests {
             protected_mode,
             loglevel: "notice".to_string(),
             save: String::new(),
+            replica_announce_ip: None,
+            replica_announce_port: 0,
         }
     }
 

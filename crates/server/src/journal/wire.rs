@@ -67,7 +67,7 @@ fn digits(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
     }
 }
 
-fn put_bulk(out: &mut Vec<u8>, bytes: &[u8]) {
+pub fn put_bulk(out: &mut Vec<u8>, bytes: &[u8]) {
     let mut buf = [0u8; 20];
     out.push(b'$');
     out.extend_from_slice(digits(bytes.len() as u64, &mut buf));
@@ -81,11 +81,113 @@ fn put_bulk_number(out: &mut Vec<u8>, n: u64) {
     put_bulk(out, digits(n, &mut buf));
 }
 
-fn put_header(out: &mut Vec<u8>, count: usize) {
+pub fn put_header(out: &mut Vec<u8>, count: usize) {
     let mut buf = [0u8; 20];
     out.push(b'*');
     out.extend_from_slice(digits(count as u64, &mut buf));
     out.extend_from_slice(b"\r\n");
+}
+
+/// Reads items in place from a buffer of whole items, without copying their arguments: the
+/// Redis-format feed turns a journal record's commands into Redis's stream by copying their bulk
+/// strings as they are.
+pub struct Scan<'a> {
+    buf: &'a [u8],
+    at: usize,
+}
+
+/// One effect of a journal record read in place: its db, and its command's `argc` bulk strings,
+/// encoded as a RESP array's elements are, at `args` in the buffer.
+pub struct EffectAt {
+    pub db: usize,
+    pub argc: usize,
+    pub args: std::ops::Range<usize>,
+}
+
+/// An item read in place.
+pub enum ItemAt {
+    Journal {
+        txid: u64,
+        parts: u32,
+        effects: Vec<EffectAt>,
+    },
+    /// Any other item, with the ranges of its bulk strings (the kind first).
+    Other(Vec<std::ops::Range<usize>>),
+}
+
+impl<'a> Scan<'a> {
+    pub fn new(buf: &'a [u8], at: usize) -> Scan<'a> {
+        Scan { buf, at }
+    }
+
+    pub fn position(&self) -> usize {
+        self.at
+    }
+
+    /// The line after a `*` or `$` prefix, as a number.
+    fn header(&mut self, prefix: u8) -> Option<usize> {
+        if *self.buf.get(self.at)? != prefix {
+            return None;
+        }
+        let rest = &self.buf[self.at + 1..];
+        let end = rest.iter().position(|&b| b == b'\r')?;
+        let number = std::str::from_utf8(&rest[..end]).ok()?.parse().ok()?;
+        self.at += 1 + end + 2;
+        Some(number)
+    }
+
+    /// The next bulk string's range.
+    pub fn bulk(&mut self) -> Option<std::ops::Range<usize>> {
+        let len = self.header(b'$')?;
+        let start = self.at;
+        let end = start.checked_add(len)?;
+        if self.buf.get(end..end + 2)? != b"\r\n" {
+            return None;
+        }
+        self.at = end + 2;
+        Some(start..end)
+    }
+
+    fn number(&mut self) -> Option<u64> {
+        let range = self.bulk()?;
+        std::str::from_utf8(&self.buf[range]).ok()?.parse().ok()
+    }
+
+    /// The next whole item (None at the end of the buffer, or if it is malformed or cut).
+    pub fn item(&mut self) -> Option<ItemAt> {
+        let count = self.header(b'*')?;
+        let kind = self.bulk()?;
+        if &self.buf[kind.clone()] != b"J" {
+            let mut bulks = vec![kind];
+            for _ in 1..count {
+                bulks.push(self.bulk()?);
+            }
+            return Some(ItemAt::Other(bulks));
+        }
+        let txid = self.number()?;
+        let parts = u32::try_from(self.number()?).ok()?;
+        let mut remaining = count.checked_sub(3)?;
+        let mut effects = Vec::with_capacity(1);
+        while remaining > 0 {
+            let db = usize::try_from(self.number()?).ok()?;
+            let argc = usize::try_from(self.number()?).ok()?;
+            let start = self.at;
+            for _ in 0..argc {
+                self.bulk()?;
+            }
+            effects.push(EffectAt {
+                db,
+                argc,
+                args: start..self.at,
+            });
+            remaining = remaining.checked_sub(2 + argc)?;
+        }
+        Some(ItemAt::Journal {
+            txid,
+            parts,
+            effects,
+        })
+    }
 }
 
 /// Appends a journal record to `out`: the effects of one command or one transaction's share.
@@ -270,6 +372,44 @@ mod tests {
         write_cut(&mut cut, 1234);
         assert_eq!(decode(parse(&cut)).unwrap(), Item::Cut { offset: 1234 });
         assert_eq!(decode(parse(KEEPALIVE)).unwrap(), Item::KeepAlive);
+    }
+
+    #[test]
+    fn items_read_in_place_match_their_encoding() {
+        let effects = vec![
+            (
+                2,
+                vec![Bytes::from("SET"), Bytes::from("k"), Bytes::from("v\r\n")],
+            ),
+            (0, vec![Bytes::from("DEL"), Bytes::from("a")]),
+        ];
+        let mut buf = journal_record(7, 2, &effects).to_vec();
+        buf.extend_from_slice(GETACK);
+        let mut scan = Scan::new(&buf, 0);
+        let Some(ItemAt::Journal {
+            txid,
+            parts,
+            effects: read,
+        }) = scan.item()
+        else {
+            panic!("a journal record");
+        };
+        assert_eq!((txid, parts, read.len()), (7, 2, 2));
+        assert_eq!((read[0].db, read[0].argc), (2, 3));
+        assert_eq!(
+            &buf[read[0].args.clone()],
+            b"$3\r\nSET\r\n$1\r\nk\r\n$3\r\nv\r\n\r\n"
+        );
+        assert_eq!(&buf[read[1].args.clone()], b"$3\r\nDEL\r\n$1\r\na\r\n");
+        let Some(ItemAt::Other(bulks)) = scan.item() else {
+            panic!("the GETACK item");
+        };
+        assert_eq!(&buf[bulks[0].clone()], b"G");
+        assert_eq!(scan.position(), buf.len());
+        assert!(scan.item().is_none());
+        assert!(Scan::new(&buf[..buf.len() - 3], 0).item().is_some());
+        let cut = journal_record(7, 2, &effects);
+        assert!(Scan::new(&cut[..cut.len() - 1], 0).item().is_none());
     }
 
     #[test]

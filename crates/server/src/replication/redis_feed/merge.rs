@@ -94,6 +94,21 @@ impl Merger {
         }
     }
 
+    /// Whether a record of `shard` that is part of `parts` goes out at once, in journal order: it
+    /// stands alone and nothing of its shard waits. This common case needs no key lookup.
+    pub fn passes_at_once(&self, shard: usize, parts: u32) -> bool {
+        self.shards.get(shard).is_some_and(|state| {
+            parts <= 1 && state.held.is_empty() && state.pending_keys.is_empty()
+        })
+    }
+
+    /// A record that passed at once (`passes_at_once`) was sent by the caller.
+    pub fn passed(&mut self, shard: usize, length: u64) {
+        if let Some(state) = self.shards.get_mut(shard) {
+            state.consumed += length;
+        }
+    }
+
     /// Takes in one journal record of `shard`, `length` bytes long in its journal.
     pub fn accept(
         &mut self,
@@ -106,8 +121,6 @@ impl Merger {
         let Some(state) = self.shards.get_mut(shard) else {
             return;
         };
-        // The common case costs no key lookup: a record that stands alone while nothing of its
-        // shard waits goes out at once.
         if parts <= 1 && state.held.is_empty() && state.pending_keys.is_empty() {
             state.consumed += length;
             if !effects.is_empty() {

@@ -20,14 +20,14 @@ mod sync;
 
 use crate::connection::StreamRequest;
 use crate::context::ExecutorCtx;
-use crate::journal::wire::{self, Item, StreamPoint};
+use crate::journal::wire::{self, EffectAt, Item, ItemAt, Scan, StreamPoint};
 use crate::output_limits::{exceeded, OutputClass};
-use bytes::{Bytes, BytesMut};
-use damselfly_protocol::Parser;
+use bytes::Bytes;
 use glommio::net::TcpStream;
 use merge::Merger;
 use replica::RedisReplica;
 use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -45,10 +45,11 @@ thread_local! {
     static FEED: RefCell<Option<Rc<Feed>>> = const { RefCell::new(None) };
 }
 
-/// What one shard's sink has delivered and the feed has not taken in yet.
+/// What one shard's sink has delivered and the feed has not taken in yet: parts of whole items.
 struct Input {
-    buffer: BytesMut,
-    parser: Parser,
+    parts: VecDeque<Bytes>,
+    /// Where the next item starts in the first part.
+    at: usize,
     /// Stopped at a full sync's cut marker until every shard reaches its own.
     at_cut: bool,
     /// The journal offset of this shard's first cut (the merge starts there).
@@ -117,8 +118,8 @@ fn create(ctx: &Rc<ExecutorCtx>, offset: u64) -> Rc<Feed> {
         state: RefCell::new(State {
             inputs: (0..shards)
                 .map(|_| Input {
-                    buffer: BytesMut::new(),
-                    parser: Parser::new(),
+                    parts: VecDeque::new(),
+                    at: 0,
                     at_cut: false,
                     started: false,
                 })
@@ -143,7 +144,7 @@ fn create(ctx: &Rc<ExecutorCtx>, offset: u64) -> Rc<Feed> {
 /// Takes in what shard `from`'s sink forwarded (on `FEED_EXECUTOR`, whose shard is `here`).
 pub fn deliver(from: usize, bytes: Bytes, here: &mut crate::shard::Shard) {
     if let Some(feed) = FEED.with(|f| f.borrow().clone()) {
-        feed.take_in(from, &bytes);
+        feed.take_in(from, bytes);
         feed.send_position(here);
     }
 }
@@ -166,13 +167,13 @@ pub async fn stop(ctx: &Rc<ExecutorCtx>) {
 }
 
 impl Feed {
-    fn take_in(&self, shard: usize, bytes: &[u8]) {
+    fn take_in(&self, shard: usize, bytes: Bytes) {
         {
             let mut state = self.state.borrow_mut();
             let Some(input) = state.inputs.get_mut(shard) else {
                 return;
             };
-            input.buffer.extend_from_slice(bytes);
+            input.parts.push_back(bytes);
             state.process(shard, &self.ctx);
         }
         self.publish();
@@ -295,7 +296,7 @@ impl Feed {
     }
 
     /// Up to about `max` bytes of the stream from `from` on; Err when `from` is no longer held.
-    fn read(&self, from: u64, max: usize) -> Result<Option<Vec<u8>>, ()> {
+    fn read(&self, from: u64, max: usize) -> Result<Option<Bytes>, ()> {
         let state = self.state.borrow();
         if from < state.stream.start() {
             return Err(());
@@ -368,32 +369,42 @@ impl Feed {
 }
 
 impl State {
-    /// Takes in every whole item buffered for `shard`, stopping at a cut marker.
+    /// Takes in every item delivered for `shard`, stopping at a cut marker.
     fn process(&mut self, shard: usize, ctx: &Rc<ExecutorCtx>) {
         loop {
             let input = &mut self.inputs[shard];
             if input.at_cut {
                 return;
             }
-            let before = input.buffer.len();
-            let args = match input.parser.next_command(&mut input.buffer) {
-                Ok(Some(args)) => args,
-                Ok(None) => return,
-                Err(err) => {
-                    tracing::error!(
-                        "redis-format feed: shard {shard} sent a malformed item: {err:?}"
-                    );
-                    input.buffer.clear();
-                    return;
-                }
+            let Some(part) = input.parts.front().cloned() else {
+                return;
             };
-            let length = (before - input.buffer.len()) as u64;
-            match wire::decode(args) {
-                Ok(Item::Journal {
+            if input.at >= part.len() {
+                input.parts.pop_front();
+                input.at = 0;
+                continue;
+            }
+            let mut scan = Scan::new(&part, input.at);
+            let Some(item) = scan.item() else {
+                tracing::error!("redis-format feed: shard {shard} sent a malformed item");
+                input.parts.pop_front();
+                input.at = 0;
+                continue;
+            };
+            let length = (scan.position() - input.at) as u64;
+            input.at = scan.position();
+            let args = match item {
+                ItemAt::Journal {
                     txid,
                     parts,
                     effects,
-                }) => self.merger.accept(shard, txid, parts, effects, length),
+                } => {
+                    self.take_record(shard, &part, txid, parts, &effects, length);
+                    continue;
+                }
+                ItemAt::Other(bulks) => bulks.into_iter().map(|b| part.slice(b)).collect(),
+            };
+            match wire::decode(args) {
                 Ok(Item::Snapshot { db, records }) => {
                     if let Some(sync) = &self.sync {
                         sync.add_records(db, &records, length as usize);
@@ -405,7 +416,7 @@ impl State {
                     }
                 }
                 Ok(Item::GetAck) => self.getack_wanted = true,
-                Ok(Item::KeepAlive | Item::StreamPosition(_)) => {}
+                Ok(Item::KeepAlive | Item::StreamPosition(_) | Item::Journal { .. }) => {}
                 Ok(Item::Cut { offset }) => {
                     let input = &mut self.inputs[shard];
                     input.at_cut = true;
@@ -420,6 +431,42 @@ impl State {
                 }
                 Err(err) => tracing::error!("redis-format feed: shard {shard}: {err}"),
             }
+        }
+    }
+
+    /// A journal record of `shard`, read in place from `part`: a lone command with nothing of its
+    /// shard waiting goes into the stream as its bytes are; anything else goes through the merge.
+    fn take_record(
+        &mut self,
+        shard: usize,
+        part: &Bytes,
+        txid: u64,
+        parts: u32,
+        effects: &[EffectAt],
+        length: u64,
+    ) {
+        if let [effect] = effects {
+            if self.merger.passes_at_once(shard, parts) {
+                self.merger.passed(shard, length);
+                self.stream
+                    .append_encoded(effect.db, effect.argc, &part[effect.args.clone()]);
+                return;
+            }
+        }
+        let effects = effects
+            .iter()
+            .map(|effect| {
+                let mut scan = Scan::new(part, effect.args.start);
+                let args = (0..effect.argc)
+                    .filter_map(|_| scan.bulk())
+                    .map(|range| part.slice(range))
+                    .collect();
+                (effect.db, args)
+            })
+            .collect();
+        self.merger.accept(shard, txid, parts, effects, length);
+        for unit in self.merger.take_units() {
+            self.stream.append_unit(&unit);
         }
     }
 

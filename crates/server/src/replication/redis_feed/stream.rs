@@ -5,6 +5,7 @@
 //! stream offset back to the shard journal offsets it covers (for WAIT).
 
 use super::merge::Unit;
+use crate::journal::wire;
 use bytes::Bytes;
 use std::collections::VecDeque;
 
@@ -76,6 +77,16 @@ impl Stream {
         self.offset += (self.pending.len() - before) as u64;
     }
 
+    /// Appends one command whose `argc` arguments are already encoded as RESP bulk strings (read
+    /// in place from a journal record).
+    pub fn append_encoded(&mut self, db: usize, argc: usize, args: &[u8]) {
+        let before = self.pending.len();
+        self.select(db);
+        wire::put_header(&mut self.pending, argc);
+        self.pending.extend_from_slice(args);
+        self.offset += (self.pending.len() - before) as u64;
+    }
+
     /// Appends bytes that are whole commands by themselves (`PING`, `REPLCONF GETACK *`).
     pub fn append_raw(&mut self, bytes: &[u8]) {
         self.pending.extend_from_slice(bytes);
@@ -107,25 +118,34 @@ impl Stream {
     }
 
     /// Up to about `max` sealed bytes from `from` on (None when there is nothing past it, or `from`
-    /// is no longer held).
-    pub fn read(&self, from: u64, max: usize) -> Option<Vec<u8>> {
-        if from < self.start {
+    /// is no longer held). A replica that keeps up reads the newest chunk alone, without a copy.
+    pub fn read(&self, from: u64, max: usize) -> Option<Bytes> {
+        if from < self.start || from >= self.sealed_end() {
             return None;
         }
-        let mut position = self.start;
-        let mut out = Vec::new();
-        for chunk in &self.chunks {
-            let end = position + chunk.len() as u64;
-            if end > from {
-                let skip = from.saturating_sub(position) as usize;
-                out.extend_from_slice(&chunk[skip..]);
-                if out.len() >= max {
-                    break;
-                }
+        // Chunks are searched from the newest: a replica that keeps up wants the last one.
+        let mut end = self.sealed_end();
+        let mut first = self.chunks.len();
+        for chunk in self.chunks.iter().rev() {
+            first -= 1;
+            end -= chunk.len() as u64;
+            if end <= from {
+                break;
             }
-            position = end;
         }
-        (!out.is_empty()).then_some(out)
+        let skip = (from - end) as usize;
+        let head = self.chunks[first].slice(skip..);
+        if first + 1 == self.chunks.len() || head.len() >= max {
+            return Some(head);
+        }
+        let mut out = head.to_vec();
+        for chunk in self.chunks.iter().skip(first + 1) {
+            if out.len() >= max {
+                break;
+            }
+            out.extend_from_slice(chunk);
+        }
+        Some(Bytes::from(out))
     }
 
     /// The offset up to which bytes are sealed (readable).
@@ -168,16 +188,9 @@ impl Stream {
 
 /// Appends one command as a RESP array of bulk strings.
 fn put_command<A: AsRef<[u8]>>(out: &mut Vec<u8>, args: &[A]) {
-    out.push(b'*');
-    out.extend_from_slice(args.len().to_string().as_bytes());
-    out.extend_from_slice(b"\r\n");
+    wire::put_header(out, args.len());
     for arg in args {
-        let arg = arg.as_ref();
-        out.push(b'$');
-        out.extend_from_slice(arg.len().to_string().as_bytes());
-        out.extend_from_slice(b"\r\n");
-        out.extend_from_slice(arg);
-        out.extend_from_slice(b"\r\n");
+        wire::put_bulk(out, arg.as_ref());
     }
 }
 
@@ -207,7 +220,7 @@ mod tests {
         stream.append_unit(&unit(&[(0, "SET a 1")]));
         stream.append_unit(&unit(&[(2, "SET b 1"), (0, "DEL a")]));
         assert!(stream.seal(vec![30]));
-        let text = String::from_utf8(stream.read(100, usize::MAX).unwrap()).unwrap();
+        let text = String::from_utf8(stream.read(100, usize::MAX).unwrap().to_vec()).unwrap();
         assert_eq!(
             text,
             "*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\n1\r\n\
@@ -216,8 +229,24 @@ mod tests {
         );
         assert_eq!(stream.offset(), 100 + text.len() as u64);
         assert_eq!(stream.read(stream.offset(), 10), None);
-        assert_eq!(stream.shard_offsets_at(stream.offset()), Some(&[30][..]));
-        assert_eq!(stream.shard_offsets_at(stream.offset() - 1), Some(&[0][..]));
+        let before = stream.offset();
+        stream.append_encoded(2, 2, b"$3\r\nDEL\r\n$1\r\nb\r\n");
+        stream.seal(vec![40]);
+        assert_eq!(
+            stream.read(before, usize::MAX).unwrap(),
+            &b"*2\r\n$6\r\nSELECT\r\n$1\r\n2\r\n*2\r\n$3\r\nDEL\r\n$1\r\nb\r\n"[..]
+        );
+        assert_eq!(
+            stream.read(100, usize::MAX).unwrap().len() as u64,
+            stream.offset() - 100
+        );
+        assert_eq!(stream.read(100, 5).unwrap().len(), text.len());
+        assert_eq!(stream.shard_offsets_at(stream.offset()), Some(&[40][..]));
+        assert_eq!(
+            stream.shard_offsets_at(stream.offset() - 1),
+            Some(&[30][..])
+        );
+        assert_eq!(stream.shard_offsets_at(before - 1), Some(&[0][..]));
     }
 
     #[test]
