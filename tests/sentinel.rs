@@ -538,3 +538,156 @@ fn replica_announce_ip_and_port_reach_the_primarys_info() {
         "{line}"
     );
 }
+
+/// A damselfly primary with a damselfly replica and a redis-server replica, watched by Sentinel.
+/// The primary dies; Sentinel promotes the replica with the lower `replica-priority` and re-points
+/// the other at it, which continues the old primary's stream with a partial resync (no full
+/// sync), whichever kind was promoted. No write that WAIT reported acknowledged by both is lost.
+fn mixed_failover(promote_damselfly: bool) {
+    eprintln!("--- mixed replicas, promoting the damselfly one: {promote_damselfly}");
+    let primary = start_data_server(&[]);
+    let port = primary.port.to_string();
+    let (damselfly_priority, redis_priority) = if promote_damselfly {
+        ("10", "100")
+    } else {
+        ("100", "10")
+    };
+    let damselfly = start_data_server(&[
+        "--replicaof",
+        "127.0.0.1",
+        &port,
+        "--replica-priority",
+        damselfly_priority,
+    ]);
+    let redis = Server::redis_with(&[
+        "--replicaof",
+        "127.0.0.1",
+        &port,
+        "--replica-priority",
+        redis_priority,
+        "--repl-diskless-sync-delay",
+        "0",
+    ]);
+    for replica in [&damselfly, &redis] {
+        wait_for("a replica's link to come up", DEADLINE, || {
+            let status = replica.info_field("replication", "master_link_status");
+            (status.as_deref() == Some("up")).then_some(())
+        });
+    }
+    let conf_dir = scratch_dir("sentinel-mixed");
+    let conf = conf_dir.join("sentinel.conf");
+    fs::write(
+        &conf,
+        format!(
+            "sentinel monitor {MASTER} 127.0.0.1 {port} 1\n\
+             sentinel down-after-milliseconds {MASTER} 1000\n\
+             sentinel failover-timeout {MASTER} 10000\n"
+        ),
+    )
+    .expect("write sentinel.conf");
+    let sentinel = Server::sentinel(&conf);
+    let sentinel_cmd = |args: &[&str]| {
+        let mut words = vec!["SENTINEL"];
+        words.extend_from_slice(args);
+        sentinel.raw().cmd(&words)
+    };
+    wait_for("Sentinel to see both replicas healthy", DEADLINE, || {
+        let replicas = sentinel_cmd(&["replicas", MASTER]);
+        let healthy = replicas
+            .as_array()
+            .iter()
+            .filter(|r| {
+                let fields = r.as_strings();
+                fields
+                    .windows(2)
+                    .any(|w| w[0] == "master-link-status" && w[1] == "ok")
+                    && fields
+                        .windows(2)
+                        .any(|w| w[0] == "flags" && w[1] == "slave")
+            })
+            .count();
+        if healthy < 2 {
+            std::thread::sleep(POLL);
+        }
+        (healthy == 2).then_some(())
+    });
+    let mut p = primary.raw();
+    let mut expected = Vec::new();
+    for i in 0..100 {
+        let (key, value) = (format!("mixed:{i}"), format!("v{i}"));
+        assert_eq!(p.cmd(&["SET", &key, &value]), ok());
+        expected.push((key, value));
+    }
+    assert_eq!(p.cmd(&["MSET", "m:a", "1", "m:b", "2", "m:c", "3"]), ok());
+    expected.extend([("m:a", "1"), ("m:b", "2"), ("m:c", "3")].map(|(k, v)| (k.into(), v.into())));
+    assert_eq!(p.run("WAIT 2 5000"), int(2), "WAIT for both replicas");
+    drop(p);
+    drop(primary);
+
+    let (promoted, follower) = if promote_damselfly {
+        (&damselfly, &redis)
+    } else {
+        (&redis, &damselfly)
+    };
+    wait_for("Sentinel to switch to the chosen replica", DEADLINE, || {
+        let addr = sentinel_cmd(&["get-master-addr-by-name", MASTER]).as_strings();
+        let switched = addr.get(1) == Some(&promoted.port.to_string());
+        if !switched {
+            std::thread::sleep(POLL);
+        }
+        switched.then_some(())
+    });
+    let promoted_port = promoted.port.to_string();
+    wait_for(
+        "the other replica to follow the new primary",
+        DEADLINE,
+        || {
+            let following = follower.info_field("replication", "master_port").as_deref()
+                == Some(promoted_port.as_str())
+                && follower
+                    .info_field("replication", "master_link_status")
+                    .as_deref()
+                    == Some("up");
+            if !following {
+                std::thread::sleep(POLL);
+            }
+            following.then_some(())
+        },
+    );
+    let stat = |name: &str| -> i64 {
+        promoted
+            .info_field("stats", name)
+            .and_then(|v| v.parse().ok())
+            .expect("an INFO stats counter")
+    };
+    assert!(
+        stat("sync_partial_ok") >= 1,
+        "the follower resynced partially"
+    );
+    assert_eq!(stat("sync_full"), 0, "no full sync after the failover");
+    for server in [promoted, follower] {
+        let mut r = server.raw();
+        for (key, value) in &expected {
+            assert_eq!(
+                r.cmd(&["GET", key]),
+                bulk(value),
+                "{key} on {}",
+                server.port
+            );
+        }
+    }
+    let mut w = promoted.raw();
+    assert_eq!(w.run("SET after-failover yes"), ok());
+    assert_eq!(w.run("WAIT 1 5000"), int(1));
+    assert_eq!(follower.raw().run("GET after-failover"), bulk("yes"));
+}
+
+#[test]
+fn sentinel_fails_over_mixed_replicas_with_a_partial_resync() {
+    if !have_binary("redis-server") {
+        eprintln!("skipped: redis-server (Sentinel) is not installed");
+        return;
+    }
+    mixed_failover(true);
+    mixed_failover(false);
+}
