@@ -33,6 +33,9 @@ EFFECT_NAMES = {
     # A replica of a redis-server primary sends PSYNC (Redis's handshake) and reads FLUSHALL-free
     # RESP commands back, matching MULTI/EXEC/SELECT/PING/REPLCONF by name (listed above).
     "psync",
+    # Redis propagates PUBLISH to replicas: damselfly's Redis-format stream writes it, and a
+    # replica of a redis-server primary reads it.
+    "publish",
 }
 # Words that are command names and also arguments, options, INFO sections, client classes,
 # log levels or config directives: their literals are those words, not the commands.

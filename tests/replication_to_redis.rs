@@ -1260,3 +1260,31 @@ fn a_mixed_failover_continues_with_a_partial_resync_either_way() {
         fail_over_mixed_replicas(threads, false);
     }
 }
+
+/// PUBLISH on the primary reaches subscribers on its redis-server replica, as Redis 7.0
+/// propagates it down the replication stream.
+#[test]
+fn publish_reaches_subscribers_of_a_redis_replica() {
+    if skip_without_redis() {
+        return;
+    }
+    for threads in [1, 2] {
+        let primary = start_primary(threads);
+        let replica = start_redis_replica(&primary, &[]);
+        wait_link_up(&replica);
+        let mut subscriber = replica.raw();
+        assert_eq!(
+            subscriber.cmd(&["SUBSCRIBE", "news"]),
+            Reply::arr(vec![bulk("subscribe"), bulk("news"), int(1)])
+        );
+        let mut p = primary.raw();
+        p.check_cmd(&["SELECT", "3"], ok());
+        p.check_cmd(&["PUBLISH", "news", "hello replicas"], int(0));
+        assert_eq!(
+            subscriber.read_reply(),
+            Reply::arr(vec![bulk("message"), bulk("news"), bulk("hello replicas")])
+        );
+        p.check_cmd(&["SET", "after", "publish"], ok());
+        wait_identical(&primary, &replica);
+    }
+}

@@ -27,6 +27,7 @@ mod open_files;
 mod output_limits;
 mod persistence;
 mod pipeline;
+mod publish;
 mod pubsub;
 mod replication;
 mod replication_state;
@@ -166,4 +167,12 @@ fn allowed_cpus() -> Result<Vec<usize>, String> {
         return Err("the CPU affinity mask is empty".to_string());
     }
     Ok(cpus)
+}
+
+/// Registers every command definition (storage's and the server's connection families) for unit
+/// tests of modules below `commands` that resolve commands by name; the crate root wires the
+/// layers together, so this reaches `commands` without a module depending on it.
+#[cfg(test)]
+pub(crate) fn install_commands_for_tests() {
+    commands::install();
 }

@@ -178,24 +178,9 @@ pub fn unsubscribe_all(conn: &mut Connection) {
 }
 
 pub async fn publish(conn: &Connection, args: &[Bytes]) -> Frame {
-    let receivers = deliver(&conn.ctx, args[1].clone(), args[2].clone()).await;
+    let receivers = crate::publish::deliver(&conn.ctx, args[1].clone(), args[2].clone()).await;
+    crate::replication::redis_feed::propagate_publish(&conn.ctx, args[1].clone(), args[2].clone());
     Frame::Integer(receivers)
-}
-
-/// Sends `message` to the subscribers of `channel` on every shard (each shard holds its own
-/// connections' subscriptions); returns how many received it. Also used for the PUBLISH a
-/// redis-server primary propagates to its replicas.
-pub async fn deliver(ctx: &crate::context::ExecutorCtx, channel: Bytes, message: Bytes) -> i64 {
-    let outputs = ctx
-        .run_everywhere(|_| {
-            let (channel, message) = (channel.clone(), message.clone());
-            move |s: &mut Shard| {
-                s.pubsub
-                    .publish(&channel, &message, &s.shared.output_limits)
-            }
-        })
-        .await;
-    outputs.into_iter().flatten().sum()
 }
 
 pub async fn pubsub(conn: &Connection, args: &[Bytes]) -> Frame {

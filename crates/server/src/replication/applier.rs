@@ -571,6 +571,8 @@ mod tests {
     use crate::journal::wire::Effect;
 
     fn effect(words: &[&str]) -> Effect {
+        // FLUSHALL is a server command: resolving it needs the whole registry.
+        crate::install_commands_for_tests();
         (
             0,
             words.iter().map(|w| Bytes::from(w.to_string())).collect(),

@@ -238,7 +238,7 @@ async fn stream(
         }
         applier::flush(ctx, applier, gate).await;
         for (channel, message) in parser.take_published() {
-            crate::commands::pubsub::deliver(ctx, channel, message).await;
+            crate::publish::deliver(ctx, channel, message).await;
         }
         let (applied, consumed) = {
             let applier = applier.borrow();

@@ -256,7 +256,7 @@ mod tests {
     use bytes::Bytes;
 
     fn effect(words: &str) -> Effect {
-        crate::commands::install();
+        crate::install_commands_for_tests();
         let args = words
             .split(' ')
             .map(|w| Bytes::from(w.to_string()))

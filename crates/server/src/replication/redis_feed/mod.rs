@@ -149,6 +149,23 @@ pub fn deliver(from: usize, bytes: Bytes, here: &mut crate::shard::Shard) {
     }
 }
 
+/// PUBLISH on this primary goes down the Redis-format stream too, as Redis 7.0 propagates it, so
+/// subscribers on redis-server replicas hear it. (No SELECT: a replica runs PUBLISH in any db.)
+pub fn propagate_publish(ctx: &ExecutorCtx, channel: Bytes, message: Bytes) {
+    if !ctx.shared.repl.redis_stream.on.load(Ordering::Acquire) {
+        return;
+    }
+    let job: crate::shard::Job = Box::new(move |here| {
+        if let Some(feed) = FEED.with(|f| f.borrow().clone()) {
+            let command = [Bytes::from_static(b"PUBLISH"), channel, message];
+            feed.state.borrow_mut().stream.append_command(&command);
+            feed.publish();
+            feed.send_position(here);
+        }
+    });
+    ctx.send(FEED_EXECUTOR, crate::shard::ShardMsg::Run { job });
+}
+
 /// This server became a replica: its redis-server replicas are dropped and the feed ends (a
 /// replica of ours does not pass its primary's stream on).
 pub async fn stop(ctx: &Rc<ExecutorCtx>) {

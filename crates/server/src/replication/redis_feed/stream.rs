@@ -87,6 +87,13 @@ impl Stream {
         self.offset += (self.pending.len() - before) as u64;
     }
 
+    /// Appends one command that runs in any db (PUBLISH).
+    pub fn append_command(&mut self, args: &[Bytes]) {
+        let before = self.pending.len();
+        put_command(&mut self.pending, args);
+        self.offset += (self.pending.len() - before) as u64;
+    }
+
     /// Appends bytes that are whole commands by themselves (`PING`, `REPLCONF GETACK *`).
     pub fn append_raw(&mut self, bytes: &[u8]) {
         self.pending.extend_from_slice(bytes);
