@@ -47,27 +47,6 @@ fn start_redis_replica(primary: &Server, extra: &[&str]) -> Server {
     Server::redis_with(&args)
 }
 
-fn info_text(s: &Server, section: &str) -> String {
-    match s.raw_authed().cmd(&["INFO", section]) {
-        Reply::Bulk(b) | Reply::Verbatim(_, b) => String::from_utf8(b).expect("INFO is UTF-8"),
-        other => panic!("INFO {section} replied {other:?}"),
-    }
-}
-
-fn field(info: &str, name: &str) -> Option<String> {
-    info.lines().find_map(|line| {
-        let (k, v) = line.split_once(':')?;
-        (k == name).then(|| v.trim_end().to_string())
-    })
-}
-
-fn int_field(s: &Server, section: &str, name: &str) -> i64 {
-    let text = info_text(s, section);
-    field(&text, name)
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| panic!("INFO {section} has no integer {name}:\n{text}"))
-}
-
 /// Waits until the replica's link is up and no sync is in progress; the panic shows the
 /// replica's last INFO replication (its log is printed when the Server drops).
 fn wait_link_up(replica: &Server) {
@@ -178,58 +157,6 @@ fn wait_identical(primary: &Server, replica: &Server) {
             replica.log_text()
         );
         std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// Mixed data in several dbs: every type, small and large encodings, streams with a consumer
-/// group and a pending entry, TTLs.
-fn load_mixed(primary: &Server) {
-    let mut r = primary.raw();
-    for db in ["0", "2", "9"] {
-        r.check_cmd(&["SELECT", db], ok());
-        for i in 0..200 {
-            let (k, v) = (format!("str:{db}:{i}"), format!("value-{i}"));
-            r.check_cmd(&["SET", &k, &v], ok());
-        }
-        r.check_cmd(&["SET", "int", "12345"], ok());
-        r.check_cmd(&["SET", "long", &"x".repeat(5000)], ok());
-        r.check_cmd(&["RPUSH", "list", "a", "b", "c"], int(3));
-        for i in 0..300 {
-            let v = format!("element-{i}-{}", "y".repeat(40));
-            r.check_cmd(&["RPUSH", "biglist", &v], int(i + 1));
-        }
-        r.check_cmd(&["SADD", "intset", "1", "2", "3"], int(3));
-        for i in 0..600 {
-            r.check_cmd(&["SADD", "bigset", &format!("member-{i}")], int(1));
-        }
-        r.check_cmd(&["HSET", "hash", "f1", "v1", "f2", "v2"], int(2));
-        for i in 0..200 {
-            let f = format!("field-{i}");
-            r.check_cmd(&["HSET", "bighash", &f, &"z".repeat(70)], int(1));
-        }
-        r.check_cmd(&["ZADD", "zset", "1", "a", "2.5", "b"], int(2));
-        for i in 0..200 {
-            let (score, m) = (i.to_string(), format!("m{i}"));
-            r.check_cmd(&["ZADD", "bigzset", &score, &m], int(1));
-        }
-        r.check_cmd(&["XADD", "stream", "1-1", "f", "v"], bulk("1-1"));
-        r.check_cmd(&["XADD", "stream", "2-1", "f", "w"], bulk("2-1"));
-        r.check_cmd(&["XGROUP", "CREATE", "stream", "group", "0"], ok());
-        let read = r.cmd(&[
-            "XREADGROUP",
-            "GROUP",
-            "group",
-            "alice",
-            "COUNT",
-            "1",
-            "STREAMS",
-            "stream",
-            ">",
-        ]);
-        assert!(!read.is_error(), "XREADGROUP: {read:?}");
-        r.check_cmd(&["SET", "ttl", "soon-or-later", "EX", "100000"], ok());
-        r.check_cmd(&["HSET", "ttlhash", "f", "v"], int(1));
-        r.check_cmd(&["PEXPIRE", "ttlhash", "500000"], int(1));
     }
 }
 

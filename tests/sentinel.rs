@@ -50,15 +50,9 @@ fn setup() -> Option<Setup> {
     Some(setup_with(start_data_server(&[])))
 }
 
-/// `setup` around a given primary.
-fn setup_with(primary: Server) -> Setup {
-    let port = primary.port.to_string();
-    let replica = start_data_server(&["--replicaof", "127.0.0.1", &port]);
-    wait_for("the replica's link to come up", DEADLINE, || {
-        let status = replica.info_field("replication", "master_link_status");
-        (status.as_deref() == Some("up")).then_some(())
-    });
-
+/// A Sentinel watching the primary on `port` (quorum 1, down after 1 s); its config lives in the
+/// returned directory, which must outlive it (Sentinel rewrites the file).
+fn start_sentinel(port: &str) -> (Server, ScratchDir) {
     let conf_dir = scratch_dir("sentinel-conf");
     let conf = conf_dir.join("sentinel.conf");
     fs::write(
@@ -70,7 +64,19 @@ fn setup_with(primary: Server) -> Setup {
         ),
     )
     .expect("write sentinel.conf");
-    let sentinel = Server::sentinel(&conf);
+    (Server::sentinel(&conf), conf_dir)
+}
+
+/// `setup` around a given primary.
+fn setup_with(primary: Server) -> Setup {
+    let port = primary.port.to_string();
+    let replica = start_data_server(&["--replicaof", "127.0.0.1", &port]);
+    wait_for("the replica's link to come up", DEADLINE, || {
+        let status = replica.info_field("replication", "master_link_status");
+        (status.as_deref() == Some("up")).then_some(())
+    });
+
+    let (sentinel, conf_dir) = start_sentinel(&port);
     let setup = Setup {
         primary: Some(primary),
         replica,
@@ -574,18 +580,7 @@ fn mixed_failover(promote_damselfly: bool) {
             (status.as_deref() == Some("up")).then_some(())
         });
     }
-    let conf_dir = scratch_dir("sentinel-mixed");
-    let conf = conf_dir.join("sentinel.conf");
-    fs::write(
-        &conf,
-        format!(
-            "sentinel monitor {MASTER} 127.0.0.1 {port} 1\n\
-             sentinel down-after-milliseconds {MASTER} 1000\n\
-             sentinel failover-timeout {MASTER} 10000\n"
-        ),
-    )
-    .expect("write sentinel.conf");
-    let sentinel = Server::sentinel(&conf);
+    let (sentinel, _conf_dir) = start_sentinel(&port);
     let sentinel_cmd = |args: &[&str]| {
         let mut words = vec!["SENTINEL"];
         words.extend_from_slice(args);

@@ -2,6 +2,7 @@
 //! primary and the appliers. The journals they carry are `crate::journal`, the state INFO and WAIT
 //! read is `crate::replication_state`. The wire protocol is described in docs/replication.md.
 
+pub mod acks;
 pub mod applied;
 pub mod applier;
 pub mod flow_input;

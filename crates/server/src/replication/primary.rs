@@ -14,9 +14,9 @@ use crate::replication_state::coordinator::Event;
 use crate::replication_state::Session;
 use crate::shard::{Job, Shard, ShardMsg, Work};
 use crate::transaction::Transaction;
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use damselfly_protocol::errors;
-use damselfly_protocol::{Frame, Parser};
+use damselfly_protocol::Frame;
 use futures::io::{ReadHalf, WriteHalf};
 use futures::{AsyncReadExt, AsyncWriteExt, FutureExt};
 use glommio::net::TcpStream;
@@ -368,29 +368,9 @@ async fn write_some(
     }
 }
 
-/// Reads `REPLCONF ACK <offset>` from the replica and reports it to the WAIT coordinator.
-async fn read_acks(ctx: Rc<ExecutorCtx>, mut reader: ReadHalf<TcpStream>, session: u64) {
-    let mut parser = Parser::new();
-    let mut input = BytesMut::new();
-    let mut chunk = vec![0u8; 4096];
-    loop {
-        let read = match reader.read(&mut chunk).await {
-            Ok(0) | Err(_) => return,
-            Ok(read) => read,
-        };
-        input.extend_from_slice(&chunk[..read]);
-        while let Ok(Some(args)) = parser.next_command(&mut input) {
-            let is_ack = args.len() == 3
-                && args[0].eq_ignore_ascii_case(b"replconf")
-                && args[1].eq_ignore_ascii_case(b"ack");
-            let offset = is_ack
-                .then(|| std::str::from_utf8(&args[2]).ok()?.parse::<u64>().ok())
-                .flatten();
-            if let Some(offset) = offset {
-                record_ack(&ctx, session, offset);
-            }
-        }
-    }
+/// Reads the replica's acknowledgements and reports them to the WAIT coordinator.
+async fn read_acks(ctx: Rc<ExecutorCtx>, reader: ReadHalf<TcpStream>, session: u64) {
+    super::acks::read_acks(reader, |offset| record_ack(&ctx, session, offset)).await;
 }
 
 fn record_ack(ctx: &Rc<ExecutorCtx>, session: u64, offset: u64) {

@@ -11,8 +11,6 @@ use crate::context::ExecutorCtx;
 use crate::journal::signal::Signal;
 use crate::replication_state::coordinator::Event;
 use crate::replication_state::Session;
-use bytes::BytesMut;
-use damselfly_protocol::Parser;
 use futures::io::{ReadHalf, WriteHalf};
 use futures::{AsyncReadExt, AsyncWriteExt, FutureExt};
 use glommio::net::TcpStream;
@@ -372,43 +370,17 @@ async fn write(writer: &mut WriteHalf<TcpStream>, bytes: &[u8]) -> Result<(), St
     writer.write_all(bytes).await.map_err(|err| err.to_string())
 }
 
-/// Reads `REPLCONF ACK <offset> [FACK <offset>]` from the replica; anything else is ignored.
+/// Reads the replica's acknowledgements until it closes its side, which ends the writer too (it
+/// may be waiting for data).
 async fn read_acks(
     ctx: Rc<ExecutorCtx>,
     feed: Rc<Feed>,
     replica: Rc<RedisReplica>,
-    mut reader: ReadHalf<TcpStream>,
+    reader: ReadHalf<TcpStream>,
 ) {
-    let mut parser = Parser::new();
-    let mut input = BytesMut::new();
-    let mut chunk = vec![0u8; 4096];
-    loop {
-        let read = match reader.read(&mut chunk).await {
-            Ok(0) | Err(_) => {
-                // The replica closed its side: end the writer too (it may be waiting for data).
-                replica.dead.set(true);
-                replica.wake();
-                return;
-            }
-            Ok(read) => read,
-        };
-        input.extend_from_slice(&chunk[..read]);
-        while let Ok(Some(args)) = parser.next_command(&mut input) {
-            let is_ack = args.len() >= 3
-                && args[0].eq_ignore_ascii_case(b"replconf")
-                && args[1].eq_ignore_ascii_case(b"ack");
-            let offset = is_ack
-                .then(|| std::str::from_utf8(&args[2]).ok()?.parse::<u64>().ok())
-                .flatten();
-            if let Some(offset) = offset {
-                record_ack(&ctx, &feed, &replica, offset);
-            }
-        }
-        if input.len() > 1 << 20 {
-            // A replica only sends short acknowledgements; anything else piling up is dropped.
-            input.clear();
-        }
-    }
+    super::super::acks::read_acks(reader, |offset| record_ack(&ctx, &feed, &replica, offset)).await;
+    replica.dead.set(true);
+    replica.wake();
 }
 
 /// An acknowledgement of the stream up to `offset`: INFO and min-replicas see it, and WAIT counts
