@@ -67,25 +67,43 @@ fn digits(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
     }
 }
 
+/// `prefix`, the digits of `n`, CRLF: a RESP header, written with one copy (this runs for every
+/// argument of every journaled command).
+fn put_line(out: &mut Vec<u8>, prefix: u8, n: u64) {
+    let mut line = [0u8; 23];
+    let mut at = line.len() - 2;
+    line[at..].copy_from_slice(b"\r\n");
+    let mut rest = n;
+    loop {
+        at -= 1;
+        line[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    at -= 1;
+    line[at] = prefix;
+    out.extend_from_slice(&line[at..]);
+}
+
 pub fn put_bulk(out: &mut Vec<u8>, bytes: &[u8]) {
-    let mut buf = [0u8; 20];
-    out.push(b'$');
-    out.extend_from_slice(digits(bytes.len() as u64, &mut buf));
-    out.extend_from_slice(b"\r\n");
+    put_line(out, b'$', bytes.len() as u64);
     out.extend_from_slice(bytes);
     out.extend_from_slice(b"\r\n");
 }
 
 fn put_bulk_number(out: &mut Vec<u8>, n: u64) {
+    if n < 10 {
+        out.extend_from_slice(&[b'$', b'1', b'\r', b'\n', b'0' + n as u8, b'\r', b'\n']);
+        return;
+    }
     let mut buf = [0u8; 20];
     put_bulk(out, digits(n, &mut buf));
 }
 
 pub fn put_header(out: &mut Vec<u8>, count: usize) {
-    let mut buf = [0u8; 20];
-    out.push(b'*');
-    out.extend_from_slice(digits(count as u64, &mut buf));
-    out.extend_from_slice(b"\r\n");
+    put_line(out, b'*', count as u64);
 }
 
 /// Reads items in place from a buffer of whole items, without copying their arguments: the
@@ -129,10 +147,24 @@ impl<'a> Scan<'a> {
         if *self.buf.get(self.at)? != prefix {
             return None;
         }
-        let rest = &self.buf[self.at + 1..];
-        let end = rest.iter().position(|&b| b == b'\r')?;
-        let number = std::str::from_utf8(&rest[..end]).ok()?.parse().ok()?;
-        self.at += 1 + end + 2;
+        let mut at = self.at + 1;
+        let mut number: usize = 0;
+        loop {
+            match *self.buf.get(at)? {
+                digit @ b'0'..=b'9' => {
+                    number = number
+                        .checked_mul(10)?
+                        .checked_add(usize::from(digit - b'0'))?;
+                }
+                b'\r' if at > self.at + 1 => break,
+                _ => return None,
+            }
+            at += 1;
+        }
+        if *self.buf.get(at + 1)? != b'\n' {
+            return None;
+        }
+        self.at = at + 2;
         Some(number)
     }
 
@@ -150,7 +182,15 @@ impl<'a> Scan<'a> {
 
     fn number(&mut self) -> Option<u64> {
         let range = self.bulk()?;
-        std::str::from_utf8(&self.buf[range]).ok()?.parse().ok()
+        if range.is_empty() {
+            return None;
+        }
+        self.buf[range].iter().try_fold(0u64, |number, &digit| {
+            if !digit.is_ascii_digit() {
+                return None;
+            }
+            number.checked_mul(10)?.checked_add(u64::from(digit - b'0'))
+        })
     }
 
     /// The next whole item (None at the end of the buffer, or if it is malformed or cut).
@@ -196,6 +236,15 @@ pub fn write_record(out: &mut Vec<u8>, txid: u64, parts: u32, effects: &[(usize,
         .iter()
         .map(|(_, args)| 2 + args.len())
         .sum::<usize>();
+    // Each bulk string adds at most its length and 25 bytes of header and CRLF.
+    out.reserve(
+        32 + effects
+            .iter()
+            .flat_map(|(_, args)| args.iter())
+            .map(|arg| arg.len() + 25)
+            .sum::<usize>()
+            + 25 * count,
+    );
     put_header(out, count);
     put_bulk(out, b"J");
     put_bulk_number(out, txid);
