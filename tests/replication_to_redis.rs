@@ -1215,3 +1215,45 @@ fn publish_reaches_subscribers_of_a_redis_replica() {
         wait_identical(&primary, &replica);
     }
 }
+
+/// With no redis-server replica for repl-backlog-ttl seconds the primary frees the stream's
+/// backlog (INFO repl_backlog_active:0), as Redis does; the next replica full-syncs, and the
+/// offset never goes back.
+#[test]
+fn the_backlog_is_freed_after_repl_backlog_ttl() {
+    if skip_without_redis() {
+        return;
+    }
+    for threads in [1, 2] {
+        let mut args = vec!["--repl-backlog-ttl", "1"];
+        if against_redis() {
+            args.extend(["--repl-diskless-sync-delay", "0"]);
+        }
+        let primary = Server::start(threads, &args);
+        let mut p = primary.raw();
+        {
+            let replica = start_redis_replica(&primary, &[]);
+            wait_link_up(&replica);
+            p.check_cmd(&["SET", "before", "1"], ok());
+            wait_identical(&primary, &replica);
+            assert_eq!(
+                field(&info_text(&primary, "replication"), "repl_backlog_active").as_deref(),
+                Some("1")
+            );
+        }
+        let offset = int_field(&primary, "replication", "master_repl_offset");
+        wait_for("the backlog to be freed", SYNC_DEADLINE, || {
+            let info = info_text(&primary, "replication");
+            (field(&info, "repl_backlog_active").as_deref() == Some("0")).then_some(())
+        });
+        p.check_cmd(&["SET", "while-alone", "1"], ok());
+        let full_before = int_field(&primary, "stats", "sync_full");
+        let replica = start_redis_replica(&primary, &[]);
+        wait_link_up(&replica);
+        p.check_cmd(&["SET", "after", "1"], ok());
+        wait_identical(&primary, &replica);
+        assert_eq!(int_field(&primary, "stats", "sync_full"), full_before + 1);
+        assert!(int_field(&primary, "replication", "master_repl_offset") >= offset);
+        replica.raw().check_cmd(&["GET", "while-alone"], bulk("1"));
+    }
+}

@@ -73,6 +73,10 @@ pub struct Args {
     /// Total bytes of recent journal kept for partial resynchronization (default 16mb).
     #[arg(long)]
     pub repl_backlog_size: Option<String>,
+    /// Seconds without redis-server replicas after which the Redis-format stream and its backlog
+    /// are dropped (default 3600; 0: never).
+    #[arg(long)]
+    pub repl_backlog_ttl: Option<u64>,
     /// Refuse writes while fewer replicas than this acknowledged recently (default 0: off).
     #[arg(long, alias = "min-slaves-to-write")]
     pub min_replicas_to_write: Option<u64>,
@@ -187,6 +191,7 @@ pub struct Config {
     pub repl_timeout_secs: u64,
     pub repl_ping_replica_period_secs: u64,
     pub repl_backlog_size: u64,
+    pub repl_backlog_ttl_secs: u64,
     pub min_replicas_to_write: u64,
     pub min_replicas_max_lag: u64,
     /// Reported to Sentinel in INFO replication as `slave_priority` (Redis's replica-priority).
@@ -228,6 +233,7 @@ impl Default for Config {
             repl_timeout_secs: 60,
             repl_ping_replica_period_secs: 10,
             repl_backlog_size: 16 << 20,
+            repl_backlog_ttl_secs: 3600,
             min_replicas_to_write: 0,
             min_replicas_max_lag: 10,
             replica_priority: 100,
@@ -327,6 +333,9 @@ impl Config {
         }
         if let Some(size) = args.repl_backlog_size {
             self.repl_backlog_size = parse_memory(&size)?;
+        }
+        if let Some(seconds) = args.repl_backlog_ttl {
+            self.repl_backlog_ttl_secs = seconds;
         }
         if let Some(count) = args.min_replicas_to_write {
             self.min_replicas_to_write = count;
@@ -514,6 +523,11 @@ impl Config {
                     .map_err(|_| "Invalid repl-ping-replica-period".to_string())?
             }
             "repl-backlog-size" => self.repl_backlog_size = parse_memory(single()?)?,
+            "repl-backlog-ttl" => {
+                self.repl_backlog_ttl_secs = single()?
+                    .parse()
+                    .map_err(|_| "Invalid repl-backlog-ttl".to_string())?
+            }
             "min-replicas-to-write" | "min-slaves-to-write" => {
                 self.min_replicas_to_write = single()?
                     .parse()

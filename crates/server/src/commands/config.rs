@@ -174,6 +174,7 @@ fn fixed_parameters(conn: &Connection) -> Vec<(&'static str, String)> {
         ("repl-ping-replica-period", ping_period.clone()),
         ("repl-ping-slave-period", ping_period),
         ("repl-backlog-size", config.repl_backlog_size.to_string()),
+        ("repl-backlog-ttl", config.repl_backlog_ttl_secs.to_string()),
         ("min-replicas-to-write", to_write.clone()),
         ("min-slaves-to-write", to_write),
         ("min-replicas-max-lag", max_lag.clone()),

@@ -266,9 +266,14 @@ fn replication(conn: &Connection, total: &ShardInfo, out: &mut String) {
     let config = &conn.ctx.shared.config;
     let state = repl.state();
     let offset = repl.reported_offset();
-    let (backlog_first, backlog_len) = if repl.redis_stream.on.load(Ordering::Acquire) {
-        let start = repl.redis_stream.start.load(Ordering::Acquire);
-        (start + 1, offset.saturating_sub(start))
+    let stream = &repl.redis_stream;
+    let (backlog_first, backlog_len) = if stream.on.load(Ordering::Acquire) {
+        if stream.active.load(Ordering::Acquire) {
+            let start = stream.start.load(Ordering::Acquire);
+            (start + 1, offset.saturating_sub(start))
+        } else {
+            (0, 0)
+        }
     } else {
         (total.backlog_first, total.backlog_len)
     };
@@ -347,7 +352,11 @@ fn replication(conn: &Connection, total: &ShardInfo, out: &mut String) {
             Role::Primary => state.replid.clone(),
             Role::Replica { .. } => state.link.primary_replid.clone().unwrap_or_else(|| state.replid.clone()),
         },
-        u8::from(total.backlog_active || repl.redis_stream.on.load(Ordering::Acquire)),
+        u8::from(if stream.on.load(Ordering::Acquire) {
+            stream.active.load(Ordering::Acquire)
+        } else {
+            total.backlog_active
+        }),
         config.repl_backlog_size,
         backlog_first,
         backlog_len,

@@ -58,6 +58,9 @@ pub struct StreamPosition {
     pub offset: AtomicU64,
     /// Its first byte still held (the backlog's start).
     pub start: AtomicU64,
+    /// The stream runs (false once repl-backlog-ttl passed with no redis-server replica: the
+    /// offset stays, a later stream continues after it).
+    pub active: AtomicBool,
 }
 
 impl Session {

@@ -93,7 +93,30 @@ fn feed(ctx: &Rc<ExecutorCtx>) -> Rc<Feed> {
     if let Some(feed) = FEED.with(|f| f.borrow().clone()) {
         return feed;
     }
-    create(ctx, ctx.shared.repl.primary_offset())
+    // After a stream that was dropped (repl-backlog-ttl), the new one starts past its end, so no
+    // replica of the old one can continue into the new one.
+    let position = &ctx.shared.repl.redis_stream;
+    let after_old = position
+        .on
+        .load(Ordering::Acquire)
+        .then(|| position.offset.load(Ordering::Acquire) + 1);
+    let start = ctx.shared.repl.primary_offset().max(after_old.unwrap_or(0));
+    create(ctx, start)
+}
+
+/// No redis-server replica for repl-backlog-ttl: the stream and its backlog go (every shard's sink
+/// with them, so writes cost nothing for it any more), as Redis frees its backlog.
+async fn retire(ctx: &Rc<ExecutorCtx>) {
+    FEED.with(|f| f.borrow_mut().take());
+    ctx.run_everywhere(|_| shard_side::stop).await;
+    ctx.shared
+        .repl
+        .redis_stream
+        .active
+        .store(false, Ordering::Release);
+    tracing::info!(
+        "no redis-server replica for repl-backlog-ttl: the Redis-format stream's backlog is freed"
+    );
 }
 
 /// Starts the stream at `offset` (a promoted replica of a redis-server continues its primary's
@@ -176,11 +199,9 @@ pub async fn stop(ctx: &Rc<ExecutorCtx>) {
     };
     ctx.run_on(FEED_EXECUTOR, stop_here).await;
     ctx.run_everywhere(|_| shard_side::stop).await;
-    ctx.shared
-        .repl
-        .redis_stream
-        .on
-        .store(false, Ordering::Release);
+    let position = &ctx.shared.repl.redis_stream;
+    position.on.store(false, Ordering::Release);
+    position.active.store(false, Ordering::Release);
 }
 
 impl Feed {
@@ -257,6 +278,7 @@ impl Feed {
         position.offset.store(stream.offset(), Ordering::Release);
         position.start.store(stream.start(), Ordering::Release);
         position.on.store(true, Ordering::Release);
+        position.active.store(true, Ordering::Release);
     }
 
     /// Where a replica's PSYNC can continue from, if it can (and it then joins the feed): our
@@ -355,11 +377,28 @@ impl Feed {
         let feed = Rc::downgrade(self);
         glommio::spawn_local(async move {
             let mut last_ping = Instant::now();
+            let mut alone_since: Option<Instant> = None;
             loop {
                 glommio::timer::sleep(CRON_TICK).await;
                 let Some(feed) = feed.upgrade() else {
                     return;
                 };
+                let alone = {
+                    let state = feed.state.borrow();
+                    state.replicas.is_empty() && state.waiting.is_empty() && !state.syncing
+                };
+                alone_since = if alone {
+                    alone_since.or(Some(Instant::now()))
+                } else {
+                    None
+                };
+                let ttl = feed.ctx.shared.config.repl_backlog_ttl_secs;
+                if ttl > 0 && alone_since.is_some_and(|since| since.elapsed().as_secs() >= ttl) {
+                    let ctx = feed.ctx.clone();
+                    drop(feed);
+                    retire(&ctx).await;
+                    return;
+                }
                 let repl = &feed.ctx.shared.repl;
                 let timeout = Duration::from_secs(feed.ctx.shared.config.repl_timeout_secs);
                 for replica in feed.state.borrow().replicas.iter() {
