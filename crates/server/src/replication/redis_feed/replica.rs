@@ -44,6 +44,8 @@ pub struct RedisReplica {
     /// The last offset the replica acknowledged, and when (or when it started streaming).
     acked: Cell<u64>,
     last_ack: Cell<Instant>,
+    /// It counts for INFO (online), WAIT and min-replicas.
+    online: Cell<bool>,
     signal: Signal,
     dead: Cell<bool>,
     pub soft_since: Cell<Option<Instant>>,
@@ -106,10 +108,10 @@ impl RedisReplica {
         self.wake();
     }
 
-    /// How long a streaming replica has not acknowledged anything (zero before it streams: a
+    /// How long an online replica has not acknowledged anything (zero before it is online: a
     /// replica loading its RDB does not acknowledge).
     pub fn silent_for(&self) -> Duration {
-        if self.phase.get() == Phase::Streaming {
+        if self.phase.get() == Phase::Streaming && self.online.get() {
             self.last_ack.get().elapsed()
         } else {
             Duration::ZERO
@@ -141,6 +143,7 @@ pub async fn serve(ctx: Rc<ExecutorCtx>, fd: OwnedFd, request: Box<StreamRequest
         rdb_next: Cell::new(0),
         acked: Cell::new(0),
         last_ack: Cell::new(Instant::now()),
+        online: Cell::new(false),
         signal: Signal::default(),
         dead: Cell::new(false),
         soft_since: Cell::new(None),
@@ -212,7 +215,10 @@ async fn feed_replica(
     writer: &mut WriteHalf<TcpStream>,
 ) -> Result<(), String> {
     let replid = ctx.shared.repl.state().replid.clone();
-    let start = match feed.try_continue(replica) {
+    // A replica that continues, or got its RDB with its length first, has the data once it is
+    // written; one that read a diskless (`$EOF:`) RDB counts from its first acknowledgement, as
+    // Redis puts such a replica online.
+    let (start, has_data) = match feed.try_continue(replica) {
         Some(offset) => {
             let answer = if replica.request.hello.capa_psync2 {
                 format!("+CONTINUE {replid}\r\n")
@@ -228,7 +234,7 @@ async fn feed_replica(
                 "redis-format replica {}: partial resync from offset {offset}",
                 replica.describe()
             );
-            offset
+            (offset, true)
         }
         None => {
             let repl = &ctx.shared.repl;
@@ -246,10 +252,10 @@ async fn feed_replica(
                 replica.describe(),
                 started.elapsed()
             );
-            offset
+            (offset, !replica.eof_capable())
         }
     };
-    go_online(ctx, feed, replica, start);
+    start_streaming(ctx, feed, replica, start, has_data);
     loop {
         if replica.is_dead() {
             return Err("connection closed".to_string());
@@ -347,23 +353,36 @@ async fn newline_unless_woken(
     Ok(())
 }
 
-/// The replica has its data up to `offset` of the stream: it streams from there and counts.
-fn go_online(ctx: &Rc<ExecutorCtx>, feed: &Rc<Feed>, replica: &Rc<RedisReplica>, offset: u64) {
+/// The replica streams from `offset` on; it counts (INFO online, WAIT, min-replicas) now when it
+/// `has_data` up to there, else from its first acknowledgement.
+fn start_streaming(
+    ctx: &Rc<ExecutorCtx>,
+    feed: &Rc<Feed>,
+    replica: &Rc<RedisReplica>,
+    offset: u64,
+    has_data: bool,
+) {
     replica.position.set(offset);
     replica.acked.set(offset);
+    replica.last_ack.set(Instant::now());
     replica.phase.set(Phase::Streaming);
+    if has_data {
+        record_ack(ctx, feed, replica, offset);
+    }
+}
+
+/// The replica counts from now on: online in INFO, and for WAIT and min-replicas.
+fn put_online(ctx: &Rc<ExecutorCtx>, replica: &RedisReplica) {
+    replica.online.set(true);
     let shards = ctx.shards();
     let repl = &ctx.shared.repl;
     if let Some(session) = repl.state().sessions.get_mut(&replica.session) {
         session.snapshots_sent = shards;
-        session.last_ack = Instant::now();
-        session.stream_offset = Some(offset);
     }
     repl.coordinator.send(Event::Online {
         session: replica.session,
         shards,
     });
-    record_ack(ctx, feed, replica, offset);
 }
 
 async fn write(writer: &mut WriteHalf<TcpStream>, bytes: &[u8]) -> Result<(), String> {
@@ -388,6 +407,9 @@ async fn read_acks(
 fn record_ack(ctx: &Rc<ExecutorCtx>, feed: &Rc<Feed>, replica: &RedisReplica, offset: u64) {
     if replica.phase.get() != Phase::Streaming {
         return;
+    }
+    if !replica.online.get() {
+        put_online(ctx, replica);
     }
     let offset = offset.max(replica.acked.get());
     replica.acked.set(offset);
