@@ -209,6 +209,21 @@ fn wait_identical_data(a: &Server, b: &Server) {
     });
 }
 
+/// Starts the replica again (same `args`, so the same --dir and its RDB) and checks that it
+/// resumes with a partial resync and ends with the primary's data.
+fn restart_with_a_partial_resync(primary: &Server, args: &[&str]) -> Server {
+    let full_before = int_field(primary, "stats", "sync_full");
+    let partial_before = int_field(primary, "stats", "sync_partial_ok");
+    let replica = Server::start(2, args);
+    wait_for("a partial resync after the restart", SYNC_DEADLINE, || {
+        (int_field(primary, "stats", "sync_partial_ok") > partial_before).then_some(())
+    });
+    wait_link_up(&replica);
+    wait_identical(primary, &replica);
+    assert_eq!(int_field(primary, "stats", "sync_full"), full_before);
+    replica
+}
+
 /// SAVE on the replica keeps the primary's replid and offset in the RDB aux fields; a restarted
 /// replica loads them and resumes with a partial resync, as a restarted Redis replica does.
 #[test]
@@ -234,15 +249,7 @@ fn a_restarted_replica_resumes_with_a_partial_resync() {
     }
     p.check_cmd(&["SET", "while-down", "1"], ok());
     p.check_cmd(&["INCR", "int"], int(12346));
-    let full_before = int_field(&primary, "stats", "sync_full");
-    let partial_before = int_field(&primary, "stats", "sync_partial_ok");
-    let replica = Server::start(2, &args);
-    wait_for("a partial resync after the restart", SYNC_DEADLINE, || {
-        (int_field(&primary, "stats", "sync_partial_ok") > partial_before).then_some(())
-    });
-    wait_link_up(&replica);
-    wait_identical(&primary, &replica);
-    assert_eq!(int_field(&primary, "stats", "sync_full"), full_before);
+    let replica = restart_with_a_partial_resync(&primary, &args);
     replica.raw().check_cmd(&["GET", "while-down"], bulk("1"));
 }
 
@@ -316,13 +323,5 @@ fn save_under_writes_records_the_offset_of_its_data() {
         let written = writer.join().expect("the writer thread");
         assert!(written > 0);
     }
-    let full_before = int_field(&primary, "stats", "sync_full");
-    let partial_before = int_field(&primary, "stats", "sync_partial_ok");
-    let replica = Server::start(2, &args);
-    wait_for("a partial resync after the restart", SYNC_DEADLINE, || {
-        (int_field(&primary, "stats", "sync_partial_ok") > partial_before).then_some(())
-    });
-    wait_link_up(&replica);
-    wait_identical(&primary, &replica);
-    assert_eq!(int_field(&primary, "stats", "sync_full"), full_before);
+    restart_with_a_partial_resync(&primary, &args);
 }

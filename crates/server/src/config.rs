@@ -477,24 +477,14 @@ impl Config {
             return self.set_client_limit(limit, single()?);
         }
         match name.as_str() {
-            "port" => self.port = single()?.parse().map_err(|_| "Invalid port".to_string())?,
+            "port" => self.port = parse_number(single()?, "port")?,
             "bind" => self.set_bind(values.to_vec()),
-            "threads" => {
-                self.threads = Some(
-                    single()?
-                        .parse()
-                        .map_err(|_| "Invalid threads".to_string())?,
-                )
-            }
+            "threads" => self.threads = Some(parse_number(single()?, "threads")?),
             "requirepass" => {
                 let password = single()?;
                 self.requirepass = (!password.is_empty()).then(|| password.to_string());
             }
-            "databases" => {
-                self.databases = single()?
-                    .parse()
-                    .map_err(|_| "Invalid databases".to_string())?
-            }
+            "databases" => self.databases = parse_number(single()?, "databases")?,
             "loglevel" => self.loglevel = single()?.to_string(),
             "logfile" => {
                 let file = single()?;
@@ -512,36 +502,23 @@ impl Config {
             "replica-read-only" | "slave-read-only" => {
                 self.replica_read_only = parse_yes_no(single()?)?
             }
-            "repl-timeout" => {
-                self.repl_timeout_secs = single()?
-                    .parse()
-                    .map_err(|_| "Invalid repl-timeout".to_string())?
-            }
+            "repl-timeout" => self.repl_timeout_secs = parse_number(single()?, "repl-timeout")?,
             "repl-ping-replica-period" | "repl-ping-slave-period" => {
-                self.repl_ping_replica_period_secs = single()?
-                    .parse()
-                    .map_err(|_| "Invalid repl-ping-replica-period".to_string())?
+                self.repl_ping_replica_period_secs =
+                    parse_number(single()?, "repl-ping-replica-period")?
             }
             "repl-backlog-size" => self.repl_backlog_size = parse_memory(single()?)?,
             "repl-backlog-ttl" => {
-                self.repl_backlog_ttl_secs = single()?
-                    .parse()
-                    .map_err(|_| "Invalid repl-backlog-ttl".to_string())?
+                self.repl_backlog_ttl_secs = parse_number(single()?, "repl-backlog-ttl")?
             }
             "min-replicas-to-write" | "min-slaves-to-write" => {
-                self.min_replicas_to_write = single()?
-                    .parse()
-                    .map_err(|_| "Invalid min-replicas-to-write".to_string())?
+                self.min_replicas_to_write = parse_number(single()?, "min-replicas-to-write")?
             }
             "min-replicas-max-lag" | "min-slaves-max-lag" => {
-                self.min_replicas_max_lag = single()?
-                    .parse()
-                    .map_err(|_| "Invalid min-replicas-max-lag".to_string())?
+                self.min_replicas_max_lag = parse_number(single()?, "min-replicas-max-lag")?
             }
             "replica-priority" | "slave-priority" => {
-                self.replica_priority = single()?
-                    .parse()
-                    .map_err(|_| "Invalid replica-priority".to_string())?
+                self.replica_priority = parse_number(single()?, "replica-priority")?
             }
             "replica-announced" => self.replica_announced = parse_yes_no(single()?)?,
             "replica-announce-ip" | "slave-announce-ip" => {
@@ -549,9 +526,7 @@ impl Config {
                 self.replica_announce_ip = (!ip.is_empty()).then(|| ip.to_string());
             }
             "replica-announce-port" | "slave-announce-port" => {
-                self.replica_announce_port = single()?
-                    .parse()
-                    .map_err(|_| "Invalid replica-announce-port".to_string())?
+                self.replica_announce_port = parse_number(single()?, "replica-announce-port")?
             }
             "client-output-buffer-limit" => self.add_output_limits(values)?,
             other if damselfly_storage::config::find(other).is_some() => {
@@ -673,6 +648,11 @@ fn split_config_words(line: &str) -> Result<Vec<String>, String> {
         words.push(word);
     }
     Ok(words)
+}
+
+/// A number given to the config directive `name`, or Redis's "Invalid <name>".
+fn parse_number<T: std::str::FromStr>(value: &str, name: &str) -> Result<T, String> {
+    value.parse().map_err(|_| format!("Invalid {name}"))
 }
 
 pub fn parse_yes_no(value: &str) -> Result<bool, String> {

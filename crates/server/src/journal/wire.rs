@@ -70,21 +70,26 @@ fn digits(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
 /// `prefix`, the digits of `n`, CRLF: a RESP header, written with one copy (this runs for every
 /// argument of every journaled command).
 fn put_line(out: &mut Vec<u8>, prefix: u8, n: u64) {
+    let mut buf = [0u8; 20];
+    let digits = digits(n, &mut buf);
     let mut line = [0u8; 23];
-    let mut at = line.len() - 2;
-    line[at..].copy_from_slice(b"\r\n");
-    let mut rest = n;
-    loop {
-        at -= 1;
-        line[at] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
+    line[0] = prefix;
+    line[1..=digits.len()].copy_from_slice(digits);
+    line[digits.len() + 1..digits.len() + 3].copy_from_slice(b"\r\n");
+    out.extend_from_slice(&line[..digits.len() + 3]);
+}
+
+/// The number written in decimal in `bytes` (digits only, at least one).
+fn decimal(bytes: &[u8]) -> Option<u64> {
+    if bytes.is_empty() {
+        return None;
     }
-    at -= 1;
-    line[at] = prefix;
-    out.extend_from_slice(&line[at..]);
+    bytes.iter().try_fold(0u64, |number, &digit| {
+        if !digit.is_ascii_digit() {
+            return None;
+        }
+        number.checked_mul(10)?.checked_add(u64::from(digit - b'0'))
+    })
 }
 
 pub fn put_bulk(out: &mut Vec<u8>, bytes: &[u8]) {
@@ -147,24 +152,13 @@ impl<'a> Scan<'a> {
         if *self.buf.get(self.at)? != prefix {
             return None;
         }
-        let mut at = self.at + 1;
-        let mut number: usize = 0;
-        loop {
-            match *self.buf.get(at)? {
-                digit @ b'0'..=b'9' => {
-                    number = number
-                        .checked_mul(10)?
-                        .checked_add(usize::from(digit - b'0'))?;
-                }
-                b'\r' if at > self.at + 1 => break,
-                _ => return None,
-            }
-            at += 1;
-        }
-        if *self.buf.get(at + 1)? != b'\n' {
+        let line = self.at + 1;
+        let end = line + self.buf.get(line..)?.iter().position(|&b| b == b'\r')?;
+        if *self.buf.get(end + 1)? != b'\n' {
             return None;
         }
-        self.at = at + 2;
+        let number = usize::try_from(decimal(&self.buf[line..end])?).ok()?;
+        self.at = end + 2;
         Some(number)
     }
 
@@ -182,15 +176,7 @@ impl<'a> Scan<'a> {
 
     fn number(&mut self) -> Option<u64> {
         let range = self.bulk()?;
-        if range.is_empty() {
-            return None;
-        }
-        self.buf[range].iter().try_fold(0u64, |number, &digit| {
-            if !digit.is_ascii_digit() {
-                return None;
-            }
-            number.checked_mul(10)?.checked_add(u64::from(digit - b'0'))
-        })
+        decimal(&self.buf[range])
     }
 
     /// The next whole item (None at the end of the buffer, or if it is malformed or cut).

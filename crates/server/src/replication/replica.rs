@@ -347,7 +347,7 @@ async fn read_flow(
                 applier.snapshots_done(),
             )
         };
-        note_progress(&ctx, flow, applied, consumed, synced);
+        note_progress(&ctx, flow, consumed, synced);
         if ack_now {
             applier.borrow_mut().set_ack_wanted(flow, true);
         }
@@ -382,15 +382,13 @@ async fn read_flow(
     }
 }
 
-fn note_progress(ctx: &ExecutorCtx, flow: usize, applied: u64, consumed: u64, synced: bool) {
+/// What a flow has read (what it applied is published by the applier, `publish_progress`).
+fn note_progress(ctx: &ExecutorCtx, flow: usize, consumed: u64, synced: bool) {
     let mut state = ctx.shared.repl.state();
     let link = &mut state.link;
     link.last_io = Instant::now();
     if let Some(slot) = link.offsets.get_mut(flow) {
         *slot = consumed;
-    }
-    if let Some(slot) = link.applied.get_mut(flow) {
-        *slot = applied;
     }
     if synced && link.state == "sync" {
         link.state = "connected";

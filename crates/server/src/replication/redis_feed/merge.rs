@@ -118,16 +118,16 @@ impl Merger {
         effects: Vec<Effect>,
         length: u64,
     ) {
-        let Some(state) = self.shards.get_mut(shard) else {
-            return;
-        };
-        if parts <= 1 && state.held.is_empty() && state.pending_keys.is_empty() {
-            state.consumed += length;
+        if self.passes_at_once(shard, parts) {
+            self.passed(shard, length);
             if !effects.is_empty() {
                 self.out.push(Unit { effects });
             }
             return;
         }
+        let Some(state) = self.shards.get_mut(shard) else {
+            return;
+        };
         let record = Record {
             shard,
             start: state.consumed,

@@ -104,21 +104,6 @@ fn feed(ctx: &Rc<ExecutorCtx>) -> Rc<Feed> {
     create(ctx, start)
 }
 
-/// No redis-server replica for repl-backlog-ttl: the stream and its backlog go (every shard's sink
-/// with them, so writes cost nothing for it any more), as Redis frees its backlog.
-async fn retire(ctx: &Rc<ExecutorCtx>) {
-    FEED.with(|f| f.borrow_mut().take());
-    ctx.run_everywhere(|_| shard_side::stop).await;
-    ctx.shared
-        .repl
-        .redis_stream
-        .active
-        .store(false, Ordering::Release);
-    tracing::info!(
-        "no redis-server replica for repl-backlog-ttl: the Redis-format stream's backlog is freed"
-    );
-}
-
 /// Starts the stream at `offset` (a promoted replica of a redis-server continues its primary's
 /// stream there): every shard's sink is registered at one cut, without a snapshot, before the
 /// first write a client may send.
@@ -198,10 +183,33 @@ pub async fn stop(ctx: &Rc<ExecutorCtx>) {
         }
     };
     ctx.run_on(FEED_EXECUTOR, stop_here).await;
+    remove_sinks(ctx).await;
+    ctx.shared
+        .repl
+        .redis_stream
+        .on
+        .store(false, Ordering::Release);
+}
+
+/// No redis-server replica for repl-backlog-ttl: the stream and its backlog go (every shard's sink
+/// with them, so writes cost nothing for it any more), as Redis frees its backlog. The offset
+/// stays; the next stream starts after it.
+async fn retire(ctx: &Rc<ExecutorCtx>) {
+    FEED.with(|f| f.borrow_mut().take());
+    remove_sinks(ctx).await;
+    tracing::info!(
+        "no redis-server replica for repl-backlog-ttl: the Redis-format stream's backlog is freed"
+    );
+}
+
+/// Takes the feed's sink off every shard; the stream is no longer active.
+async fn remove_sinks(ctx: &Rc<ExecutorCtx>) {
     ctx.run_everywhere(|_| shard_side::stop).await;
-    let position = &ctx.shared.repl.redis_stream;
-    position.on.store(false, Ordering::Release);
-    position.active.store(false, Ordering::Release);
+    ctx.shared
+        .repl
+        .redis_stream
+        .active
+        .store(false, Ordering::Release);
 }
 
 impl Feed {
